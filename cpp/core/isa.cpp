@@ -1,0 +1,108 @@
+#include "core/isa.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace rcf {
+namespace {
+
+struct Level {
+    const char* name;
+    const KernelTable* (*table)();
+    bool (*cpu_supports)();
+};
+
+bool always() { return true; }
+
+#if defined(RCF_HAVE_X86_KERNELS)
+bool has_avx2() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+bool has_avx512() {
+    // libgcc's answer already accounts for the OS saving the AVX-512 register state (XCR0).
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("fma");
+}
+const Level kLevels[] = {
+    {"scalar", &kernels_scalar, &always},
+    {"avx2", &kernels_avx2, &has_avx2},
+    {"avx512", &kernels_avx512, &has_avx512},
+};
+#else
+const Level kLevels[] = {
+    {"scalar", &kernels_scalar, &always},
+};
+#endif
+
+const Level* find_level(const std::string& name) {
+    for (const Level& level : kLevels)
+        if (name == level.name) return &level;
+    return nullptr;
+}
+
+std::string supported_list() {
+    std::string out;
+    for (const Level& level : kLevels)
+        if (level.cpu_supports()) out += (out.empty() ? "" : ", ") + std::string(level.name);
+    return out;
+}
+
+const Level& best_level() {
+    const Level* best = &kLevels[0];
+    for (const Level& level : kLevels)
+        if (level.cpu_supports()) best = &level;
+    return *best;
+}
+
+const Level& checked_level(const std::string& name, const char* origin) {
+    const Level* level = find_level(name);
+    if (!level)
+        throw std::invalid_argument(std::string(origin) + "='" + name +
+                                    "' is not an instruction set this build has (it has: " +
+                                    supported_list() + " on this CPU)");
+    if (!level->cpu_supports())
+        throw std::invalid_argument(std::string(origin) + "='" + name +
+                                    "' is not supported by this CPU (it supports: " +
+                                    supported_list() + ")");
+    return *level;
+}
+
+const Level& initial_level() {
+    const char* env = std::getenv("RANDCNN_FAST_ISA");
+    if (env && *env) {
+        try {
+            return checked_level(env, "RANDCNN_FAST_ISA");
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(e.what());
+        }
+    }
+    return best_level();
+}
+
+std::atomic<const Level*>& current() {
+    static std::atomic<const Level*> level{&initial_level()};
+    return level;
+}
+
+}  // namespace
+
+const KernelTable& active_kernels() { return *current().load()->table(); }
+
+IsaInfo isa_info() {
+    IsaInfo info;
+    info.detected = best_level().name;
+    info.active = current().load()->name;
+    for (const Level& level : kLevels) {
+        info.compiled.push_back(level.name);
+        if (level.cpu_supports()) info.supported.push_back(level.name);
+    }
+    return info;
+}
+
+void set_isa(const std::string& name) { current().store(&checked_level(name, "isa")); }
+
+}  // namespace rcf

@@ -1,0 +1,129 @@
+#include "core/thread_pool.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
+#include <unistd.h>
+
+namespace rcf {
+namespace {
+
+class Pool {
+  public:
+    // Runs one job at a time; concurrent callers queue on call_mutex_.
+    void run(long n_tasks, int n_workers, const std::function<void(long, int)>& fn) {
+        std::lock_guard<std::mutex> call_lock(call_mutex_);
+        grow(n_workers - 1);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            fn_ = &fn;
+            n_tasks_ = n_tasks;
+            next_task_.store(0);
+            helpers_wanted_ = n_workers - 1;
+            helpers_running_ = n_workers - 1;
+            error_ = nullptr;
+            ++generation_;
+        }
+        wake_.notify_all();
+        work(0);
+        std::unique_lock<std::mutex> lock(mutex_);
+        done_.wait(lock, [this] { return helpers_running_ == 0; });
+        fn_ = nullptr;
+        if (error_) std::rethrow_exception(error_);
+    }
+
+  private:
+    void grow(int n_helpers) {
+        while (static_cast<int>(threads_.size()) < n_helpers) {
+            const int index = static_cast<int>(threads_.size()) + 1;
+            threads_.emplace_back([this, index] { helper_loop(index); });
+            threads_.back().detach();  // the pool lives for the whole process
+        }
+    }
+
+    void helper_loop(int index) {
+        long seen = 0;
+        for (;;) {
+            {
+                std::unique_lock<std::mutex> lock(mutex_);
+                wake_.wait(lock, [&] { return generation_ != seen; });
+                seen = generation_;
+                if (index > helpers_wanted_) continue;
+            }
+            work(index);
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (--helpers_running_ == 0) done_.notify_one();
+        }
+    }
+
+    void work(int worker) {
+        for (long task; (task = next_task_.fetch_add(1)) < n_tasks_;) {
+            try {
+                (*fn_)(task, worker);
+            } catch (...) {
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (!error_) error_ = std::current_exception();
+                next_task_.store(n_tasks_);  // stop handing out work
+            }
+        }
+    }
+
+    std::mutex call_mutex_;
+    std::mutex mutex_;
+    std::condition_variable wake_, done_;
+    std::vector<std::thread> threads_;
+    const std::function<void(long, int)>* fn_ = nullptr;
+    long n_tasks_ = 0;
+    std::atomic<long> next_task_{0};
+    int helpers_wanted_ = 0;
+    int helpers_running_ = 0;
+    long generation_ = 0;
+    std::exception_ptr error_;
+};
+
+// A forked child inherits the pool object but not its threads, so each process makes its own.
+// Pools are never destroyed: detached helpers may still wait on them at interpreter exit.
+Pool& pool_for_this_process() {
+    static std::mutex guard;
+    static Pool* pool = nullptr;
+    static pid_t owner = 0;
+    std::lock_guard<std::mutex> lock(guard);
+    if (!pool || owner != getpid()) {
+        pool = new Pool();
+        owner = getpid();
+    }
+    return *pool;
+}
+
+}  // namespace
+
+int resolve_threads(int n_threads) {
+    if (n_threads > 0) return n_threads;
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
+#endif
+    const unsigned hw = std::thread::hardware_concurrency();
+    return hw > 0 ? static_cast<int>(hw) : 1;
+}
+
+void parallel_for(long n_tasks, int n_threads, const std::function<void(long, int)>& fn) {
+    if (n_tasks <= 0) return;
+    int workers = resolve_threads(n_threads);
+    if (workers > n_tasks) workers = static_cast<int>(n_tasks);
+    if (workers <= 1) {
+        for (long task = 0; task < n_tasks; ++task) fn(task, 0);
+        return;
+    }
+    pool_for_this_process().run(n_tasks, workers, fn);
+}
+
+}  // namespace rcf

@@ -1,0 +1,7 @@
+// Portable baseline kernels: the compiler maps 4-float vectors to SSE2, NEON or scalar code.
+#include "kernels/kernel_table.hpp"
+#define RCF_ISA scalar
+#define RCF_VEC 4
+#define RCF_MR 4
+#define RCF_NR 8
+#include "kernels/conv_kernels.inc"

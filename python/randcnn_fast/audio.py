@@ -1,0 +1,395 @@
+"""Audio input handling: turn user audio into validated 12 kHz mono clips.
+
+Every clip that reaches the network passes through :func:`load_clips`, which
+accepts numpy arrays or file paths and returns 1-D float32 arrays sampled at
+:data:`SAMPLE_RATE` and brought to a fixed length. Problems with a clip are
+reported as :class:`AudioError` (or ``TypeError`` for a wrong dtype), and the
+message always names the clip: its file path, ``"clip i"`` for row ``i`` of a
+2-D batch, or ``"audio"`` for a single array.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+
+import numpy as np
+import soundfile
+import soxr
+
+__all__ = [
+    "SAMPLE_RATE",
+    "PAD_MODES",
+    "AudioError",
+    "load_file",
+    "check_array",
+    "resample",
+    "fix_length",
+    "load_clips",
+]
+
+#: Sample rate (Hz) the network expects; every clip is resampled to it.
+SAMPLE_RATE = 12000
+
+#: Ways :func:`fix_length` can bring a clip to the target length.
+PAD_MODES = ("crop", "zero", "repeat")
+
+
+class AudioError(ValueError):
+    """A clip's contents are unusable (missing, undecodable, empty, non-finite...).
+
+    Subclasses ``ValueError`` so callers that catch ``ValueError`` for bad
+    input keep working. The message starts with the clip's name (file path,
+    ``"clip i"`` or ``"audio"``) followed by the problem.
+    """
+
+
+def load_file(path: str | os.PathLike) -> np.ndarray:
+    """Read an audio file as a mono float32 clip at :data:`SAMPLE_RATE`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any format libsndfile can decode (WAV, FLAC, OGG/Vorbis, MP3, ...).
+
+    Returns
+    -------
+    numpy.ndarray
+        1-D, float32, C-contiguous samples; channels are averaged to mono and
+        the signal is resampled to 12 kHz when the file's rate differs.
+
+    Raises
+    ------
+    TypeError
+        If `path` is not a str or os.PathLike.
+    AudioError
+        If the file does not exist ("no such file"), cannot be decoded
+        ("cannot decode"), has no samples ("empty"), contains NaN or inf
+        ("non-finite"), or is too short to yield a sample at 12 kHz. The
+        message contains the path.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"audio file path must be a str or os.PathLike, got {type(path).__name__}"
+        )
+    name = os.fspath(path)
+    # libsndfile reports a missing file as a vague "System error"; check first
+    # so the user gets a clear message (directories count as missing files).
+    if not os.path.isfile(name):
+        raise AudioError(f"{name}: no such file")
+    try:
+        data, sr = soundfile.read(name, dtype="float32", always_2d=True)
+    # SoundFileError covers unrecognised/corrupt files; soundfile raises
+    # TypeError for headerless formats (e.g. .raw) it cannot open without
+    # extra parameters, which from our side is also "cannot decode".
+    except (soundfile.SoundFileError, TypeError) as exc:
+        raise AudioError(f"{name}: cannot decode: {exc}") from exc
+    if data.shape[0] == 0:
+        raise AudioError(f"{name}: empty (0 samples)")
+    # Average in float64 so the channel sum cannot overflow float32 and turn
+    # huge-but-finite samples into inf; any NaN/inf in a channel survives the
+    # mean, so checking the mono mix catches bad samples in every channel.
+    mono = data.mean(axis=1, dtype=np.float64).astype(np.float32)
+    _check_finite(mono, name)
+    return _to_model_rate(mono, sr, name)
+
+
+def check_array(x, *, name: str) -> np.ndarray:
+    """Validate one in-memory mono clip and return it as float32.
+
+    Parameters
+    ----------
+    x : array_like
+        Samples of one clip, nominally in [-1, 1]. A numpy array of float16,
+        float32 or float64 (or any other floating dtype); lists are converted
+        with ``numpy.asarray``.
+    name : str
+        How to refer to the clip in error messages, e.g. ``"clip 3"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new 1-D, float32, C-contiguous array (never the caller's buffer, so
+        later processing cannot modify the user's data).
+
+    Raises
+    ------
+    TypeError
+        If the dtype is not floating (integer, bool, complex, object...).
+    AudioError
+        If `x` cannot be converted to an array, is not 1-D, is empty,
+        contains NaN or inf, or holds values too large for float32.
+    """
+    arr = _as_float_array(x, name)
+    if arr.ndim != 1:
+        raise AudioError(
+            f"{name}: must be a 1-D array of mono samples, got shape {arr.shape}"
+        )
+    if arr.size == 0:
+        raise AudioError(f"{name}: empty (0 samples)")
+    _check_finite(arr, name)
+    # float64 values beyond float32's range become inf when cast; silence
+    # numpy's overflow warning and report them as a clear error instead.
+    with np.errstate(over="ignore"):
+        out = np.array(arr, dtype=np.float32, order="C", copy=True)
+    if not np.isfinite(out).all():
+        raise AudioError(f"{name}: samples exceed the float32 range")
+    return out
+
+
+def resample(x: np.ndarray, sr) -> np.ndarray:
+    """Resample a mono clip from `sr` Hz to :data:`SAMPLE_RATE` Hz.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        1-D float32 (or float64) samples.
+    sr : int or float
+        Sample rate of `x` in Hz; must be a positive finite number.
+
+    Returns
+    -------
+    numpy.ndarray
+        `x` itself when `sr` is already 12000, otherwise a new 1-D float32
+        C-contiguous array of ``round(len(x) * 12000 / sr)`` samples,
+        resampled with soxr at "HQ" quality.
+
+    Raises
+    ------
+    ValueError
+        If `sr` is not a positive finite number.
+    """
+    _check_sr(sr)
+    if sr == SAMPLE_RATE:
+        return x
+    y = soxr.resample(np.ascontiguousarray(x), sr, SAMPLE_RATE, quality="HQ")
+    # soxr returns float64 for float64 input; the network works in float32.
+    return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def fix_length(x: np.ndarray, length: int, mode: str, *, name: str) -> np.ndarray:
+    """Bring a clip to `length` samples according to `mode`.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Non-empty 1-D clip (as returned by :func:`check_array`).
+    length : int
+        Target number of samples; a positive integer.
+    mode : {"crop", "zero", "repeat"}
+        ``"crop"``: keep the first `length` samples of a longer clip and
+        return a shorter clip unchanged (it never pads; the caller checks the
+        network's minimum length). ``"zero"``: crop, or append zeros up to
+        exactly `length`. ``"repeat"``: crop, or tile the clip end to end and
+        cut the result to exactly `length`.
+    name : str
+        How to refer to the clip in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        1-D C-contiguous array with the dtype of `x`. For ``"crop"`` it may
+        share memory with `x`.
+
+    Raises
+    ------
+    ValueError
+        If `mode` is not one of :data:`PAD_MODES` or `length` is not a
+        positive integer.
+    AudioError
+        If `x` is not a non-empty 1-D array.
+    """
+    _check_fix_args(length, mode)
+    x = np.asarray(x)
+    if x.ndim != 1 or x.size == 0:
+        raise AudioError(
+            f"{name}: fix_length needs a non-empty 1-D clip, got shape {x.shape}"
+        )
+    n = x.shape[0]
+    if n >= length:
+        # Every mode crops a clip that is long enough.
+        return np.ascontiguousarray(x[:length])
+    if mode == "crop":
+        return np.ascontiguousarray(x)
+    if mode == "zero":
+        out = np.zeros(length, dtype=x.dtype)
+        out[:n] = x
+        return out
+    # "repeat": np.resize fills the output by cycling through x, which is
+    # exactly "tile then cut".
+    return np.resize(x, length)
+
+
+def load_clips(
+    audio, *, sr=None, length: int, pad: str
+) -> tuple[list[np.ndarray], list[str], bool]:
+    """Turn any supported audio input into a list of 12 kHz float32 clips.
+
+    This is the single entry point used by ``embed()``.
+
+    Parameters
+    ----------
+    audio : numpy.ndarray, str, os.PathLike, or list/tuple of paths
+        - 1-D array: one mono clip (`sr` required), named ``"audio"``.
+        - 2-D array of shape ``(n_clips, n_samples)``: a batch of equal-length
+          mono clips (`sr` required), named ``"clip 0"``, ``"clip 1"``, ...
+        - str or os.PathLike: one audio file.
+        - list or tuple of paths: a batch of audio files.
+
+        Objects exposing ``__array__`` (e.g. CPU tensors) are treated as
+        arrays.
+    sr : int or float, optional
+        Sample rate of array input in Hz. Must be omitted for files, which
+        carry their own rate.
+    length : int
+        Target length in samples at 12 kHz, passed to :func:`fix_length`.
+    pad : {"crop", "zero", "repeat"}
+        Length mode, passed to :func:`fix_length`.
+
+    Returns
+    -------
+    clips : list of numpy.ndarray
+        One 1-D float32 array per clip, validated, resampled to 12 kHz and
+        brought to `length` according to `pad`.
+    names : list of str
+        The name of each clip for messages: its path, ``"clip i"`` or ``"audio"``.
+    single : bool
+        True when the input was one clip (1-D array or one path), so the
+        caller can return a 1-D embedding instead of a batch.
+
+    Raises
+    ------
+    TypeError
+        For an unsupported input type, a list item that is not a path, or a
+        non-floating array dtype.
+    ValueError
+        For a missing or invalid `sr`, `sr` given with files, an empty list,
+        arrays that are neither 1-D nor 2-D, or invalid `length`/`pad`.
+    AudioError
+        For an unusable clip; the message names the clip.
+    """
+    # Validate the cheap arguments before decoding possibly many files.
+    _check_fix_args(length, pad)
+
+    if isinstance(audio, (str, os.PathLike)):
+        _reject_sr_for_files(sr)
+        name = os.fspath(audio)
+        return [fix_length(load_file(audio), length, pad, name=name)], [name], True
+
+    if isinstance(audio, (list, tuple)):
+        if len(audio) == 0:
+            raise ValueError("audio is an empty list; pass at least one file path")
+        for i, item in enumerate(audio):
+            if not isinstance(item, (str, os.PathLike)):
+                raise TypeError(
+                    f"audio[{i}] is a {type(item).__name__}; a list must hold "
+                    "file paths (pass in-memory audio as a numpy array: 1-D "
+                    "for one clip, 2-D (n_clips, n_samples) for a batch)"
+                )
+        _reject_sr_for_files(sr)
+        names = [os.fspath(p) for p in audio]
+        clips = [fix_length(load_file(p), length, pad, name=n) for p, n in zip(audio, names)]
+        return clips, names, False
+
+    # numpy arrays and array-likes such as CPU tensors all expose __array__.
+    if hasattr(audio, "__array__"):
+        arr = np.asarray(audio)
+        if arr.ndim not in (1, 2):
+            raise ValueError(
+                f"audio: expected a 1-D array (one clip) or a 2-D array "
+                f"(n_clips, n_samples), got shape {arr.shape}"
+            )
+        _as_float_array(arr, "audio")
+        if sr is None:
+            raise ValueError("sr is required for arrays: pass the sample rate in Hz")
+        _check_sr(sr)
+        if arr.ndim == 1:
+            return [_prepare_array_clip(arr, sr, length, pad, "audio")], ["audio"], True
+        if arr.shape[0] == 0:
+            raise ValueError(f"audio: the batch has no clips (shape {arr.shape})")
+        names = [f"clip {i}" for i in range(arr.shape[0])]
+        clips = [_prepare_array_clip(row, sr, length, pad, n) for row, n in zip(arr, names)]
+        return clips, names, False
+
+    raise TypeError(
+        "audio must be a numpy array, a file path, or a list of file paths; "
+        f"got {type(audio).__name__}"
+    )
+
+
+def _prepare_array_clip(x, sr, length: int, pad: str, name: str) -> np.ndarray:
+    """Validate, resample and fix the length of one in-memory clip."""
+    clip = check_array(x, name=name)
+    clip = _to_model_rate(clip, sr, name)
+    return fix_length(clip, length, pad, name=name)
+
+
+def _to_model_rate(x: np.ndarray, sr, name: str) -> np.ndarray:
+    """Resample to 12 kHz, rejecting clips too short to keep any sample."""
+    y = resample(x, sr)
+    # Downsampling a clip of a few samples can round to zero output samples,
+    # which would otherwise surface later as a confusing shape error.
+    if y.size == 0:
+        raise AudioError(
+            f"{name}: too short: {x.size} sample(s) at {sr} Hz is less than one "
+            f"sample at {SAMPLE_RATE} Hz"
+        )
+    return y
+
+
+def _as_float_array(x, name: str) -> np.ndarray:
+    """Convert `x` to an ndarray and require a floating dtype."""
+    try:
+        arr = np.asarray(x)
+    except ValueError as exc:
+        # numpy refuses ragged nested sequences with a ValueError.
+        raise AudioError(f"{name}: cannot convert to an array: {exc}") from exc
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(
+            f"{name}: unsupported dtype {arr.dtype}; audio must be floating "
+            "point with samples in [-1, 1]; convert to float first (e.g. for "
+            "int16 PCM use x.astype(np.float32) / 32768)"
+        )
+    return arr
+
+
+def _check_finite(x: np.ndarray, name: str) -> None:
+    """Raise AudioError if `x` (1-D) contains NaN or inf."""
+    bad = ~np.isfinite(x)
+    if bad.any():
+        raise AudioError(
+            f"{name}: contains {int(bad.sum())} non-finite sample(s) (NaN or "
+            f"inf), first at index {int(np.argmax(bad))}"
+        )
+
+
+def _check_sr(sr) -> None:
+    """Raise ValueError unless `sr` is a positive finite number."""
+    # bool is an int subclass, but sr=True is surely a mistake.
+    ok = (
+        isinstance(sr, numbers.Real)
+        and not isinstance(sr, (bool, np.bool_))
+        and math.isfinite(sr)
+        and sr > 0
+    )
+    if not ok:
+        raise ValueError(f"sr must be a positive number of Hz, got {sr!r}")
+
+
+def _check_fix_args(length, mode) -> None:
+    """Raise ValueError for an invalid target length or pad mode."""
+    if mode not in PAD_MODES:
+        raise ValueError(
+            f"unknown pad mode {mode!r}; valid modes are {', '.join(PAD_MODES)}"
+        )
+    if not isinstance(length, numbers.Integral) or isinstance(length, (bool, np.bool_)):
+        raise ValueError(f"length must be a positive int, got {length!r}")
+    if length <= 0:
+        raise ValueError(f"length must be a positive int, got {length}")
+
+
+def _reject_sr_for_files(sr) -> None:
+    """Files declare their own rate, so an explicit `sr` is a user error."""
+    if sr is not None:
+        raise ValueError("sr applies to arrays only; files carry their own sample rate")

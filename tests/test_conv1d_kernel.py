@@ -1,0 +1,178 @@
+"""The fused conv1d kernel on every instruction set against the float64 reference."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from randcnn_fast import _core
+
+import reference
+
+TILE_ROWS = 96  # conv rows per task in cpp/core/conv1d.cpp
+KC = 256  # reduction depth per microkernel call
+
+
+def run(x, w, b, *, stride=1, pad=(0, 0), activation="relu", pool=1, n_threads=1, write=True):
+    return _core.conv1d(x, w, b, stride=stride, pad_left=pad[0], pad_right=pad[1],
+                        activation=activation, pool=pool, write_output=write, n_threads=n_threads)
+
+
+def random_case(rng, t, c_in, c_out, k):
+    x = rng.standard_normal((t, c_in)).astype(np.float32)
+    w = (rng.standard_normal((c_out, c_in, k)) / np.sqrt(c_in * k)).astype(np.float32)
+    b = (0.1 * rng.standard_normal(c_out)).astype(np.float32)
+    return x, w, b
+
+
+def check_against_reference(x, w, b, **kw):
+    ref = reference.conv1d(x, w, b, **kw)
+    y, sums = run(x, w, b, **kw)
+    assert y.dtype == np.float32 and y.shape == ref.shape
+    scale = max(np.abs(ref).max(), 1e-3)
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=2e-6 * scale * np.sqrt(w[0].size))
+    np.testing.assert_allclose(sums, ref.sum(axis=0), rtol=1e-5, atol=1e-5 * scale * ref.shape[0])
+
+
+def nr():
+    return _core.isa_info()["tile"]["nr"]
+
+
+def mr():
+    return _core.isa_info()["tile"]["mr"]
+
+
+# Rows around one tile, a prime, an odd number and 1; channels around the register tile.
+@pytest.mark.parametrize("t_out", [1, 5, 13, TILE_ROWS - 1, TILE_ROWS, TILE_ROWS + 1, 2 * TILE_ROWS + 7])
+@pytest.mark.parametrize("c_out_offset", [-1, 0, 1])
+def test_rows_and_channels_around_tiles(isa, t_out, c_out_offset):
+    rng = np.random.default_rng(t_out * 10 + c_out_offset)
+    c_out = max(1, nr() + c_out_offset)
+    x, w, b = random_case(rng, t_out + 2, 5, c_out, 3)
+    check_against_reference(x, w, b)
+
+
+@pytest.mark.parametrize("c_out", [1, 2, 3, 7, 31, 33, 67])
+def test_output_channel_counts(isa, c_out):
+    rng = np.random.default_rng(c_out)
+    x, w, b = random_case(rng, 29, 4, c_out, 3)
+    check_against_reference(x, w, b)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 7, 11])
+def test_rows_below_the_register_tile(isa, rows):
+    rng = np.random.default_rng(rows)
+    x, w, b = random_case(rng, rows, 3, 2 * nr() + 1, 1)
+    check_against_reference(x, w, b)
+
+
+# Reduction depth k * c_in below, at and above the microkernel's reduction block.
+@pytest.mark.parametrize("k,c_in", [(1, KC - 1), (2, KC // 2), (1, KC + 1), (3, 86), (3, 171), (7, 13)])
+def test_reduction_depth_around_the_block(isa, k, c_in):
+    rng = np.random.default_rng(k * 1000 + c_in)
+    x, w, b = random_case(rng, 37, c_in, 19, k)
+    check_against_reference(x, w, b)
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3, 5, 32])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("k", [1, 3, 4, 7])
+def test_strides_and_padding(isa, stride, padding, k):
+    rng = np.random.default_rng(stride * 100 + k)
+    t = 3 * TILE_ROWS + 11
+    x, w, b = random_case(rng, t, 2, 9, k)
+    pad = reference.same_padding(t, k, stride) if padding == "same" else (0, 0)
+    check_against_reference(x, w, b, stride=stride, pad=pad)
+
+
+def test_large_kernel_stride_like_frame_level(isa):
+    rng = np.random.default_rng(7)
+    x, w, b = random_case(rng, 4000, 1, 21, 512)
+    check_against_reference(x, w, b, stride=32)
+    check_against_reference(x, w, b, stride=32, pad=reference.same_padding(4000, 512, 32))
+
+
+@pytest.mark.parametrize("pool", [1, 2, 3, 4, 5, 97])
+@pytest.mark.parametrize("activation", ["relu", "none"])
+def test_pool_and_activation(isa, pool, activation):
+    rng = np.random.default_rng(pool)
+    t = 2 * TILE_ROWS + pool + 1
+    x, w, b = random_case(rng, t, 6, 17, 3)
+    check_against_reference(x, w, b, pool=pool, activation=activation, pad=(1, 1))
+
+
+def test_padding_wider_than_input(isa):
+    rng = np.random.default_rng(3)
+    x, w, b = random_case(rng, 2, 3, 5, 7)
+    check_against_reference(x, w, b, pad=(4, 5))
+
+
+def test_sums_without_output(isa):
+    rng = np.random.default_rng(11)
+    x, w, b = random_case(rng, 500, 8, 20, 3)
+    y, sums = run(x, w, b, pool=3)
+    none, sums_only = run(x, w, b, pool=3, write=False)
+    assert none is None
+    np.testing.assert_array_equal(sums, sums_only)
+    np.testing.assert_allclose(sums, y.astype(np.float64).sum(axis=0), rtol=1e-5)
+
+
+def test_results_do_not_depend_on_thread_count(isa):
+    rng = np.random.default_rng(5)
+    x, w, b = random_case(rng, 20 * TILE_ROWS + 13, 16, 40, 3)
+    y1, s1 = run(x, w, b, pool=3, n_threads=1)
+    for n in (2, 3, 0):
+        y, s = run(x, w, b, pool=3, n_threads=n)
+        np.testing.assert_array_equal(y, y1)
+        np.testing.assert_array_equal(s, s1)
+
+
+def test_instruction_sets_agree():
+    rng = np.random.default_rng(9)
+    x, w, b = random_case(rng, 1000, 32, 45, 3)
+    before = _core.isa_info()["active"]
+    results = {}
+    try:
+        for name in _core.isa_info()["supported"]:
+            _core.set_isa(name)
+            results[name] = run(x, w, b, pool=3)[0]
+    finally:
+        _core.set_isa(before)
+    base = results["scalar"]
+    for name, y in results.items():
+        np.testing.assert_allclose(y, base, rtol=1e-5, atol=1e-5 * np.abs(base).max(), err_msg=name)
+
+
+@settings(max_examples=40, deadline=None)
+@given(t=st.integers(1, 300), c_in=st.integers(1, 20), c_out=st.integers(1, 40),
+       k=st.integers(1, 9), stride=st.integers(1, 4), pool=st.integers(1, 4),
+       same=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_random_shapes(t, c_in, c_out, k, stride, pool, same, seed):
+    pad = reference.same_padding(t, k, stride) if same else (0, 0)
+    if (t + sum(pad) - k) // stride + 1 < pool or t + sum(pad) < k:
+        return  # too short for one pooled row; covered by test_too_short_is_an_error
+    x, w, b = random_case(np.random.default_rng(seed), t, c_in, c_out, k)
+    check_against_reference(x, w, b, stride=stride, pad=pad, pool=pool)
+
+
+def test_too_short_is_an_error():
+    x, w, b = random_case(np.random.default_rng(0), 4, 1, 3, 5)
+    with pytest.raises(ValueError, match="too short"):
+        run(x, w, b)
+    with pytest.raises(ValueError, match="too short"):
+        run(np.ones((6, 1), np.float32), w, b, pool=3)
+
+
+def test_wrong_dtype_and_shapes_are_rejected():
+    x, w, b = random_case(np.random.default_rng(0), 10, 2, 3, 3)
+    with pytest.raises(TypeError):
+        run(x.astype(np.float64), w, b)
+    with pytest.raises(TypeError):
+        run(np.asfortranarray(np.ones((10, 2), np.float32)), w, b)
+    with pytest.raises(ValueError, match="input channels"):
+        run(np.ones((10, 3), np.float32), w, b)
+    with pytest.raises(ValueError, match="activation"):
+        run(x, w, b, activation="tanh")
+    with pytest.raises(ValueError):
+        run(x, w, b, n_threads=-1)
