@@ -11,26 +11,43 @@ def same_padding(length: int, kernel: int, stride: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def conv1d(x, w, b, *, stride=1, pad=(0, 0), activation="relu", pool=1):
-    """Cross-correlation over time, channels last, then activation and max-pool, in float64.
+def activate(y, activation):
+    if activation == "relu":
+        return np.maximum(y, 0.0)
+    if activation == "elu":
+        return np.where(y > 0, y, np.expm1(np.minimum(y, 0.0)))
+    return y
 
-    x: (t, c_in); w: (c_out, c_in, k); b: (c_out,). Returns the pooled map (t_pool, c_out).
+
+def conv2d(x, w, b, *, stride=(1, 1), padding=(0, 0, 0, 0), activation="relu", pool=(1, 1)):
+    """Cross-correlation over (time, freq), channels last, activation, then max-pool; float64.
+
+    x: (t, f, c_in); w: (c_out, c_in, kh, kw); b: (c_out,). Returns (t_pool, f_pool, c_out).
     The order here is the textbook one (activate, then pool), unlike the fused kernels.
     """
-    x = np.asarray(x, np.float64)
+    x = np.pad(np.asarray(x, np.float64), ((padding[0], padding[1]), (padding[2], padding[3]), (0, 0)))
     w = np.asarray(w, np.float64)
-    x = np.concatenate([np.zeros((pad[0], x.shape[1])), x, np.zeros((pad[1], x.shape[1]))])
-    k = w.shape[2]
-    n_out = (x.shape[0] - k) // stride + 1
-    y = np.zeros((n_out, w.shape[0]))
-    for tap in range(k):
-        rows = x[tap: tap + (n_out - 1) * stride + 1: stride]  # (n_out, c_in)
-        y += rows @ w[:, :, tap].T
-    y += np.asarray(b, np.float64)
-    if activation == "relu":
-        y = np.maximum(y, 0.0)
-    n_pool = n_out // pool
-    return y[: n_pool * pool].reshape(n_pool, pool, -1).max(axis=1)
+    kh, kw = w.shape[2:]
+    st, sf = stride
+    t_out = (x.shape[0] - kh) // st + 1
+    f_out = (x.shape[1] - kw) // sf + 1
+    y = np.zeros((t_out, f_out, w.shape[0]))
+    for dt in range(kh):
+        for df in range(kw):
+            patch = x[dt: dt + (t_out - 1) * st + 1: st, df: df + (f_out - 1) * sf + 1: sf]
+            y += patch @ w[:, :, dt, df].T
+    y = activate(y + np.asarray(b, np.float64), activation)
+    pt, pf = pool
+    tp, fp = t_out // pt, f_out // pf
+    y = y[: tp * pt, : fp * pf].reshape(tp, pt, fp, pf, -1)
+    return y.max(axis=(1, 3))
+
+
+def conv1d(x, w, b, *, stride=1, pad=(0, 0), activation="relu", pool=1):
+    """conv2d over time only: x (t, c_in), w (c_out, c_in, k); returns (t_pool, c_out)."""
+    y = conv2d(np.asarray(x)[:, None, :], np.asarray(w)[..., None], b, stride=(stride, 1),
+               padding=(pad[0], pad[1], 0, 0), activation=activation, pool=(pool, 1))
+    return y[:, 0, :]
 
 
 def sample_level(clip, params):

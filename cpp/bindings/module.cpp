@@ -4,10 +4,11 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <array>
 #include <stdexcept>
 #include <string>
 
-#include "core/conv1d.hpp"
+#include "core/conv.hpp"
 #include "core/isa.hpp"
 #include "core/thread_pool.hpp"
 
@@ -16,55 +17,64 @@ using FloatArray = py::array_t<float, py::array::c_style>;
 
 namespace {
 
-const std::string kActivations[] = {"none", "relu"};
+const std::string kActivations[] = {"none", "relu", "elu"};
 
 int activation_code(const std::string& name) {
-    for (int i = 0; i < 2; ++i)
+    for (int i = 0; i < 3; ++i)
         if (name == kActivations[i]) return i;
-    throw std::invalid_argument("unknown activation '" + name + "' (expected 'none' or 'relu')");
+    throw std::invalid_argument("unknown activation '" + name + "' (expected none, relu or elu)");
 }
 
-py::tuple conv1d(const FloatArray& x, const FloatArray& w, const FloatArray& b, int stride,
-                 int pad_left, int pad_right, const std::string& activation, int pool,
-                 bool write_output, int n_threads) {
-    if (x.ndim() != 2) throw std::invalid_argument("conv1d: x must be 2-D (time, channels)");
-    if (w.ndim() != 3) throw std::invalid_argument("conv1d: w must be 3-D (out, in, kernel)");
-    if (b.ndim() != 1) throw std::invalid_argument("conv1d: b must be 1-D (out,)");
-    if (w.shape(1) != x.shape(1))
-        throw std::invalid_argument("conv1d: w has " + std::to_string(w.shape(1)) +
-                                    " input channels but x has " + std::to_string(x.shape(1)));
+py::tuple conv(const FloatArray& x, const FloatArray& w, const FloatArray& b,
+               std::array<int, 2> stride, std::array<int, 4> padding,
+               const std::string& activation, std::array<int, 2> pool, bool write_output,
+               int n_threads) {
+    if (x.ndim() != 3) throw std::invalid_argument("conv: x must be 3-D (time, freq, channels)");
+    if (w.ndim() != 4) throw std::invalid_argument("conv: w must be 4-D (out, in, kh, kw)");
+    if (b.ndim() != 1) throw std::invalid_argument("conv: b must be 1-D (out,)");
+    if (w.shape(1) != x.shape(2))
+        throw std::invalid_argument("conv: w has " + std::to_string(w.shape(1)) +
+                                    " input channels but x has " + std::to_string(x.shape(2)));
     if (b.shape(0) != w.shape(0))
-        throw std::invalid_argument("conv1d: b and w disagree on the output channels");
+        throw std::invalid_argument("conv: b and w disagree on the output channels");
     if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
 
-    rcf::Conv1dArgs a{};
+    rcf::ConvArgs a{};
     a.x = x.data();
     a.t_in = static_cast<long>(x.shape(0));
-    a.c_in = static_cast<int>(x.shape(1));
+    a.f_in = static_cast<int>(x.shape(1));
+    a.c_in = static_cast<int>(x.shape(2));
     a.w = w.data();
     a.bias = b.data();
     a.c_out = static_cast<int>(w.shape(0));
-    a.k = static_cast<int>(w.shape(2));
-    a.stride = stride;
-    a.pad_left = pad_left;
-    a.pad_right = pad_right;
+    a.kh = static_cast<int>(w.shape(2));
+    a.kw = static_cast<int>(w.shape(3));
+    a.stride_t = stride[0];
+    a.stride_f = stride[1];
+    a.pad_t0 = padding[0];
+    a.pad_t1 = padding[1];
+    a.pad_f0 = padding[2];
+    a.pad_f1 = padding[3];
     a.activation = activation_code(activation);
-    a.pool = pool;
+    a.pool_t = pool[0];
+    a.pool_f = pool[1];
     a.n_threads = n_threads;
-    const long pooled = pool >= 1 && stride >= 1
-                            ? rcf::conv1d_pooled_length(a.t_in, a.k, stride, pad_left, pad_right, pool)
-                            : 0;
+
     py::object out = py::none();
-    if (write_output && pooled > 0) {
-        FloatArray y({pooled, static_cast<long>(a.c_out)});
-        a.out = y.mutable_data();
-        out = y;
+    if (write_output && a.stride_t >= 1 && a.stride_f >= 1 && a.pool_t >= 1 && a.pool_f >= 1) {
+        const long rows = rcf::conv_output_length(a.t_in, a.kh, a.stride_t, a.pad_t0, a.pad_t1) / a.pool_t;
+        const long cols = rcf::conv_output_length(a.f_in, a.kw, a.stride_f, a.pad_f0, a.pad_f1) / a.pool_f;
+        if (rows > 0 && cols > 0) {
+            FloatArray y({rows, cols, static_cast<long>(a.c_out)});
+            a.out = y.mutable_data();
+            out = y;
+        }
     }
     py::array_t<double> sums(a.c_out);
     a.sums = sums.mutable_data();
     {
         py::gil_scoped_release release;
-        rcf::conv1d(a);
+        rcf::conv(a);
     }
     return py::make_tuple(out, sums);
 }
@@ -89,16 +99,17 @@ PYBIND11_MODULE(_core, m) {
           "Switch the kernels to another compiled level this CPU supports.");
     m.def("resolve_threads", &rcf::resolve_threads, py::arg("n_threads"),
           "Threads a heavy call uses for n_threads (0 = every core this process may use).");
-    m.def("conv1d_output_length", &rcf::conv1d_output_length, py::arg("t_in"), py::arg("k"),
-          py::arg("stride"), py::arg("pad_left"), py::arg("pad_right"));
-    m.def("conv1d", &conv1d, py::arg("x").noconvert(), py::arg("w").noconvert(), py::arg("b").noconvert(), py::arg("stride"),
-          py::arg("pad_left"), py::arg("pad_right"), py::arg("activation"), py::arg("pool"),
-          py::arg("write_output"), py::arg("n_threads"),
-          R"doc(Fused conv1d over time (channels last): convolution, max-pool, bias, activation.
+    m.def("conv", &conv, py::arg("x").noconvert(), py::arg("w").noconvert(),
+          py::arg("b").noconvert(), py::arg("stride"), py::arg("padding"), py::arg("activation"),
+          py::arg("pool"), py::arg("write_output"), py::arg("n_threads"),
+          R"doc(Fused convolution over time x frequency, channels last: conv, max-pool, bias, activation.
 
-x: float32 (t_in, c_in); w: float32 (c_out, c_in, k); b: float32 (c_out,).
-Returns (y, sums): y float32 (t_out // pool, c_out) or None when write_output is False;
-sums float64 (c_out,), the per-channel sums of the pooled activated outputs.)doc");
+x: float32 (t, f, c_in); w: float32 (c_out, c_in, kh, kw); b: float32 (c_out,).
+stride: (time, freq); padding: (time before, time after, freq before, freq after);
+activation: "none", "relu" or "elu"; pool: 'valid' max-pool window = stride (time, freq).
+Returns (y, sums): y float32 (t_pool, f_pool, c_out) or None when write_output is False;
+sums float64 (c_out,), the per-channel sums of the pooled activated outputs.
+The result does not depend on n_threads (0 = all cores).)doc");
 
     // The instruction set is resolved at import, so a bad RANDCNN_FAST_ISA fails loudly here.
     rcf::active_kernels();

@@ -6,7 +6,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import _core, audio
+from . import _core
+from . import audio as audio_io
 from .architectures import build
 from .executor import run_native
 from .network import Network, NetworkSummary
@@ -51,8 +52,8 @@ class Embedder:
         self.length = self.network.default_length if length is None else length
         if isinstance(self.length, bool) or not isinstance(self.length, (int, np.integer)) or self.length < 1:
             raise ValueError(f"length must be a positive integer, got {length!r}")
-        if pad not in audio.PAD_MODES:
-            raise ValueError(f"unknown pad {pad!r}; choose one of {audio.PAD_MODES}")
+        if pad not in audio_io.PAD_MODES:
+            raise ValueError(f"unknown pad {pad!r}; choose one of {audio_io.PAD_MODES}")
         self.pad = pad
         self.n_threads = check_threads(n_threads)
         if pad != "crop" and not self.network.accepts(self.length):
@@ -87,7 +88,7 @@ class Embedder:
         numpy.ndarray
             float32, (n_features,) for one clip, (n_clips, n_features) for a batch.
         """
-        loaded, names, single = audio.load_clips(clips, sr=sr, length=self.length, pad=self.pad)
+        loaded, names, single = audio_io.load_clips(clips, sr=sr, length=self.length, pad=self.pad)
         minimum = self.network.min_length()
         for name, clip in zip(names, loaded):
             if clip.shape[0] < minimum:
@@ -114,7 +115,7 @@ def _cached_parameters(arch: str, size: str, seed: int):
     return params
 
 
-def embed(audio_input, arch: str = "sample_level", *, sr: float | None = None,
+def embed(audio, arch: str = "sample_level", *, sr: float | None = None,
           size: str = "paper", seed: int = 0, length: int | None = None, pad: str = "repeat",
           n_threads: int = 0) -> np.ndarray:
     """Embed audio with a random-weight CNN: ``Embedder(arch, ...).embed(audio, sr=sr)``.
@@ -122,4 +123,4 @@ def embed(audio_input, arch: str = "sample_level", *, sr: float | None = None,
     See :class:`Embedder` for the parameters. Weights are cached per (arch, size, seed).
     """
     embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, n_threads=n_threads)
-    return embedder.embed(audio_input, sr=sr)
+    return embedder.embed(audio, sr=sr)

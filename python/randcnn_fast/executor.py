@@ -23,14 +23,16 @@ def run_native(network: Network, params: Mapping[str, np.ndarray], clip: np.ndar
     for layer in network.layers:
         x = tensors[layer.source]
         left, right = layer.padding_amounts(x.shape[0])
-        y, sums = _core.conv1d(
-            x, params[f"{layer.name}.weight"], params[f"{layer.name}.bias"],
-            stride=layer.stride, pad_left=left, pad_right=right, activation=layer.activation,
-            pool=layer.pool, write_output=readers[layer.name] > 0, n_threads=n_threads)
+        # A 1-D convolution is the 2-D kernel with one frequency position: views, no copies.
+        y, sums = _core.conv(
+            x[:, None, :], params[f"{layer.name}.weight"][..., None],
+            params[f"{layer.name}.bias"], stride=(layer.stride, 1), padding=(left, right, 0, 0),
+            activation=layer.activation, pool=(layer.pool, 1),
+            write_output=readers[layer.name] > 0, n_threads=n_threads)
         means[layer.name] = sums / layer.output_length(x.shape[0])
         readers[layer.source] -= 1
         if readers[layer.source] == 0:
             del tensors[layer.source]
         if y is not None:
-            tensors[layer.name] = y
+            tensors[layer.name] = y[:, 0, :]
     return np.concatenate([means[name] for name in network.features]).astype(np.float32)

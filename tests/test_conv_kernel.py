@@ -1,4 +1,6 @@
-"""The fused conv1d kernel on every instruction set against the float64 reference."""
+"""The fused convolution kernel on every instruction set against the float64 reference.
+
+The 1-D cases (time only) come first, then the 2-D (time x frequency) ones."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,13 +12,21 @@ from randcnn_fast import _core
 
 import reference
 
-TILE_ROWS = 96  # conv rows per task in cpp/core/conv1d.cpp
+TILE_ROWS = 96  # output positions per task in cpp/core/conv.cpp
 KC = 256  # reduction depth per microkernel call
 
 
 def run(x, w, b, *, stride=1, pad=(0, 0), activation="relu", pool=1, n_threads=1, write=True):
-    return _core.conv1d(x, w, b, stride=stride, pad_left=pad[0], pad_right=pad[1],
-                        activation=activation, pool=pool, write_output=write, n_threads=n_threads)
+    """The kernel on a 1-D case: x (t, c_in), w (c_out, c_in, k); y comes back as (t, c_out)."""
+    y, sums = run2d(x[:, None, :], w[..., None], b, stride=(stride, 1), padding=(*pad, 0, 0),
+                    activation=activation, pool=(pool, 1), n_threads=n_threads, write=write)
+    return (None if y is None else y[:, 0, :]), sums
+
+
+def run2d(x, w, b, *, stride=(1, 1), padding=(0, 0, 0, 0), activation="relu", pool=(1, 1),
+          n_threads=1, write=True):
+    return _core.conv(x, w, b, stride=stride, padding=padding, activation=activation, pool=pool,
+                      write_output=write, n_threads=n_threads)
 
 
 def random_case(rng, t, c_in, c_out, k):
@@ -26,13 +36,23 @@ def random_case(rng, t, c_in, c_out, k):
     return x, w, b
 
 
-def check_against_reference(x, w, b, **kw):
-    ref = reference.conv1d(x, w, b, **kw)
-    y, sums = run(x, w, b, **kw)
+def assert_close(y, sums, ref, depth):
     assert y.dtype == np.float32 and y.shape == ref.shape
     scale = max(np.abs(ref).max(), 1e-3)
-    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=2e-6 * scale * np.sqrt(w[0].size))
-    np.testing.assert_allclose(sums, ref.sum(axis=0), rtol=1e-5, atol=1e-5 * scale * ref.shape[0])
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=2e-6 * scale * np.sqrt(depth))
+    positions = ref.size // ref.shape[-1]
+    ref_sums = ref.reshape(positions, -1).sum(axis=0)
+    np.testing.assert_allclose(sums, ref_sums, rtol=1e-5, atol=1e-5 * scale * positions)
+
+
+def check_against_reference(x, w, b, **kw):
+    y, sums = run(x, w, b, **kw)
+    assert_close(y, sums, reference.conv1d(x, w, b, **kw), w[0].size)
+
+
+def check_2d(x, w, b, **kw):
+    y, sums = run2d(x, w, b, **kw)
+    assert_close(y, sums, reference.conv2d(x, w, b, **kw), w[0].size)
 
 
 def nr():
@@ -174,5 +194,93 @@ def test_wrong_dtype_and_shapes_are_rejected():
         run(np.ones((10, 3), np.float32), w, b)
     with pytest.raises(ValueError, match="activation"):
         run(x, w, b, activation="tanh")
+    with pytest.raises(ValueError, match="4-D"):
+        _core.conv(x[:, None, :], w, b, stride=(1, 1), padding=(0, 0, 0, 0), activation="relu",
+                   pool=(1, 1), write_output=True, n_threads=1)
     with pytest.raises(ValueError):
         run(x, w, b, n_threads=-1)
+
+
+# ---------------------------------------------------------------- 2-D: time x frequency
+
+
+def random_2d(rng, t, f, c_in, c_out, kh, kw):
+    x = rng.standard_normal((t, f, c_in)).astype(np.float32)
+    w = (rng.standard_normal((c_out, c_in, kh, kw)) / np.sqrt(c_in * kh * kw)).astype(np.float32)
+    b = (0.1 * rng.standard_normal(c_out)).astype(np.float32)
+    return x, w, b
+
+
+@pytest.mark.parametrize("t,f,c_in", [(1, 1, 1), (7, 5, 3), (13, 96, 1), (40, 48, 9), (23, 16, 33)])
+@pytest.mark.parametrize("pool", [(1, 1), (4, 2), (4, 3), (5, 2)])
+@pytest.mark.parametrize("activation", ["elu", "relu"])
+def test_3x3_same_like_vgg(isa, t, f, c_in, pool, activation):
+    rng = np.random.default_rng(t * f + c_in)
+    x, w, b = random_2d(rng, t, f, c_in, 2 * nr() + 3, 3, 3)
+    if t < pool[0] or f < pool[1]:
+        return
+    check_2d(x, w, b, padding=(1, 1, 1, 1), pool=pool, activation=activation)
+
+
+@pytest.mark.parametrize("kh,kw,pool_f", [(7, 96, 1), (7, 86, 11), (7, 86, 1), (3, 38, 59), (1, 86, 11)])
+@pytest.mark.parametrize("t", [7, 8, 2 * TILE_ROWS + 5])
+def test_tall_filters_over_the_mel_axis(isa, kh, kw, pool_f, t):
+    rng = np.random.default_rng(kh * kw + t)
+    x, w, b = random_2d(rng, t, 96, 1, 37, kh, kw)
+    check_2d(x, w, b, pool=(1, pool_f))
+
+
+@pytest.mark.parametrize("kh,kw,pool_f", [(7, 86, 11), (3, 38, 59), (1, 38, 59)])
+def test_time_padded_timbral_shapes(isa, kh, kw, pool_f):
+    rng = np.random.default_rng(kh + kw)
+    x, w, b = random_2d(rng, 50, 96, 1, 19, kh, kw)
+    check_2d(x, w, b, padding=(kh // 2, kh // 2, 0, 0), pool=(1, pool_f))
+
+
+@pytest.mark.parametrize("t", [7, 8, 100])
+def test_backend_kernel_spanning_all_filters(isa, t):
+    # Frame-level back-end: a [7, nf] kernel over the front-end map seen as a 1-channel image.
+    rng = np.random.default_rng(t)
+    x, w, b = random_2d(rng, t, 45, 1, 45, 7, 45)
+    check_2d(x, w, b)
+    check_2d(x, w, b, padding=(3, 3, 0, 0), pool=(2, 1))
+
+
+def test_frequency_stride_and_uneven_padding(isa):
+    rng = np.random.default_rng(12)
+    x, w, b = random_2d(rng, 31, 20, 4, 9, 3, 4)
+    check_2d(x, w, b, stride=(2, 3), padding=(0, 2, 1, 2), pool=(2, 2))
+
+
+def test_2d_thread_count_and_sums_only(isa):
+    rng = np.random.default_rng(8)
+    x, w, b = random_2d(rng, 300, 24, 5, 21, 3, 3)
+    kw = dict(padding=(1, 1, 1, 1), pool=(4, 3), activation="elu")
+    y1, s1 = run2d(x, w, b, n_threads=1, **kw)
+    y2, s2 = run2d(x, w, b, n_threads=2, **kw)
+    none, s3 = run2d(x, w, b, n_threads=2, write=False, **kw)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(s1, s2)
+    np.testing.assert_array_equal(s1, s3)
+    assert none is None
+
+
+def test_long_input_spans_many_chunks(isa):
+    # More tiles than the kernel keeps partial sums for at once (128): sums still exact.
+    rng = np.random.default_rng(13)
+    x, w, b = random_case(rng, 140 * TILE_ROWS + 17, 2, 5, 3)
+    check_against_reference(x, w, b, pool=3)
+
+
+@settings(max_examples=40, deadline=None)
+@given(t=st.integers(1, 60), f=st.integers(1, 30), c_in=st.integers(1, 6), c_out=st.integers(1, 20),
+       kh=st.integers(1, 5), kw=st.integers(1, 5), st_=st.integers(1, 3), sf=st.integers(1, 3),
+       pads=st.tuples(*[st.integers(0, 2)] * 4), pool=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       activation=st.sampled_from(["none", "relu", "elu"]), seed=st.integers(0, 2**32 - 1))
+def test_random_2d_shapes(t, f, c_in, c_out, kh, kw, st_, sf, pads, pool, activation, seed):
+    t_out = (t + pads[0] + pads[1] - kh) // st_ + 1 if t + pads[0] + pads[1] >= kh else 0
+    f_out = (f + pads[2] + pads[3] - kw) // sf + 1 if f + pads[2] + pads[3] >= kw else 0
+    if t_out < pool[0] or f_out < pool[1]:
+        return  # too short for one pooled output
+    x, w, b = random_2d(np.random.default_rng(seed), t, f, c_in, c_out, kh, kw)
+    check_2d(x, w, b, stride=(st_, sf), padding=pads, pool=pool, activation=activation)

@@ -1,0 +1,33 @@
+// Convolution over time x frequency, channels last, fused with max-pool, bias, activation and
+// per-channel sums. A 1-D convolution over time is the case F = 1, kw = 1.
+#pragma once
+
+namespace rcf {
+
+struct ConvArgs {
+    const float* x;      // input [t_in][f_in][c_in], C-contiguous
+    long t_in;
+    int f_in;
+    int c_in;
+    const float* w;      // weights [c_out][c_in][kh][kw] (PyTorch/ONNX layout)
+    const float* bias;   // [c_out]
+    int c_out;
+    int kh, kw;          // kernel extent over time and over frequency
+    int stride_t, stride_f;
+    int pad_t0, pad_t1;  // zeros before/after the input in time (TensorFlow 'same' puts the
+    int pad_f0, pad_f1;  // odd one at the end) and in frequency
+    int activation;      // Activation
+    int pool_t, pool_f;  // 'valid' max-pool window (= stride) over time and frequency; 1 = none
+    float* out;          // [t_pool][f_pool][c_out], or nullptr when only the sums are needed
+    double* sums;        // [c_out]: per-channel sums of the pooled, activated outputs
+    int n_threads;       // 0 = all cores
+};
+
+// Output extent of the convolution itself along one axis (before pooling); 0 if too short.
+long conv_output_length(long n_in, int k, int stride, int pad0, int pad1);
+
+// Computes out and sums. Throws std::invalid_argument on bad sizes, including an input too
+// short to give one pooled output. The result does not depend on n_threads.
+void conv(const ConvArgs& args);
+
+}  // namespace rcf
