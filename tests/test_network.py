@@ -45,8 +45,8 @@ def test_sizes_features_and_macs(size, filters, n_features, macs):
     assert embedder.n_features == n_features == summary.n_features
     assert summary.macs == macs
     assert [layer.output_shape for layer in summary.layers] == [
-        (116_666, filters), (38_888, filters), (12_962, filters), (4_320, filters),
-        (1_440, filters), (480, filters), (160, filters)]
+        (116_666, 1, filters), (38_888, 1, filters), (12_962, 1, filters), (4_320, 1, filters),
+        (1_440, 1, filters), (480, 1, filters), (160, 1, filters)]
     assert "total" in str(summary) and f"{macs:,}" in str(summary)
 
 

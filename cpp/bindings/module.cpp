@@ -4,7 +4,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <array>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -28,7 +30,7 @@ int activation_code(const std::string& name) {
 py::tuple conv(const FloatArray& x, const FloatArray& w, const FloatArray& b,
                std::array<int, 2> stride, std::array<int, 4> padding,
                const std::string& activation, std::array<int, 2> pool, bool write_output,
-               int n_threads) {
+               int n_threads, const std::optional<FloatArray>& residual) {
     if (x.ndim() != 3) throw std::invalid_argument("conv: x must be 3-D (time, freq, channels)");
     if (w.ndim() != 4) throw std::invalid_argument("conv: w must be 4-D (out, in, kh, kw)");
     if (b.ndim() != 1) throw std::invalid_argument("conv: b must be 1-D (out,)");
@@ -61,14 +63,22 @@ py::tuple conv(const FloatArray& x, const FloatArray& w, const FloatArray& b,
     a.n_threads = n_threads;
 
     py::object out = py::none();
-    if (write_output && a.stride_t >= 1 && a.stride_f >= 1 && a.pool_t >= 1 && a.pool_f >= 1) {
-        const long rows = rcf::conv_output_length(a.t_in, a.kh, a.stride_t, a.pad_t0, a.pad_t1) / a.pool_t;
-        const long cols = rcf::conv_output_length(a.f_in, a.kw, a.stride_f, a.pad_f0, a.pad_f1) / a.pool_f;
-        if (rows > 0 && cols > 0) {
-            FloatArray y({rows, cols, static_cast<long>(a.c_out)});
-            a.out = y.mutable_data();
-            out = y;
-        }
+    const long rows = rcf::conv_output_length(a.t_in, a.kh, std::max(a.stride_t, 1), a.pad_t0, a.pad_t1) /
+                      std::max(a.pool_t, 1);
+    const long cols = rcf::conv_output_length(a.f_in, a.kw, std::max(a.stride_f, 1), a.pad_f0, a.pad_f1) /
+                      std::max(a.pool_f, 1);
+    if (residual) {
+        const FloatArray& r = *residual;
+        if (r.ndim() != 3 || r.shape(0) != rows || r.shape(1) != cols || r.shape(2) != a.c_out)
+            throw std::invalid_argument("conv: residual must have the output's shape (" +
+                                        std::to_string(rows) + ", " + std::to_string(cols) + ", " +
+                                        std::to_string(a.c_out) + ")");
+        a.residual = r.data();
+    }
+    if (write_output && rows > 0 && cols > 0) {
+        FloatArray y({rows, cols, static_cast<long>(a.c_out)});
+        a.out = y.mutable_data();
+        out = y;
     }
     py::array_t<double> sums(a.c_out);
     a.sums = sums.mutable_data();
@@ -102,11 +112,13 @@ PYBIND11_MODULE(_core, m) {
     m.def("conv", &conv, py::arg("x").noconvert(), py::arg("w").noconvert(),
           py::arg("b").noconvert(), py::arg("stride"), py::arg("padding"), py::arg("activation"),
           py::arg("pool"), py::arg("write_output"), py::arg("n_threads"),
+          py::arg("residual").noconvert() = py::none(),
           R"doc(Fused convolution over time x frequency, channels last: conv, max-pool, bias, activation.
 
 x: float32 (t, f, c_in); w: float32 (c_out, c_in, kh, kw); b: float32 (c_out,).
 stride: (time, freq); padding: (time before, time after, freq before, freq after);
 activation: "none", "relu" or "elu"; pool: 'valid' max-pool window = stride (time, freq).
+residual: optional float32 map of the output's shape added after the activation (pool 1 x 1).
 Returns (y, sums): y float32 (t_pool, f_pool, c_out) or None when write_output is False;
 sums float64 (c_out,), the per-channel sums of the pooled activated outputs.
 The result does not depend on n_threads (0 = all cores).)doc");

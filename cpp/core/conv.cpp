@@ -109,6 +109,7 @@ void conv(const ConvArgs& a) {
     check(a.pad_t0 >= 0 && a.pad_t1 >= 0 && a.pad_f0 >= 0 && a.pad_f1 >= 0,
           "padding must be >= 0");
     check(a.activation >= kActNone && a.activation <= kActElu, "unknown activation");
+    check(!a.residual || (a.pool_t == 1 && a.pool_f == 1), "a residual input needs pool 1 x 1");
     const Plan p = make_plan(a);
     check(p.rows_out >= 1 && p.cols_out >= 1,
           "input of " + std::to_string(a.t_in) + " x " + std::to_string(a.f_in) +
@@ -196,7 +197,9 @@ void conv(const ConvArgs& a) {
             e.channels = a.c_out;
             e.bias = bias.get();
             e.activation = a.activation;
-            e.out = a.out ? a.out + (r0 / a.pool_t) * p.cols_out * a.c_out : nullptr;
+            const long first_output = (r0 / a.pool_t) * p.cols_out * a.c_out;
+            e.residual = a.residual ? a.residual + first_output : nullptr;
+            e.out = a.out ? a.out + first_output : nullptr;
             e.sums = sums;
             kt.epilogue(&e);
         });

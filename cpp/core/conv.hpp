@@ -18,6 +18,8 @@ struct ConvArgs {
     int pad_f0, pad_f1;  // odd one at the end) and in frequency
     int activation;      // Activation
     int pool_t, pool_f;  // 'valid' max-pool window (= stride) over time and frequency; 1 = none
+    const float* residual;  // [t_pool][f_pool][c_out] added after the activation, or nullptr;
+                            // only without pooling (the pooled map is then the conv map)
     float* out;          // [t_pool][f_pool][c_out], or nullptr when only the sums are needed
     double* sums;        // [c_out]: per-channel sums of the pooled, activated outputs
     int n_threads;       // 0 = all cores

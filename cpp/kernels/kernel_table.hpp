@@ -20,6 +20,7 @@ struct EpilogueArgs {
     int channels;        // valid channels (<= ldc); columns past it are zero padding
     const float* bias;   // [ldc], zero padded
     int activation;      // Activation
+    const float* residual;  // [rows_out][cols_out][channels] added after the activation, or nullptr
     float* out;          // [rows_out][cols_out][channels] or nullptr when the map is not needed
     float* sums;         // [ldc] running per-channel sums, added to
 };

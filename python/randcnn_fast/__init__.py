@@ -3,9 +3,10 @@
 After Pons & Serra, "Randomly weighted CNNs for (music) audio classification", ICASSP 2019.
 """
 from . import _core
-from .architectures import ARCHITECTURES, SIZES
+from .architectures import ARCHITECTURES, SIZES, architectures
 from .audio import AudioError
 from .embedder import Embedder, embed
+from .frontend import logmel, mfcc_features
 
 __version__ = "0.1.0"
 
@@ -17,4 +18,5 @@ def isa_info() -> dict:
     return _core.isa_info()
 
 
-__all__ = ["ARCHITECTURES", "SIZES", "AudioError", "Embedder", "embed", "isa_info", "__version__"]
+__all__ = ["ARCHITECTURES", "SIZES", "AudioError", "Embedder", "architectures", "embed",
+           "isa_info", "logmel", "mfcc_features", "__version__"]

@@ -169,16 +169,17 @@ def resample(x: np.ndarray, sr) -> np.ndarray:
 
 
 def fix_length(x: np.ndarray, length: int, mode: str, *, name: str) -> np.ndarray:
-    """Bring a clip to `length` samples according to `mode`.
+    """Bring a clip to `length` along its first axis (samples, or frames of a spectrogram).
 
     Parameters
     ----------
     x : numpy.ndarray
-        Non-empty 1-D clip (as returned by :func:`check_array`).
+        Non-empty clip: 1-D samples (as returned by :func:`check_array`), or
+        a 2-D (frames, bins) spectrogram.
     length : int
-        Target number of samples; a positive integer.
+        Target number of samples (or frames); a positive integer.
     mode : {"crop", "zero", "repeat"}
-        ``"crop"``: keep the first `length` samples of a longer clip and
+        ``"crop"``: keep the first `length` entries of a longer clip and
         return a shorter clip unchanged (it never pads; the caller checks the
         network's minimum length). ``"zero"``: crop, or append zeros up to
         exactly `length`. ``"repeat"``: crop, or tile the clip end to end and
@@ -189,8 +190,9 @@ def fix_length(x: np.ndarray, length: int, mode: str, *, name: str) -> np.ndarra
     Returns
     -------
     numpy.ndarray
-        1-D C-contiguous array with the dtype of `x`. For ``"crop"`` it may
-        share memory with `x`.
+        C-contiguous array with the dtype of `x` and `length` entries along
+        the first axis (fewer for a short clip with ``"crop"``). For
+        ``"crop"`` it may share memory with `x`.
 
     Raises
     ------
@@ -198,27 +200,26 @@ def fix_length(x: np.ndarray, length: int, mode: str, *, name: str) -> np.ndarra
         If `mode` is not one of :data:`PAD_MODES` or `length` is not a
         positive integer.
     AudioError
-        If `x` is not a non-empty 1-D array.
+        If `x` is empty or 0-D.
     """
     _check_fix_args(length, mode)
     x = np.asarray(x)
-    if x.ndim != 1 or x.size == 0:
-        raise AudioError(
-            f"{name}: fix_length needs a non-empty 1-D clip, got shape {x.shape}"
-        )
+    if x.ndim == 0 or x.size == 0:
+        raise AudioError(f"{name}: fix_length needs a non-empty clip, got shape {x.shape}")
     n = x.shape[0]
     if n >= length:
         # Every mode crops a clip that is long enough.
         return np.ascontiguousarray(x[:length])
     if mode == "crop":
         return np.ascontiguousarray(x)
+    shape = (length,) + x.shape[1:]
     if mode == "zero":
-        out = np.zeros(length, dtype=x.dtype)
+        out = np.zeros(shape, dtype=x.dtype)
         out[:n] = x
         return out
-    # "repeat": np.resize fills the output by cycling through x, which is
-    # exactly "tile then cut".
-    return np.resize(x, length)
+    # "repeat": np.resize fills the output by cycling through x in C order, that is through
+    # whole samples or frames, which is exactly "tile then cut".
+    return np.resize(x, shape)
 
 
 def load_clips(
@@ -242,8 +243,10 @@ def load_clips(
     sr : int or float, optional
         Sample rate of array input in Hz. Must be omitted for files, which
         carry their own rate.
-    length : int
-        Target length in samples at 12 kHz, passed to :func:`fix_length`.
+    length : int or None
+        Target length in samples at 12 kHz, passed to :func:`fix_length`;
+        None keeps every clip at its own length (spectrogram models fix the
+        length in frames instead).
     pad : {"crop", "zero", "repeat"}
         Length mode, passed to :func:`fix_length`.
 
@@ -270,12 +273,13 @@ def load_clips(
         For an unusable clip; the message names the clip.
     """
     # Validate the cheap arguments before decoding possibly many files.
-    _check_fix_args(length, pad)
+    if length is not None:
+        _check_fix_args(length, pad)
 
     if isinstance(audio, (str, os.PathLike)):
         _reject_sr_for_files(sr)
         name = os.fspath(audio)
-        return [fix_length(load_file(audio), length, pad, name=name)], [name], True
+        return [_fit(load_file(audio), length, pad, name)], [name], True
 
     if isinstance(audio, (list, tuple)):
         if len(audio) == 0:
@@ -289,7 +293,7 @@ def load_clips(
                 )
         _reject_sr_for_files(sr)
         names = [os.fspath(p) for p in audio]
-        clips = [fix_length(load_file(p), length, pad, name=n) for p, n in zip(audio, names)]
+        clips = [_fit(load_file(p), length, pad, n) for p, n in zip(audio, names)]
         return clips, names, False
 
     # numpy arrays and array-likes such as CPU tensors all expose __array__.
@@ -321,8 +325,12 @@ def load_clips(
 def _prepare_array_clip(x, sr, length: int, pad: str, name: str) -> np.ndarray:
     """Validate, resample and fix the length of one in-memory clip."""
     clip = check_array(x, name=name)
-    clip = _to_model_rate(clip, sr, name)
-    return fix_length(clip, length, pad, name=name)
+    return _fit(_to_model_rate(clip, sr, name), length, pad, name)
+
+
+def _fit(clip: np.ndarray, length, pad: str, name: str) -> np.ndarray:
+    """fix_length, or the clip as it is when no length is asked for."""
+    return clip if length is None else fix_length(clip, length, pad, name=name)
 
 
 def _to_model_rate(x: np.ndarray, sr, name: str) -> np.ndarray:

@@ -6,12 +6,14 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import _core
+from . import _core, frontend
 from . import audio as audio_io
 from .architectures import build
 from .executor import run_native
 from .network import Network, NetworkSummary
 from .weights import check_seed, make_parameters
+
+INPUTS = ("audio", "logmel")
 
 
 def check_threads(n_threads) -> int:
@@ -26,41 +28,56 @@ class Embedder:
     Parameters
     ----------
     arch : str
-        Architecture name, e.g. ``"sample_level"``.
+        Architecture name; :func:`randcnn_fast.architectures` lists them.
     size : {"paper", "small"}
         "paper" gives the study's ~3585-d features, "small" its ~160-d ones.
     seed : int
         Weights are a pure function of (seed, arch, layer): the same seed gives the same
         network in every process.
     length : int, optional
-        Input length in samples at 12 kHz; defaults to the architecture's (350,000 for the
-        waveform models, 29.17 s).
+        Input length in the architecture's unit: samples at 12 kHz for the waveform models
+        (default 350,000, 29.17 s), log-mel frames for the spectrogram models (default 1376).
     pad : {"repeat", "zero", "crop"}
-        How clips are brought to ``length``: "repeat" tiles a short clip, "zero" appends
-        silence, both crop a long one; "crop" only cuts long clips and leaves short ones as
+        How inputs are brought to ``length``: "repeat" tiles a short one, "zero" appends
+        zeros, both crop a long one; "crop" only cuts long inputs and leaves short ones as
         they are (an error if shorter than the network accepts).
+    input : {"audio", "logmel"}
+        For the spectrogram models, "logmel" takes precomputed log-mel frames, (frames, 96)
+        or a (clips, frames, 96) batch, instead of audio.
+    logmel_preset : {"elmarc", "librosa"}
+        The log-mel front-end (:func:`randcnn_fast.frontend.logmel`); "elmarc" is the paper's.
+    backend_features : {"faithful", "per_filter"}
+        Frame-level models only. "faithful" (default) reproduces the original code, which
+        keeps one number per back-end layer (its mean over time and filters, zero-padded to
+        the row width), so paper-size vectors and results match the study; "per_filter"
+        keeps a mean per filter, the evidently intended features.
     n_threads : int
         Threads for the forward pass; 0 uses every core. Results do not depend on it.
     """
 
     def __init__(self, arch: str = "sample_level", *, size: str = "paper", seed: int = 0,
-                 length: int | None = None, pad: str = "repeat", n_threads: int = 0):
-        self.network: Network = build(arch, size)
-        self.arch = arch
-        self.size = size
+                 length: int | None = None, pad: str = "repeat", input: str = "audio",
+                 logmel_preset: str = "elmarc", backend_features: str = "faithful",
+                 n_threads: int = 0):
+        self.network: Network = build(arch, size, backend_features)
+        self.arch, self.size, self.backend_features = arch, size, backend_features
         self.seed = check_seed(seed)
         self.length = self.network.default_length if length is None else length
         if isinstance(self.length, bool) or not isinstance(self.length, (int, np.integer)) or self.length < 1:
             raise ValueError(f"length must be a positive integer, got {length!r}")
         if pad not in audio_io.PAD_MODES:
             raise ValueError(f"unknown pad {pad!r}; choose one of {audio_io.PAD_MODES}")
-        self.pad = pad
+        if input not in INPUTS:
+            raise ValueError(f"unknown input {input!r}; choose one of {INPUTS}")
+        if input == "logmel" and self.network.input_kind != "logmel":
+            raise ValueError(f"{arch} reads the waveform; input='logmel' is for spectrogram models")
+        if logmel_preset not in frontend.LOGMEL_PRESETS:
+            raise ValueError(f"unknown logmel_preset {logmel_preset!r}; choose one of {frontend.LOGMEL_PRESETS}")
+        self.pad, self.input, self.logmel_preset = pad, input, logmel_preset
         self.n_threads = check_threads(n_threads)
         if pad != "crop" and not self.network.accepts(self.length):
-            raise ValueError(
-                f"length={self.length} is too short for {arch}: it needs at least "
-                f"{self.network.min_length()} samples")
-        self._params = _cached_parameters(arch, size, self.seed)
+            raise ValueError(self._too_short(f"length={self.length}"))
+        self._params = _cached_parameters(arch, size, backend_features, self.seed)
 
     @property
     def n_features(self) -> int:
@@ -69,37 +86,54 @@ class Embedder:
     def parameters(self) -> "OrderedDict[str, np.ndarray]":
         """Weights and biases by name, in PyTorch/ONNX layout and layer order (copies).
 
-        Convolution weights are (out_channels, in_channels, kernel) and biases
+        Convolution weights are (out_channels, in_channels, *kernel) and biases
         (out_channels,), so the same network can be rebuilt in another framework.
         """
         return OrderedDict((name, value.copy()) for name, value in self._params.items())
 
     def describe(self, length: int | None = None) -> NetworkSummary:
-        """Layers, output shapes, parameters and MACs for ``length`` samples (default: the
-        embedder's length); ``print()`` it for a table."""
+        """Layers, output shapes, parameters and MACs for ``length`` (default: the embedder's
+        length); ``print()`` it for a table."""
         return self.network.describe(self.length if length is None else length)
 
     def embed(self, clips, *, sr: float | None = None) -> np.ndarray:
         """Embed audio: a 1-D array (``sr`` required), a 2-D batch of equal-length clips, a
-        path, or a list of paths.
+        path, or a list of paths; or, with ``input="logmel"``, log-mel frames.
 
         Returns
         -------
         numpy.ndarray
             float32, (n_features,) for one clip, (n_clips, n_features) for a batch.
         """
-        loaded, names, single = audio_io.load_clips(clips, sr=sr, length=self.length, pad=self.pad)
+        maps, names, single = self._input_maps(clips, sr)
         minimum = self.network.min_length()
-        for name, clip in zip(names, loaded):
-            if clip.shape[0] < minimum:
-                raise ValueError(
-                    f"{name}: {clip.shape[0]} samples at 12 kHz is too short for {self.arch}, "
-                    f"which needs at least {minimum}; pass length={max(minimum, self.length)} "
-                    f"with pad='repeat' or pad='zero'")
-        out = np.stack([run_native(self.network, self._params, clip, self.n_threads) for clip in loaded])
+        for name, x in zip(names, maps):
+            if x.shape[0] < minimum:
+                raise ValueError(f"{name}: {x.shape[0]} {self.network.input_unit} is "
+                                 + self._too_short(""))
+        out = np.stack([run_native(self.network, self._params, x, self.n_threads) for x in maps])
         return out[0] if single else out
 
     __call__ = embed
+
+    def _input_maps(self, clips, sr):
+        """(time, frequency, 1) input maps at the network's length, their names, single."""
+        if self.input == "logmel":
+            frames, names, single = frontend.check_logmel(clips)
+        elif self.network.input_kind == "waveform":
+            waves, names, single = audio_io.load_clips(clips, sr=sr, length=self.length, pad=self.pad)
+            return [w.reshape(-1, 1, 1) for w in waves], names, single
+        else:  # the log is taken over the whole clip, then frames are cropped or padded
+            waves, names, single = audio_io.load_clips(clips, sr=sr, length=None, pad=self.pad)
+            frames = [frontend.logmel(w, preset=self.logmel_preset) for w in waves]
+        fixed = [audio_io.fix_length(f, self.length, self.pad, name=n) for f, n in zip(frames, names)]
+        return [f[:, :, None] for f in fixed], names, single
+
+    def _too_short(self, what: str) -> str:
+        unit = self.network.input_unit
+        minimum = self.network.min_length()
+        return (f"{what} too short for {self.arch}, which needs at least {minimum} {unit}; pass "
+                f"length={max(minimum, self.length)} with pad='repeat' or pad='zero'").lstrip()
 
     def __repr__(self) -> str:
         return (f"Embedder(arch={self.arch!r}, size={self.size!r}, seed={self.seed}, "
@@ -108,19 +142,22 @@ class Embedder:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_parameters(arch: str, size: str, seed: int):
-    params = make_parameters(build(arch, size), seed)
+def _cached_parameters(arch: str, size: str, backend_features: str, seed: int):
+    params = make_parameters(build(arch, size, backend_features), seed)
     for value in params.values():
         value.flags.writeable = False  # shared between embedders: never mutated in place
     return params
 
 
-def embed(audio, arch: str = "sample_level", *, sr: float | None = None,
-          size: str = "paper", seed: int = 0, length: int | None = None, pad: str = "repeat",
+def embed(audio, arch: str = "sample_level", *, sr: float | None = None, size: str = "paper",
+          seed: int = 0, length: int | None = None, pad: str = "repeat", input: str = "audio",
+          logmel_preset: str = "elmarc", backend_features: str = "faithful",
           n_threads: int = 0) -> np.ndarray:
     """Embed audio with a random-weight CNN: ``Embedder(arch, ...).embed(audio, sr=sr)``.
 
     See :class:`Embedder` for the parameters. Weights are cached per (arch, size, seed).
     """
-    embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, n_threads=n_threads)
+    embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, input=input,
+                        logmel_preset=logmel_preset, backend_features=backend_features,
+                        n_threads=n_threads)
     return embedder.embed(audio, sr=sr)

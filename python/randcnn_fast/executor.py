@@ -1,4 +1,4 @@
-"""Runs a network description on the native core, one clip at a time."""
+"""Runs a network description on the native core, one input map at a time."""
 from __future__ import annotations
 
 from collections import Counter
@@ -7,32 +7,65 @@ from typing import Mapping
 import numpy as np
 
 from . import _core
-from .network import Network
+from .network import Concat, Conv, MaxPoolTime, MeanFrequency, Network
 
 
-def run_native(network: Network, params: Mapping[str, np.ndarray], clip: np.ndarray,
+def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray,
                n_threads: int) -> np.ndarray:
-    """The embedding of one validated clip (1-D float32) as float32 (n_features,).
+    """The embedding of one validated input map (time, frequency, 1), float32 (n_features,).
 
-    Each layer's map is kept only while a later layer still reads it; feature layers that no
-    other layer reads are never written out, only their channel sums.
+    A map is kept only while a later layer still reads it; a convolution that no layer reads
+    is never written out, only its channel sums are (its means are all the features need).
     """
-    readers = Counter(layer.source for layer in network.layers)
-    tensors = {"input": np.ascontiguousarray(clip, dtype=np.float32).reshape(-1, 1)}
-    means = {}
+    readers = Counter(source for layer in network.layers for source in layer.sources)
+    tensors = {"input": np.ascontiguousarray(x, dtype=np.float32)}
+    means: dict[str, np.ndarray] = {}
     for layer in network.layers:
-        x = tensors[layer.source]
-        left, right = layer.padding_amounts(x.shape[0])
-        # A 1-D convolution is the 2-D kernel with one frequency position: views, no copies.
-        y, sums = _core.conv(
-            x[:, None, :], params[f"{layer.name}.weight"][..., None],
-            params[f"{layer.name}.bias"], stride=(layer.stride, 1), padding=(left, right, 0, 0),
-            activation=layer.activation, pool=(layer.pool, 1),
-            write_output=readers[layer.name] > 0, n_threads=n_threads)
-        means[layer.name] = sums / layer.output_length(x.shape[0])
-        readers[layer.source] -= 1
-        if readers[layer.source] == 0:
-            del tensors[layer.source]
-        if y is not None:
-            tensors[layer.name] = y[:, 0, :]
-    return np.concatenate([means[name] for name in network.features]).astype(np.float32)
+        wanted = readers[layer.name] > 0
+        if isinstance(layer, Conv):
+            y, means[layer.name] = run_conv(layer, params, tensors, wanted, n_threads)
+        elif isinstance(layer, Concat):
+            means[layer.name] = np.concatenate([means[s] for s in layer.sources])
+            y = np.concatenate([tensors[s] for s in layer.sources], axis=2) if wanted else None
+        else:
+            y = run_reduction(layer, tensors[layer.source])
+            means[layer.name] = y.mean(axis=(0, 1), dtype=np.float64)
+        for source in layer.sources:
+            readers[source] -= 1
+            if readers[source] == 0:
+                tensors.pop(source, None)
+        if y is not None and wanted:
+            tensors[layer.name] = y
+    parts = []
+    for feature in network.features:
+        if feature.collapse:  # one mean over everything, zero-padded (PAPER.md 1.3 quirk)
+            row = np.zeros(feature.collapse)
+            row[0] = means[feature.name].mean()
+            parts.append(row)
+        else:
+            parts.append(means[feature.name])
+    return np.concatenate(parts).astype(np.float32)
+
+
+def run_conv(layer: Conv, params, tensors, wanted: bool, n_threads: int):
+    x = tensors[layer.source]
+    w = params[f"{layer.name}.weight"]
+    if layer.dims == 1:
+        w = w[..., None]  # (out, in, k) -> (out, in, k, 1): a view
+    y, sums = _core.conv(
+        x, w, params[f"{layer.name}.bias"], stride=layer.stride, padding=layer.paddings(x.shape),
+        activation=layer.activation, pool=layer.pool_window(x.shape), write_output=wanted,
+        n_threads=n_threads, residual=tensors[layer.residual] if layer.residual else None)
+    t, f = layer.conv_shape(x.shape)
+    pt, pf = layer.pool_window(x.shape)
+    return y, sums / ((t // pt) * (f // pf))
+
+
+def run_reduction(layer, x: np.ndarray) -> np.ndarray:
+    """The cheap, memory-bound layers (a few percent of a convolution's time at most)."""
+    if isinstance(layer, MaxPoolTime):
+        rows = x.shape[0] // layer.pool * layer.pool
+        return x[:rows].reshape(-1, layer.pool, *x.shape[1:]).max(axis=1)
+    if isinstance(layer, MeanFrequency):
+        return x.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
+    raise TypeError(f"no executor for {type(layer).__name__}")

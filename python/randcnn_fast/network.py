@@ -1,70 +1,193 @@
 """Networks as data: layer descriptions, shape inference and cost accounting.
 
-A network is a tuple of layers plus the names of the layers whose per-channel means form the
-embedding. The same description drives weight creation (:mod:`randcnn_fast.weights`), the native
-executor (:mod:`randcnn_fast.executor`) and :meth:`Network.describe`.
+Every tensor is a map (time, frequency, channels); a waveform is (samples, 1, 1), a log-mel
+spectrogram (frames, 96, 1) and a 1-D layer's output (time, 1, channels). A network is a tuple
+of layers in execution order plus the features: the layers whose per-channel means form the
+embedding. The same description drives weight creation (:mod:`randcnn_fast.weights`), the
+native executor (:mod:`randcnn_fast.executor`) and :meth:`Network.describe`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Union
 
-ACTIVATIONS = ("none", "relu")
-PADDINGS = ("valid", "same")
+ACTIVATIONS = ("none", "relu", "elu")
+Shape = tuple[int, int, int]  # (time, frequency, channels)
+
+
+def tf_padding(length: int, kernel: int, stride: int, padding) -> tuple[int, int]:
+    """Zeros (before, after) an axis of ``length``: 'valid', TensorFlow 'same' (ceil(length /
+    stride) outputs, the odd zero at the end) or an explicit (before, after) pair."""
+    if padding == "valid":
+        return 0, 0
+    if padding == "same":
+        out = -(-length // stride)
+        total = max((out - 1) * stride + kernel - length, 0)
+        return total // 2, total - total // 2
+    return int(padding[0]), int(padding[1])
+
+
+def conv_length(length: int, kernel: int, stride: int, pads: tuple[int, int]) -> int:
+    padded = length + pads[0] + pads[1]
+    return 0 if padded < kernel else (padded - kernel) // stride + 1
 
 
 @dataclass(frozen=True)
-class Conv1d:
-    """A 1-D convolution over time (channels last) with its fused epilogue.
+class Conv:
+    """A convolution over (time, frequency), channels last, with its fused epilogue.
 
-    The layer computes ``pool(activation(conv(x) + bias))``: TensorFlow-style 'valid' or 'same'
-    padding, then a 'valid' max-pool over time whose window and stride are both ``pool``
-    (1 = no pooling). The layer's output, and its feature means, are the pooled map.
+    Computes ``pool(activation(conv(x) + bias)) + residual``. ``kernel``, ``stride`` and
+    ``pool`` are (time, frequency) pairs; a 1-D layer (``dims=1``) has kernel (k, 1) and stores
+    its weight as (out, in, k) instead of (out, in, k, 1). ``padding`` per axis is 'valid',
+    'same' (TensorFlow) or a (before, after) pair. ``pool`` is a 'valid' max-pool whose stride
+    is its window; a frequency pool of ``None`` takes the max over every frequency position.
+    ``residual`` names a tensor of the output's shape added after the activation.
     """
 
     name: str
     source: str
     out_channels: int
-    kernel: int
-    stride: int = 1
-    padding: str = "valid"
+    kernel: tuple[int, int]
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple = ("valid", "valid")
     activation: str = "relu"
-    pool: int = 1
+    pool: tuple[int, Union[int, None]] = (1, 1)
+    residual: Union[str, None] = None
+    dims: int = 2
 
     def __post_init__(self):
-        if self.padding not in PADDINGS:
-            raise ValueError(f"{self.name}: padding must be one of {PADDINGS}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"{self.name}: activation must be one of {ACTIVATIONS}")
-        if min(self.out_channels, self.kernel, self.stride, self.pool) < 1:
-            raise ValueError(f"{self.name}: channels, kernel, stride and pool must be >= 1")
+        if self.residual is not None and self.pool != (1, 1):
+            raise ValueError(f"{self.name}: a residual layer cannot pool")
 
-    def padding_amounts(self, length: int) -> tuple[int, int]:
-        """Zeros (before, after) the input of ``length`` rows, as TensorFlow pads.
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.source,) if self.residual is None else (self.source, self.residual)
 
-        'same' gives ``ceil(length / stride)`` outputs and puts the odd zero at the end.
-        """
-        if self.padding == "valid":
-            return 0, 0
-        out = -(-length // self.stride)
-        total = max((out - 1) * self.stride + self.kernel - length, 0)
-        return total // 2, total - total // 2
+    def weight_shape(self, in_channels: int) -> tuple[int, ...]:
+        kernel = self.kernel[:1] if self.dims == 1 else self.kernel
+        return (self.out_channels, in_channels, *kernel)
 
-    def conv_length(self, length: int) -> int:
-        """Rows of the convolution output (before pooling) for ``length`` input rows."""
-        left, right = self.padding_amounts(length)
-        padded = length + left + right
-        return 0 if padded < self.kernel else (padded - self.kernel) // self.stride + 1
+    def paddings(self, shape: Shape) -> tuple[int, int, int, int]:
+        t0, t1 = tf_padding(shape[0], self.kernel[0], self.stride[0], self.padding[0])
+        f0, f1 = tf_padding(shape[1], self.kernel[1], self.stride[1], self.padding[1])
+        return t0, t1, f0, f1
 
-    def output_length(self, length: int) -> int:
-        """Rows of the pooled output for ``length`` input rows."""
-        return self.conv_length(length) // self.pool
+    def conv_shape(self, shape: Shape) -> tuple[int, int]:
+        """(time, frequency) of the convolution output, before pooling."""
+        pads = self.paddings(shape)
+        return (conv_length(shape[0], self.kernel[0], self.stride[0], pads[:2]),
+                conv_length(shape[1], self.kernel[1], self.stride[1], pads[2:]))
+
+    def pool_window(self, shape: Shape) -> tuple[int, int]:
+        t, f = self.conv_shape(shape)
+        return self.pool[0], (max(f, 1) if self.pool[1] is None else self.pool[1])
+
+    def output_shape(self, shapes: dict[str, Shape]) -> Shape:
+        t, f = self.conv_shape(shapes[self.source])
+        pt, pf = self.pool_window(shapes[self.source])
+        return t // pt, f // pf, self.out_channels
+
+    def macs(self, shapes: dict[str, Shape]) -> int:
+        """Multiply-adds of the dense convolution ('same' zeros included, as TensorFlow)."""
+        t, f = self.conv_shape(shapes[self.source])
+        return t * f * self.out_channels * shapes[self.source][2] * self.kernel[0] * self.kernel[1]
+
+    def describe(self) -> str:
+        k = f"k{self.kernel[0]}" if self.dims == 1 else f"{self.kernel[0]}x{self.kernel[1]}"
+        s = f" s{self.stride[0]}" if self.stride[0] > 1 else ""
+        pad = self.padding[0] if self.dims == 1 else "/".join(str(p) for p in self.padding)
+        text = f"conv {k}{s} {pad}, {self.activation}"
+        if self.pool != (1, 1):
+            pf = "all" if self.pool[1] is None else self.pool[1]
+            text += f", maxpool {self.pool[0]}" if self.dims == 1 else f", maxpool {self.pool[0]}x{pf}"
+        if self.residual:
+            text += f", + {self.residual}"
+        return text
+
+
+def conv1d(name, source, out_channels, kernel, *, stride=1, padding="valid", activation="relu",
+           pool=1, residual=None) -> Conv:
+    """A 1-D convolution over time on a (time, 1, channels) map."""
+    return Conv(name, source, out_channels, (kernel, 1), (stride, 1), (padding, "valid"),
+                activation, (pool, 1), residual, dims=1)
+
+
+@dataclass(frozen=True)
+class MaxPoolTime:
+    """'valid' max-pool over time with window = stride = ``pool``."""
+
+    name: str
+    source: str
+    pool: int
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.source,)
+
+    def output_shape(self, shapes: dict[str, Shape]) -> Shape:
+        t, f, c = shapes[self.source]
+        return t // self.pool, f, c
+
+    def describe(self) -> str:
+        return f"maxpool {self.pool} over time"
+
+
+@dataclass(frozen=True)
+class MeanFrequency:
+    """The mean over every frequency position (the temporal branch's mel average)."""
+
+    name: str
+    source: str
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (self.source,)
+
+    def output_shape(self, shapes: dict[str, Shape]) -> Shape:
+        t, f, c = shapes[self.source]
+        return t, 1, c
+
+    def describe(self) -> str:
+        return "mean over frequency"
+
+
+@dataclass(frozen=True)
+class Concat:
+    """Concatenation on the channel axis of maps with the same time and frequency extent."""
+
+    name: str
+    sources: tuple[str, ...]
+
+    def output_shape(self, shapes: dict[str, Shape]) -> Shape:
+        first = shapes[self.sources[0]]
+        if any(shapes[s][:2] != first[:2] for s in self.sources):
+            raise ValueError(f"{self.name}: inputs differ in time or frequency extent")
+        return first[0], first[1], sum(shapes[s][2] for s in self.sources)
+
+    def describe(self) -> str:
+        return "concat " + " ".join(self.sources)
+
+
+Layer = Union[Conv, MaxPoolTime, MeanFrequency, Concat]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A feature layer: the mean of each channel, or, with ``collapse``, one mean over time,
+    frequency and every channel, zero-padded to ``collapse`` entries (the original frame-level
+    back-end's one-number-per-layer behaviour, PAPER.md 1.3)."""
+
+    name: str
+    collapse: Union[int, None] = None
 
 
 @dataclass(frozen=True)
 class LayerSummary:
     name: str
     operation: str
-    output_shape: tuple[int, int]
+    output_shape: Shape
     parameters: int
     macs: int
 
@@ -76,6 +199,7 @@ class NetworkSummary:
     arch: str
     size: str
     input_length: int
+    input_unit: str
     layers: tuple[LayerSummary, ...]
     n_features: int
 
@@ -88,18 +212,21 @@ class NetworkSummary:
         return sum(layer.macs for layer in self.layers)
 
     def __str__(self) -> str:
-        head = f"{self.arch} ({self.size}) on {self.input_length} samples"
-        rows = [("layer", "operation", "output (T x C)", "parameters", "MACs")]
+        head = f"{self.arch} ({self.size}) on {self.input_length} {self.input_unit}"
+        rows = [("layer", "operation", "output (T x F x C)", "parameters", "MACs")]
         for layer in self.layers:
-            shape = f"{layer.output_shape[0]} x {layer.output_shape[1]}"
+            shape = " x ".join(str(n) for n in layer.output_shape)
             rows.append((layer.name, layer.operation, shape, f"{layer.parameters:,}", f"{layer.macs:,}"))
         rows.append(("total", f"{self.n_features} features", "", f"{self.parameters:,}", f"{self.macs:,}"))
         widths = [max(len(row[i]) for row in rows) for i in range(5)]
         lines = [head]
         for row in rows:
-            cells = [cell.ljust(w) if i < 3 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+            cells = [c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
             lines.append("  ".join(cells).rstrip())
         return "\n".join(lines)
+
+
+INPUT_KINDS = {"waveform": ("samples", 1), "logmel": ("frames", 96)}
 
 
 @dataclass(frozen=True)
@@ -108,49 +235,48 @@ class Network:
 
     arch: str
     size: str
-    input_kind: str
-    default_length: int
-    layers: tuple[Conv1d, ...]
-    features: tuple[str, ...]
+    input_kind: str  # "waveform" or "logmel"
+    default_length: int  # samples for a waveform, frames for a log-mel spectrogram
+    layers: tuple[Layer, ...]
+    features: tuple[Feature, ...]
+    notes: str = field(default="", compare=False)
 
     def __post_init__(self):
         known = {"input"}
         for layer in self.layers:
-            if layer.source not in known:
-                raise ValueError(f"{self.arch}: {layer.name} reads unknown tensor {layer.source!r}")
+            missing = [s for s in layer.sources if s not in known]
+            if missing:
+                raise ValueError(f"{self.arch}: {layer.name} reads unknown tensors {missing}")
             known.add(layer.name)
-        missing = [name for name in self.features if name not in known]
+        missing = [f.name for f in self.features if f.name not in known]
         if missing:
             raise ValueError(f"{self.arch}: feature layers {missing} are not in the network")
 
     @property
+    def input_unit(self) -> str:
+        return INPUT_KINDS[self.input_kind][0]
+
+    def input_shape(self, length: int) -> Shape:
+        return int(length), INPUT_KINDS[self.input_kind][1], 1
+
+    def shapes(self, length: int) -> dict[str, Shape]:
+        """The (time, frequency, channels) of every tensor for an input of ``length``."""
+        shapes = {"input": self.input_shape(length)}
+        for layer in self.layers:
+            shapes[layer.name] = layer.output_shape(shapes)
+        return shapes
+
+    @property
     def n_features(self) -> int:
-        channels = {layer.name: layer.out_channels for layer in self.layers}
-        return sum(channels[name] for name in self.features)
-
-    def input_channels(self) -> dict[str, int]:
-        """Input channels of every layer, by layer name."""
-        channels = {"input": 1}
-        result = {}
-        for layer in self.layers:
-            result[layer.name] = channels[layer.source]
-            channels[layer.name] = layer.out_channels
-        return result
-
-    def output_lengths(self, length: int) -> dict[str, int]:
-        """Pooled output rows of every layer for an input of ``length`` samples."""
-        lengths = {"input": length}
-        for layer in self.layers:
-            lengths[layer.name] = layer.output_length(lengths[layer.source])
-        del lengths["input"]
-        return lengths
+        shapes = self.shapes(self.default_length)
+        return sum(f.collapse or shapes[f.name][2] for f in self.features)
 
     def accepts(self, length: int) -> bool:
-        """True if every layer gives at least one output row for ``length`` input samples."""
-        return length >= 1 and min(self.output_lengths(length).values()) >= 1
+        """True if every tensor has at least one time and one frequency position."""
+        return length >= 1 and all(t >= 1 and f >= 1 for t, f, _ in self.shapes(length).values())
 
     def min_length(self) -> int:
-        """The shortest input (in samples) the network can embed."""
+        """The shortest input (samples or frames) the network can embed."""
         high = 1
         while not self.accepts(high):
             high *= 2
@@ -164,29 +290,24 @@ class Network:
         return high
 
     def describe(self, length: int | None = None) -> NetworkSummary:
-        """Layers, output shapes, parameter counts and MACs for an input of ``length`` samples.
+        """Layers, output shapes, parameter counts and MACs for an input of ``length``.
 
         MACs count convolutions only, densely ('same' padding zeros included).
         """
         length = self.default_length if length is None else int(length)
         if not self.accepts(length):
-            raise ValueError(
-                f"{self.arch} needs at least {self.min_length()} samples, got {length}")
-        in_channels = self.input_channels()
-        lengths = {"input": length}
+            raise ValueError(f"{self.arch} needs at least {self.min_length()} {self.input_unit}, "
+                             f"got {length}")
+        shapes = self.shapes(length)
         rows = []
         for layer in self.layers:
-            c_in = in_channels[layer.name]
-            conv_rows = layer.conv_length(lengths[layer.source])
-            lengths[layer.name] = layer.output_length(lengths[layer.source])
-            operation = f"conv k{layer.kernel} s{layer.stride} {layer.padding}, {layer.activation}"
-            if layer.pool > 1:
-                operation += f", maxpool {layer.pool}"
-            rows.append(LayerSummary(
-                name=layer.name,
-                operation=operation,
-                output_shape=(lengths[layer.name], layer.out_channels),
-                parameters=layer.out_channels * (c_in * layer.kernel + 1),
-                macs=conv_rows * layer.out_channels * c_in * layer.kernel,
-            ))
-        return NetworkSummary(self.arch, self.size, length, tuple(rows), self.n_features)
+            is_conv = isinstance(layer, Conv)
+            c_in = shapes[layer.sources[0]][2]
+            params = 0
+            if is_conv:
+                k = layer.kernel[0] * layer.kernel[1]
+                params = layer.out_channels * (c_in * k + 1)
+            rows.append(LayerSummary(layer.name, layer.describe(), shapes[layer.name], params,
+                                     layer.macs(shapes) if is_conv else 0))
+        return NetworkSummary(self.arch, self.size, length, self.input_unit, tuple(rows),
+                              self.n_features)

@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .network import Network
+from .network import Conv, Network
 
 
 def layer_generator(seed: int, arch: str, layer: str) -> np.random.Generator:
@@ -40,17 +40,18 @@ def check_seed(seed) -> int:
 def make_parameters(network: Network, seed: int) -> "OrderedDict[str, np.ndarray]":
     """Weights and biases in PyTorch/ONNX layout, in layer order.
 
-    ``<layer>.weight`` is (out_channels, in_channels, kernel) and ``<layer>.bias`` is
+    ``<layer>.weight`` is (out_channels, in_channels, *kernel) and ``<layer>.bias`` is
     (out_channels,), both float32.
     """
     seed = check_seed(seed)
     params: OrderedDict[str, np.ndarray] = OrderedDict()
-    in_channels = network.input_channels()
+    shapes = network.shapes(network.default_length)
     for layer in network.layers:
-        c_in = in_channels[layer.name]
-        fan_in = layer.kernel * c_in
+        if not isinstance(layer, Conv):
+            continue
+        shape = layer.weight_shape(shapes[layer.source][2])
+        fan_in = int(np.prod(shape[1:]))
         rng = layer_generator(seed, network.arch, layer.name)
-        shape = (layer.out_channels, c_in, layer.kernel)
         params[f"{layer.name}.weight"] = truncated_normal(rng, shape, np.sqrt(2.6 / fan_in))
         params[f"{layer.name}.bias"] = np.zeros(layer.out_channels, dtype=np.float32)
     return params
