@@ -60,3 +60,84 @@ def sample_level(clip, params):
         x = conv1d(x, w, params[f"conv{i}.bias"], pad=same_padding(x.shape[0], w.shape[2], 1), pool=3)
         features.append(x.mean(axis=0))
     return np.concatenate(features)
+
+
+# ---------------------------------------------------------------- spectrogram models
+# x is a log-mel map (frames, 96); params as Embedder.parameters() returns them.
+
+def vgg(x, params):
+    h = np.asarray(x, np.float64)[:, :, None]
+    features = []
+    for i, pool in enumerate([(4, 2), (4, 3), (5, 2), (4, 2), (4, 4)], start=1):
+        h = conv2d(h, params[f"conv{i}.weight"], params[f"conv{i}.bias"], padding=(1, 1, 1, 1),
+                   activation="elu", pool=pool)
+        features.append(h.mean(axis=(0, 1)))
+    return np.concatenate(features)
+
+
+def single_conv(x, params, freq_pool):
+    h = conv2d(np.asarray(x)[:, :, None], params["conv1.weight"], params["conv1.bias"], pool=(1, freq_pool))
+    return h.mean(axis=(0, 1))
+
+
+def timbral(x, params):
+    features = []
+    for width in (86, 38):
+        for frames in (7, 3, 1):
+            name = f"timbral_{frames}x{width}"
+            h = conv2d(np.asarray(x)[:, :, None], params[f"{name}.weight"], params[f"{name}.bias"],
+                       padding=(frames // 2, frames // 2, 0, 0))
+            features.append(h.max(axis=1).mean(axis=0))  # max over frequency, mean over time
+    return np.concatenate(features)
+
+
+def temporal(x, params, kernels=(165, 128, 64, 32)):
+    signal = np.asarray(x, np.float64).mean(axis=1)[:, None]
+    features = []
+    for k in kernels:
+        w = params[f"temporal_k{k}.weight"]
+        h = conv1d(signal, w, params[f"temporal_k{k}.bias"], pad=same_padding(len(signal), k, 1))
+        features.append(h.mean(axis=0))
+    return np.concatenate(features)
+
+
+# ---------------------------------------------------------------- waveform models
+
+def backend_as_image(front, params, filters, faithful):
+    """The frame-level back-end as the original wrote it: 2-D convs with a [7, channels]
+    kernel over the front-end map seen as a one-channel image, transposed back after each."""
+    def conv_image(h, name, pad):
+        w = params[f"{name}.weight"]  # (out, in, 7) -> (out, 1, 7, in)
+        w2d = np.transpose(w, (0, 2, 1))[:, None, :, :]
+        y = conv2d(h[:, :, None], w2d, params[f"{name}.bias"], padding=(pad, pad, 0, 0))
+        return y[:, 0, :]  # [T, 1, filters] transposed to [T, filters, 1], squeezed
+
+    b1 = conv_image(front, "backend1", 0)
+    b2 = conv_image(b1, "backend2", 3) + b1
+    pooled = b2[: len(b2) // 2 * 2].reshape(-1, 2, b2.shape[1]).max(axis=1)
+    b3 = conv_image(pooled, "backend3", 3) + pooled
+    rows = []
+    for layer in (b1, b2, b3):
+        if faithful:
+            row = np.zeros(filters)
+            row[0] = layer.mean()
+            rows.append(row)
+        else:
+            rows.append(layer.mean(axis=0))
+    return rows
+
+
+def frame_level(clip, params, filters, faithful=True):
+    x = np.asarray(clip, np.float64)[:, None]
+    front = conv1d(x, params["conv1.weight"], params["conv1.bias"], stride=32)
+    return np.concatenate([front.mean(axis=0)] + backend_as_image(front, params, filters, faithful))
+
+
+def frame_level_many(clip, params, filters, faithful=True):
+    x = np.asarray(clip, np.float64)[:, None]
+    fronts = []
+    for k in (512, 256, 128, 64, 32):
+        fronts.append(conv1d(x, params[f"front_k{k}.weight"], params[f"front_k{k}.bias"], stride=32,
+                             pad=same_padding(len(x), k, 32)))
+    front = np.concatenate(fronts, axis=1)
+    return np.concatenate([f.mean(axis=0) for f in fronts] + backend_as_image(front, params, filters, faithful))
