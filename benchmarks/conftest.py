@@ -24,6 +24,7 @@ def throughput(benchmark):
             "threads": threads,
             "isa": rf.isa_info()["active"],
             "gmac": macs / 1e9,
+            "seconds": median,
         }
         benchmark.extra_info.update(info)
         _rows.append((benchmark.group or "", benchmark.name, info))
@@ -35,10 +36,16 @@ def throughput(benchmark):
 def pytest_terminal_summary(terminalreporter):
     if not _rows:
         return
+    # The log-mel front-end's share of each spectrogram model's time, when both were timed.
+    front_end = next((info["seconds"] for group, _, info in _rows if group == "front-end"), None)
+    spectrogram = {row["arch"] for row in rf.architectures() if row["input"] == "logmel"}
     terminalreporter.section("throughput (median round)")
-    terminalreporter.write_line(f"{'group':<14} {'benchmark':<44} {'isa':<7} {'thr':>3} "
-                                f"{'audio-s/s':>10} {'GFLOP/s':>8}")
-    for group, name, info in _rows:
+    terminalreporter.write_line(f"{'group':<18} {'isa':<7} {'thr':>3} {'audio-s/s':>10} "
+                                f"{'GFLOP/s':>8} {'front-end share':>16}")
+    for group, _, info in _rows:
+        share = ""
+        if front_end is not None and group in spectrogram:
+            share = f"{100 * front_end / info['seconds']:.1f} %"
         terminalreporter.write_line(
-            f"{group:<14} {name:<44} {info['isa']:<7} {info['threads']:>3} "
-            f"{info['audio_s_per_s']:>10.2f} {info['gflop_per_s']:>8.1f}")
+            f"{group:<18} {info['isa']:<7} {info['threads']:>3} {info['audio_s_per_s']:>10.2f} "
+            f"{info['gflop_per_s']:>8.1f} {share:>16}")

@@ -1,0 +1,37 @@
+"""Every architecture at paper size on one 29.17 s clip, 2 threads (and 1 for the heavy ones).
+
+Waveform models get 350,000 samples; spectrogram models get the log-mel of the same clip
+(1368 frames) brought to the paper's 1376 frames. The log-mel front-end is timed on its own
+so its share of a spectrogram model's time can be read off the table.
+Run alone on a quiet machine: python -m pytest benchmarks/ (other processes halve 2 threads).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import randcnn_fast as rf
+from randcnn_fast import frontend
+
+SAMPLES = 350_000
+SECONDS = SAMPLES / 12000
+ARCHS = [row["arch"] for row in rf.architectures()]
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return (np.random.default_rng(0).standard_normal(SAMPLES) * 0.1).astype(np.float32)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_architecture_paper_size(benchmark, throughput, clip, arch):
+    benchmark.group = arch
+    embedder = rf.Embedder(arch, size="paper", n_threads=2)
+    macs = embedder.describe().macs
+    throughput(lambda: embedder.embed(clip, sr=12000), audio_seconds=SECONDS, macs=macs,
+               threads=2, rounds=3)
+
+
+def test_logmel_front_end(benchmark, throughput, clip):
+    benchmark.group = "front-end"
+    throughput(lambda: frontend.logmel(clip), audio_seconds=SECONDS, macs=0, threads=1, rounds=5)
