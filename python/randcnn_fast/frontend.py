@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import audio
+from . import _core, audio
 from .audio import SAMPLE_RATE
 
 __all__ = [
@@ -317,7 +317,8 @@ def _log_mel_power(y: np.ndarray, n_fft: int, hop: int, n_mels: int, pad_mode: s
     padded = np.pad(y, n_fft // 2, mode=pad_mode)
     frames = sliding_window_view(padded, n_fft)[::hop]
     window = _hann(n_fft)
-    mel_t = _mel_matrix(n_fft, n_mels).T
+    mel = _mel_kernel(n_fft, n_mels)
+    no_bias = np.zeros(n_mels, np.float32)
     out = np.empty((frames.shape[0], n_mels))
     block = max(1, _BLOCK_SAMPLES // n_fft)
     for start in range(0, frames.shape[0], block):
@@ -325,13 +326,27 @@ def _log_mel_power(y: np.ndarray, n_fft: int, hop: int, n_mels: int, pad_mode: s
         # so the FFT runs in float64 without a float64 copy of the whole clip.
         spec = np.fft.rfft(frames[start:start + block] * window, axis=1)
         power = spec.real**2 + spec.imag**2
-        np.matmul(power, mel_t, out=out[start:start + block])
+        # The mel projection runs on the native kernels rather than BLAS: a multi-threaded BLAS
+        # leaves its threads spinning after the call, which slowed the CNN that follows by
+        # up to 40 % on two cores. float32 here costs about 1e-6 dB.
+        projected, _ = _core.conv(power.astype(np.float32)[:, :, None], mel, no_bias,
+                                  stride=(1, 1), padding=(0, 0, 0, 0), activation="none",
+                                  pool=(1, 1), write_output=True, n_threads=1)
+        out[start:start + block] = projected[:, 0, :]
     # 10 log10(max(S, amin)) relative to ref 1.0, floored top_db below the clip's peak.
     np.maximum(out, _AMIN, out=out)
     np.log10(out, out=out)
     out *= 10.0
     np.maximum(out, out.max() - _TOP_DB, out=out)
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def _mel_kernel(n_fft: int, n_mels: int) -> np.ndarray:
+    """The mel matrix as convolution weights (n_mels, 1, 1, n_bins), float32."""
+    kernel = np.ascontiguousarray(_mel_matrix(n_fft, n_mels)[:, None, None, :], dtype=np.float32)
+    kernel.flags.writeable = False
+    return kernel
 
 
 @functools.lru_cache(maxsize=None)
