@@ -179,8 +179,8 @@ def architectures() -> list[dict]:
     for arch in ARCHITECTURES:
         row = None
         for size in SIZES:
-            summary = build(arch, size).describe()
             network = build(arch, size)
+            summary = network.describe()
             if row is None:
                 row = {"arch": arch, "input": network.input_kind,
                        "default_length": network.default_length, "unit": network.input_unit,
