@@ -52,7 +52,7 @@ def test_sizes_features_and_macs(size, filters, n_features, macs):
 
 def test_minimum_length():
     network = build("sample_level", "small")
-    assert network.min_length() == 2187  # 3 * 3**6: one row left after the sixth pool
+    assert network.min_length == 2187  # 3 * 3**6: one row left after the sixth pool
     assert network.accepts(2187) and not network.accepts(2186)
     with pytest.raises(ValueError, match="at least 2187"):
         network.describe(2000)

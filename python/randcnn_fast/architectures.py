@@ -184,7 +184,7 @@ def architectures() -> list[dict]:
             if row is None:
                 row = {"arch": arch, "input": network.input_kind,
                        "default_length": network.default_length, "unit": network.input_unit,
-                       "min_length": network.min_length()}
+                       "min_length": network.min_length}
             row[size] = {"features": summary.n_features, "parameters": summary.parameters,
                          "macs": summary.macs}
         table.append(row)

@@ -106,11 +106,9 @@ class Embedder:
             float32, (n_features,) for one clip, (n_clips, n_features) for a batch.
         """
         maps, names, single = self._input_maps(clips, sr)
-        minimum = self.network.min_length()
         for name, x in zip(names, maps):
-            if x.shape[0] < minimum:
-                raise ValueError(f"{name}: {x.shape[0]} {self.network.input_unit} is "
-                                 + self._too_short(""))
+            if x.shape[0] < self.network.min_length:
+                raise ValueError(self._too_short(f"{name}: {x.shape[0]} {self.network.input_unit}"))
         out = np.stack([run_native(self.network, self._params, x, self.n_threads) for x in maps])
         return out[0] if single else out
 
@@ -129,11 +127,12 @@ class Embedder:
         fixed = [audio_io.fix_length(f, self.length, self.pad, name=n) for f, n in zip(frames, names)]
         return [f[:, :, None] for f in fixed], names, single
 
-    def _too_short(self, what: str) -> str:
-        unit = self.network.input_unit
-        minimum = self.network.min_length()
-        return (f"{what} too short for {self.arch}, which needs at least {minimum} {unit}; pass "
-                f"length={max(minimum, self.length)} with pad='repeat' or pad='zero'").lstrip()
+    def _too_short(self, subject: str) -> str:
+        """'<subject> is too short for <arch>', with the minimum and the fix."""
+        minimum = self.network.min_length
+        return (f"{subject} is too short for {self.arch}, which needs at least {minimum} "
+                f"{self.network.input_unit}; pass length={max(minimum, self.length)} with "
+                f"pad='repeat' or pad='zero'")
 
     def __repr__(self) -> str:
         return (f"Embedder(arch={self.arch!r}, size={self.size!r}, seed={self.seed}, "

@@ -54,13 +54,13 @@ def run_conv(layer: Conv, params, tensors, wanted: bool, n_threads: int):
     w = params[f"{layer.name}.weight"]
     if layer.dims == 1:
         w = w[..., None]  # (out, in, k) -> (out, in, k, 1): a view
+    pool = layer.pool_window(x.shape)
     y, sums = _core.conv(
         x, w, params[f"{layer.name}.bias"], stride=layer.stride, padding=layer.paddings(x.shape),
-        activation=layer.activation, pool=layer.pool_window(x.shape), write_output=wanted,
-        n_threads=n_threads, residual=tensors[layer.residual] if layer.residual else None)
+        activation=layer.activation, pool=pool, write_output=wanted, n_threads=n_threads,
+        residual=tensors[layer.residual] if layer.residual else None)
     t, f = layer.conv_shape(x.shape)
-    pt, pf = layer.pool_window(x.shape)
-    return y, sums / ((t // pt) * (f // pf))
+    return y, sums / ((t // pool[0]) * (f // pool[1]))
 
 
 def mean_frequency(x: np.ndarray, wanted: bool, n_threads: int):

@@ -8,6 +8,7 @@ native executor (:mod:`randcnn_fast.executor`) and :meth:`Network.describe`.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -275,8 +276,9 @@ class Network:
         """True if every tensor has at least one time and one frequency position."""
         return length >= 1 and all(t >= 1 and f >= 1 for t, f, _ in self.shapes(length).values())
 
+    @functools.cached_property
     def min_length(self) -> int:
-        """The shortest input (samples or frames) the network can embed."""
+        """The shortest input (samples or frames) the network can embed (computed once)."""
         high = 1
         while not self.accepts(high):
             high *= 2
@@ -296,7 +298,7 @@ class Network:
         """
         length = self.default_length if length is None else int(length)
         if not self.accepts(length):
-            raise ValueError(f"{self.arch} needs at least {self.min_length()} {self.input_unit}, "
+            raise ValueError(f"{self.arch} needs at least {self.min_length} {self.input_unit}, "
                              f"got {length}")
         shapes = self.shapes(length)
         rows = []
