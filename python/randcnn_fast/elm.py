@@ -1,0 +1,205 @@
+"""Extreme learning machine: a random ReLU layer and a least-squares read-out (PAPER.md 2.2).
+
+The original (Python-ELM's GenELMClassifier with a RandomLayer) draws N(0, 1) biases, then
+N(0, 1) weights, applies max(0, X W + b) to the unscaled features, binarises the targets to
++-1 and solves the read-out with an SVD pseudo-inverse, unregularised. :class:`ELMClassifier`
+does the same by default (``alpha=0``); ``alpha > 0`` gives ridge regression instead.
+
+The hidden layer runs on the native kernels (a 1 x 1 convolution with ReLU). The read-out is
+solved from the smaller Gram matrix with a Cholesky factorisation, which gives the same
+minimum-norm solution as the pseudo-inverse when the Gram matrix is well conditioned, and falls
+back to an SVD least-squares solve when it is not. Nested hidden sizes share one random layer
+and, where the Gram matrix of the largest layer is positive definite, one factorisation:
+the Cholesky factor of a leading block is the leading block of the Cholesky factor.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.linalg
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _core
+
+PAPER_HIDDEN_SIZES = (100, 250, 500, 1200, 1800, 2500)
+# Above this estimated condition number of the Gram matrix the Cholesky solution loses the
+# digits the pseudo-inverse keeps, so the solve falls back to SVD least squares.
+MAX_GRAM_CONDITION = 1e10
+
+
+def draw_layer(rng: np.random.RandomState, n_features: int, n_hidden: int):
+    """Biases then weights, both N(0, 1), in the original's order."""
+    biases = rng.normal(size=n_hidden)
+    weights = rng.normal(size=(n_features, n_hidden))
+    return weights, biases
+
+
+def hidden_activations(X: np.ndarray, weights: np.ndarray, biases: np.ndarray,
+                       n_threads: int = 0) -> np.ndarray:
+    """max(0, X W + b) on the native kernels, returned as float64 (n_samples, n_hidden)."""
+    n, d = X.shape
+    x = np.ascontiguousarray(X, dtype=np.float32).reshape(n, 1, d)
+    w = np.ascontiguousarray(weights.T, dtype=np.float32).reshape(-1, d, 1, 1)
+    h, _ = _core.conv(x, w, np.ascontiguousarray(biases, dtype=np.float32), stride=(1, 1),
+                      padding=(0, 0, 0, 0), activation="relu", pool=(1, 1), write_output=True,
+                      n_threads=n_threads)
+    return h.reshape(n, -1).astype(np.float64)
+
+
+def _cholesky(gram: np.ndarray):
+    """The lower Cholesky factor, or None if the matrix is not safely positive definite."""
+    try:
+        lower = scipy.linalg.cholesky(gram, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return None
+    diagonal = np.abs(np.diag(lower))
+    if diagonal.min() <= 0 or (diagonal.max() / diagonal.min()) ** 2 > MAX_GRAM_CONDITION:
+        return None
+    return lower
+
+
+def _cho_solve(lower: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    return scipy.linalg.cho_solve((lower, True), rhs, check_finite=False)
+
+
+def _direct(H: np.ndarray, T: np.ndarray, alpha: float) -> np.ndarray:
+    """One read-out: ridge or minimum-norm least squares for H beta = T."""
+    n, h = H.shape
+    if n >= h:
+        lower = _cholesky(H.T @ H + alpha * np.eye(h))
+        if lower is not None:
+            return _cho_solve(lower, H.T @ T)
+    else:  # fewer samples than units: the dual form, beta = H^T (H H^T + alpha I)^-1 T
+        lower = _cholesky(H @ H.T + alpha * np.eye(n))
+        if lower is not None:
+            return H.T @ _cho_solve(lower, T)
+    if alpha > 0:
+        return scipy.linalg.solve(H.T @ H + alpha * np.eye(h), H.T @ T, assume_a="pos")
+    return np.linalg.lstsq(H, T, rcond=None)[0]
+
+
+def solve_readouts(H: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0) -> dict[int, np.ndarray]:
+    """Read-out weights for every hidden size in ``sizes``, each using the first k units of H.
+
+    Sizes up to the number of samples share one Cholesky factorisation of the Gram matrix of
+    the largest of them; the others are solved on their own.
+    """
+    n = H.shape[0]
+    sizes = sorted(set(int(k) for k in sizes))
+    shared = [k for k in sizes if k <= n]
+    out: dict[int, np.ndarray] = {}
+    if shared:
+        top = shared[-1]
+        Hk = H[:, :top]
+        lower = _cholesky(Hk.T @ Hk + alpha * np.eye(top))
+        rhs = Hk.T @ T
+        for k in shared:
+            if lower is not None:
+                out[k] = _cho_solve(lower[:k, :k], rhs[:k])
+            else:
+                out[k] = _direct(H[:, :k], T, alpha)
+    for k in sizes:
+        if k not in out:
+            out[k] = _direct(H[:, :k], T, alpha)
+    return out
+
+
+class ELMClassifier(ClassifierMixin, BaseEstimator):
+    """Extreme learning machine classifier (scikit-learn estimator).
+
+    Parameters
+    ----------
+    n_hidden : int
+        Random ReLU units.
+    alpha : float
+        Ridge penalty on the read-out. 0 (default) is the original's unregularised
+        minimum-norm least squares.
+    random_state : int, RandomState or None
+        Seeds the random layer (N(0, 1) biases, then N(0, 1) weights, as the original).
+    n_threads : int
+        Threads for the hidden layer; 0 uses every core.
+
+    Attributes
+    ----------
+    classes_ : ndarray (n_classes,)
+    weights_ : ndarray (n_features, n_hidden)
+    biases_ : ndarray (n_hidden,)
+    coef_ : ndarray (n_hidden, n_classes)
+        Read-out weights onto the +-1 one-vs-all targets.
+    """
+
+    def __init__(self, n_hidden: int = 500, *, alpha: float = 0.0, random_state=None,
+                 n_threads: int = 0):
+        self.n_hidden = n_hidden
+        self.alpha = alpha
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    def _check_params(self):
+        if not isinstance(self.n_hidden, numbers.Integral) or self.n_hidden < 1:
+            raise ValueError(f"n_hidden must be a positive integer, got {self.n_hidden!r}")
+        if not isinstance(self.alpha, numbers.Real) or self.alpha < 0:
+            raise ValueError(f"alpha must be a number >= 0, got {self.alpha!r}")
+
+    def _targets(self, y):
+        check_classification_targets(y)
+        self._binarizer = LabelBinarizer(neg_label=-1, pos_label=1).fit(y)
+        self.classes_ = self._binarizer.classes_
+        T = self._binarizer.transform(y).astype(np.float64)
+        if T.shape[1] == 1 and len(self.classes_) == 2:  # one +-1 column per class, always
+            T = np.hstack([-T, T])
+        return T
+
+    def fit(self, X, y):
+        self._check_params()
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        T = self._targets(y)
+        rng = check_random_state(self.random_state)
+        self.weights_, self.biases_ = draw_layer(rng, X.shape[1], self.n_hidden)
+        H = hidden_activations(X, self.weights_, self.biases_, self.n_threads)
+        self.coef_ = solve_readouts(H, T, [self.n_hidden], self.alpha)[self.n_hidden]
+        return self
+
+    def _scores(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return hidden_activations(X, self.weights_, self.biases_, self.n_threads) @ self.coef_
+
+    def decision_function(self, X):
+        """Read-out scores (n_samples, n_classes); for two classes, the second class's score
+        (n_samples,), positive where it is predicted, as scikit-learn expects."""
+        scores = self._scores(X)
+        return scores[:, 1] if len(self.classes_) == 2 else scores
+
+    def predict(self, X):
+        winners = np.argmax(self._scores(X), axis=1)
+        return self.classes_[winners]
+
+
+def hidden_size_scores(X_train, y_train, X_test, y_test, sizes=PAPER_HIDDEN_SIZES, *,
+                       alpha: float = 0.0, random_state=None, n_threads: int = 0) -> dict[int, float]:
+    """Test accuracy for every hidden size from one random layer of the largest size.
+
+    Each size uses the first k units of that layer (a prefix, itself an N(0, 1) layer of k
+    units), so the layer is drawn and applied once and the read-outs share a factorisation.
+    """
+    model = ELMClassifier(max(sizes), alpha=alpha, random_state=random_state, n_threads=n_threads)
+    model._check_params()
+    X_train = np.asarray(X_train, dtype=np.float64)
+    T = model._targets(np.asarray(y_train))
+    rng = check_random_state(random_state)
+    weights, biases = draw_layer(rng, X_train.shape[1], max(sizes))
+    H_train = hidden_activations(X_train, weights, biases, n_threads)
+    H_test = hidden_activations(np.asarray(X_test, dtype=np.float64), weights, biases, n_threads)
+    readouts = solve_readouts(H_train, T, sizes, alpha)
+    y_test = np.asarray(y_test)
+    scores = {}
+    for k, beta in readouts.items():
+        predicted = model.classes_[np.argmax(H_test[:, :k] @ beta, axis=1)]
+        scores[k] = float(np.mean(predicted == y_test))
+    return scores

@@ -1,0 +1,128 @@
+"""ELM and the SVM grid against numpy/scipy and plain GridSearchCV."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
+from sklearn.svm import SVC
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import randcnn_fast as rf
+from randcnn_fast import elm, svm
+
+
+@parametrize_with_checks([elm.ELMClassifier(n_hidden=20, random_state=0)])
+def test_elm_is_a_scikit_learn_estimator(estimator, check):
+    check(estimator)
+
+
+def test_hidden_layer_matches_numpy(isa):
+    rng = np.random.default_rng(0)
+    for n, d, h in [(1, 1, 1), (7, 13, 17), (97, 33, 250)]:
+        X = rng.standard_normal((n, d))
+        W, b = rng.standard_normal((d, h)), rng.standard_normal(h)
+        want = np.maximum(X @ W + b, 0)
+        got = elm.hidden_activations(X, W, b, n_threads=1)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("n,h", [(200, 50), (60, 150), (1, 3), (31, 31)])
+def test_minimum_norm_least_squares_matches_lstsq(n, h):
+    rng = np.random.default_rng(n + h)
+    H = np.maximum(rng.standard_normal((n, h)), 0) + 0.01 * rng.standard_normal((n, h))
+    T = np.sign(rng.standard_normal((n, 4)))
+    beta = elm.solve_readouts(H, T, [h])[h]
+    np.testing.assert_allclose(beta, np.linalg.lstsq(H, T, rcond=None)[0], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(beta, np.linalg.pinv(H) @ T, rtol=1e-6, atol=1e-8)
+
+
+def test_rank_deficient_falls_back_to_the_pseudo_inverse():
+    rng = np.random.default_rng(1)
+    base = rng.standard_normal((80, 10))
+    H = np.hstack([base, base])  # duplicated units: the Gram matrix is singular
+    T = np.sign(rng.standard_normal((80, 3)))
+    beta = elm.solve_readouts(H, T, [20])[20]
+    np.testing.assert_allclose(beta, np.linalg.pinv(H) @ T, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("n,h", [(120, 40), (30, 90)])
+def test_ridge_matches_the_closed_form(n, h):
+    rng = np.random.default_rng(2)
+    H, T = rng.standard_normal((n, h)), rng.standard_normal((n, 2))
+    want = np.linalg.solve(H.T @ H + 0.5 * np.eye(h), H.T @ T)
+    np.testing.assert_allclose(elm.solve_readouts(H, T, [h], alpha=0.5)[h], want, rtol=1e-8, atol=1e-10)
+
+
+def test_nested_sizes_equal_separate_solves():
+    rng = np.random.default_rng(3)
+    H = np.maximum(rng.standard_normal((150, 120)), 0)
+    T = np.sign(rng.standard_normal((150, 5)))
+    sizes = [10, 40, 100, 120]
+    shared = elm.solve_readouts(H, T, sizes)
+    for k in sizes:
+        np.testing.assert_allclose(shared[k], np.linalg.lstsq(H[:, :k], T, rcond=None)[0], rtol=1e-6, atol=1e-8)
+
+
+def test_faithful_draw_order_and_prediction():
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((60, 8))
+    y = np.array(["a", "b", "c"])[rng.integers(0, 3, 60)]
+    model = elm.ELMClassifier(25, random_state=7).fit(X, y)
+    state = np.random.RandomState(7)
+    biases = state.normal(size=25)  # the original draws the biases first
+    weights = state.normal(size=(8, 25))
+    np.testing.assert_array_equal(model.biases_, biases)
+    np.testing.assert_array_equal(model.weights_, weights)
+    H = np.maximum(X @ weights + biases, 0)
+    T = np.where(y[:, None] == model.classes_[None, :], 1.0, -1.0)
+    beta = np.linalg.pinv(H) @ T
+    np.testing.assert_array_equal(model.predict(X), model.classes_[np.argmax(H @ beta, axis=1)])
+
+
+def test_hidden_size_search_equals_prefix_models():
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((90, 12)), rng.integers(0, 3, 90)
+    Xt, yt = rng.standard_normal((40, 12)), rng.integers(0, 3, 40)
+    sizes = (5, 20, 60)
+    scores = elm.hidden_size_scores(X, y, Xt, yt, sizes, random_state=3)
+    state = np.random.RandomState(3)
+    biases, weights = state.normal(size=60), state.normal(size=(12, 60))
+    for k in sizes:
+        H, Ht = np.maximum(X @ weights[:, :k] + biases[:k], 0), np.maximum(Xt @ weights[:, :k] + biases[:k], 0)
+        T = np.where(y[:, None] == np.arange(3)[None, :], 1.0, -1.0)
+        predicted = np.argmax(Ht @ np.linalg.lstsq(H, T, rcond=None)[0], axis=1)
+        assert scores[k] == pytest.approx(np.mean(predicted == yt))
+
+
+@pytest.fixture(scope="module")
+def fsdd_embeddings():
+    from conftest import FSDD
+    if not (FSDD / "labels.csv").is_file():
+        pytest.skip(f"shared FSDD recordings not found at {FSDD}")
+    with open(FSDD / "labels.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["speaker"] in ("george", "jackson")]
+    rows = rows[::3]  # 200 clips, every digit
+    X = rf.embed([FSDD / r["path"] for r in rows], arch="sample_level", size="small", length=12000)
+    y = np.array([int(r["digit"]) for r in rows])
+    folds = np.arange(len(rows)) % 4
+    return X, y, folds
+
+
+def test_svm_grid_gives_gridsearchcv_choices_on_real_embeddings(fsdd_embeddings):
+    X, y, folds = fsdd_embeddings
+    split = PredefinedSplit(folds)
+    search = GridSearchCV(SVC(), list(svm.SVM_GRID), cv=split).fit(X, y)
+    configs, scores = svm.grid_scores(X, y, split.split(X, y))
+    index, config, score = svm.best_config(configs, scores)
+    assert config == search.best_params_
+    assert score == pytest.approx(search.best_score_, abs=1e-12)
+    np.testing.assert_allclose(scores.mean(axis=1), search.cv_results_["mean_test_score"], atol=1e-12)
+
+
+def test_grid_has_the_papers_32_configurations():
+    configs = svm.grid_configs()
+    assert len(configs) == 32
+    assert sum(c["kernel"] == "linear" for c in configs) == 4
+    assert {c["gamma"] for c in configs if c["kernel"] == "rbf"} == {2.0**-k for k in (3, 5, 7, 9, 11, 13)} | {"auto"}
