@@ -1,0 +1,721 @@
+"""Dataset loaders: lists of audio files, their labels and an evaluation protocol.
+
+The study these embeddings come from (Pons & Serra, "Randomly weighted CNNs for
+(music) audio classification", ICASSP 2019) evaluates on fault-filtered GTZAN
+(a fixed train/valid/test split), Extended Ballroom (10-fold cross-validation)
+and UrbanSound8K (its 10 official folds). This module describes such datasets
+as a :class:`Dataset`: absolute file paths, a string label per clip, the class
+order, and either a fold id per clip or a train/valid/test tag per clip.
+
+Everything here works offline and only looks at file names: no audio is decoded
+and nothing is ever downloaded. Problems are reported with the path concerned
+and what is wrong with it.
+
+Loaders:
+
+* :func:`gtzan` - fault-filtered GTZAN from the published split lists.
+* :func:`extended_ballroom` - ``<Class>/<id>.mp3`` tree, 10 stratified folds.
+* :func:`urbansound8k` - the official metadata CSV and folds.
+* :func:`folder` - any folder-per-class tree, stratified folds.
+* :func:`manifest` - a CSV listing paths and labels (and optionally folds or a split).
+* :func:`fsdd` - the Free Spoken Digit Dataset manifest (``labels.csv``).
+* :func:`load` - dispatch by dataset name or by path.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Dataset",
+    "AUDIO_EXTENSIONS",
+    "SPLITS",
+    "GTZAN_CLASSES",
+    "BALLROOM_CLASSES",
+    "URBANSOUND8K_CLASSES",
+    "GTZAN_LISTS",
+    "DATASETS",
+    "gtzan",
+    "extended_ballroom",
+    "urbansound8k",
+    "folder",
+    "manifest",
+    "fsdd",
+    "load",
+]
+
+#: File extensions recognised as audio by the folder-based loaders (case-insensitive).
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".au", ".aiff")
+
+#: Allowed values of :attr:`Dataset.split`, in protocol order.
+SPLITS = ("train", "valid", "test")
+
+#: GTZAN genres, in the order used for class indices.
+GTZAN_CLASSES = (
+    "blues", "classical", "country", "disco", "hiphop",
+    "jazz", "metal", "pop", "reggae", "rock",
+)
+
+#: Extended Ballroom rhythm classes, in the order used for class indices.
+BALLROOM_CLASSES = (
+    "Chacha", "Foxtrot", "Jive", "Pasodoble", "Quickstep", "Rumba", "Salsa",
+    "Samba", "Slowwaltz", "Tango", "Viennesewaltz", "Waltz", "Wcswing",
+)
+
+#: UrbanSound8K classes indexed by their official ``classID``.
+URBANSOUND8K_CLASSES = (
+    "air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling",
+    "engine_idling", "gun_shot", "jackhammer", "siren", "street_music",
+)
+
+#: File names of the fault-filtered GTZAN split lists, by split.
+GTZAN_LISTS = {
+    "train": "train_filtered.txt",
+    "valid": "valid_filtered.txt",
+    "test": "test_filtered.txt",
+}
+
+_GTZAN_LISTS_SOURCE = (
+    "the fault-filtered GTZAN lists are published in the public repository "
+    "jongpillee/music_dataset_split (GTZAN_split/{train,valid,test}_filtered.txt); "
+    "pass the folder holding them as lists_dir"
+)
+
+_SPLIT_ALIASES = {
+    "train": "train",
+    "valid": "valid",
+    "validation": "valid",
+    "val": "valid",
+    "test": "test",
+}
+
+_N_SHOWN = 5  # how many offending items an error message lists
+
+
+# --------------------------------------------------------------------------- Dataset
+
+
+@dataclass(frozen=True, repr=False)
+class Dataset:
+    """Audio clips with labels and an evaluation protocol.
+
+    Attributes:
+        name: dataset name (``"gtzan"``, ``"fsdd"``, a folder name...).
+        paths: absolute file path of every clip.
+        labels: label of every clip (a string, one of ``classes``).
+        classes: the class order used by :attr:`y` (and for plots/confusion matrices).
+        folds: fold id of every clip for cross-validation datasets, else ``None``.
+        split: ``"train"``, ``"valid"`` or ``"test"`` per clip for split datasets,
+            else ``None``.
+
+    Exactly one of ``folds`` and ``split`` is set. Sequences given to the
+    constructor are stored as tuples.
+    """
+
+    name: str
+    paths: tuple[str, ...]
+    labels: tuple[str, ...]
+    classes: tuple[str, ...]
+    folds: tuple[int, ...] | None = None
+    split: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # the dataclass is frozen
+        set_(self, "name", str(self.name))
+        set_(self, "paths", tuple(os.fspath(p) for p in _as_sequence(self.paths, "paths")))
+        set_(self, "labels", tuple(str(v) for v in _as_sequence(self.labels, "labels")))
+        set_(self, "classes", tuple(str(c) for c in _as_sequence(self.classes, "classes")))
+        n = len(self.paths)
+
+        if (self.folds is None) == (self.split is None):
+            raise ValueError(
+                f"Dataset {self.name!r}: exactly one of folds and split must be set "
+                f"(got {'both' if self.folds is not None else 'neither'})"
+            )
+        if len(self.labels) != n:
+            raise ValueError(
+                f"Dataset {self.name!r}: {n} paths but {len(self.labels)} labels"
+            )
+        dup = [c for c, k in Counter(self.classes).items() if k > 1]
+        if dup:
+            raise ValueError(f"Dataset {self.name!r}: repeated classes {dup}")
+        known = set(self.classes)
+        unknown = sorted({v for v in self.labels if v not in known})
+        if unknown:
+            raise ValueError(
+                f"Dataset {self.name!r}: labels {unknown[:_N_SHOWN]} are not in classes "
+                f"{list(self.classes)}"
+            )
+
+        if self.folds is not None:
+            folds = []
+            for i, f in enumerate(_as_sequence(self.folds, "folds")):
+                if isinstance(f, (bool, np.bool_)) or not isinstance(f, (int, np.integer)):
+                    raise TypeError(
+                        f"Dataset {self.name!r}: fold ids must be integers, "
+                        f"clip {i} has {f!r}"
+                    )
+                folds.append(int(f))
+            set_(self, "folds", tuple(folds))
+            if len(self.folds) != n:
+                raise ValueError(
+                    f"Dataset {self.name!r}: {n} paths but {len(self.folds)} fold ids"
+                )
+        else:
+            split = tuple(str(s) for s in _as_sequence(self.split, "split"))
+            set_(self, "split", split)
+            if len(split) != n:
+                raise ValueError(
+                    f"Dataset {self.name!r}: {n} paths but {len(split)} split tags"
+                )
+            bad = sorted(set(split) - set(SPLITS))
+            if bad:
+                raise ValueError(
+                    f"Dataset {self.name!r}: split values must be one of {list(SPLITS)}, "
+                    f"got {bad[:_N_SHOWN]}"
+                )
+
+    # ---------------------------------------------------------------- properties
+
+    @property
+    def y(self) -> np.ndarray:
+        """Class index of every clip (``int64``), positions in :attr:`classes`."""
+        index = {c: i for i, c in enumerate(self.classes)}
+        return np.fromiter((index[v] for v in self.labels), dtype=np.int64,
+                           count=len(self.labels))
+
+    @property
+    def n_clips(self) -> int:
+        """Number of clips."""
+        return len(self.paths)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes (length of :attr:`classes`)."""
+        return len(self.classes)
+
+    @property
+    def protocol_kind(self) -> str:
+        """``"split"`` (train/valid/test tags) or ``"folds"`` (cross-validation)."""
+        return "folds" if self.folds is not None else "split"
+
+    # ---------------------------------------------------------------- methods
+
+    def class_counts(self) -> dict[str, int]:
+        """Number of clips per class, in :attr:`classes` order (absent classes give 0)."""
+        counts = Counter(self.labels)
+        return {c: counts.get(c, 0) for c in self.classes}
+
+    def subset(self, mask_or_indices) -> Dataset:
+        """The clips selected by a boolean mask (one entry per clip) or by integer indices.
+
+        The result keeps :attr:`name` and :attr:`classes` (so :attr:`y` indices stay
+        comparable with the full dataset) and the selected clips' folds or split tags,
+        in the order selected.
+        """
+        idx = self._indices(mask_or_indices)
+        pick = lambda seq: tuple(seq[i] for i in idx)  # noqa: E731
+        return Dataset(
+            name=self.name,
+            paths=pick(self.paths),
+            labels=pick(self.labels),
+            classes=self.classes,
+            folds=None if self.folds is None else pick(self.folds),
+            split=None if self.split is None else pick(self.split),
+        )
+
+    def _indices(self, mask_or_indices) -> list[int]:
+        n = self.n_clips
+        sel = np.asarray(mask_or_indices)
+        if sel.ndim != 1:
+            raise ValueError(
+                f"subset expects a 1-D boolean mask or index list, got shape {sel.shape}"
+            )
+        if sel.size == 0:
+            return []
+        if sel.dtype == np.bool_:
+            if sel.shape[0] != n:
+                raise ValueError(
+                    f"subset: boolean mask has {sel.shape[0]} entries, dataset has {n} clips"
+                )
+            return np.flatnonzero(sel).tolist()
+        if not np.issubdtype(sel.dtype, np.integer):
+            raise TypeError(
+                f"subset expects a boolean mask or integer indices, got dtype {sel.dtype}"
+            )
+        bad = sel[(sel < -n) | (sel >= n)]
+        if bad.size:
+            raise IndexError(
+                f"subset: indices {bad[:_N_SHOWN].tolist()} out of range for {n} clips"
+            )
+        return np.where(sel < 0, sel + n, sel).tolist()
+
+    def __repr__(self) -> str:
+        if self.folds is not None:
+            counts = Counter(self.folds)
+            proto = "folds " + ", ".join(f"{f}: {counts[f]}" for f in sorted(counts))
+        else:
+            counts = Counter(self.split)
+            proto = "split " + ", ".join(f"{s}: {counts[s]}" for s in SPLITS if counts[s])
+        per_class = ", ".join(f"{c}: {k}" for c, k in self.class_counts().items())
+        return (
+            f"Dataset(name={self.name!r}, n_clips={self.n_clips}, "
+            f"n_classes={self.n_classes}, {proto}; classes {per_class})"
+        )
+
+
+def _as_sequence(value, what: str) -> Sequence:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"Dataset {what} must be a sequence, got {type(value).__name__}")
+    return tuple(value)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _abspath(path) -> Path:
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+
+
+def _require_dir(root, what: str) -> Path:
+    root = _abspath(root)
+    if not root.exists():
+        raise FileNotFoundError(f"{what} folder {root} does not exist")
+    if not root.is_dir():
+        raise NotADirectoryError(f"{what} root {root} is not a folder")
+    return root
+
+
+def _normalise_extensions(extensions) -> tuple[str, ...]:
+    if isinstance(extensions, str):
+        extensions = (extensions,)
+    out = []
+    for ext in extensions:
+        ext = str(ext).strip().lower()
+        if not ext:
+            raise ValueError("empty file extension in extensions")
+        out.append(ext if ext.startswith(".") else "." + ext)
+    return tuple(out)
+
+
+def _audio_files(folder: Path, extensions: tuple[str, ...]) -> list[Path]:
+    """Audio files anywhere under ``folder`` (hidden files and folders skipped)."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for fn in filenames:
+            if not fn.startswith(".") and os.path.splitext(fn)[1].lower() in extensions:
+                found.append(Path(dirpath) / fn)
+    return found
+
+
+def _class_folders(root: Path, extensions: tuple[str, ...]) -> dict[str, list[Path]]:
+    """Map each non-hidden sub-folder of ``root`` holding audio to its files,
+    sorted by path relative to ``root``."""
+    out = {}
+    for entry in sorted(root.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or not entry.is_dir():
+            continue
+        files = _audio_files(entry, extensions)
+        if files:
+            out[entry.name] = sorted(files, key=lambda p: p.relative_to(root).as_posix())
+    return out
+
+
+def _missing_error(missing: list, total: int, where: str) -> FileNotFoundError:
+    shown = ", ".join(str(p) for p in missing[:_N_SHOWN])
+    more = f" (and {len(missing) - _N_SHOWN} more)" if len(missing) > _N_SHOWN else ""
+    return FileNotFoundError(
+        f"{len(missing)} of {total} audio files listed {where} are missing: {shown}{more}"
+    )
+
+
+def _stratified_folds(labels: Sequence[str], n_folds: int, *, shuffle: bool, seed,
+                      adapt: bool, where: str) -> tuple[int, ...]:
+    """Fold id per clip: the index of the StratifiedKFold split where the clip is tested.
+
+    With ``adapt``, ``n_folds`` is lowered (with a warning) to the smallest class
+    size when that class cannot fill every fold; fewer than 2 clips in a class is
+    a ValueError.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    n_folds = int(n_folds)
+    if n_folds < 2:
+        raise ValueError(f"n_folds must be at least 2, got {n_folds}")
+    counts = Counter(labels)
+    if adapt:
+        smallest_class, smallest = min(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        if smallest < 2:
+            raise ValueError(
+                f"{where}: class {smallest_class!r} has {smallest} clip; every class "
+                "needs at least 2 clips for stratified cross-validation"
+            )
+        if smallest < n_folds:
+            warnings.warn(
+                f"{where}: class {smallest_class!r} has only {smallest} clips, fewer than "
+                f"n_folds={n_folds}; using {smallest} stratified folds instead",
+                stacklevel=3,
+            )
+            n_folds = smallest
+    elif max(counts.values()) < n_folds:
+        raise ValueError(
+            f"{where}: {n_folds} stratified folds need at least {n_folds} clips in some "
+            f"class; the largest class has {max(counts.values())}"
+        )
+    skf = StratifiedKFold(n_splits=n_folds, shuffle=bool(shuffle),
+                          random_state=seed if shuffle else None)
+    y = np.asarray(labels)
+    folds = np.full(len(y), -1, dtype=np.int64)
+    for k, (_, test) in enumerate(skf.split(np.zeros(len(y)), y)):
+        folds[test] = k
+    return tuple(folds.tolist())
+
+
+def _numeric_or_text_order(labels: Iterable[str]) -> tuple[str, ...]:
+    """Distinct labels sorted numerically if all are integers, else as text."""
+    distinct = set(labels)
+    try:
+        keyed = sorted(distinct, key=lambda s: (int(s), s))
+    except ValueError:
+        keyed = sorted(distinct)
+    return tuple(keyed)
+
+
+def _parse_int(value: str, what: str) -> int:
+    text = value.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        as_float = float(text)
+    except ValueError:
+        as_float = float("nan")
+    if as_float.is_integer():
+        return int(as_float)
+    raise ValueError(f"{what}: {value!r} is not an integer")
+
+
+def _read_csv(csv_path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+        columns = list(reader.fieldnames or [])
+    return columns, rows
+
+
+def _require_columns(columns: list[str], wanted: Iterable[str], csv_path: Path) -> None:
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        raise ValueError(
+            f"{csv_path}: missing column(s) {missing}; the CSV has columns {columns}"
+        )
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+def gtzan(root, lists_dir) -> Dataset:
+    """Fault-filtered GTZAN with its fixed train/valid/test split (443/197/290 clips).
+
+    Args:
+        root: GTZAN audio folder, the one holding ``blues/``, ``classical/``... (the
+            ``genres`` folder of the original distribution).
+        lists_dir: folder holding ``train_filtered.txt``, ``valid_filtered.txt`` and
+            ``test_filtered.txt``, as published in the public repository
+            jongpillee/music_dataset_split (folder ``GTZAN_split``).
+
+    Each list line is a path relative to ``root`` such as ``blues/blues.00029.wav``.
+    When that ``.wav`` is absent but the same path with ``.au`` exists (the original
+    distribution), the ``.au`` file is used. The label is the file name up to its
+    first dot; ``classes`` is always the 10 genres of :data:`GTZAN_CLASSES`.
+    """
+    lists_dir = _abspath(lists_dir)
+    list_files = {s: lists_dir / fn for s, fn in GTZAN_LISTS.items()}
+    absent = [p for p in list_files.values() if not p.is_file()]
+    if absent:
+        names = ", ".join(str(p) for p in absent)
+        raise FileNotFoundError(f"GTZAN split list(s) not found: {names}; {_GTZAN_LISTS_SOURCE}")
+    root = _require_dir(root, "GTZAN audio")
+
+    paths, labels, split, missing = [], [], [], []
+    seen: dict[str, str] = {}
+    for part, list_file in list_files.items():
+        with open(list_file, encoding="utf-8") as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                rel = raw.strip()
+                if not rel:
+                    continue
+                if rel in seen:
+                    raise ValueError(
+                        f"{list_file}:{lineno}: {rel!r} is already listed in the "
+                        f"{seen[rel]} list"
+                    )
+                seen[rel] = part
+                label = Path(rel).name.split(".", 1)[0]
+                if label not in GTZAN_CLASSES:
+                    raise ValueError(
+                        f"{list_file}:{lineno}: {rel!r} gives label {label!r}, which is not "
+                        f"a GTZAN genre {list(GTZAN_CLASSES)}"
+                    )
+                path = root / rel
+                if not path.is_file():
+                    au = path.with_suffix(".au")
+                    if au.is_file():
+                        path = au
+                    else:
+                        missing.append(path)
+                paths.append(str(path))
+                labels.append(label)
+                split.append(part)
+    if missing:
+        err = _missing_error(missing, len(paths), f"in the GTZAN lists under {root}")
+        if (root / "genres").is_dir():
+            err = FileNotFoundError(f"{err}; {root} has a 'genres' folder: "
+                                    "did you mean root=.../genres?")
+        raise err
+    if not paths:
+        raise ValueError(f"the GTZAN split lists in {lists_dir} are empty")
+    return Dataset("gtzan", tuple(paths), tuple(labels), GTZAN_CLASSES, split=tuple(split))
+
+
+def extended_ballroom(root, *, shuffle: bool = False, seed: int = 0) -> Dataset:
+    """Extended Ballroom (``<Class>/<id>.mp3``) with 10 stratified cross-validation folds.
+
+    Class folders must be among :data:`BALLROOM_CLASSES`; missing ones are dropped from
+    ``classes`` (the order of the rest is kept). Files are sorted by relative path and
+    ``StratifiedKFold(10, shuffle=shuffle, random_state=seed if shuffle else None)``
+    assigns fold ids 0..9 (the paper used unshuffled folds). Any extension of
+    :data:`AUDIO_EXTENSIONS` is accepted.
+    """
+    root = _require_dir(root, "Extended Ballroom")
+    by_class = _class_folders(root, AUDIO_EXTENSIONS)
+    unknown = sorted(set(by_class) - set(BALLROOM_CLASSES))
+    if unknown:
+        raise ValueError(
+            f"{root}: unknown Extended Ballroom class folder(s) {unknown}; expected "
+            f"folders named among {list(BALLROOM_CLASSES)}"
+        )
+    if not by_class:
+        raise ValueError(
+            f"{root}: no audio files found in class folders {list(BALLROOM_CLASSES)}"
+        )
+    files = sorted(
+        ((p.relative_to(root).as_posix(), c) for c, ps in by_class.items() for p in ps)
+    )
+    paths = tuple(str(root / rel) for rel, _ in files)
+    labels = tuple(c for _, c in files)
+    classes = tuple(c for c in BALLROOM_CLASSES if c in by_class)
+    folds = _stratified_folds(labels, 10, shuffle=shuffle, seed=seed, adapt=False,
+                              where=f"Extended Ballroom at {root}")
+    return Dataset("extended_ballroom", paths, labels, classes, folds=folds)
+
+
+def urbansound8k(root) -> Dataset:
+    """UrbanSound8K with its 10 official folds (fold ids 1..10).
+
+    Reads ``root/metadata/UrbanSound8K.csv``; clip ``slice_file_name`` of fold ``f`` is
+    ``root/audio/fold{f}/{slice_file_name}``. Classes are ordered by ``classID``,
+    labels are the ``class`` column, clips keep the CSV order.
+    """
+    root = _require_dir(root, "UrbanSound8K")
+    csv_path = root / "metadata" / "UrbanSound8K.csv"
+    if not csv_path.is_file():
+        raise FileNotFoundError(
+            f"UrbanSound8K metadata not found: {csv_path} (expected root/metadata/"
+            "UrbanSound8K.csv next to root/audio/fold1..fold10)"
+        )
+    columns, rows = _read_csv(csv_path)
+    _require_columns(columns, ("slice_file_name", "fold", "classID", "class"), csv_path)
+    if not rows:
+        raise ValueError(f"{csv_path} lists no clips")
+
+    paths, labels, folds, missing = [], [], [], []
+    class_of_id: dict[int, str] = {}
+    for lineno, row in enumerate(rows, start=2):
+        where = f"{csv_path}:{lineno}"
+        fold = _parse_int(row["fold"] or "", f"{where} fold")
+        class_id = _parse_int(row["classID"] or "", f"{where} classID")
+        name = (row["class"] or "").strip()
+        file_name = (row["slice_file_name"] or "").strip()
+        if not name or not file_name:
+            raise ValueError(f"{where}: empty slice_file_name or class")
+        if class_of_id.setdefault(class_id, name) != name:
+            raise ValueError(
+                f"{where}: classID {class_id} is {name!r} here but "
+                f"{class_of_id[class_id]!r} earlier"
+            )
+        path = root / "audio" / f"fold{fold}" / file_name
+        if not path.is_file():
+            missing.append(path)
+        paths.append(str(path))
+        labels.append(name)
+        folds.append(fold)
+    if missing:
+        raise _missing_error(missing, len(paths), f"in {csv_path}")
+    names = [class_of_id[i] for i in sorted(class_of_id)]
+    if len(set(names)) != len(names):
+        raise ValueError(f"{csv_path}: one class name has several classIDs: {class_of_id}")
+    return Dataset("urbansound8k", tuple(paths), tuple(labels), tuple(names),
+                   folds=tuple(folds))
+
+
+def folder(root, *, extensions=AUDIO_EXTENSIONS, n_folds: int = 5, shuffle: bool = True,
+           seed: int = 0, name: str | None = None) -> Dataset:
+    """Any folder-per-class tree: ``root/<class>/**/<clip>.<ext>``.
+
+    Classes are the sub-folders holding audio, sorted by name; files are searched
+    recursively within each class folder and sorted by relative path (hidden files
+    and folders are skipped). Fold ids 0..n_folds-1 come from
+    ``StratifiedKFold(n_folds, shuffle=shuffle, random_state=seed if shuffle else None)``;
+    when a class has fewer clips than ``n_folds`` the largest feasible number of
+    folds is used, with a warning. ``name`` defaults to the folder's name.
+    """
+    root = _require_dir(root, "dataset")
+    exts = _normalise_extensions(extensions)
+    by_class = _class_folders(root, exts)
+    if not by_class:
+        raise ValueError(
+            f"{root}: no class folders with audio files ({', '.join(exts)}) found"
+        )
+    loose = [p for p in root.iterdir()
+             if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in exts]
+    if loose:
+        warnings.warn(
+            f"{root}: ignoring {len(loose)} audio file(s) not inside a class folder",
+            stacklevel=2,
+        )
+    classes = tuple(sorted(by_class))
+    paths, labels = [], []
+    for c in classes:
+        for p in by_class[c]:
+            paths.append(str(p))
+            labels.append(c)
+    folds = _stratified_folds(labels, n_folds, shuffle=shuffle, seed=seed, adapt=True,
+                              where=str(root))
+    return Dataset(name if name is not None else root.name, tuple(paths), tuple(labels),
+                   classes, folds=folds)
+
+
+def manifest(csv_path, *, path_column: str = "path", label_column: str = "label",
+             fold_column: str | None = None, split_column: str | None = None,
+             n_folds: int = 5, seed: int = 0, shuffle: bool = True,
+             name: str | None = None) -> Dataset:
+    """A CSV manifest with a path and a label per clip.
+
+    Relative paths are relative to the CSV's folder. The protocol comes from
+    ``fold_column`` (integer fold ids) if given, else from ``split_column`` (values
+    ``train``/``valid``/``test``; ``validation`` and ``val`` mean ``valid``; case and
+    surrounding spaces are ignored; not every split has to occur), else stratified
+    folds are made as in :func:`folder`. Classes are the distinct labels sorted
+    numerically when all are integers, else as text. ``name`` defaults to the
+    CSV's file name without extension.
+    """
+    csv_path = _abspath(csv_path)
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"manifest CSV not found: {csv_path}")
+    columns, rows = _read_csv(csv_path)
+    wanted = [path_column, label_column]
+    if fold_column is not None:
+        wanted.append(fold_column)
+    elif split_column is not None:
+        wanted.append(split_column)
+    _require_columns(columns, wanted, csv_path)
+    if not rows:
+        raise ValueError(f"{csv_path} lists no clips")
+
+    base = csv_path.parent
+    paths, labels, folds, split, missing, bad_split = [], [], [], [], [], []
+    for lineno, row in enumerate(rows, start=2):
+        where = f"{csv_path}:{lineno}"
+        rel = (row[path_column] or "").strip()
+        label = (row[label_column] or "").strip()
+        if not rel:
+            raise ValueError(f"{where}: empty {path_column!r}")
+        if not label:
+            raise ValueError(f"{where}: empty {label_column!r}")
+        path = Path(os.path.abspath(base / os.path.expanduser(rel)))
+        if not path.is_file():
+            missing.append(path)
+        paths.append(str(path))
+        labels.append(label)
+        if fold_column is not None:
+            folds.append(_parse_int(row[fold_column] or "", f"{where} {fold_column!r}"))
+        elif split_column is not None:
+            value = (row[split_column] or "").strip()
+            tag = _SPLIT_ALIASES.get(value.lower())
+            if tag is None:
+                bad_split.append((lineno, value))
+            split.append(tag)
+    if bad_split:
+        shown = ", ".join(f"line {ln}: {v!r}" for ln, v in bad_split[:_N_SHOWN])
+        raise ValueError(
+            f"{csv_path}: column {split_column!r} must hold train/valid/test "
+            f"(validation/val accepted as valid); {len(bad_split)} bad value(s): {shown}"
+        )
+    if missing:
+        raise _missing_error(missing, len(paths), f"in {csv_path}")
+
+    classes = _numeric_or_text_order(labels)
+    if name is None:
+        name = csv_path.stem
+    if fold_column is not None:
+        return Dataset(name, tuple(paths), tuple(labels), classes, folds=tuple(folds))
+    if split_column is not None:
+        return Dataset(name, tuple(paths), tuple(labels), classes, split=tuple(split))
+    folds_ = _stratified_folds(labels, n_folds, shuffle=shuffle, seed=seed, adapt=True,
+                               where=str(csv_path))
+    return Dataset(name, tuple(paths), tuple(labels), classes, folds=folds_)
+
+
+def fsdd(root) -> Dataset:
+    """The Free Spoken Digit Dataset from ``root/labels.csv`` (columns path, digit,
+    speaker, official_split): classes ``"0"``..``"9"``, official train/test split."""
+    root = _require_dir(root, "FSDD")
+    return manifest(root / "labels.csv", label_column="digit",
+                    split_column="official_split", name="fsdd")
+
+
+#: Loaders reachable by name through :func:`load`.
+DATASETS = {
+    "gtzan": gtzan,
+    "extended_ballroom": extended_ballroom,
+    "urbansound8k": urbansound8k,
+    "fsdd": fsdd,
+}
+
+
+def load(name_or_path, **kwargs) -> Dataset:
+    """Load a dataset by name or by path.
+
+    A name among :data:`DATASETS` (``"gtzan"``, ``"extended_ballroom"``,
+    ``"urbansound8k"``, ``"fsdd"``; case-insensitive, ``-`` allowed for ``_``) calls
+    that loader with ``kwargs`` (e.g. ``load("gtzan", root=..., lists_dir=...)``).
+    Otherwise the argument is a path: a ``.csv`` file goes to :func:`manifest`, a
+    folder to :func:`folder`, each with ``kwargs``.
+    """
+    if isinstance(name_or_path, str):
+        key = name_or_path.strip().lower().replace("-", "_")
+        if key in DATASETS:
+            return DATASETS[key](**kwargs)
+    path = _abspath(name_or_path)
+    if path.is_dir():
+        return folder(path, **kwargs)
+    if path.is_file():
+        if path.suffix.lower() == ".csv":
+            return manifest(path, **kwargs)
+        raise ValueError(f"{path}: cannot load a dataset from this file (expected a .csv "
+                         "manifest or a folder)")
+    raise FileNotFoundError(
+        f"{name_or_path!r} is neither a dataset name ({', '.join(DATASETS)}) nor an "
+        f"existing path ({path})"
+    )
