@@ -86,14 +86,14 @@ def test_hidden_size_search_equals_prefix_models():
     X, y = rng.standard_normal((90, 12)), rng.integers(0, 3, 90)
     Xt, yt = rng.standard_normal((40, 12)), rng.integers(0, 3, 40)
     sizes = (5, 20, 60)
-    scores = elm.hidden_size_scores(X, y, Xt, yt, sizes, random_state=3)
+    predictions = elm.hidden_size_predictions(X, y, Xt, sizes, random_state=3)
     state = np.random.RandomState(3)
     biases, weights = state.normal(size=60), state.normal(size=(12, 60))
     for k in sizes:
         H, Ht = np.maximum(X @ weights[:, :k] + biases[:k], 0), np.maximum(Xt @ weights[:, :k] + biases[:k], 0)
         T = np.where(y[:, None] == np.arange(3)[None, :], 1.0, -1.0)
         predicted = np.argmax(Ht @ np.linalg.lstsq(H, T, rcond=None)[0], axis=1)
-        assert scores[k] == pytest.approx(np.mean(predicted == yt))
+        np.testing.assert_array_equal(predictions[k], predicted)
 
 
 @pytest.fixture(scope="module")
@@ -114,11 +114,12 @@ def test_svm_grid_gives_gridsearchcv_choices_on_real_embeddings(fsdd_embeddings)
     X, y, folds = fsdd_embeddings
     split = PredefinedSplit(folds)
     search = GridSearchCV(SVC(), list(svm.SVM_GRID), cv=split).fit(X, y)
-    configs, scores = svm.grid_scores(X, y, split.split(X, y))
+    configs, scores, predictions = svm.grid_scores(X, y, split.split(X, y))
     index, config, score = svm.best_config(configs, scores)
     assert config == search.best_params_
     assert score == pytest.approx(search.best_score_, abs=1e-12)
     np.testing.assert_allclose(scores.mean(axis=1), search.cv_results_["mean_test_score"], atol=1e-12)
+    assert np.mean(predictions[index] == y) == pytest.approx(np.mean(scores[index]), abs=0.02)
 
 
 def test_grid_has_the_papers_32_configurations():

@@ -181,9 +181,10 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[winners]
 
 
-def hidden_size_scores(X_train, y_train, X_test, y_test, sizes=PAPER_HIDDEN_SIZES, *,
-                       alpha: float = 0.0, random_state=None, n_threads: int = 0) -> dict[int, float]:
-    """Test accuracy for every hidden size from one random layer of the largest size.
+def hidden_size_predictions(X_train, y_train, X_test, sizes=PAPER_HIDDEN_SIZES, *,
+                            alpha: float = 0.0, random_state=None,
+                            n_threads: int = 0) -> dict[int, np.ndarray]:
+    """Test-set predictions for every hidden size from one random layer of the largest size.
 
     Each size uses the first k units of that layer (a prefix, itself an N(0, 1) layer of k
     units), so the layer is drawn and applied once and the read-outs share a factorisation.
@@ -197,9 +198,4 @@ def hidden_size_scores(X_train, y_train, X_test, y_test, sizes=PAPER_HIDDEN_SIZE
     H_train = hidden_activations(X_train, weights, biases, n_threads)
     H_test = hidden_activations(np.asarray(X_test, dtype=np.float64), weights, biases, n_threads)
     readouts = solve_readouts(H_train, T, sizes, alpha)
-    y_test = np.asarray(y_test)
-    scores = {}
-    for k, beta in readouts.items():
-        predicted = model.classes_[np.argmax(H_test[:, :k] @ beta, axis=1)]
-        scores[k] = float(np.mean(predicted == y_test))
-    return scores
+    return {k: model.classes_[np.argmax(H_test[:, :k] @ beta, axis=1)] for k, beta in readouts.items()}

@@ -56,23 +56,29 @@ def fit_predict(kernels: FoldKernels, y_train, config: dict) -> np.ndarray:
     return model.predict(K_test)
 
 
-def grid_scores(X, y, splits, grid=SVM_GRID, progress=None) -> tuple[list[dict], np.ndarray]:
+def grid_scores(X, y, splits, grid=SVM_GRID, progress=None):
     """Accuracy of every configuration on every (train_index, test_index) split.
 
-    Returns the configurations (GridSearchCV's order) and scores (n_configs, n_splits).
+    Returns the configurations (GridSearchCV's order), the scores (n_configs, n_splits) and
+    the predictions (n_configs, n_samples) of each clip from the split that tests it (the
+    last one, if several do; -1 where none does). ``progress`` (a tqdm bar) advances by one
+    per fitted model.
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
     configs = grid_configs(grid)
     splits = list(splits)
     scores = np.zeros((len(configs), len(splits)))
+    predictions = np.full((len(configs), len(y)), -1, dtype=y.dtype if y.dtype.kind in "iu" else np.int64)
     for j, (train, test) in enumerate(splits):
         kernels = FoldKernels(X[train], X[test])
         for i, config in enumerate(configs):
-            scores[i, j] = np.mean(fit_predict(kernels, y[train], config) == y[test])
+            predicted = fit_predict(kernels, y[train], config)
+            predictions[i, test] = predicted
+            scores[i, j] = np.mean(predicted == y[test])
             if progress is not None:
                 progress.update(1)
-    return configs, scores
+    return configs, scores, predictions
 
 
 def best_config(configs: list[dict], scores: np.ndarray) -> tuple[int, dict, float]:

@@ -1,0 +1,84 @@
+"""The command line: ``randcnn-fast evaluate`` and ``randcnn-fast info``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from . import __version__, _core, datasets
+from .architectures import ARCHITECTURES, SIZES
+from .protocols import CLASSIFIERS, PROTOCOLS
+
+
+def _dataset(args) -> datasets.Dataset | None:
+    if args.dataset in (None, "demo"):
+        return None
+    options = {}
+    if args.dataset in ("gtzan", "extended_ballroom", "urbansound8k", "fsdd"):
+        if not args.root:
+            raise SystemExit(f"--dataset {args.dataset} needs --root (the dataset's folder)")
+        options["root"] = args.root
+        if args.dataset == "gtzan":
+            if not args.lists:
+                raise SystemExit("--dataset gtzan needs --lists: the folder with train_filtered.txt, "
+                                 "valid_filtered.txt and test_filtered.txt (public repository "
+                                 "jongpillee/music_dataset_split, GTZAN_split/)")
+            options["lists_dir"] = args.lists
+    return datasets.load(args.dataset, **options)
+
+
+def _evaluate(args) -> int:
+    from .evaluate import evaluate
+
+    results = evaluate(_dataset(args), archs=args.arch, sizes=args.size, classifiers=args.classifier,
+                       seeds=args.seed, protocols=args.protocol, mfcc=not args.no_mfcc,
+                       out_dir=args.out, cache_dir=args.cache, length=args.length, pad=args.pad,
+                       backend_features=args.backend_features, n_threads=args.threads)
+    from .report import markdown
+    print(markdown(results))
+    print(f"written to {args.out}/ (results.json, results.csv, results.md, *.png) in "
+          f"{results['provenance']['seconds']} s")
+    return 1 if results["failures"] else 0
+
+
+def _info(args) -> int:
+    from .onnx_backend import available_providers
+    print(json.dumps({"randcnn_fast": __version__, "isa": _core.isa_info(),
+                      "onnxruntime_providers": available_providers(),
+                      "architectures": list(ARCHITECTURES)}, indent=1))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="randcnn-fast", description="Random-weight CNN audio embeddings.")
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ev = commands.add_parser("evaluate", help="classify a dataset with every architecture (default: the demo)")
+    ev.add_argument("--dataset", help="demo (default), gtzan, extended_ballroom, urbansound8k, fsdd, "
+                                      "a folder of class folders, or a CSV manifest")
+    ev.add_argument("--root", help="the dataset's folder (named datasets)")
+    ev.add_argument("--lists", help="GTZAN: folder of the fault-filtered split lists")
+    ev.add_argument("--arch", nargs="+", choices=list(ARCHITECTURES), help="default: all")
+    ev.add_argument("--size", nargs="+", choices=SIZES, default=["small"])
+    ev.add_argument("--classifier", nargs="+", choices=CLASSIFIERS, default=list(CLASSIFIERS))
+    ev.add_argument("--protocol", nargs="+", choices=PROTOCOLS, default=["paper"])
+    ev.add_argument("--seed", nargs="+", type=int, default=[0])
+    ev.add_argument("--length", type=int, help="input length (samples or frames; default: the paper's)")
+    ev.add_argument("--pad", choices=["repeat", "zero", "crop"], default="repeat")
+    ev.add_argument("--backend-features", choices=["faithful", "per_filter"], default="faithful")
+    ev.add_argument("--no-mfcc", action="store_true", help="skip the MFCC + SVM baseline")
+    ev.add_argument("--out", default="randcnn_fast_results")
+    ev.add_argument("--cache", help="feature cache folder (default ~/.cache/randcnn_fast/features)")
+    ev.add_argument("--threads", type=int, default=0, help="0 = all cores")
+    ev.set_defaults(run=_evaluate)
+
+    info = commands.add_parser("info", help="instruction sets and ONNX Runtime providers")
+    info.set_defaults(run=_info)
+
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The paper's experiments as one call: datasets x architectures x sizes x classifiers x seeds.
+
+Features come from :mod:`randcnn_fast.features` (cached), classifiers and protocols from
+:mod:`randcnn_fast.protocols`; :mod:`randcnn_fast.report` writes the tables and plots.
+"""
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import __version__, _core, datasets, demo
+from .architectures import ARCHITECTURES, SIZES
+from .elm import PAPER_HIDDEN_SIZES
+from .features import MFCC, FeatureConfig, dataset_features
+from .protocols import CLASSIFIERS, PROTOCOLS, run_protocol, work_units
+from .report import write_report
+
+
+def demo_dataset(progress: bool = True) -> datasets.Dataset:
+    """The built-in synthetic demo set (made once, then read from the cache folder)."""
+    folder = demo.make_demo(demo.default_demo_dir())
+    return datasets.manifest(folder / "labels.csv", fold_column="fold", name="demo")
+
+
+def _versions() -> dict:
+    names = ["numpy", "scipy", "scikit-learn", "soundfile", "soxr", "matplotlib", "onnxruntime"]
+    found = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def _check_choices(values, allowed, what):
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise ValueError(f"unknown {what} {bad}; choose from {list(allowed)}")
+    return list(values)
+
+
+def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("small",),
+             classifiers=CLASSIFIERS, seeds=(0,), protocols=("paper",), mfcc: bool = True,
+             out_dir="randcnn_fast_results", cache_dir=None, length=None, pad="repeat",
+             backend_features="faithful", hidden_sizes=PAPER_HIDDEN_SIZES, n_threads: int = 0,
+             progress: bool = True) -> dict:
+    """Run the experiments and write results.json, results.csv, results.md and PNG plots.
+
+    ``dataset`` None uses the built-in demo. Clips that fail to load are recorded in the
+    results and left out of every configuration, so all rows compare the same clips.
+    Returns the results dictionary written to results.json.
+    """
+    started = time.time()
+    dataset = demo_dataset(progress) if dataset is None else dataset
+    archs = _check_choices(list(ARCHITECTURES) if archs is None else archs, ARCHITECTURES, "archs")
+    sizes = _check_choices(sizes, SIZES, "sizes")
+    classifiers = _check_choices(classifiers, CLASSIFIERS, "classifiers")
+    protocols = _check_choices(protocols, PROTOCOLS, "protocols")
+    seeds = [int(s) for s in seeds]
+
+    configs = [FeatureConfig(arch, size, seed, length, pad, backend_features=backend_features)
+               for arch in archs for size in sizes for seed in seeds]
+    if mfcc:
+        configs.append(FeatureConfig(MFCC, size="-", seed=0, length=None))
+    features, failures = {}, []
+    for config in tqdm(configs, desc="features", unit="config", disable=not progress):
+        features[config], failed = dataset_features(dataset.paths, config, cache_dir=cache_dir,
+                                                    n_threads=n_threads, progress=progress)
+        failures += failed
+    usable = np.all([np.isfinite(X).all(axis=1) for X in features.values()], axis=0)
+    clips = dataset.subset(usable)
+
+    rows, confusions = [], {}
+    jobs = [(config, classifier, protocol) for config in configs for protocol in protocols
+            for classifier in (["svm"] if config.arch == MFCC else classifiers)]
+    total = sum(work_units(clips, c, p, hidden_sizes) for _, c, p in jobs)
+    with tqdm(total=total, desc="classifiers", unit="fit", disable=not progress) as bar:
+        for config, classifier, protocol in jobs:
+            outcome = run_protocol(features[config][usable], clips, classifier, protocol,
+                                   seed=config.seed, hidden_sizes=hidden_sizes,
+                                   n_threads=n_threads, progress=bar)
+            rows.append({"dataset": dataset.name, "features": config.arch, "size": config.size,
+                         "n_features": features[config].shape[1], "seed": config.seed,
+                         "classifier": classifier, "protocol": protocol,
+                         "accuracy": outcome.accuracy, "fold_accuracies": outcome.fold_accuracies,
+                         "chosen": outcome.chosen, "n_clips": clips.n_clips})
+            key = (config.arch, config.size, classifier, protocol)
+            matrix = confusions.setdefault(key, np.zeros((clips.n_classes,) * 2, dtype=np.int64))
+            np.add.at(matrix, (outcome.y_true, outcome.y_pred), 1)
+
+    results = {
+        "provenance": {"randcnn_fast": __version__, "isa": _core.isa_info(), "python": platform.python_version(),
+                       "platform": platform.platform(), "dependencies": _versions(),
+                       "seconds": round(time.time() - started, 1)},
+        "dataset": {"name": dataset.name, "clips": dataset.n_clips, "used": clips.n_clips,
+                    "classes": list(dataset.classes), "protocol_kind": dataset.protocol_kind},
+        "configuration": {"archs": archs, "sizes": sizes, "classifiers": classifiers, "seeds": seeds,
+                          "protocols": protocols, "mfcc": mfcc, "hidden_sizes": list(hidden_sizes),
+                          "features": [asdict(c) for c in configs]},
+        "results": rows,
+        "confusion": [{"features": k[0], "size": k[1], "classifier": k[2], "protocol": k[3],
+                       "matrix": m.tolist()} for k, m in confusions.items()],
+        "failures": failures,
+    }
+    write_report(results, Path(out_dir))
+    return results

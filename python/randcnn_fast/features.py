@@ -1,0 +1,88 @@
+"""Features for a dataset: CNN embeddings or the MFCC baseline, cached on disk per file.
+
+A clip's features are stored under a key made of everything they depend on (the feature
+configuration, the package version, the file's absolute path, size and modification time),
+each written to a temporary name and renamed into place, so an interrupted run loses nothing
+and never leaves a half-written entry. A clip that cannot be read is recorded, not fatal.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import __version__
+from .audio import load_file
+from .embedder import Embedder
+from .frontend import mfcc_features
+
+MFCC = "mfcc"
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """What a clip's features depend on. ``arch="mfcc"`` is the 120-d MFCC baseline."""
+
+    arch: str
+    size: str = "small"
+    seed: int = 0
+    length: int | None = None
+    pad: str = "repeat"
+    logmel_preset: str = "elmarc"
+    backend_features: str = "faithful"
+
+    @property
+    def label(self) -> str:
+        return "MFCC (120)" if self.arch == MFCC else f"{self.arch} ({self.size})"
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("RANDCNN_FAST_CACHE", Path.home() / ".cache" / "randcnn_fast")) / "features"
+
+
+def _cache_path(cache_dir: Path, config: FeatureConfig, path: str) -> Path:
+    stat = os.stat(path)
+    key = json.dumps({"version": __version__, "config": asdict(config), "path": os.path.abspath(path),
+                      "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}, sort_keys=True)
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return cache_dir / digest[:2] / f"{digest}.npy"
+
+
+def _save(path: Path, value: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        np.save(f, value)
+    os.replace(tmp, path)
+
+
+def dataset_features(paths, config: FeatureConfig, *, cache_dir: Path | None = None,
+                     n_threads: int = 0, progress: bool = True):
+    """Features of every file: (X float32 (n_files, n_features) with NaN rows for failures,
+    failures as a list of {"path", "error"})."""
+    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    embedder = None
+    if config.arch != MFCC:
+        embedder = Embedder(config.arch, size=config.size, seed=config.seed, length=config.length,
+                            pad=config.pad, logmel_preset=config.logmel_preset,
+                            backend_features=config.backend_features, n_threads=n_threads)
+    n_features = 120 if embedder is None else embedder.n_features
+    X = np.full((len(paths), n_features), np.nan, dtype=np.float32)
+    failures = []
+    for i, path in enumerate(tqdm(paths, desc=config.label, unit="clip", disable=not progress, leave=False)):
+        try:
+            entry = _cache_path(cache_dir, config, path)
+            if entry.is_file():
+                X[i] = np.load(entry)
+                continue
+            value = mfcc_features(load_file(path)) if embedder is None else embedder.embed(path)
+            _save(entry, value)
+            X[i] = value
+        except (OSError, ValueError, RuntimeError) as error:
+            failures.append({"path": str(path), "features": config.label, "error": str(error)})
+    return X, failures

@@ -1,0 +1,150 @@
+"""The evaluation protocols: how a classifier is selected and scored on a dataset.
+
+"paper" is exactly the study's (PAPER.md 2): on a split dataset, select on valid, fit on train,
+score test; on a fold dataset, report the best grid point's mean cross-validated accuracy, the
+same folds choosing and scoring (optimistic). "nested" selects inside each training part and
+scores the held-out fold, the honest number. Split datasets without a valid part (FSDD's
+official split) select by 5-fold cross-validation inside train in both protocols.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from . import svm
+from .datasets import Dataset
+from .elm import ELMClassifier, PAPER_HIDDEN_SIZES, hidden_size_predictions
+
+PROTOCOLS = ("paper", "nested")
+CLASSIFIERS = ("svm", "elm")
+
+
+@dataclass
+class Outcome:
+    """One classifier's result: the reported accuracy, the chosen hyper-parameters (one set,
+    or one per outer fold for "nested") and the labels behind the accuracy."""
+
+    accuracy: float
+    chosen: list[dict]
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    fold_accuracies: list[float] = field(default_factory=list)
+
+
+def _fold_splits(folds: np.ndarray, keep: np.ndarray | None = None):
+    """(train, test) index pairs, one per fold id among the clips in ``keep``."""
+    keep = np.arange(len(folds)) if keep is None else keep
+    return [(keep[folds[keep] != f], keep[folds[keep] == f]) for f in np.unique(folds[keep])]
+
+
+def _selection_splits(y: np.ndarray, train: np.ndarray, valid: np.ndarray):
+    """Where to choose hyper-parameters for a split dataset: valid if it has one, else
+    stratified 5-fold cross-validation inside train (fixed seed)."""
+    if len(valid):
+        return [(train, valid)]
+    counts = np.bincount(y[train])
+    n_splits = int(max(2, min(5, counts[counts > 0].min())))
+    folds = StratifiedKFold(n_splits, shuffle=True, random_state=0)
+    return [(train[a], train[b]) for a, b in folds.split(train, y[train])]
+
+
+def _split_parts(dataset: Dataset):
+    split = np.asarray(dataset.split)
+    return tuple(np.flatnonzero(split == part) for part in ("train", "valid", "test"))
+
+
+def _derived_seed(seed: int, stream: int) -> int:
+    return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
+
+
+class _SVM:
+    """Selection over the paper's grid; scores per split, then the first best."""
+
+    def __init__(self, X, y, progress):
+        self.X, self.y, self.progress = X, y, progress
+
+    def select(self, splits):
+        configs, scores, predictions = svm.grid_scores(self.X, self.y, splits, progress=self.progress)
+        index, config, score = svm.best_config(configs, scores)
+        return config, score, predictions[index]
+
+    def fit_predict(self, config, train, test, seed):
+        kernels = svm.FoldKernels(self.X[train], self.X[test])
+        return svm.fit_predict(kernels, self.y[train], config)
+
+
+class _ELM:
+    """Selection over the paper's hidden sizes, one random layer per split."""
+
+    def __init__(self, X, y, seed, sizes, n_threads, progress):
+        self.X, self.y, self.seed, self.sizes = X, y, seed, tuple(sizes)
+        self.n_threads, self.progress = n_threads, progress
+
+    def select(self, splits):
+        predictions = {k: np.full(len(self.y), -1) for k in self.sizes}
+        scores = {k: [] for k in self.sizes}
+        for train, test in splits:
+            # The same seed in every split, as cross_val_score clones the estimator.
+            per_size = hidden_size_predictions(self.X[train], self.y[train], self.X[test], self.sizes,
+                                               random_state=self.seed, n_threads=self.n_threads)
+            for k, predicted in per_size.items():
+                predictions[k][test] = predicted
+                scores[k].append(np.mean(predicted == self.y[test]))
+            if self.progress is not None:
+                self.progress.update(len(self.sizes))
+        means = {k: float(np.mean(v)) for k, v in scores.items()}
+        best = max(self.sizes, key=lambda k: (means[k], -self.sizes.index(k)))
+        return {"n_hidden": best}, means[best], predictions[best]
+
+    def fit_predict(self, config, train, test, seed):
+        # A new random layer for the final model, as the original re-created its ELM.
+        model = ELMClassifier(config["n_hidden"], random_state=_derived_seed(self.seed, 1),
+                              n_threads=self.n_threads)
+        return model.fit(self.X[train], self.y[train]).predict(self.X[test])
+
+
+def run_protocol(X: np.ndarray, dataset: Dataset, classifier: str, protocol: str, *, seed: int = 0,
+                 hidden_sizes=PAPER_HIDDEN_SIZES, n_threads: int = 0, progress=None) -> Outcome:
+    """Select and score ``classifier`` ("svm" or "elm") on features X under ``protocol``."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
+    y = dataset.y
+    if classifier == "svm":
+        model = _SVM(X, y, progress)
+    elif classifier == "elm":
+        model = _ELM(X, y, seed, hidden_sizes, n_threads, progress)
+    else:
+        raise ValueError(f"unknown classifier {classifier!r}; choose one of {CLASSIFIERS}")
+
+    if dataset.protocol_kind == "split":
+        train, valid, test = _split_parts(dataset)
+        config, _, _ = model.select(_selection_splits(y, train, valid))
+        predicted = model.fit_predict(config, train, test, seed)
+        return Outcome(float(np.mean(predicted == y[test])), [config], y[test], predicted)
+
+    folds = np.asarray(dataset.folds)
+    outer = _fold_splits(folds)
+    if protocol == "paper":
+        config, score, predicted = model.select(outer)
+        fold_scores = [float(np.mean(predicted[test] == y[test])) for _, test in outer]
+        return Outcome(score, [config], y, predicted, fold_scores)
+
+    chosen, fold_scores, predicted = [], [], np.full(len(y), -1)
+    for train, test in outer:
+        config, _, _ = model.select(_fold_splits(folds, keep=train))
+        predicted[test] = model.fit_predict(config, train, test, seed)
+        chosen.append(config)
+        fold_scores.append(float(np.mean(predicted[test] == y[test])))
+    return Outcome(float(np.mean(fold_scores)), chosen, y, predicted, fold_scores)
+
+
+def work_units(dataset: Dataset, classifier: str, protocol: str, hidden_sizes=PAPER_HIDDEN_SIZES) -> int:
+    """How many models run_protocol fits (for progress bars), about."""
+    per_split = len(svm.grid_configs()) if classifier == "svm" else len(hidden_sizes)
+    if dataset.protocol_kind == "split":
+        train, valid, _ = _split_parts(dataset)
+        return per_split * (1 if len(valid) else 5)
+    n_folds = len(set(dataset.folds))
+    return per_split * (n_folds if protocol == "paper" else n_folds * (n_folds - 1))

@@ -1,0 +1,154 @@
+"""Results as files: results.json (everything), results.csv, results.md and PNG plots.
+
+The bar chart is the paper's kind: architectures along the x axis, one bar per classifier with
+error bars over seeds (standard deviation), the MFCC + SVM baseline as a horizontal line.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from .features import MFCC
+
+
+def _write_atomic(path: Path, write) -> None:
+    """Write to a temporary name, then rename: readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _text(path: Path, text: str) -> None:
+    _write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def summarise(rows) -> dict:
+    """(size, protocol) -> {(features, classifier): (mean %, std %, n seeds)}, in row order."""
+    groups = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        groups[(row["size"] if row["features"] != MFCC else None, row["protocol"])][
+            (row["features"], row["classifier"])].append(100 * row["accuracy"])
+    summary = {}
+    for (size, protocol), cells in groups.items():
+        if size is None:
+            continue
+        table = {key: (float(np.mean(v)), float(np.std(v)), len(v)) for key, v in cells.items()}
+        for key, v in groups.get((None, protocol), {}).items():
+            table[key] = (float(np.mean(v)), float(np.std(v)), len(v))
+        summary[(size, protocol)] = table
+    return summary
+
+
+def markdown(results: dict) -> str:
+    rows = results["results"]
+    classifiers = list(dict.fromkeys(r["classifier"] for r in rows if r["features"] != MFCC)) or ["svm"]
+    data = results["dataset"]
+    lines = [f"# {data['name']}: accuracy (%)", "",
+             f"{data['used']} clips ({data['clips']} listed), {len(data['classes'])} classes; "
+             f"seeds {results['configuration']['seeds']}; mean +- std over seeds.", ""]
+    for (size, protocol), table in summarise(rows).items():
+        lines += [f"## size {size}, protocol {protocol}", "",
+                  "| features | " + " | ".join(c.upper() for c in classifiers) + " |",
+                  "|---|" + "---|" * len(classifiers)]
+        for features in dict.fromkeys(f for f, _ in table):
+            cells = []
+            for classifier in classifiers:
+                value = table.get((features, classifier))
+                cells.append("" if value is None else
+                             f"{value[0]:.1f}" + (f" +- {value[1]:.1f}" if value[2] > 1 else ""))
+            name = "MFCC (120)" if features == MFCC else features
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if results["failures"]:
+        lines += [f"{len(results['failures'])} clip(s) could not be used; see results.json.", ""]
+    return "\n".join(lines)
+
+
+def _csv(rows) -> str:
+    out = io.StringIO()
+    fields = ["dataset", "features", "size", "n_features", "seed", "classifier", "protocol",
+              "accuracy", "n_clips", "chosen"]
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "chosen": json.dumps(row["chosen"])})
+    return out.getvalue()
+
+
+def _bar_chart(path: Path, table: dict, title: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    archs = list(dict.fromkeys(f for f, _ in table if f != MFCC))
+    classifiers = list(dict.fromkeys(c for f, c in table if f != MFCC))
+    width = 0.8 / max(len(classifiers), 1)
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(archs) + 2), 4.2))
+    x = np.arange(len(archs))
+    for i, classifier in enumerate(classifiers):
+        means = [table.get((a, classifier), (np.nan, 0, 0))[0] for a in archs]
+        stds = [table.get((a, classifier), (0, 0, 0))[1] for a in archs]
+        ax.bar(x + (i - (len(classifiers) - 1) / 2) * width, means, width, yerr=stds, capsize=3,
+               label=classifier.upper())
+    if (MFCC, "svm") in table:
+        ax.axhline(table[(MFCC, "svm")][0], color="red", linestyle="--", label="MFCC (120) + SVM")
+    ax.set_xticks(x, archs, rotation=30, ha="right")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=len(classifiers) + 1, fontsize=8)
+    fig.tight_layout()
+    _write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    plt.close(fig)
+
+
+def _confusions(path: Path, entries: list, classes: list, title: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = min(4, len(entries))
+    rows = -(-len(entries) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
+    for ax in axes.flat[len(entries):]:
+        ax.axis("off")
+    for ax, entry in zip(axes.flat, entries):
+        matrix = np.asarray(entry["matrix"], dtype=float)
+        normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+        ax.imshow(normalised, vmin=0, vmax=1, cmap="Blues")
+        name = "MFCC (120)" if entry["features"] == MFCC else entry["features"]
+        ax.set_title(f"{name} + {entry['classifier'].upper()}", fontsize=9)
+        ticks = np.arange(len(classes))
+        ax.set_xticks(ticks, classes, rotation=90, fontsize=6)
+        ax.set_yticks(ticks, classes, fontsize=6)
+    fig.suptitle(title)
+    fig.tight_layout()
+    _write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    plt.close(fig)
+
+
+def write_report(results: dict, out_dir: Path) -> None:
+    """Write every output file into out_dir (created if needed)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _text(out_dir / "results.json", json.dumps(results, indent=1, default=str) + "\n")
+    _text(out_dir / "results.csv", _csv(results["results"]))
+    _text(out_dir / "results.md", markdown(results))
+    name = results["dataset"]["name"]
+    for (size, protocol), table in summarise(results["results"]).items():
+        _bar_chart(out_dir / f"accuracy_{size}_{protocol}.png", table,
+                   f"{name}, size {size}, protocol {protocol}")
+        entries = [e for e in results["confusion"] if e["protocol"] == protocol
+                   and (e["size"] == size or e["features"] == MFCC)]
+        for classifier in dict.fromkeys(e["classifier"] for e in entries):
+            chosen = [e for e in entries if e["classifier"] == classifier
+                      or (classifier == "svm" and e["features"] == MFCC)]
+            chosen = [e for e in chosen if e["classifier"] == classifier]
+            _confusions(out_dir / f"confusion_{size}_{protocol}_{classifier}.png", chosen,
+                        results["dataset"]["classes"], f"{name}: normalised confusion ({size}, {protocol})")

@@ -1,0 +1,109 @@
+"""Protocols and the evaluate pipeline on small synthetic data."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
+from sklearn.svm import SVC
+
+from randcnn_fast import datasets, demo, svm
+from randcnn_fast.cli import main
+from randcnn_fast.evaluate import evaluate
+from randcnn_fast.protocols import run_protocol
+
+
+def blobs(n_per_class=12, n_classes=3, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((n_classes, d)) * 2
+    y = np.repeat(np.arange(n_classes), n_per_class)
+    return centres[y] + rng.standard_normal((len(y), d)), y
+
+
+def fold_dataset(y, n_folds=4):
+    labels = [str(v) for v in y]
+    folds = [i % n_folds for i in range(len(y))]
+    return datasets.Dataset("blobs", [f"/x/{i}.wav" for i in range(len(y))], labels,
+                            sorted(set(labels)), folds=folds)
+
+
+def test_paper_protocol_on_folds_is_gridsearchcvs_best_score():
+    X, y = blobs()
+    data = fold_dataset(y)
+    outcome = run_protocol(X, data, "svm", "paper")
+    search = GridSearchCV(SVC(), list(svm.SVM_GRID), cv=PredefinedSplit(np.asarray(data.folds))).fit(X, data.y)
+    assert outcome.accuracy == pytest.approx(search.best_score_, abs=1e-12)
+    assert outcome.chosen == [search.best_params_]
+
+
+def test_nested_protocol_selects_inside_each_training_part():
+    X, y = blobs(seed=1)
+    data = fold_dataset(y)
+    outcome = run_protocol(X, data, "svm", "nested")
+    assert len(outcome.chosen) == 4 and len(outcome.fold_accuracies) == 4
+    assert outcome.accuracy == pytest.approx(np.mean(outcome.fold_accuracies))
+    assert (outcome.y_pred >= 0).all()
+
+
+def test_split_protocol_selects_on_valid_and_scores_test():
+    X, y = blobs(seed=2)
+    split = np.array(["train", "valid", "test"])[np.arange(len(y)) % 3]
+    labels = [str(v) for v in y]
+    data = datasets.Dataset("s", [f"/x/{i}" for i in range(len(y))], labels, sorted(set(labels)), split=split)
+    outcome = run_protocol(X, data, "svm", "paper")
+    train, valid, test = (np.flatnonzero(split == s) for s in ("train", "valid", "test"))
+    configs, scores, _ = svm.grid_scores(X, data.y, [(train, valid)])
+    assert outcome.chosen == [svm.best_config(configs, scores)[1]]
+    assert len(outcome.y_true) == len(test)
+
+
+@pytest.mark.parametrize("protocol", ["paper", "nested"])
+def test_elm_protocols(protocol):
+    X, y = blobs(n_per_class=15, seed=3)
+    outcome = run_protocol(X, fold_dataset(y), "elm", protocol, seed=1, hidden_sizes=(5, 20, 40))
+    assert 0.5 < outcome.accuracy <= 1.0
+    assert all(c["n_hidden"] in (5, 20, 40) for c in outcome.chosen)
+
+
+def test_evaluate_writes_every_output_and_records_failures(tmp_path):
+    root = demo.make_demo(tmp_path / "demo", clips_per_class=6, seconds=1.5)
+    data = datasets.manifest(root / "labels.csv", fold_column="fold", name="tiny")
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not audio at all")
+    data = datasets.Dataset(data.name, data.paths + (str(broken),), data.labels + (data.labels[0],),
+                            data.classes, folds=data.folds + (0,))
+    out = tmp_path / "out"
+    results = evaluate(data, archs=["temporal", "sample_level"], seeds=[0, 1], out_dir=out,
+                       cache_dir=tmp_path / "cache", length=None, hidden_sizes=(10, 30), progress=False)
+    for name in ("results.json", "results.csv", "results.md", "accuracy_small_paper.png",
+                 "confusion_small_paper_svm.png", "confusion_small_paper_elm.png"):
+        assert (out / name).is_file(), name
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["dataset"]["used"] == 24 and saved["dataset"]["clips"] == 25
+    assert {f["path"] for f in saved["failures"]} == {str(broken)}
+    assert saved["provenance"]["isa"]["active"] and "numpy" in saved["provenance"]["dependencies"]
+    # 2 archs x 2 seeds x 2 classifiers + the MFCC baseline
+    assert len(saved["results"]) == 9
+    assert "MFCC (120)" in (out / "results.md").read_text()
+    # The cache makes a second run reuse every embedding.
+    again = evaluate(data, archs=["temporal"], seeds=[0], out_dir=tmp_path / "out2",
+                     cache_dir=tmp_path / "cache", hidden_sizes=(10, 30), progress=False)
+    assert again["results"][0]["accuracy"] == results["results"][0]["accuracy"]
+
+
+def test_command_line_on_a_folder(tmp_path, capsys):
+    root = tmp_path / "set"
+    rng = np.random.default_rng(0)
+    for label, freq in (("low", 200.0), ("high", 2000.0)):
+        (root / label).mkdir(parents=True)
+        for i in range(5):
+            t = np.arange(6000) / 12000
+            clip = 0.3 * np.sin(2 * np.pi * freq * (1 + 0.05 * i) * t) + 0.01 * rng.standard_normal(6000)
+            sf.write(root / label / f"{i}.wav", clip, 12000)
+    code = main(["evaluate", "--dataset", str(root), "--arch", "7x96", "--classifier", "svm",
+                 "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--length", "30"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "| 7x96 |" in printed and (tmp_path / "out" / "results.csv").is_file()
