@@ -164,3 +164,26 @@ def test_providers_and_missing_packages(monkeypatch):
     assert ob.available_providers() == []
     with pytest.raises(ImportError, match="pip install onnx onnxruntime"):
         ob.require_onnx()
+
+
+# ---------------------------------------------------------------- through the public API
+
+def test_embed_with_the_onnx_backend_matches_native(tmp_path):
+    clip = (np.random.default_rng(0).standard_normal(7000) * 0.3).astype(np.float32)
+    native = rf.embed(clip, sr=12000, arch="sample_level", size="small", length=7000)
+    onnx_result = rf.embed(clip, sr=12000, arch="sample_level", size="small", length=7000, backend="onnx")
+    np.testing.assert_allclose(onnx_result, native, rtol=1e-5, atol=1e-6 * np.abs(native).max())
+    embedder = rf.Embedder("vgg", size="small", input="logmel", length=1300, backend="onnx")
+    frames = np.random.default_rng(1).uniform(-60, 10, (2, 1300, 96)).astype(np.float32)
+    native = rf.Embedder("vgg", size="small", input="logmel", length=1300).embed(frames)
+    np.testing.assert_allclose(embedder.embed(frames), native, rtol=1e-5, atol=1e-6 * np.abs(native).max())
+    embedder.to_onnx(tmp_path / "vgg.onnx")
+    onnx.checker.check_model(str(tmp_path / "vgg.onnx"))
+
+
+def test_public_api_refuses_cuda_without_the_provider():
+    with pytest.raises(RuntimeError, match="onnxruntime-gpu"):
+        rf.Embedder("7x96", size="small", backend="onnx", device="cuda")
+    with pytest.raises(ValueError, match="backend='onnx'"):
+        rf.Embedder("7x96", size="small", device="cuda")
+    assert "CPUExecutionProvider" in rf.isa_info()["onnx_providers"]

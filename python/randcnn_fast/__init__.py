@@ -4,6 +4,7 @@ After Pons & Serra, "Randomly weighted CNNs for (music) audio classification", I
 """
 from . import _core
 from .architectures import ARCHITECTURES, SIZES, architectures
+from .elm import ELMClassifier
 from .audio import AudioError
 from .embedder import Embedder, embed
 from .frontend import logmel, mfcc_features
@@ -14,9 +15,20 @@ __version__ = "0.1.0"
 def isa_info() -> dict:
     """The instruction sets: ``detected`` (best this CPU runs), ``active`` (in use; set
     RANDCNN_FAST_ISA=scalar|avx2|avx512 to override), ``compiled`` (built in), ``supported``
-    (compiled and runnable here) and the active register ``tile``."""
-    return _core.isa_info()
+    (compiled and runnable here), the active register ``tile``, and the ONNX Runtime
+    ``onnx_providers`` available (empty without onnxruntime)."""
+    from .onnx_backend import available_providers
+
+    return {**_core.isa_info(), "onnx_providers": available_providers()}
 
 
-__all__ = ["ARCHITECTURES", "SIZES", "AudioError", "Embedder", "architectures", "embed",
-           "isa_info", "logmel", "mfcc_features", "__version__"]
+__all__ = ["ARCHITECTURES", "SIZES", "AudioError", "ELMClassifier", "Embedder", "architectures",
+           "embed", "evaluate", "isa_info", "logmel", "mfcc_features", "__version__"]
+
+
+def evaluate(*args, **kwargs):
+    """See :func:`randcnn_fast.evaluate.evaluate` (imported on first use: matplotlib and the
+    dataset loaders are not needed to embed)."""
+    from .evaluate import evaluate as run
+
+    return run(*args, **kwargs)

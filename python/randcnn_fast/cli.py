@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from . import __version__, _core, datasets
+from . import __version__, datasets
 from .architectures import ARCHITECTURES, SIZES
 from .protocols import CLASSIFIERS, PROTOCOLS
 
@@ -42,9 +42,8 @@ def _evaluate(args) -> int:
 
 
 def _info(args) -> int:
-    from .onnx_backend import available_providers
-    print(json.dumps({"randcnn_fast": __version__, "isa": _core.isa_info(),
-                      "onnxruntime_providers": available_providers(),
+    from . import isa_info
+    print(json.dumps({"randcnn_fast": __version__, "isa": isa_info(),
                       "architectures": list(ARCHITECTURES)}, indent=1))
     return 0
 

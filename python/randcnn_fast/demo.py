@@ -86,11 +86,11 @@ def _db(x):
 
 
 def _coloured_noise(rng: np.random.Generator, n: int, tilt: float) -> np.ndarray:
-    """Unit-RMS noise whose power falls as f**-tilt (0 white, 1 pink)."""
+    """Unit-RMS noise whose power falls as f**-tilt (0 white, 1 pink) above 100 Hz and is
+    flat below (no rumble)."""
     spectrum = np.fft.rfft(rng.standard_normal(n))
     freqs = np.fft.rfftfreq(n, 1.0 / SAMPLE_RATE)
-    shape = np.ones_like(freqs)
-    shape[1:] = (freqs[1:] / 1000.0) ** (-tilt / 2.0)
+    shape = (np.maximum(freqs, 100.0) / 1000.0) ** (-tilt / 2.0)
     shape[0] = 0.0
     noise = np.fft.irfft(spectrum * shape, n)
     return noise / (np.sqrt(np.mean(noise ** 2)) + 1e-12)
@@ -247,7 +247,7 @@ def _render(cls: str, index: int, seed: int, seconds: float) -> np.ndarray:
     n = int(round(seconds * SAMPLE_RATE))
     peak_db = rng.uniform(-24.0, -3.0)
     contrast_db = rng.uniform(*CONTRAST_DB)
-    noise = _coloured_noise(rng, n, rng.uniform(0.0, 1.5))
+    noise = _coloured_noise(rng, n, rng.uniform(0.0, 1.0))
     events = _beats(rng, n, TEMPI[cls]) if cls.startswith("beat") else _tones(rng, n, cls)
     events *= _db(peak_db) / (np.max(np.abs(events)) + 1e-12)
     x = events + _noise_gain(events, noise, contrast_db) * noise

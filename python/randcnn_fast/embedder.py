@@ -14,6 +14,7 @@ from .network import Network, NetworkSummary
 from .weights import check_seed, make_parameters
 
 INPUTS = ("audio", "logmel")
+BACKENDS = ("native", "onnx")
 
 
 def check_threads(n_threads) -> int:
@@ -53,12 +54,19 @@ class Embedder:
         keeps a mean per filter, the evidently intended features.
     n_threads : int
         Threads for the forward pass; 0 uses every core. Results do not depend on it.
+    backend : {"native", "onnx"}
+        "native" runs the SIMD C++ kernels; "onnx" runs the same network, with the same
+        weights, on ONNX Runtime (``pip install 'randcnn_fast[onnx]'``, or onnxruntime-gpu
+        for CUDA). The session is built once, here.
+    device : {"cpu", "cuda"}
+        ONNX Runtime's device. "cuda" raises an error explaining what to install when the
+        CUDA provider is not available; it never falls back to the CPU silently.
     """
 
     def __init__(self, arch: str = "sample_level", *, size: str = "paper", seed: int = 0,
                  length: int | None = None, pad: str = "repeat", input: str = "audio",
                  logmel_preset: str = "elmarc", backend_features: str = "faithful",
-                 n_threads: int = 0):
+                 n_threads: int = 0, backend: str = "native", device: str = "cpu"):
         self.network: Network = build(arch, size, backend_features)
         self.arch, self.size, self.backend_features = arch, size, backend_features
         self.seed = check_seed(seed)
@@ -78,6 +86,16 @@ class Embedder:
         if pad != "crop" and not self.network.accepts(self.length):
             raise ValueError(self._too_short(f"length={self.length}"))
         self._params = _cached_parameters(arch, size, backend_features, self.seed)
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+        if backend == "native" and device != "cpu":
+            raise ValueError(f"device={device!r} needs backend='onnx' (the native core runs on the CPU)")
+        self.backend, self.device = backend, device
+        self._onnx = None
+        if backend == "onnx":
+            from .onnx_backend import OnnxRunner
+            self._onnx = OnnxRunner(self.network, self._params, length=self.length, device=device,
+                                    n_threads=self.n_threads)
 
     @property
     def n_features(self) -> int:
@@ -90,6 +108,17 @@ class Embedder:
         (out_channels,), so the same network can be rebuilt in another framework.
         """
         return OrderedDict((name, value.copy()) for name, value in self._params.items())
+
+    def to_onnx(self, path) -> None:
+        """Write the network with its weights as an ONNX model (opset pinned, dynamic batch
+        axis): input "input" float32 (batch, 1, time, freq), output "embedding" float32
+        (batch, n_features). The log-mel front-end stays outside the graph: spectrogram models
+        take log-mel frames (as from :func:`randcnn_fast.logmel`), waveform models samples."""
+        import onnx
+
+        from .onnx_backend import build_model, require_onnx
+        require_onnx()
+        onnx.save(build_model(self.network, self._params, self.length), str(path))
 
     def describe(self, length: int | None = None) -> NetworkSummary:
         """Layers, output shapes, parameters and MACs for ``length`` (default: the embedder's
@@ -109,7 +138,12 @@ class Embedder:
         for name, x in zip(names, maps):
             if x.shape[0] < self.network.min_length:
                 raise ValueError(self._too_short(f"{name}: {x.shape[0]} {self.network.input_unit}"))
-        out = np.stack([run_native(self.network, self._params, x, self.n_threads) for x in maps])
+        if self._onnx is not None and len({x.shape for x in maps}) == 1:
+            out = self._onnx.run(maps)
+        elif self._onnx is not None:  # 'crop' can leave clips of different lengths
+            out = np.concatenate([self._onnx.run([x]) for x in maps])
+        else:
+            out = np.stack([run_native(self.network, self._params, x, self.n_threads) for x in maps])
         return out[0] if single else out
 
     __call__ = embed
@@ -135,9 +169,10 @@ class Embedder:
                 f"pad='repeat' or pad='zero'")
 
     def __repr__(self) -> str:
+        where = f"isa={_core.isa_info()['active']!r}" if self._onnx is None else f"onnx {self.device}"
         return (f"Embedder(arch={self.arch!r}, size={self.size!r}, seed={self.seed}, "
                 f"length={self.length}, pad={self.pad!r}, n_threads={self.n_threads}, "
-                f"n_features={self.n_features}, isa={_core.isa_info()['active']!r})")
+                f"n_features={self.n_features}, {where})")
 
 
 @functools.lru_cache(maxsize=8)
@@ -151,12 +186,12 @@ def _cached_parameters(arch: str, size: str, backend_features: str, seed: int):
 def embed(audio, arch: str = "sample_level", *, sr: float | None = None, size: str = "paper",
           seed: int = 0, length: int | None = None, pad: str = "repeat", input: str = "audio",
           logmel_preset: str = "elmarc", backend_features: str = "faithful",
-          n_threads: int = 0) -> np.ndarray:
+          n_threads: int = 0, backend: str = "native", device: str = "cpu") -> np.ndarray:
     """Embed audio with a random-weight CNN: ``Embedder(arch, ...).embed(audio, sr=sr)``.
 
     See :class:`Embedder` for the parameters. Weights are cached per (arch, size, seed).
     """
     embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, input=input,
                         logmel_preset=logmel_preset, backend_features=backend_features,
-                        n_threads=n_threads)
+                        n_threads=n_threads, backend=backend, device=device)
     return embedder.embed(audio, sr=sr)
