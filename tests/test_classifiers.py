@@ -127,3 +127,13 @@ def test_grid_has_the_papers_32_configurations():
     assert len(configs) == 32
     assert sum(c["kernel"] == "linear" for c in configs) == 4
     assert {c["gamma"] for c in configs if c["kernel"] == "rbf"} == {2.0**-k for k in (3, 5, 7, 9, 11, 13)} | {"auto"}
+
+
+def test_units_that_never_fire_get_zero_weight():
+    rng = np.random.default_rng(6)
+    H = np.maximum(rng.standard_normal((70, 40)), 0)
+    H[:, [0, 7, 8, 39]] = 0  # dead units make the Gram matrix singular
+    T = np.sign(rng.standard_normal((70, 3)))
+    for k, beta in elm.solve_readouts(H, T, [8, 20, 40]).items():
+        np.testing.assert_allclose(beta, np.linalg.pinv(H[:, :k]) @ T, rtol=1e-6, atol=1e-8)
+        assert not beta[[0, 7]].any()

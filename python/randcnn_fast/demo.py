@@ -1,37 +1,46 @@
 """A small synthetic, labelled audio set to try the embeddings on without downloading anything.
 
-:func:`make_demo` writes four classes of short 12 kHz clips, built so that two pairs of
-classes are told apart by different properties of the sound:
+:func:`make_demo` writes four classes of short 12 kHz clips in two pairs, each pair told
+apart by one property of the sound only:
 
-- ``beat_slow`` / ``beat_fast``: percussive hits (a pitch-gliding thump, a band-passed noise
-  snap and a high tick, mixed at random) on every beat, at 70-90 BPM or 140-170 BPM. The
-  drum sounds, their mix, decays, accents, timing jitter and dropped beats are drawn from
-  the *same* distributions in both classes, so only the rhythm (the tempo) separates them.
-- ``tone_reed`` / ``tone_brass``: sustained harmonic notes with pitches (110-440 Hz),
-  onsets, durations, envelopes and vibrato drawn from the *same* distributions and no
-  regular rhythm. They differ only in the spectral envelope: the reed has mostly odd
-  harmonics falling off from the fundamental and a low cut-off (clarinet-like); the brass
-  has every harmonic with a broad peak at 0.9-1.8 kHz (bright, trumpet-like). Only the
-  timbre separates them.
+- ``beat_slow`` / ``beat_fast`` differ only in **rhythm**. Both are drum hits (a
+  pitch-gliding, saturated thump with a beater click; a band of noise, the "snap"; a high
+  "tick") in a random one-bar pattern over a random three-voice kit, with random decays,
+  accents, timing jitter and dropped hits, all drawn from the same distributions.
+  beat_fast is a straight pulse at 140-180 BPM; beat_slow is a shuffle at 70-90 BPM, each
+  beat a hit and a pickup hit 64-70 % of the way through it. Both therefore play 140-180
+  hits a minute: the time-averaged sound is the same, only the spacing of the hits (the
+  pulse) differs.
+- ``tone_reed`` / ``tone_brass`` differ only in **timbre**. Both are sequences of sustained
+  harmonic notes with pitches (110-440 Hz), onsets, durations, attack/release envelopes and
+  vibrato drawn from the same distributions, with no regular rhythm. The reed has a 1/n
+  spectrum with weak even harmonics (hollow and dark, clarinet-like; spectral centroid
+  about 300-650 Hz); the brass has every harmonic rising to a broad peak at 0.9-1.8 kHz
+  (bright, trumpet-like; centroid about 1-2 kHz).
 
-Every clip gets a random level (event peak between -24 and -3 dBFS) and coloured
-background noise 20-45 dB below that peak, so loudness alone gives nothing away.
-Rhythm-sensitive models (the "temporal" branch) should do well on the beat pair and
-timbre-sensitive ones ("timbral", "7x86") on the tone pair.
+Every clip has a random level (event peak between -24 and -3 dBFS) and coloured background
+noise (white to pink). The noise level is set so the clip's active frames stand a random
+6-12 dB above the background in mel-band-averaged log power, the envelope that the
+"temporal" models see; so neither loudness nor the spread of a timbre over the mel bands
+leaks into that envelope. Rhythm-sensitive models ("temporal") should therefore separate
+the beat pair and not the tone pair, and timbre-sensitive ones ("timbral", "7x86") the
+reverse.
 
 Each clip is a pure function of ``(seed, class, index, seconds)``: its random numbers come
 from ``numpy.random.Generator(PCG64(SeedSequence([seed, class_index, index])))``, so any
-single clip can be regenerated on its own.
+single clip can be regenerated on its own (:func:`synthesize`).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
 import os
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -56,21 +65,25 @@ N_FOLDS = 5
 #: Version of the synthesis recipe; bumped whenever the audio it makes changes.
 DEMO_VERSION = 1
 
-#: Tempo ranges (BPM) of the beat classes.
-TEMPI = {"beat_slow": (70.0, 90.0), "beat_fast": (140.0, 170.0)}
+#: Tempo ranges (BPM) of the beat classes' pulse.
+TEMPI = {"beat_slow": (70.0, 90.0), "beat_fast": (140.0, 180.0)}
+#: Where in the beat beat_slow's second (pickup) hit falls, as a fraction of the beat.
+SHUFFLE = (0.64, 0.70)
 #: Pitch range (MIDI note numbers) of the tone classes: A2 (110 Hz) to A4 (440 Hz).
 PITCHES = (45, 69)
 
 #: Range (dB) of a clip's contrast: how far its active frames stand above the background
 #: noise in mel-band-averaged log power.
 CONTRAST_DB = (6.0, 12.0)
-#: Limits (dB) of the noise level below the event peak (RMS), whatever the contrast asks.
+#: Bounds (dB) on how far the noise RMS lies below the event peak, whatever the contrast asks.
 SNR_DB = (12.0, 66.0)
 
 _FOLD_STREAM = 0x5F01D  # distinguishes the fold shuffle's random stream from the clips'
 _MAX_PARTIAL_HZ = 5600.0  # harmonics stop below this, safely under the 6 kHz Nyquist
-_CLIP_NAME = re.compile(r"^(?P<cls>[a-z_]+)_(?P<idx>\d+)\.wav$")
+_TABLE_SIZE = 8192  # samples per period of a note's wavetable (interpolation error < -75 dB)
+_CLIP_NAME = re.compile(r"^(?P<cls>[a-z_]+)_\d+\.wav$")
 _TMP_NAME = re.compile(r"^\..+\.tmp-\d+$")
+_STALE_TMP_S = 600.0  # a temporary file this old is a leftover of an interrupted run
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,7 +142,7 @@ def _drum_hit(rng: np.random.Generator, voice: str, params: dict) -> np.ndarray:
     n = max(16, int(6.0 * params["decay"] * SAMPLE_RATE))
     t = np.arange(n) / SAMPLE_RATE
     envelope = np.exp(-t / params["decay"])
-    envelope[: min(n, 12)] *= np.linspace(0.0, 1.0, min(n, 12))  # 1 ms attack, no click
+    envelope[: min(n, 12)] *= np.linspace(0.0, 1.0, min(n, 12))  # 1 ms fade-in
     if voice == "thump":
         freq = params["f_end"] + (params["f_start"] - params["f_end"]) * np.exp(-t / params["glide"])
         phase = 2.0 * np.pi * np.cumsum(freq) / SAMPLE_RATE + rng.uniform(0.0, 2.0 * np.pi)
@@ -141,30 +154,34 @@ def _drum_hit(rng: np.random.Generator, voice: str, params: dict) -> np.ndarray:
     return hit / (np.max(np.abs(hit)) + 1e-12)
 
 
-def _beats(rng: np.random.Generator, n: int, tempo_range: tuple[float, float]) -> np.ndarray:
+def _beats(rng: np.random.Generator, n: int, cls: str) -> np.ndarray:
     kit = _drum_kit(rng)
-    bpm = rng.uniform(*tempo_range)
+    bpm = rng.uniform(*TEMPI[cls])
     period = 60.0 / bpm
+    # beat_slow plays a shuffle: each beat a hit and a pickup hit two-thirds of the way on,
+    # so both classes play 140-180 hits a minute and differ only in how they are spaced
+    offsets = (0.0, rng.uniform(*SHUFFLE) * period) if cls == "beat_slow" else (0.0,)
     out = np.zeros(n)
     t = rng.uniform(0.0, period)
-    beat = int(rng.integers(4))
+    count = int(rng.integers(4))  # where in the bar pattern the clip starts
     while t < n / SAMPLE_RATE:
-        voice, accent = kit["pattern"][beat % 4]
-        accent *= _db(rng.uniform(-1.5, 0.0))
-        jitter = rng.normal(0.0, 0.006)
-        dropped = rng.random() < 0.05
-        hit = _drum_hit(rng, voice, kit[voice])
-        start = int(round((t + jitter) * SAMPLE_RATE))
-        if not dropped and 0 <= start < n:
-            stop = min(n, start + hit.size)
-            out[start:stop] += accent * hit[: stop - start]
+        for offset in offsets:
+            voice, accent = kit["pattern"][count % 4]
+            count += 1
+            accent *= _db(rng.uniform(-1.5, 0.0))
+            jitter = rng.normal(0.0, 0.006)
+            dropped = rng.random() < 0.05
+            hit = _drum_hit(rng, voice, kit[voice])
+            start = int(round((t + offset + jitter) * SAMPLE_RATE))
+            if not dropped and 0 <= start < n:
+                stop = min(n, start + hit.size)
+                out[start:stop] += accent * hit[: stop - start]
         t += period
-        beat += 1
     return out
 
 
 def _harmonic_levels(rng: np.random.Generator, cls: str, f0: float, count: int,
-                     envelope: dict) -> np.ndarray:
+                     spectrum: dict) -> np.ndarray:
     """Linear amplitudes of harmonics 1..count of a note at f0 Hz."""
     h = np.arange(1, count + 1, dtype=np.float64)
     f = h * f0
@@ -172,17 +189,18 @@ def _harmonic_levels(rng: np.random.Generator, cls: str, f0: float, count: int,
         # 1/n fall from the fundamental (a little steeper above the cut-off) with the even
         # harmonics 8-12 dB down: the hollow, dark, closed-pipe (clarinet-like) spectrum.
         level = -6.02 * np.log2(h)
-        level -= envelope["rolloff"] * np.log2(np.maximum(f / envelope["cutoff"], 1.0))
-        level[1::2] -= envelope["even_cut"]
+        level -= spectrum["rolloff"] * np.log2(np.maximum(f / spectrum["cutoff"], 1.0))
+        level[1::2] -= spectrum["even_cut"]
     else:
         # every harmonic, rising to a broad peak then falling: the bright (brass-like) spectrum.
-        octaves = np.log2(f / envelope["peak"])
-        level = np.where(octaves < 0.0, envelope["rise"] * octaves, -envelope["fall"] * octaves)
+        octaves = np.log2(f / spectrum["peak"])
+        level = np.where(octaves < 0.0, spectrum["rise"] * octaves, -spectrum["fall"] * octaves)
     level += rng.normal(0.0, 1.5, count)  # each note's partials differ a little
     return _db(level)
 
 
-def _tone_envelope(rng: np.random.Generator, cls: str) -> dict:
+def _tone_spectrum(rng: np.random.Generator, cls: str) -> dict:
+    """One clip's spectral envelope parameters: the only class-dependent draw of the tones."""
     if cls == "tone_reed":
         return {"cutoff": rng.uniform(1000.0, 2000.0), "rolloff": rng.uniform(0.0, 4.0),
                 "even_cut": rng.uniform(8.0, 12.0)}
@@ -191,7 +209,7 @@ def _tone_envelope(rng: np.random.Generator, cls: str) -> dict:
 
 
 def _tones(rng: np.random.Generator, n: int, cls: str) -> np.ndarray:
-    envelope = _tone_envelope(rng, cls)  # the only class-dependent draw
+    spectrum = _tone_spectrum(rng, cls)
     vibrato_rate = rng.uniform(4.0, 6.5)
     vibrato_depth = rng.uniform(0.0, 0.006)  # relative pitch deviation
     out = np.zeros(n)
@@ -205,7 +223,7 @@ def _tones(rng: np.random.Generator, n: int, cls: str) -> np.ndarray:
         velocity = _db(rng.uniform(-4.0, 0.0))
         sustain_decay = rng.uniform(0.0, 6.0)  # dB per second during the note
         count = max(1, int(_MAX_PARTIAL_HZ / (f0 * (1.0 + vibrato_depth))))
-        levels = _harmonic_levels(rng, cls, f0, count, envelope)
+        levels = _harmonic_levels(rng, cls, f0, count, spectrum)
         phases = rng.uniform(0.0, 2.0 * np.pi, count)
         audible = levels >= 1e-3 * np.max(levels)  # partials 60 dB down add nothing
         vib_phase = rng.uniform(0.0, 2.0 * np.pi)
@@ -216,15 +234,30 @@ def _tones(rng: np.random.Generator, n: int, cls: str) -> np.ndarray:
             length = min(length, n - start)
             tt = np.arange(length) / SAMPLE_RATE
             freq = f0 * (1.0 + vibrato_depth * np.sin(2.0 * np.pi * vibrato_rate * tt + vib_phase))
-            phase = 2.0 * np.pi * np.cumsum(freq) / SAMPLE_RATE
-            h = np.arange(1, count + 1, dtype=np.float64)[audible, None]
-            note = np.einsum("h,hn->n", levels[audible], np.sin(h * phase[None, :] + phases[audible, None]),
-                             optimize=False)
+            cycles = np.cumsum(freq) / SAMPLE_RATE  # the phase, in periods of the note
+            note = _periodic_lookup(
+                _wavetable(levels[audible], phases[audible], np.flatnonzero(audible) + 1), cycles)
             amp = np.minimum(tt / attack, 1.0) * _db(-sustain_decay * tt)
             amp *= np.clip((duration + release - tt) / release, 0.0, 1.0)
             out[start:start + length] += velocity * amp * note / np.sum(levels[audible])
         t += duration + gap
     return out
+
+
+def _wavetable(levels: np.ndarray, phases: np.ndarray, harmonics: np.ndarray) -> np.ndarray:
+    """One period of ``sum(levels * sin(harmonics * theta + phases))`` at _TABLE_SIZE points."""
+    spectrum = np.zeros(_TABLE_SIZE // 2 + 1, dtype=np.complex128)
+    spectrum[harmonics] = 0.5 * _TABLE_SIZE * levels * np.exp(1j * (phases - 0.5 * np.pi))
+    return np.fft.irfft(spectrum, _TABLE_SIZE)
+
+
+def _periodic_lookup(table: np.ndarray, cycles: np.ndarray) -> np.ndarray:
+    """The periodic function ``table`` describes, read with linear interpolation at
+    ``cycles`` (in periods)."""
+    position = np.mod(cycles, 1.0) * table.size
+    index = np.minimum(position.astype(np.int64), table.size - 1)
+    frac = position - index
+    return table[index] * (1.0 - frac) + table[(index + 1) % table.size] * frac
 
 
 def synthesize(cls: str, index: int, *, seed: int = 0, seconds: float = 6.0) -> np.ndarray:
@@ -248,7 +281,7 @@ def _render(cls: str, index: int, seed: int, seconds: float) -> np.ndarray:
     peak_db = rng.uniform(-24.0, -3.0)
     contrast_db = rng.uniform(*CONTRAST_DB)
     noise = _coloured_noise(rng, n, rng.uniform(0.0, 1.0))
-    events = _beats(rng, n, TEMPI[cls]) if cls.startswith("beat") else _tones(rng, n, cls)
+    events = _beats(rng, n, cls) if cls.startswith("beat") else _tones(rng, n, cls)
     events *= _db(peak_db) / (np.max(np.abs(events)) + 1e-12)
     x = events + _noise_gain(events, noise, contrast_db) * noise
     peak = np.max(np.abs(x))
@@ -263,8 +296,21 @@ def _mel_power(x: np.ndarray) -> np.ndarray:
     window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)
     spec = np.fft.rfft(frames * window, axis=1)
     power = spec.real ** 2 + spec.imag ** 2
-    # einsum rather than a BLAS product: BLAS threads left spinning slow the CNNs that follow
-    return np.einsum("tk,mk->tm", power, mel_filterbank(), optimize=False)
+    # A sparse product (each band spans a few bins) rather than BLAS, whose threads, left
+    # spinning, would slow the CNNs that follow.
+    bins, weights, starts = _sparse_mel()
+    return np.add.reduceat(power[:, bins] * weights, starts, axis=1)
+
+
+@functools.lru_cache(maxsize=1)
+def _sparse_mel() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The mel filterbank's non-zero weights band by band: (bins, weights, first of each band)."""
+    bank = mel_filterbank()
+    bands, bins = np.nonzero(bank)  # row-major: grouped by band, in band order
+    if not np.array_equal(np.unique(bands), np.arange(bank.shape[0])):
+        raise RuntimeError("a mel band without FFT bins")  # cannot happen at 12 kHz / 512
+    starts = np.searchsorted(bands, np.arange(bank.shape[0]))
+    return bins, bank[bands, bins], starts
 
 
 def _noise_gain(events: np.ndarray, noise: np.ndarray, contrast_db: float) -> float:
@@ -279,12 +325,11 @@ def _noise_gain(events: np.ndarray, noise: np.ndarray, contrast_db: float) -> fl
     e, b = _mel_power(events), _mel_power(noise)
     energy = e.sum(axis=1)
     active = energy >= 0.01 * energy.max()
-    e, b = e[active], np.maximum(b[active], 1e-30)
+    ratio = e[active] / np.maximum(b[active], 1e-30)
     peak = np.max(np.abs(events))
 
-    def contrast(snr_db: float) -> float:
-        g2 = (peak * _db(-snr_db)) ** 2
-        return float(np.mean(10.0 * np.log10(e / (g2 * b) + 1.0)))
+    def contrast(snr_db: float) -> float:  # mean dB of (events + noise) over noise
+        return float(np.mean(10.0 * np.log10(ratio * (_db(snr_db) / peak) ** 2 + 1.0)))
 
     lo, hi = SNR_DB  # noise RMS this many dB below the event peak; contrast grows with it
     if contrast(hi) <= contrast_db:
@@ -292,7 +337,7 @@ def _noise_gain(events: np.ndarray, noise: np.ndarray, contrast_db: float) -> fl
     elif contrast(lo) >= contrast_db:
         snr = lo
     else:
-        for _ in range(40):
+        for _ in range(16):  # to within 54 dB / 2**16
             mid = 0.5 * (lo + hi)
             lo, hi = (mid, hi) if contrast(mid) < contrast_db else (lo, mid)
         snr = 0.5 * (lo + hi)
@@ -399,11 +444,19 @@ def _remove_strays(out_dir: Path, keep: set[str]) -> None:
         folder = out_dir / cls
         if not folder.is_dir():
             continue
+        now = time.time()
         for entry in folder.iterdir():
             match = _CLIP_NAME.match(entry.name)
-            ours = (match is not None and match["cls"] == cls) or _TMP_NAME.match(entry.name)
-            if ours and entry.is_file() and f"{cls}/{entry.name}" not in keep:
-                entry.unlink()
+            try:
+                if match is not None and match["cls"] == cls:
+                    stray = f"{cls}/{entry.name}" not in keep
+                else:  # another process may be writing a fresh temporary file right now
+                    stray = bool(_TMP_NAME.match(entry.name)) and (
+                        now - entry.stat().st_mtime > _STALE_TMP_S)
+                if stray and entry.is_file():
+                    entry.unlink()
+            except FileNotFoundError:
+                pass
 
 
 def make_demo(out_dir, *, seed: int = 0, clips_per_class: int = 50,
@@ -449,8 +502,7 @@ def make_demo(out_dir, *, seed: int = 0, clips_per_class: int = 50,
 
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = out_dir / "demo.json"
-    if stamp.exists():  # from now on the folder is incomplete until demo.json is rewritten
-        stamp.unlink()
+    stamp.unlink(missing_ok=True)  # the folder counts as incomplete until it is rewritten
     for cls in CLASSES:
         (out_dir / cls).mkdir(exist_ok=True)
     for cls in CLASSES:

@@ -86,26 +86,38 @@ def _direct(H: np.ndarray, T: np.ndarray, alpha: float) -> np.ndarray:
 def solve_readouts(H: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0) -> dict[int, np.ndarray]:
     """Read-out weights for every hidden size in ``sizes``, each using the first k units of H.
 
-    Sizes up to the number of samples share one Cholesky factorisation of the Gram matrix of
-    the largest of them; the others are solved on their own.
+    Units that never fire (all-zero columns: common with N(0, 1) weights on small, unscaled
+    features) get a zero weight and leave the solve: the minimum-norm and the ridge solutions
+    both give them zero, and without them the Gram matrix is usually well conditioned. Sizes
+    whose firing units are no more than the samples share one Cholesky factorisation of the
+    Gram matrix of the largest of them; the others are solved on their own.
     """
-    n = H.shape[0]
+    n, total = H.shape
     sizes = sorted(set(int(k) for k in sizes))
-    shared = [k for k in sizes if k <= n]
+    firing = np.flatnonzero(np.any(H[:, :max(sizes)] != 0, axis=0))
+    Hf = H[:, firing]
+    counts = {k: int(np.searchsorted(firing, k)) for k in sizes}  # firing units among the first k
+
+    def full(k, beta_firing):
+        beta = np.zeros((k, T.shape[1]))
+        beta[firing[:counts[k]]] = beta_firing
+        return beta
+
+    shared = [k for k in sizes if counts[k] <= n]
     out: dict[int, np.ndarray] = {}
     if shared:
-        top = shared[-1]
-        Hk = H[:, :top]
-        lower = _cholesky(Hk.T @ Hk + alpha * np.eye(top))
-        rhs = Hk.T @ T
+        top = counts[shared[-1]]
+        lower = _cholesky(Hf[:, :top].T @ Hf[:, :top] + alpha * np.eye(top))
+        rhs = Hf[:, :top].T @ T
         for k in shared:
+            c = counts[k]
             if lower is not None:
-                out[k] = _cho_solve(lower[:k, :k], rhs[:k])
+                out[k] = full(k, _cho_solve(lower[:c, :c], rhs[:c]))
             else:
-                out[k] = _direct(H[:, :k], T, alpha)
+                out[k] = full(k, _direct(Hf[:, :c], T, alpha))
     for k in sizes:
         if k not in out:
-            out[k] = _direct(H[:, :k], T, alpha)
+            out[k] = full(k, _direct(Hf[:, :counts[k]], T, alpha))
     return out
 
 
