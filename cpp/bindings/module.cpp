@@ -6,16 +6,19 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <string>
 
 #include "core/conv.hpp"
 #include "core/isa.hpp"
+#include "core/linalg.hpp"
 #include "core/thread_pool.hpp"
 
 namespace py = pybind11;
 using FloatArray = py::array_t<float, py::array::c_style>;
+using DoubleArray = py::array_t<double, py::array::c_style>;
 
 namespace {
 
@@ -89,6 +92,48 @@ py::tuple conv(const FloatArray& x, const FloatArray& w, const FloatArray& b,
     return py::make_tuple(out, sums);
 }
 
+DoubleArray gram(const DoubleArray& a, int n_threads) {
+    if (a.ndim() != 2) throw std::invalid_argument("gram: a must be 2-D (samples, units)");
+    const long n = static_cast<long>(a.shape(0)), h = static_cast<long>(a.shape(1));
+    DoubleArray g({h, h});
+    double* out = g.mutable_data();
+    {
+        py::gil_scoped_release release;
+        rcf::gram(a.data(), n, h, out, n_threads);
+    }
+    return g;
+}
+
+py::object cholesky(const DoubleArray& a, int n_threads) {
+    if (a.ndim() != 2 || a.shape(0) != a.shape(1))
+        throw std::invalid_argument("cholesky: a must be a square 2-D array");
+    const long n = static_cast<long>(a.shape(0));
+    DoubleArray l({n, n});
+    std::memcpy(l.mutable_data(), a.data(), sizeof(double) * n * n);
+    bool ok;
+    {
+        py::gil_scoped_release release;
+        ok = rcf::cholesky(l.mutable_data(), n, n_threads);
+    }
+    return ok ? py::object(l) : py::none();
+}
+
+DoubleArray cho_solve(const DoubleArray& l, const DoubleArray& b) {
+    if (l.ndim() != 2 || l.shape(0) != l.shape(1))
+        throw std::invalid_argument("cho_solve: l must be a square 2-D array");
+    if (b.ndim() != 2 || b.shape(0) != l.shape(0))
+        throw std::invalid_argument("cho_solve: b must be 2-D with as many rows as l");
+    const long n = static_cast<long>(l.shape(0)), r = static_cast<long>(b.shape(1));
+    DoubleArray x({n, r});
+    std::memcpy(x.mutable_data(), b.data(), sizeof(double) * n * r);
+    double* out = x.mutable_data();
+    {
+        py::gil_scoped_release release;
+        rcf::cho_solve(l.data(), n, out, r);
+    }
+    return x;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -122,6 +167,14 @@ residual: optional float32 map of the output's shape added after the activation 
 Returns (y, sums): y float32 (t_pool, f_pool, c_out) or None when write_output is False;
 sums float64 (c_out,), the per-channel sums of the pooled activated outputs.
 The result does not depend on n_threads (0 = all cores).)doc");
+
+    m.def("gram", &gram, py::arg("a").noconvert(), py::arg("n_threads"),
+          "a^T a for a float64 (n, h) array: the (h, h) Gram matrix.");
+    m.def("cholesky", &cholesky, py::arg("a").noconvert(), py::arg("n_threads"),
+          "Lower Cholesky factor of a symmetric float64 matrix, or None if it is not "
+          "numerically positive definite.");
+    m.def("cho_solve", &cho_solve, py::arg("l").noconvert(), py::arg("b").noconvert(),
+          "Solves (l l^T) x = b for a lower-triangular l and float64 b (n, r).");
 
     // The instruction set is resolved at import, so a bad RANDCNN_FAST_ISA fails loudly here.
     rcf::active_kernels();

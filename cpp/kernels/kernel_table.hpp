@@ -34,6 +34,10 @@ struct KernelTable {
     void (*gemm)(int mr_used, long kc, const float* const* rows, long offset, const float* b,
                  float* c, long ldc, int accumulate);
     void (*epilogue)(const EpilogueArgs* args);
+    // The same contract as gemm in double precision, with panels nr / 2 doubles wide (the
+    // same register width).
+    void (*dgemm)(int mr_used, long kc, const double* const* rows, long offset,
+                  const double* b, double* c, long ldc, int accumulate);
 };
 
 // One table per compiled instruction set; nullptr where that set was not compiled.

@@ -144,7 +144,8 @@ def _drum_hit(rng: np.random.Generator, voice: str, params: dict) -> np.ndarray:
     envelope = np.exp(-t / params["decay"])
     envelope[: min(n, 12)] *= np.linspace(0.0, 1.0, min(n, 12))  # 1 ms fade-in
     if voice == "thump":
-        freq = params["f_end"] + (params["f_start"] - params["f_end"]) * np.exp(-t / params["glide"])
+        glide = np.exp(-t / params["glide"])
+        freq = params["f_end"] + (params["f_start"] - params["f_end"]) * glide
         phase = 2.0 * np.pi * np.cumsum(freq) / SAMPLE_RATE + rng.uniform(0.0, 2.0 * np.pi)
         # a saturated sine (odd overtones) plus the beater's short broadband click
         hit = np.tanh(params["drive"] * np.sin(phase)) / math.tanh(params["drive"]) * envelope
@@ -407,8 +408,9 @@ def _labels_text(rows) -> str:
 
 def _meta(seed: int, clips_per_class: int, seconds: float) -> dict:
     return {"version": DEMO_VERSION, "seed": seed, "clips_per_class": clips_per_class,
-            "seconds": seconds, "sample_rate": SAMPLE_RATE, "samples": int(round(seconds * SAMPLE_RATE)),
-            "classes": list(CLASSES), "n_folds": N_FOLDS, "n_clips": clips_per_class * len(CLASSES)}
+            "seconds": seconds, "sample_rate": SAMPLE_RATE,
+            "samples": int(round(seconds * SAMPLE_RATE)), "classes": list(CLASSES),
+            "n_folds": N_FOLDS, "n_clips": clips_per_class * len(CLASSES)}
 
 
 def _replace_write(path: Path, write) -> None:
@@ -491,7 +493,8 @@ def make_demo(out_dir, *, seed: int = 0, clips_per_class: int = 50,
     seconds = _check_seconds(seconds)
     if (isinstance(clips_per_class, bool) or not isinstance(clips_per_class, (int, np.integer))
             or clips_per_class < N_FOLDS):
-        raise ValueError(f"clips_per_class must be an integer >= {N_FOLDS}, got {clips_per_class!r}")
+        raise ValueError(
+            f"clips_per_class must be an integer >= {N_FOLDS}, got {clips_per_class!r}")
     clips_per_class = int(clips_per_class)
     out_dir = Path(out_dir)
     meta = _meta(seed, clips_per_class, seconds)

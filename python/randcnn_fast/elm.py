@@ -6,7 +6,8 @@ N(0, 1) weights, applies max(0, X W + b) to the unscaled features, binarises the
 does the same by default (``alpha=0``); ``alpha > 0`` gives ridge regression instead.
 
 The hidden layer runs on the native kernels (a 1 x 1 convolution with ReLU). The read-out is
-solved from the smaller Gram matrix with a Cholesky factorisation, which gives the same
+solved from the smaller Gram matrix with a Cholesky factorisation (both native, float64), which
+gives the same
 minimum-norm solution as the pseudo-inverse when the Gram matrix is well conditioned, and falls
 back to an SVD least-squares solve when it is not. Nested hidden sizes share one random layer
 and, where the Gram matrix of the largest layer is positive definite, one factorisation:
@@ -17,7 +18,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-import scipy.linalg
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
@@ -51,11 +51,17 @@ def hidden_activations(X: np.ndarray, weights: np.ndarray, biases: np.ndarray,
     return h.reshape(n, -1).astype(np.float64)
 
 
-def _cholesky(gram: np.ndarray):
+def _gram(M: np.ndarray, alpha: float, n_threads: int) -> np.ndarray:
+    """M^T M + alpha I on the native kernels."""
+    gram = _core.gram(np.ascontiguousarray(M, dtype=np.float64), n_threads)
+    gram[np.diag_indices_from(gram)] += alpha
+    return gram
+
+
+def _cholesky(gram: np.ndarray, n_threads: int = 0):
     """The lower Cholesky factor, or None if the matrix is not safely positive definite."""
-    try:
-        lower = scipy.linalg.cholesky(gram, lower=True, check_finite=False)
-    except np.linalg.LinAlgError:
+    lower = _core.cholesky(gram, n_threads)
+    if lower is None:
         return None
     diagonal = np.abs(np.diag(lower))
     if diagonal.min() <= 0 or (diagonal.max() / diagonal.min()) ** 2 > MAX_GRAM_CONDITION:
@@ -64,26 +70,27 @@ def _cholesky(gram: np.ndarray):
 
 
 def _cho_solve(lower: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    return scipy.linalg.cho_solve((lower, True), rhs, check_finite=False)
+    return _core.cho_solve(np.ascontiguousarray(lower), np.ascontiguousarray(rhs, dtype=np.float64))
 
 
-def _direct(H: np.ndarray, T: np.ndarray, alpha: float) -> np.ndarray:
+def _direct(H: np.ndarray, T: np.ndarray, alpha: float, n_threads: int) -> np.ndarray:
     """One read-out: ridge or minimum-norm least squares for H beta = T."""
     n, h = H.shape
     if n >= h:
-        lower = _cholesky(H.T @ H + alpha * np.eye(h))
+        lower = _cholesky(_gram(H, alpha, n_threads), n_threads)
         if lower is not None:
             return _cho_solve(lower, H.T @ T)
     else:  # fewer samples than units: the dual form, beta = H^T (H H^T + alpha I)^-1 T
-        lower = _cholesky(H @ H.T + alpha * np.eye(n))
+        lower = _cholesky(_gram(H.T, alpha, n_threads), n_threads)
         if lower is not None:
             return H.T @ _cho_solve(lower, T)
     if alpha > 0:
-        return scipy.linalg.solve(H.T @ H + alpha * np.eye(h), H.T @ T, assume_a="pos")
+        return np.linalg.solve(H.T @ H + alpha * np.eye(h), H.T @ T)
     return np.linalg.lstsq(H, T, rcond=None)[0]
 
 
-def solve_readouts(H: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0) -> dict[int, np.ndarray]:
+def solve_readouts(H: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0,
+                   n_threads: int = 0) -> dict[int, np.ndarray]:
     """Read-out weights for every hidden size in ``sizes``, each using the first k units of H.
 
     Units that never fire (all-zero columns: common with N(0, 1) weights on small, unscaled
@@ -107,17 +114,17 @@ def solve_readouts(H: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0) -> d
     out: dict[int, np.ndarray] = {}
     if shared:
         top = counts[shared[-1]]
-        lower = _cholesky(Hf[:, :top].T @ Hf[:, :top] + alpha * np.eye(top))
+        lower = _cholesky(_gram(Hf[:, :top], alpha, n_threads), n_threads)
         rhs = Hf[:, :top].T @ T
         for k in shared:
             c = counts[k]
             if lower is not None:
                 out[k] = full(k, _cho_solve(lower[:c, :c], rhs[:c]))
             else:
-                out[k] = full(k, _direct(Hf[:, :c], T, alpha))
+                out[k] = full(k, _direct(Hf[:, :c], T, alpha, n_threads))
     for k in sizes:
         if k not in out:
-            out[k] = full(k, _direct(Hf[:, :counts[k]], T, alpha))
+            out[k] = full(k, _direct(Hf[:, :counts[k]], T, alpha, n_threads))
     return out
 
 
@@ -174,7 +181,7 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         self.weights_, self.biases_ = draw_layer(rng, X.shape[1], self.n_hidden)
         H = hidden_activations(X, self.weights_, self.biases_, self.n_threads)
-        self.coef_ = solve_readouts(H, T, [self.n_hidden], self.alpha)[self.n_hidden]
+        self.coef_ = solve_readouts(H, T, [self.n_hidden], self.alpha, self.n_threads)[self.n_hidden]
         return self
 
     def _scores(self, X) -> np.ndarray:
@@ -209,5 +216,5 @@ def hidden_size_predictions(X_train, y_train, X_test, sizes=PAPER_HIDDEN_SIZES, 
     weights, biases = draw_layer(rng, X_train.shape[1], max(sizes))
     H_train = hidden_activations(X_train, weights, biases, n_threads)
     H_test = hidden_activations(np.asarray(X_test, dtype=np.float64), weights, biases, n_threads)
-    readouts = solve_readouts(H_train, T, sizes, alpha)
+    readouts = solve_readouts(H_train, T, sizes, alpha, n_threads)
     return {k: model.classes_[np.argmax(H_test[:, :k] @ beta, axis=1)] for k, beta in readouts.items()}

@@ -1,0 +1,181 @@
+"""The classifier searches of the evaluation against their straightforward equivalents.
+
+* ELM: :func:`randcnn_fast.elm.hidden_size_predictions` over the paper's six hidden sizes
+  (one random layer of the largest size, read-outs sharing one factorisation) against fitting
+  each size on its own as the original code did: draw N(0, 1) biases and weights,
+  H = max(0, X W + b), beta = scipy.linalg.pinv(H) @ T. 2700 training rows (a 90 % fold of
+  3000 clips), 300 test rows, 3584 features, 10 classes.
+* SVM: :func:`randcnn_fast.svm.grid_scores` (kernels computed once per fold) against
+  ``GridSearchCV(SVC(), SVM_GRID, cv=StratifiedKFold(5))`` on 1000 clips x 160 features; both
+  must make the same choice.
+
+Features are synthetic but shaped like embeddings: non-negative (|normal| around a class
+centre, as per-channel means of ReLU maps are), at the scale of the networks' outputs.
+After the last row a table gives each speed ratio.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.linalg
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.svm import SVC
+
+from randcnn_fast import elm, svm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peers  # noqa: E402
+
+N_CLASSES = 10
+ELM_TRAIN, ELM_TEST, ELM_FEATURES = 2700, 300, 3584
+SVM_ROWS, SVM_FEATURES = 1000, 160
+SIZES = elm.PAPER_HIDDEN_SIZES  # (100, 250, 500, 1200, 1800, 2500)
+SEED = 0
+THREADS = 2
+
+_seconds: dict[str, dict[str, float]] = {}  # "elm" / "svm" -> implementation -> median seconds
+
+
+def embedding_like(n: int, d: int, seed: int, scale: float = 0.05):
+    """(X float32 (n, d), y (n,)): non-negative features |centre[y] + noise| * scale, with
+    classes balanced and only partly separable."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % N_CLASSES
+    rng.shuffle(y)
+    centres = rng.standard_normal((N_CLASSES, d)) * 0.5
+    X = np.abs(centres[y] + rng.standard_normal((n, d))) * scale
+    return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def elm_data():
+    X, y = embedding_like(ELM_TRAIN + ELM_TEST, ELM_FEATURES, seed=1)
+    return X[:ELM_TRAIN], y[:ELM_TRAIN], X[ELM_TRAIN:], y[ELM_TRAIN:]
+
+
+@pytest.fixture(scope="module")
+def svm_data():
+    return embedding_like(SVM_ROWS, SVM_FEATURES, seed=2, scale=0.1)
+
+
+def targets(y: np.ndarray) -> np.ndarray:
+    """+-1 one-vs-all targets, as the original's LabelBinarizer(-1, 1)."""
+    return np.where(y[:, None] == np.arange(N_CLASSES)[None, :], 1.0, -1.0)
+
+
+def pinv_predictions(X, y, X_test, sizes=SIZES, seed=SEED, shared_layer=False):
+    """Fit one ELM per hidden size with scipy.linalg.pinv and predict X_test.
+
+    Each size draws its own N(0, 1) layer (biases, then weights) from RandomState(seed), as a
+    separately fitted model does; with ``shared_layer`` every size takes the first k units of
+    one layer of the largest size instead, which is what hidden_size_predictions computes.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    X_test = np.asarray(X_test, dtype=np.float64)
+    T = targets(y)
+    if shared_layer:
+        shared = elm.draw_layer(np.random.RandomState(seed), X.shape[1], max(sizes))
+    out = {}
+    for k in sizes:
+        if shared_layer:
+            weights, biases = shared[0][:, :k], shared[1][:k]
+        else:
+            weights, biases = elm.draw_layer(np.random.RandomState(seed), X.shape[1], k)
+        H = np.maximum(X @ weights + biases, 0)
+        beta = scipy.linalg.pinv(H) @ T
+        out[k] = np.argmax(np.maximum(X_test @ weights + biases, 0) @ beta, axis=1)
+    return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def classifier_summary(request):
+    """After every row: the speed ratio of each search to its straightforward equivalent."""
+    yield
+    rows = [("elm", "randcnn_fast", "pinv", "hidden sizes 100..2500, 2700 x 3584"),
+            ("svm", "randcnn_fast", "GridSearchCV", "32 configs x 5 folds, 1000 x 160")]
+    lines = [f"{'search':<6} {'randcnn_fast s':>14} {'baseline s':>11} {'baseline':>13} "
+             f"{'speed-up':>9}  case"]
+    for group, ours, theirs, case in rows:
+        times = _seconds.get(group, {})
+        if not times:
+            continue
+        a = f"{times[ours]:.3f}" if ours in times else "-"
+        b = f"{times[theirs]:.3f}" if theirs in times else "-"
+        ratio = f"{times[theirs] / times[ours]:.2f}x" if ours in times and theirs in times else "-"
+        lines.append(f"{group:<6} {a:>14} {b:>11} {theirs:>13} {ratio:>9}  {case}")
+    if len(lines) > 1:
+        lines.append("median round; speed-up = baseline time / randcnn_fast time")
+        peers.print_section(request.config, "classifier searches", lines)
+
+
+def timed(benchmark, group: str, name: str, fn, rounds: int):
+    benchmark.group = group
+    result = benchmark.pedantic(fn, rounds=rounds, warmup_rounds=0, iterations=1)
+    if not benchmark.disabled:
+        median = benchmark.stats.stats.median
+        benchmark.extra_info["seconds"] = median
+        _seconds.setdefault(group, {})[name] = median
+    return result
+
+
+def test_elm_search_randcnn_fast(benchmark, elm_data):
+    X, y, X_test, y_test = elm_data
+    predictions = timed(benchmark, "elm", "randcnn_fast", lambda: elm.hidden_size_predictions(
+        X, y, X_test, SIZES, random_state=SEED, n_threads=THREADS), rounds=3)
+    assert sorted(predictions) == sorted(SIZES)
+    benchmark.extra_info["accuracy"] = {k: float(np.mean(p == y_test)) for k, p in predictions.items()}
+
+
+def test_elm_search_pinv_per_size(benchmark, elm_data):
+    X, y, X_test, y_test = elm_data
+    predictions = timed(benchmark, "elm", "pinv", lambda: pinv_predictions(X, y, X_test), rounds=3)
+    benchmark.extra_info["accuracy"] = {k: float(np.mean(p == y_test)) for k, p in predictions.items()}
+
+
+def test_elm_search_equals_pinv_on_the_same_layer(elm_data):
+    """Given the same random layer (prefixes of the largest), the search predicts as pinv."""
+    X, y, X_test, _ = elm_data
+    ours = elm.hidden_size_predictions(X, y, X_test, SIZES, random_state=SEED, n_threads=THREADS)
+    reference = pinv_predictions(X, y, X_test, shared_layer=True)
+    for k in SIZES:
+        agreement = np.mean(ours[k] == reference[k])
+        assert agreement >= 0.99, f"{k} hidden units: {agreement:.3f} of predictions agree"
+
+
+@pytest.fixture(scope="module")
+def gridsearch_choice(svm_data):
+    """GridSearchCV's fitted search, kept for the randcnn_fast row to compare against."""
+    return {}
+
+
+def test_svm_grid_gridsearchcv(benchmark, svm_data, gridsearch_choice):
+    X, y = svm_data
+
+    def search():
+        return GridSearchCV(SVC(), list(svm.SVM_GRID), cv=StratifiedKFold(5)).fit(X, y)
+
+    fitted = timed(benchmark, "svm", "GridSearchCV", search, rounds=3)
+    gridsearch_choice["search"] = fitted
+
+
+def test_svm_grid_randcnn_fast(benchmark, svm_data, gridsearch_choice):
+    X, y = svm_data
+
+    def search():
+        configs, scores, _ = svm.grid_scores(X, y, StratifiedKFold(5).split(X, y))
+        return configs, scores
+
+    configs, scores = timed(benchmark, "svm", "randcnn_fast", search, rounds=3)
+    index, config, score = svm.best_config(configs, scores)
+    fitted = gridsearch_choice.get("search")
+    if fitted is None:  # run alone: fit the reference once, untimed
+        fitted = GridSearchCV(SVC(), list(svm.SVM_GRID), cv=StratifiedKFold(5)).fit(X, y)
+    assert config == fitted.best_params_
+    assert score == pytest.approx(fitted.best_score_, abs=1e-9)
+    np.testing.assert_allclose(scores.mean(axis=1), fitted.cv_results_["mean_test_score"],
+                               atol=1e-9)
+    benchmark.extra_info["choice"] = {k: v for k, v in config.items()}
+    benchmark.extra_info["cv_accuracy"] = score

@@ -1,0 +1,58 @@
+"""The float64 Gram, Cholesky and solve kernels (the ELM read-out) on every instruction set."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from randcnn_fast import _core
+
+KC = 256  # reduction block, cpp/core/linalg.cpp
+TASK_ROWS = 48
+BLOCK = 96  # Cholesky block
+
+
+@pytest.mark.parametrize("n", [1, 2, 13, KC - 1, KC, KC + 1, 2 * KC + 3])
+@pytest.mark.parametrize("h", [1, 3, 7, 8, 17, TASK_ROWS - 1, TASK_ROWS, TASK_ROWS + 1, 101])
+def test_gram_matches_numpy(isa, n, h):
+    a = np.random.default_rng(n * 1000 + h).standard_normal((n, h))
+    want = a.T @ a
+    got = _core.gram(a, 2)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+    np.testing.assert_array_equal(got, got.T)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 31, BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK + 7, 301])
+def test_cholesky_and_solve_match_numpy(isa, n):
+    rng = np.random.default_rng(n)
+    m = rng.standard_normal((n + 3, n))
+    spd = m.T @ m + 0.5 * np.eye(n)
+    lower = _core.cholesky(spd, 2)
+    want = np.linalg.cholesky(spd)
+    np.testing.assert_allclose(lower, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+    b = rng.standard_normal((n, 4))
+    np.testing.assert_allclose(_core.cho_solve(lower, b), np.linalg.solve(spd, b), rtol=1e-8, atol=1e-10)
+
+
+def test_cholesky_refuses_matrices_that_are_not_positive_definite(isa):
+    assert _core.cholesky(-np.eye(3), 1) is None
+    singular = np.ones((150, 150))
+    assert _core.cholesky(singular, 1) is None
+    nan = np.eye(4)
+    nan[2, 2] = np.nan
+    assert _core.cholesky(nan, 1) is None
+
+
+def test_results_do_not_depend_on_threads(isa):
+    a = np.random.default_rng(3).standard_normal((700, 230))
+    np.testing.assert_array_equal(_core.gram(a, 1), _core.gram(a, 2))
+    spd = _core.gram(a, 1) + np.eye(230)
+    np.testing.assert_array_equal(_core.cholesky(spd, 1), _core.cholesky(spd, 3))
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError):
+        _core.gram(np.ones((3, 3), np.float32), 1)
+    with pytest.raises(ValueError, match="square"):
+        _core.cholesky(np.ones((3, 4)), 1)
+    with pytest.raises(ValueError, match="rows"):
+        _core.cho_solve(np.eye(3), np.ones((4, 1)))
