@@ -39,7 +39,8 @@ command -v gcc >/dev/null || die "gcc not found: the sanitizer runtimes come wit
 PYBIND11_DIR="$("$PYTHON" -m pybind11 --cmakedir 2>/dev/null)" \
     || die "pybind11 is not importable by $PYTHON; run: $PYTHON -m pip install pybind11"
 "$PYTHON" -c "import numpy, pytest, hypothesis" 2>/dev/null \
-    || die "$PYTHON lacks numpy, pytest or hypothesis; run: $PYTHON -m pip install numpy pytest hypothesis"
+    || die "$PYTHON lacks numpy, pytest or hypothesis; run: $PYTHON -m pip install" \
+           "numpy pytest hypothesis"
 
 LIBASAN="$(gcc -print-file-name=libasan.so)"
 [[ -f "$LIBASAN" ]] || die "libasan.so not found (gcc -print-file-name=libasan.so gave '$LIBASAN')"

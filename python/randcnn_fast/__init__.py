@@ -23,7 +23,14 @@ def isa_info() -> dict:
 
 
 __all__ = ["ARCHITECTURES", "SIZES", "AudioError", "ELMClassifier", "Embedder", "architectures",
-           "embed", "evaluate", "isa_info", "logmel", "mfcc_features", "__version__"]
+           "embed", "evaluate", "isa_info", "load_embeddings", "logmel", "mfcc_features", "__version__"]
+
+
+def load_embeddings(out_dir):
+    """See :func:`randcnn_fast.extract.load_embeddings`: (X float32, metadata DataFrame)."""
+    from .extract import load_embeddings as load
+
+    return load(out_dir)
 
 
 def evaluate(*args, **kwargs):

@@ -41,6 +41,18 @@ def _evaluate(args) -> int:
     return 1 if results["failures"] else 0
 
 
+def _embed(args) -> int:
+    from .extract import extract
+
+    summary = extract(args.source, args.out, arch=args.arch, size=args.size, seed=args.seed,
+                      length=args.length, pad=args.pad,
+                      extensions=tuple(args.ext) if args.ext else datasets.AUDIO_EXTENSIONS,
+                      shard_size=args.shard_size, overwrite=args.overwrite, n_threads=args.threads,
+                      workers=args.workers, scheduler=args.scheduler)
+    print(summary)
+    return 1 if summary.failed else 0
+
+
 def _info(args) -> int:
     from . import isa_info
     print(json.dumps({"randcnn_fast": __version__, "isa": isa_info(),
@@ -71,6 +83,22 @@ def main(argv=None) -> int:
     ev.add_argument("--cache", help="feature cache folder (default ~/.cache/randcnn_fast/features)")
     ev.add_argument("--threads", type=int, default=0, help="0 = all cores")
     ev.set_defaults(run=_evaluate)
+
+    em = commands.add_parser("embed", help="embed a folder or CSV manifest into resumable Parquet shards")
+    em.add_argument("source", help="a folder (searched recursively) or a CSV manifest with a 'path' column")
+    em.add_argument("--out", required=True, help="output folder; rerun the same command to resume")
+    em.add_argument("--arch", choices=list(ARCHITECTURES), default="sample_level")
+    em.add_argument("--size", choices=SIZES, default="paper")
+    em.add_argument("--seed", type=int, default=0)
+    em.add_argument("--length", type=int, help="input length (samples or frames; default: the paper's)")
+    em.add_argument("--pad", choices=["repeat", "zero", "crop"], default="repeat")
+    em.add_argument("--ext", nargs="+", help="file extensions to take from a folder (default: audio)")
+    em.add_argument("--shard-size", type=int, default=256)
+    em.add_argument("--overwrite", action="store_true", help="replace a run made with another configuration")
+    em.add_argument("--threads", type=int, default=0, help="0 = all cores")
+    em.add_argument("--workers", type=int, help="start a local Dask cluster with this many workers")
+    em.add_argument("--scheduler", help="join an existing Dask cluster (tcp://host:port)")
+    em.set_defaults(run=_embed)
 
     info = commands.add_parser("info", help="instruction sets and ONNX Runtime providers")
     info.set_defaults(run=_info)

@@ -294,7 +294,8 @@ def _require_dir(root, what: str) -> Path:
     return root
 
 
-def _normalise_extensions(extensions) -> tuple[str, ...]:
+def normalise_extensions(extensions) -> tuple[str, ...]:
+    """File extensions as lower-case ".ext" strings (a single string is one extension)."""
     if isinstance(extensions, str):
         extensions = (extensions,)
     out = []
@@ -306,7 +307,7 @@ def _normalise_extensions(extensions) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _audio_files(folder: Path, extensions: tuple[str, ...]) -> list[Path]:
+def audio_files(folder: Path, extensions: tuple[str, ...]) -> list[Path]:
     """Audio files anywhere under ``folder`` (hidden files and folders skipped)."""
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
@@ -324,7 +325,7 @@ def _class_folders(root: Path, extensions: tuple[str, ...]) -> dict[str, list[Pa
     for entry in sorted(root.iterdir(), key=lambda p: p.name):
         if entry.name.startswith(".") or not entry.is_dir():
             continue
-        files = _audio_files(entry, extensions)
+        files = audio_files(entry, extensions)
         if files:
             out[entry.name] = sorted(files, key=lambda p: p.relative_to(root).as_posix())
     return out
@@ -581,7 +582,7 @@ def folder(root, *, extensions=AUDIO_EXTENSIONS, n_folds: int = 5, shuffle: bool
     folds is used, with a warning. ``name`` defaults to the folder's name.
     """
     root = _require_dir(root, "dataset")
-    exts = _normalise_extensions(extensions)
+    exts = normalise_extensions(extensions)
     by_class = _class_folders(root, exts)
     if not by_class:
         raise ValueError(

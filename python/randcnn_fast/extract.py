@@ -1,0 +1,766 @@
+"""Corpus-scale embedding extraction into sharded Parquet files, resumable and crash-safe.
+
+:func:`extract` embeds every clip of a folder or a CSV manifest and writes ``out_dir``::
+
+    out_dir/
+      config.json                    embedding configuration, package version, config hash
+      manifest.parquet               clip_id, path, the manifest's extra columns
+      shards/part-00000.parquet      clip_id, path, seconds, embedding (fixed_size_list<float32>)
+      errors/part-00000.parquet      clip_id, path, error_type, error  (clips that failed)
+      ...
+
+Clips are numbered 0..n-1 in manifest order (a folder is listed recursively and sorted by
+relative path). Shard ``i`` holds the clips with ``clip_id`` in ``[i*shard_size,
+(i+1)*shard_size)``, less the ones that failed, which go to the errors part of the same
+index: the files are a deterministic function of the manifest and the configuration, whoever
+computes them and in whatever order.
+
+Crash safety and resume
+-----------------------
+Every file is written to a hidden temporary name in its final folder (``.part-00003.parquet.
+tmp-<pid>-<random>``), flushed to disk, and renamed into place with :func:`os.replace`, which is
+atomic: a final name only ever holds a complete file. A shard's errors part is written first,
+its embeddings part last, so the embeddings part is the shard's "done" marker: a shard counts as
+done when both parts exist, and a run killed between the two redoes the shard (rewriting the
+same errors part). At start a run removes temporary files left by a killed one, skips the done
+shards and computes the others. A lock file (``.extract.lock``, held with ``flock`` while a run
+is writing, released by the kernel even on SIGKILL) refuses a second run into the same folder.
+
+``config.json`` keys the run: the sha256 of its canonical JSON (the "config hash") is checked
+against the existing one, and a run with another configuration, package version or shard size,
+or over other files, is refused unless ``overwrite=True``, which first deletes the previous
+run's files (only files this module writes; nothing else in ``out_dir`` is touched).
+
+A clip that cannot be read or embedded is recorded in the errors part and is not retried by a
+later run (its shard is done); to retry, delete that shard's two parts, or rerun with
+``overwrite=True``.
+
+Scale-out: ``workers=N`` runs shards on a local Dask cluster, ``scheduler="tcp://host:8786"`` on
+an existing one (``pip install 'dask[distributed]'``; workers need this package and the same
+file system paths). Every shard goes through :func:`embed_shard`, the function the local path
+runs, so results are identical.
+
+pyarrow (and pandas for :func:`load_embeddings`) are imported when needed:
+``pip install 'randcnn_fast[extract]'``.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import secrets
+import sys
+import threading
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .audio import SAMPLE_RATE, load_file
+from .datasets import AUDIO_EXTENSIONS, audio_files, normalise_extensions
+from .embedder import Embedder, check_threads
+
+__all__ = ["ExtractSummary", "extract", "embed_shard", "load_embeddings", "FORMAT_VERSION"]
+
+#: Version of the on-disk layout; part of the configuration hash.
+FORMAT_VERSION = 1
+
+CONFIG_FILE = "config.json"
+MANIFEST_FILE = "manifest.parquet"
+SHARDS_DIR = "shards"
+ERRORS_DIR = "errors"
+LOCK_FILE = ".extract.lock"
+#: Columns a CSV manifest may not use: extract writes them itself.
+RESERVED_COLUMNS = ("clip_id", "seconds", "embedding", "error", "error_type")
+
+_TMP_MARK = ".tmp-"
+_HASH_KEY = b"randcnn_fast.config_hash"
+_SHARD_KEY = b"randcnn_fast.shard"
+_INSTALL_HINT = "pip install 'randcnn_fast[extract]' (that is, pyarrow and pandas)"
+
+
+# --------------------------------------------------------------------------- optional imports
+
+
+def _pyarrow():
+    """(pyarrow, pyarrow.parquet), or an ImportError saying what to install."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as error:
+        raise ImportError(f"randcnn_fast.extract writes Parquet files with pyarrow, which is not "
+                          f"installed: {_INSTALL_HINT}") from error
+    return pa, pq
+
+
+def _pandas():
+    try:
+        import pandas as pd
+    except ImportError as error:
+        raise ImportError(f"load_embeddings returns a pandas DataFrame; pandas is not installed: "
+                          f"{_INSTALL_HINT}") from error
+    return pd
+
+
+def _package_version() -> str:
+    from . import __version__  # here, not at import: __init__ may import this module first
+
+    return __version__
+
+
+# --------------------------------------------------------------------------- summary
+
+
+@dataclass
+class ExtractSummary:
+    """What a run did. ``done + skipped + failed == n_clips`` once a run completes.
+
+    Attributes:
+        out_dir: the output folder.
+        n_clips: clips in the manifest.
+        done: clips embedded by this run.
+        skipped: clips embedded by an earlier run (their shard was already complete).
+        failed: clips recorded as failed in the output, by this run or an earlier one (a
+            failed clip's shard is complete, so a rerun does not retry it); non-zero means
+            the output is missing clips.
+        seconds: wall-clock seconds of this run.
+        audio_seconds: seconds of audio (at 12 kHz) embedded by this run.
+        errors: every failed clip, as dicts with clip_id, path, error_type and error.
+        config_hash: sha256 of the canonical configuration JSON.
+    """
+
+    out_dir: str
+    n_clips: int
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    audio_seconds: float = 0.0
+    errors: list = field(default_factory=list)
+    config_hash: str = ""
+    failed_this_run: int = 0
+
+    @property
+    def clips_per_second(self) -> float:
+        """Clips (embedded or failed) per wall-clock second in this run."""
+        return (self.done + self.failed_this_run) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def audio_seconds_per_second(self) -> float:
+        """Seconds of audio embedded per wall-clock second in this run."""
+        return self.audio_seconds / self.seconds if self.seconds > 0 else 0.0
+
+    def __str__(self) -> str:
+        text = (f"extract: {self.n_clips} clips into {self.out_dir}: {self.done} embedded, "
+                f"{self.skipped} skipped (done before), {self.failed} failed; "
+                f"{self.seconds:.1f} s, {self.clips_per_second:.1f} clips/s, "
+                f"{self.audio_seconds_per_second:.1f} audio-s/s")
+        shown = self.errors[:5]
+        for e in shown:
+            text += f"\n  failed: clip {e['clip_id']}: {e['error']}"
+        if len(self.errors) > len(shown):
+            text += f"\n  ... and {len(self.errors) - len(shown)} more (errors/*.parquet)"
+        return text
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def _folder_manifest(root: Path, extensions) -> tuple[list[str], dict[str, list[str]]]:
+    """Audio files under ``root`` (recursive; hidden files and folders skipped), sorted by
+    path relative to ``root``."""
+    exts = normalise_extensions(extensions)
+    found = audio_files(root, exts)
+    if not found:
+        raise ValueError(f"{root}: no audio files ({', '.join(exts)}) found")
+    found.sort(key=lambda p: p.relative_to(root).as_posix())
+    return [str(p) for p in found], {}
+
+
+def _csv_manifest(csv_path: Path) -> tuple[list[str], dict[str, list[str]]]:
+    """Paths (relative ones taken relative to the CSV's folder) and the extra columns, as
+    text, of a CSV with a ``path`` column."""
+    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+        columns = list(reader.fieldnames or [])
+    if "path" not in columns:
+        raise ValueError(f"{csv_path}: a manifest needs a 'path' column; the CSV has columns "
+                         f"{columns}")
+    clash = [c for c in columns if c in RESERVED_COLUMNS]
+    if clash:
+        raise ValueError(f"{csv_path}: column(s) {clash} are written by extract; rename them")
+    dup = sorted({c for c in columns if columns.count(c) > 1})
+    if dup:
+        raise ValueError(f"{csv_path}: repeated column(s) {dup}")
+    if not rows:
+        raise ValueError(f"{csv_path} lists no clips")
+    base = csv_path.parent
+    extra = [c for c in columns if c != "path"]
+    paths, values = [], {c: [] for c in extra}
+    for lineno, row in enumerate(rows, start=2):
+        if None in row:  # more fields than the header has
+            raise ValueError(f"{csv_path}:{lineno}: more fields than the header's {len(columns)}")
+        rel = (row["path"] or "").strip()
+        if not rel:
+            raise ValueError(f"{csv_path}:{lineno}: empty 'path'")
+        paths.append(os.path.abspath(base / os.path.expanduser(rel)))
+        for c in extra:
+            values[c].append(row[c] if row[c] is not None else "")
+    return paths, values
+
+
+def _read_source(source, extensions) -> tuple[list[str], dict[str, list[str]]]:
+    path = Path(os.path.abspath(os.path.expanduser(os.fspath(source))))
+    if path.is_dir():
+        return _folder_manifest(path, extensions)
+    if path.is_file():
+        if path.suffix.lower() == ".csv":
+            return _csv_manifest(path)
+        raise ValueError(f"{path}: extract reads a folder of audio files or a .csv manifest "
+                         "with a 'path' column")
+    raise FileNotFoundError(f"source {path} does not exist")
+
+
+def _manifest_table(paths, extra):
+    pa, _ = _pyarrow()
+    columns = {"clip_id": pa.array(np.arange(len(paths), dtype=np.int64)),
+               "path": pa.array(paths, type=pa.string())}
+    for name, values in extra.items():
+        columns[name] = pa.array(values, type=pa.string())
+    return pa.table(columns)
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def _canonical(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def config_hash(config: dict) -> str:
+    """sha256 of the canonical JSON of a configuration dict."""
+    return hashlib.sha256(_canonical(config).encode()).hexdigest()
+
+
+def _make_config(embedder: Embedder, shard_size: int) -> dict:
+    """Everything the files depend on (not n_threads: results do not depend on it)."""
+    return {
+        "format": FORMAT_VERSION,
+        "randcnn_fast": _package_version(),
+        "arch": embedder.arch,
+        "size": embedder.size,
+        "seed": int(embedder.seed),
+        "length": int(embedder.length),
+        "pad": embedder.pad,
+        "logmel_preset": embedder.logmel_preset,
+        "backend_features": embedder.backend_features,
+        "n_features": int(embedder.n_features),
+        "sample_rate": SAMPLE_RATE,
+        "shard_size": int(shard_size),
+    }
+
+
+def _describe_difference(stored: dict, wanted: dict) -> str:
+    keys = sorted(set(stored) | set(wanted))
+    diffs = [f"{k}: {stored.get(k, '<absent>')!r} there, {wanted.get(k, '<absent>')!r} now"
+             for k in keys if stored.get(k) != wanted.get(k)]
+    return "; ".join(diffs)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _shard_name(index: int) -> str:
+    return f"part-{index:05d}.parquet"
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # not supported (e.g. Windows): the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _atomic_file(final: Path):
+    """Yield a binary file object at a temporary name next to ``final``; on success flush it
+    to disk and rename it to ``final`` (atomic); on failure remove it."""
+    tmp = final.with_name(f".{final.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        with open(tmp, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(final.parent)
+
+
+def _write_parquet(table, final: Path) -> None:
+    _, pq = _pyarrow()
+    with _atomic_file(final) as fh:
+        pq.write_table(table, fh)
+
+
+def _write_json(obj, final: Path) -> None:
+    with _atomic_file(final) as fh:
+        fh.write((json.dumps(obj, indent=1, sort_keys=True) + "\n").encode())
+
+
+def _temporary_files(out_dir: Path) -> list[Path]:
+    found = []
+    for folder in (out_dir, out_dir / SHARDS_DIR, out_dir / ERRORS_DIR):
+        if folder.is_dir():
+            found += [p for p in folder.iterdir()
+                      if p.name.startswith(".") and _TMP_MARK in p.name and p.is_file()]
+    return found
+
+
+def _remove_temporary_files(out_dir: Path) -> int:
+    removed = 0
+    for path in _temporary_files(out_dir):
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def _remove_run(out_dir: Path) -> None:
+    """Delete the files a run writes (and only those)."""
+    _remove_temporary_files(out_dir)
+    for sub in (SHARDS_DIR, ERRORS_DIR):
+        folder = out_dir / sub
+        if folder.is_dir():
+            for p in folder.glob("part-*.parquet"):
+                p.unlink()
+            try:
+                folder.rmdir()
+            except OSError:  # something else lives there: leave it
+                pass
+    for name in (MANIFEST_FILE, CONFIG_FILE):
+        try:
+            (out_dir / name).unlink()
+        except FileNotFoundError:
+            pass
+
+
+@contextmanager
+def _run_lock(out_dir: Path):
+    """Hold an exclusive flock on out_dir/.extract.lock (released by the kernel if the process
+    dies), refusing a second concurrent run into the same folder."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): no protection against concurrent runs
+        yield
+        return
+    fh = open(out_dir / LOCK_FILE, "a+b")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise RuntimeError(f"another extraction is writing into {out_dir} (it holds "
+                               f"{out_dir / LOCK_FILE}); wait for it or stop it") from None
+        yield
+    finally:
+        fh.close()
+
+
+def _shard_done(out_dir: Path, index: int) -> bool:
+    name = _shard_name(index)
+    return (out_dir / ERRORS_DIR / name).is_file() and (out_dir / SHARDS_DIR / name).is_file()
+
+
+# --------------------------------------------------------------------------- the shard worker
+
+_EMBEDDERS: dict = {}
+_EMBEDDERS_LOCK = threading.Lock()
+
+
+def _embedder_for(config: dict, n_threads: int) -> Embedder:
+    """The Embedder for ``config``, built once per process (each Dask worker keeps its own)."""
+    version = _package_version()
+    if config["randcnn_fast"] != version:
+        raise RuntimeError(f"this process runs randcnn_fast {version} but the extraction was "
+                           f"configured with {config['randcnn_fast']}; install the same version "
+                           "everywhere")
+    key = (config_hash(config), n_threads)
+    with _EMBEDDERS_LOCK:
+        embedder = _EMBEDDERS.get(key)
+        if embedder is None:
+            embedder = Embedder(config["arch"], size=config["size"], seed=config["seed"],
+                                length=config["length"], pad=config["pad"],
+                                logmel_preset=config["logmel_preset"],
+                                backend_features=config["backend_features"], n_threads=n_threads)
+            if embedder.n_features != config["n_features"]:
+                raise RuntimeError(f"{config['arch']} gives {embedder.n_features} features here "
+                                   f"but {config['n_features']} where the run was configured")
+            _EMBEDDERS[key] = embedder
+    return embedder
+
+
+def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int = 0,
+                on_clip=None) -> dict:
+    """Embed one shard's clips and write its errors part, then its embeddings part.
+
+    This is the unit of work of :func:`extract`, locally and on Dask workers alike.
+
+    Args:
+        shard_index: the shard's index ``i``.
+        rows: the shard's clips as ``(clip_id, path)`` pairs, clip_ids in
+            ``[i*shard_size, (i+1)*shard_size)``.
+        config: the run's configuration (``config.json``'s ``"config"``).
+        out_dir: the output folder (on a file system this process can write).
+        n_threads: threads for the forward pass (0 = all cores); results do not depend on it.
+        on_clip: optional callback ``on_clip(audio_seconds_or_None)`` after each clip.
+
+    Returns:
+        dict with ``shard``, ``done``, ``failed``, ``audio_seconds`` and ``errors`` (a list of
+        dicts with clip_id, path, error_type, error).
+    """
+    pa, _ = _pyarrow()
+    out_dir = Path(out_dir)
+    size, n_features = config["shard_size"], config["n_features"]
+    rows = [(int(c), str(p)) for c, p in rows]
+    lo, hi = shard_index * size, (shard_index + 1) * size
+    outside = [c for c, _ in rows if not lo <= c < hi]
+    if outside:
+        raise ValueError(f"shard {shard_index} holds clip_ids [{lo}, {hi}); got {outside[:5]}")
+    embedder = _embedder_for(config, n_threads)
+
+    ok_ids, ok_paths, ok_seconds, vectors, errors = [], [], [], [], []
+    for clip_id, path in sorted(rows):
+        try:
+            wave = load_file(path)
+            value = embedder.embed(wave, sr=SAMPLE_RATE)
+            if not np.isfinite(value).all():
+                raise ValueError(f"{path}: the embedding is not finite")
+        except (OSError, ValueError, RuntimeError, TypeError) as error:
+            errors.append({"clip_id": clip_id, "path": path, "error_type": type(error).__name__,
+                           "error": str(error)})
+            if on_clip is not None:
+                on_clip(None)
+            continue
+        seconds = wave.shape[0] / SAMPLE_RATE
+        ok_ids.append(clip_id)
+        ok_paths.append(path)
+        ok_seconds.append(seconds)
+        vectors.append(value)
+        if on_clip is not None:
+            on_clip(seconds)
+
+    metadata = {_HASH_KEY: config_hash(config).encode(), _SHARD_KEY: str(shard_index).encode()}
+    error_table = pa.table(
+        {"clip_id": pa.array([e["clip_id"] for e in errors], type=pa.int64()),
+         "path": pa.array([e["path"] for e in errors], type=pa.string()),
+         "error_type": pa.array([e["error_type"] for e in errors], type=pa.string()),
+         "error": pa.array([e["error"] for e in errors], type=pa.string())},
+    ).replace_schema_metadata(metadata)
+    flat = (np.stack(vectors) if vectors else np.zeros((0, n_features), np.float32))
+    flat = np.ascontiguousarray(flat, dtype=np.float32).reshape(-1)
+    embedding = pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), n_features)
+    table = pa.table(
+        {"clip_id": pa.array(ok_ids, type=pa.int64()),
+         "path": pa.array(ok_paths, type=pa.string()),
+         "seconds": pa.array(ok_seconds, type=pa.float64()),
+         "embedding": embedding},
+    ).replace_schema_metadata(metadata)
+
+    name = _shard_name(shard_index)
+    (out_dir / ERRORS_DIR).mkdir(parents=True, exist_ok=True)
+    (out_dir / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
+    _write_parquet(error_table, out_dir / ERRORS_DIR / name)  # first: the errors are recorded
+    _write_parquet(table, out_dir / SHARDS_DIR / name)  # last: marks the shard done
+    return {"shard": shard_index, "done": len(ok_ids), "failed": len(errors),
+            "audio_seconds": float(sum(ok_seconds)), "errors": errors}
+
+
+# --------------------------------------------------------------------------- the driver
+
+
+def _check_positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _prepare(out_dir: Path, config: dict, manifest, overwrite: bool) -> None:
+    """Create or check out_dir's config.json and manifest.parquet (under the run lock)."""
+    _, pq = _pyarrow()
+    wanted_hash = config_hash(config)
+    config_path = out_dir / CONFIG_FILE
+    if config_path.is_file() and not overwrite:
+        try:
+            stored = json.loads(config_path.read_text())
+            stored_config, stored_hash = stored["config"], stored["config_hash"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{config_path} is not an extraction config ({error}); pass "
+                             "overwrite=True to replace the run in this folder") from error
+        if stored_hash != wanted_hash:
+            raise ValueError(
+                f"{out_dir} holds an extraction with another configuration (config hash "
+                f"{stored_hash[:12]} there, {wanted_hash[:12]} now): "
+                f"{_describe_difference(stored_config, config)}. Pass overwrite=True to delete "
+                "it and start again, or choose another out_dir")
+        if not (out_dir / MANIFEST_FILE).is_file():
+            raise ValueError(f"{out_dir} has a {CONFIG_FILE} but no {MANIFEST_FILE}; pass "
+                             "overwrite=True to start again")
+        stored_manifest = pq.read_table(out_dir / MANIFEST_FILE)
+        _check_same_manifest(out_dir, stored_manifest, manifest)
+        return
+    has_parts = any(any(True for _ in (out_dir / sub).glob("part-*.parquet"))
+                    for sub in (SHARDS_DIR, ERRORS_DIR))
+    if overwrite:
+        _remove_run(out_dir)
+    elif has_parts:
+        raise ValueError(f"{out_dir} holds shard files but no {CONFIG_FILE}: not a run this "
+                         "module can resume; pass overwrite=True to delete them")
+    # manifest first, config last: config.json marks the folder as initialised
+    _write_parquet(manifest, out_dir / MANIFEST_FILE)
+    _write_json({"config": config, "config_hash": wanted_hash, "n_clips": manifest.num_rows,
+                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, config_path)
+
+
+def _check_same_manifest(out_dir: Path, stored, wanted) -> None:
+    """Refuse other files; accept (and store) changed extra columns for the same files."""
+    stored_paths = stored.column("path").to_pylist()
+    wanted_paths = wanted.column("path").to_pylist()
+    if stored_paths != wanted_paths:
+        if len(stored_paths) != len(wanted_paths):
+            what = f"{len(stored_paths)} clips there, {len(wanted_paths)} now"
+        else:
+            k = next(i for i, (a, b) in enumerate(zip(stored_paths, wanted_paths)) if a != b)
+            what = f"clip {k} is {stored_paths[k]} there, {wanted_paths[k]} now"
+        raise ValueError(f"{out_dir} holds an extraction over other files ({what}). Pass "
+                         "overwrite=True to delete it and start again, or choose another out_dir")
+    if not stored.equals(wanted):
+        warnings.warn(f"{out_dir}: same files, other manifest columns "
+                      f"({stored.column_names} there, {wanted.column_names} now); the "
+                      f"embeddings are unaffected, {MANIFEST_FILE} is updated", stacklevel=4)
+        _write_parquet(wanted, out_dir / MANIFEST_FILE)
+
+
+def _recorded_errors(out_dir: Path, index: int) -> list[dict]:
+    _, pq = _pyarrow()
+    table = pq.read_table(out_dir / ERRORS_DIR / _shard_name(index))
+    return table.select(["clip_id", "path", "error_type", "error"]).to_pylist()
+
+
+def _count_rows(path: Path) -> int:
+    _, pq = _pyarrow()
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper", seed: int = 0,
+            length: int | None = None, pad: str = "repeat", extensions=AUDIO_EXTENSIONS,
+            shard_size: int = 256, overwrite: bool = False, n_threads: int = 0,
+            workers: int | None = None, scheduler: str | None = None,
+            progress: bool = True) -> ExtractSummary:
+    """Embed a corpus into sharded Parquet files in ``out_dir``; resumable and crash-safe.
+
+    Args:
+        source: a folder (searched recursively for ``extensions``; files sorted by relative
+            path) or a CSV manifest with a ``path`` column (relative paths are relative to the
+            CSV; its other columns, kept as text, go to the metadata).
+        out_dir: output folder (created if needed); see the module docstring for its layout.
+        arch, size, seed, length, pad: the :class:`~randcnn_fast.Embedder` configuration.
+        extensions: audio file extensions for a folder source.
+        shard_size: clips per shard; part of the configuration.
+        overwrite: delete a previous run in ``out_dir`` (another configuration or other files)
+            and start again; without it such a run is refused with the differences.
+        n_threads: threads per forward pass (0 = all cores). With ``workers``, 0 splits the
+            cores between the workers.
+        workers: run the shards on a local Dask cluster of this many single-threaded worker
+            processes.
+        scheduler: address of a running Dask scheduler to run the shards on (its workers need
+            randcnn_fast and pyarrow, and must see ``source`` and ``out_dir`` at the same paths).
+        progress: show a progress bar and print the summary to stderr.
+
+    Returns:
+        :class:`ExtractSummary`; ``summary.failed`` > 0 when any clip could not be embedded
+        (the reasons are in ``summary.errors`` and ``errors/*.parquet``).
+    """
+    started = time.perf_counter()
+    _pyarrow()  # fail early, with what to install
+    shard_size = _check_positive_int(shard_size, "shard_size")
+    n_threads = check_threads(n_threads)
+    if workers is not None and scheduler is not None:
+        raise ValueError("pass workers (a local Dask cluster) or scheduler (an existing one), "
+                         "not both")
+    if workers is not None:
+        workers = _check_positive_int(workers, "workers")
+    # Building the embedder validates the configuration before anything is written.
+    embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, n_threads=n_threads)
+    config = _make_config(embedder, shard_size)
+    digest = config_hash(config)
+    with _EMBEDDERS_LOCK:  # the local path reuses it
+        _EMBEDDERS.setdefault((digest, n_threads), embedder)
+    paths, extra = _read_source(source, extensions)
+    manifest = _manifest_table(paths, extra)
+
+    out = Path(os.path.abspath(os.path.expanduser(os.fspath(out_dir))))
+    out.mkdir(parents=True, exist_ok=True)
+    summary = ExtractSummary(out_dir=str(out), n_clips=len(paths), config_hash=digest)
+    with _run_lock(out):
+        _remove_temporary_files(out)  # leftovers of a killed run
+        _prepare(out, config, manifest, overwrite)
+        (out / SHARDS_DIR).mkdir(exist_ok=True)
+        (out / ERRORS_DIR).mkdir(exist_ok=True)
+
+        n_shards = -(-len(paths) // shard_size)
+        todo, errors = [], {}
+        for i in range(n_shards):
+            if _shard_done(out, i):
+                errors[i] = _recorded_errors(out, i)
+                summary.skipped += _count_rows(out / SHARDS_DIR / _shard_name(i))
+            else:
+                lo = i * shard_size
+                todo.append((i, list(enumerate(paths[lo:lo + shard_size], start=lo))))
+
+        bar = tqdm(total=len(paths), initial=len(paths) - sum(len(r) for _, r in todo),
+                   desc="extract", unit="clip", disable=not progress, smoothing=0.1)
+        clock = {"t0": time.perf_counter(), "clips": 0, "audio": 0.0}
+
+        def advance(n_clips: int, audio_seconds: float) -> None:
+            clock["clips"] += n_clips
+            clock["audio"] += audio_seconds
+            bar.update(n_clips)
+            elapsed = time.perf_counter() - clock["t0"]
+            if progress and elapsed > 0:
+                bar.set_postfix({"clips/s": f"{clock['clips'] / elapsed:.1f}",
+                                 "audio-s/s": f"{clock['audio'] / elapsed:.1f}"}, refresh=False)
+
+        try:
+            if workers is None and scheduler is None:
+                results = _run_local(todo, config, out, n_threads, advance)
+            else:
+                results = _run_dask(todo, config, out, n_threads, workers, scheduler, advance)
+        finally:
+            bar.close()
+        for result in results:
+            summary.done += result["done"]
+            summary.failed_this_run += result["failed"]
+            summary.audio_seconds += result["audio_seconds"]
+            errors[result["shard"]] = result["errors"]
+        _remove_temporary_files(out)  # a retried Dask task can leave one
+
+    summary.errors = [e for i in sorted(errors) for e in errors[i]]
+    summary.failed = len(summary.errors)
+    summary.seconds = time.perf_counter() - started
+    if progress:
+        print(summary, file=sys.stderr)
+    return summary
+
+
+def _run_local(todo, config, out: Path, n_threads: int, advance) -> list[dict]:
+    def on_clip(seconds):
+        advance(1, seconds or 0.0)
+
+    return [embed_shard(i, rows, config, str(out), n_threads=n_threads, on_clip=on_clip)
+            for i, rows in todo]
+
+
+def _run_dask(todo, config, out: Path, n_threads: int, workers, scheduler, advance) -> list[dict]:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as error:
+        raise ImportError("workers=/scheduler= run on Dask: pip install 'dask[distributed]'") \
+            from error
+    cluster = None
+    if scheduler is not None:
+        client = Client(scheduler)
+    else:
+        if n_threads == 0:  # share the cores between the single-threaded workers
+            n_threads = max(1, (os.cpu_count() or 1) // workers)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = [client.submit(embed_shard, i, rows, config, str(out), n_threads=n_threads,
+                                 retries=2, pure=False)
+                   for i, rows in todo]
+        results = []
+        try:
+            for future in as_completed(futures):
+                result = future.result()
+                results.append(result)
+                advance(result["done"] + result["failed"], result["audio_seconds"])
+        except BaseException:
+            client.cancel(futures)
+            raise
+        return results
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# --------------------------------------------------------------------------- reading back
+
+
+def load_embeddings(out_dir):
+    """The embeddings written so far in ``out_dir``, sorted by clip_id.
+
+    Returns:
+        ``(X, metadata)``: X float32 (n_done, n_features); metadata a pandas DataFrame with
+        clip_id, path, seconds and the manifest's extra columns, row k describing X[k].
+        Clips that failed, or whose shard is not written yet, are absent.
+    """
+    pa, pq = _pyarrow()
+    pd = _pandas()
+    out = Path(os.fspath(out_dir))
+    config_path = out / CONFIG_FILE
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{config_path} not found: {out} holds no extraction")
+    stored = json.loads(config_path.read_text())
+    config, digest = stored["config"], stored["config_hash"]
+    n_features = config["n_features"]
+    tables = []
+    for path in sorted((out / SHARDS_DIR).glob("part-*.parquet")):
+        index = int(path.name[len("part-"):-len(".parquet")])
+        if not (out / ERRORS_DIR / path.name).is_file():
+            continue  # not complete (its errors part was removed): not counted as done
+        table = pq.read_table(path)
+        found = (table.schema.metadata or {}).get(_HASH_KEY, b"").decode()
+        if found != digest:
+            raise ValueError(f"{path} was written by another configuration ({found[:12]!r}, "
+                             f"{CONFIG_FILE} has {digest[:12]!r})")
+        if (table.schema.metadata or {}).get(_SHARD_KEY) != str(index).encode():
+            raise ValueError(f"{path} does not hold shard {index}")
+        tables.append(table)
+    if tables:
+        table = pa.concat_tables(tables).sort_by("clip_id")
+        vectors = table.column("embedding").combine_chunks()
+        X = vectors.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+        X = np.ascontiguousarray(X.reshape(-1, n_features))
+        meta = table.select(["clip_id", "path", "seconds"]).to_pandas()
+    else:
+        X = np.zeros((0, n_features), np.float32)
+        meta = pd.DataFrame({"clip_id": pd.Series([], dtype="int64"),
+                             "path": pd.Series([], dtype="object"),
+                             "seconds": pd.Series([], dtype="float64")})
+    if meta["clip_id"].duplicated().any():
+        raise ValueError(f"{out}: a clip_id appears in more than one shard")
+    manifest = pq.read_table(out / MANIFEST_FILE).to_pandas()
+    extra = [c for c in manifest.columns if c not in ("clip_id", "path")]
+    if extra:
+        meta = meta.merge(manifest[["clip_id", *extra]], on="clip_id", how="left", sort=False)
+    return X, meta.reset_index(drop=True)
