@@ -7,6 +7,7 @@ import sys
 
 from . import __version__, datasets
 from .architectures import ARCHITECTURES, SIZES
+from .evaluate import SVM_MAX_ITER
 from .protocols import CLASSIFIERS, PROTOCOLS
 
 
@@ -33,7 +34,8 @@ def _evaluate(args) -> int:
     results = evaluate(_dataset(args), archs=args.arch, sizes=args.size, classifiers=args.classifier,
                        seeds=args.seed, protocols=args.protocol, mfcc=not args.no_mfcc,
                        out_dir=args.out, cache_dir=args.cache, length=args.length, pad=args.pad,
-                       backend_features=args.backend_features, n_threads=args.threads)
+                       backend_features=args.backend_features, n_threads=args.threads,
+                       svm_max_iter=args.svm_max_iter)
     from .report import markdown
     print(markdown(results))
     print(f"written to {args.out}/ (results.json, results.csv, results.md, *.png) in "
@@ -78,6 +80,8 @@ def main(argv=None) -> int:
     ev.add_argument("--length", type=int, help="input length (samples or frames; default: the paper's)")
     ev.add_argument("--pad", choices=["repeat", "zero", "crop"], default="repeat")
     ev.add_argument("--backend-features", choices=["faithful", "per_filter"], default="faithful")
+    ev.add_argument("--svm-max-iter", type=int, default=SVM_MAX_ITER,
+                    help="libsvm iterations per fit; -1 = until convergence, as GridSearchCV")
     ev.add_argument("--no-mfcc", action="store_true", help="skip the MFCC + SVM baseline")
     ev.add_argument("--out", default="randcnn_fast_results")
     ev.add_argument("--cache", help="feature cache folder (default ~/.cache/randcnn_fast/features)")

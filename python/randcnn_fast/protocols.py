@@ -62,17 +62,18 @@ def _derived_seed(seed: int, stream: int) -> int:
 class _SVM:
     """Selection over the paper's grid; scores per split, then the first best."""
 
-    def __init__(self, X, y, progress):
-        self.X, self.y, self.progress = X, y, progress
+    def __init__(self, X, y, progress, max_iter):
+        self.X, self.y, self.progress, self.max_iter = X, y, progress, max_iter
 
     def select(self, splits):
-        configs, scores, predictions = svm.grid_scores(self.X, self.y, splits, progress=self.progress)
+        configs, scores, predictions = svm.grid_scores(self.X, self.y, splits, progress=self.progress,
+                                                       max_iter=self.max_iter)
         index, config, score = svm.best_config(configs, scores)
         return config, score, predictions[index]
 
     def fit_predict(self, config, train, test, seed):
         kernels = svm.FoldKernels(self.X[train], self.X[test])
-        return svm.fit_predict(kernels, self.y[train], config)
+        return svm.fit_predict(kernels, self.y[train], config, self.max_iter)
 
 
 class _ELM:
@@ -106,13 +107,17 @@ class _ELM:
 
 
 def run_protocol(X: np.ndarray, dataset: Dataset, classifier: str, protocol: str, *, seed: int = 0,
-                 hidden_sizes=PAPER_HIDDEN_SIZES, n_threads: int = 0, progress=None) -> Outcome:
-    """Select and score ``classifier`` ("svm" or "elm") on features X under ``protocol``."""
+                 hidden_sizes=PAPER_HIDDEN_SIZES, n_threads: int = 0, progress=None,
+                 svm_max_iter: int = -1) -> Outcome:
+    """Select and score ``classifier`` ("svm" or "elm") on features X under ``protocol``.
+
+    ``svm_max_iter`` caps libsvm's iterations per fit (-1: none, GridSearchCV's behaviour).
+    """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
     y = dataset.y
     if classifier == "svm":
-        model = _SVM(X, y, progress)
+        model = _SVM(X, y, progress, svm_max_iter)
     elif classifier == "elm":
         model = _ELM(X, y, seed, hidden_sizes, n_threads, progress)
     else:

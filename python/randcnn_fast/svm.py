@@ -49,14 +49,18 @@ class FoldKernels:
         return self._rbf[gamma]
 
 
-def fit_predict(kernels: FoldKernels, y_train, config: dict) -> np.ndarray:
-    """Fit SVC(config) on the split's training part and predict its test part."""
+def fit_predict(kernels: FoldKernels, y_train, config: dict, max_iter: int = -1) -> np.ndarray:
+    """Fit SVC(config) on the split's training part and predict its test part.
+
+    ``max_iter=-1`` (SVC's default) lets libsvm run to convergence, as GridSearchCV(SVC())
+    does; on unscaled features of large magnitude a linear SVM can then take minutes per fit.
+    """
     K_train, K_test = kernels.matrices(config)
-    model = SVC(kernel="precomputed", C=config["C"]).fit(K_train, y_train)
+    model = SVC(kernel="precomputed", C=config["C"], max_iter=max_iter).fit(K_train, y_train)
     return model.predict(K_test)
 
 
-def grid_scores(X, y, splits, grid=SVM_GRID, progress=None):
+def grid_scores(X, y, splits, grid=SVM_GRID, progress=None, max_iter: int = -1):
     """Accuracy of every configuration on every (train_index, test_index) split.
 
     Returns the configurations (GridSearchCV's order), the scores (n_configs, n_splits) and
@@ -73,7 +77,7 @@ def grid_scores(X, y, splits, grid=SVM_GRID, progress=None):
     for j, (train, test) in enumerate(splits):
         kernels = FoldKernels(X[train], X[test])
         for i, config in enumerate(configs):
-            predicted = fit_predict(kernels, y[train], config)
+            predicted = fit_predict(kernels, y[train], config, max_iter)
             predictions[i, test] = predicted
             scores[i, j] = np.mean(predicted == y[test])
             if progress is not None:
