@@ -11,7 +11,8 @@
 
 Features are synthetic but shaped like embeddings: non-negative (|normal| around a class
 centre, as per-channel means of ReLU maps are), at the scale of the networks' outputs.
-After the last row a table gives each speed ratio.
+After the last row a table gives each speed ratio. The pinv baseline takes about a minute a
+round on 2 cores, so it runs 2 rounds.
 """
 from __future__ import annotations
 
@@ -66,22 +67,20 @@ def targets(y: np.ndarray) -> np.ndarray:
     return np.where(y[:, None] == np.arange(N_CLASSES)[None, :], 1.0, -1.0)
 
 
-def pinv_predictions(X, y, X_test, sizes=SIZES, seed=SEED, shared_layer=False):
+def pinv_predictions(X, y, X_test, sizes=SIZES, seed=SEED, layer=None):
     """Fit one ELM per hidden size with scipy.linalg.pinv and predict X_test.
 
     Each size draws its own N(0, 1) layer (biases, then weights) from RandomState(seed), as a
-    separately fitted model does; with ``shared_layer`` every size takes the first k units of
-    one layer of the largest size instead, which is what hidden_size_predictions computes.
+    separately fitted model does; given ``layer`` (weights, biases) every size takes its first
+    k units instead, which is what hidden_size_predictions computes.
     """
     X = np.asarray(X, dtype=np.float64)
     X_test = np.asarray(X_test, dtype=np.float64)
     T = targets(y)
-    if shared_layer:
-        shared = elm.draw_layer(np.random.RandomState(seed), X.shape[1], max(sizes))
     out = {}
     for k in sizes:
-        if shared_layer:
-            weights, biases = shared[0][:, :k], shared[1][:k]
+        if layer is not None:
+            weights, biases = layer[0][:, :k], layer[1][:k]
         else:
             weights, biases = elm.draw_layer(np.random.RandomState(seed), X.shape[1], k)
         H = np.maximum(X @ weights + biases, 0)
@@ -131,16 +130,23 @@ def test_elm_search_randcnn_fast(benchmark, elm_data):
 
 def test_elm_search_pinv_per_size(benchmark, elm_data):
     X, y, X_test, y_test = elm_data
-    predictions = timed(benchmark, "elm", "pinv", lambda: pinv_predictions(X, y, X_test), rounds=3)
+    predictions = timed(benchmark, "elm", "pinv", lambda: pinv_predictions(X, y, X_test), rounds=2)
     benchmark.extra_info["accuracy"] = {k: float(np.mean(p == y_test)) for k, p in predictions.items()}
 
 
 def test_elm_search_equals_pinv_on_the_same_layer(elm_data):
-    """Given the same random layer (prefixes of the largest), the search predicts as pinv."""
+    """Given the same random layer (prefixes of the largest), the search predicts as pinv.
+
+    Checked for the sizes up to 1200 (the pinv reference of 1800 and 2500 units alone costs
+    more than the whole search); their read-outs come from the leading blocks of the same
+    factorisation the larger sizes use.
+    """
     X, y, X_test, _ = elm_data
     ours = elm.hidden_size_predictions(X, y, X_test, SIZES, random_state=SEED, n_threads=THREADS)
-    reference = pinv_predictions(X, y, X_test, shared_layer=True)
-    for k in SIZES:
+    checked = tuple(k for k in SIZES if k <= 1200)
+    shared = elm.draw_layer(np.random.RandomState(SEED), X.shape[1], max(SIZES))
+    reference = pinv_predictions(X, y, X_test, checked, layer=shared)
+    for k in checked:
         agreement = np.mean(ours[k] == reference[k])
         assert agreement >= 0.99, f"{k} hidden units: {agreement:.3f} of predictions agree"
 
