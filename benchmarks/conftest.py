@@ -40,12 +40,12 @@ def pytest_terminal_summary(terminalreporter):
     front_end = next((info["seconds"] for group, _, info in _rows if group == "front-end"), None)
     spectrogram = {row["arch"] for row in rf.architectures() if row["input"] == "logmel"}
     terminalreporter.section("throughput (median round)")
-    terminalreporter.write_line(f"{'group':<18} {'isa':<7} {'thr':>3} {'audio-s/s':>10} "
-                                f"{'GFLOP/s':>8} {'front-end share':>16}")
-    for group, _, info in _rows:
+    terminalreporter.write_line(f"{'group':<18} {'benchmark':<40} {'isa':<7} {'thr':>3} "
+                                f"{'audio-s/s':>10} {'GFLOP/s':>8} {'front-end share':>16}")
+    for group, name, info in _rows:
         share = ""
         if front_end is not None and group in spectrogram:
             share = f"{100 * front_end / info['seconds']:.1f} %"
         terminalreporter.write_line(
-            f"{group:<18} {info['isa']:<7} {info['threads']:>3} {info['audio_s_per_s']:>10.2f} "
-            f"{info['gflop_per_s']:>8.1f} {share:>16}")
+            f"{group:<18} {name[:40]:<40} {info['isa']:<7} {info['threads']:>3} "
+            f"{info['audio_s_per_s']:>10.2f} {info['gflop_per_s']:>8.1f} {share:>16}")

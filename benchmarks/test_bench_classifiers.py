@@ -11,8 +11,10 @@
 
 Features are synthetic but shaped like embeddings: non-negative (|normal| around a class
 centre, as per-channel means of ReLU maps are), at the scale of the networks' outputs.
-After the last row a table gives each speed ratio. The pinv baseline takes about a minute a
-round on 2 cores, so it runs 2 rounds.
+After the last row a table gives each speed ratio. BLAS and LAPACK run on 2 threads on both
+sides (threadpoolctl), as the native kernels do. The pinv baseline takes from 20 s to minutes a
+round, so it runs 2 rounds; its SVDs suffer most from other processes on the cores (OpenBLAS
+threads that wait for a descheduled peer): run alone on a quiet machine.
 """
 from __future__ import annotations
 
@@ -49,6 +51,18 @@ def embedding_like(n: int, d: int, seed: int, scale: float = 0.05):
     centres = rng.standard_normal((N_CLASSES, d)) * 0.5
     X = np.abs(centres[y] + rng.standard_normal((n, d))) * scale
     return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="module", autouse=True)
+def blas_threads():
+    """BLAS and LAPACK on THREADS threads for both sides (not every core of a big machine)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn depends on it; without it the BLAS default stands
+        yield
+        return
+    with threadpool_limits(limits=THREADS, user_api="blas"):
+        yield
 
 
 @pytest.fixture(scope="module")
