@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -15,6 +17,11 @@ from .weights import check_seed, make_parameters
 
 INPUTS = ("audio", "logmel")
 BACKENDS = ("native", "onnx")
+
+
+def _is_path_list(value) -> bool:
+    return (isinstance(value, (list, tuple)) and len(value) > 0
+            and all(isinstance(item, (str, os.PathLike)) for item in value))
 
 
 def check_threads(n_threads) -> int:
@@ -114,10 +121,10 @@ class Embedder:
         axis): input "input" float32 (batch, 1, time, freq), output "embedding" float32
         (batch, n_features). The log-mel front-end stays outside the graph: spectrogram models
         take log-mel frames (as from :func:`randcnn_fast.logmel`), waveform models samples."""
-        import onnx
-
         from .onnx_backend import build_model, require_onnx
         require_onnx()
+        import onnx
+
         onnx.save(build_model(self.network, self._params, self.length), str(path))
 
     def describe(self, length: int | None = None) -> NetworkSummary:
@@ -134,7 +141,25 @@ class Embedder:
         numpy.ndarray
             float32, (n_features,) for one clip, (n_clips, n_features) for a batch.
         """
-        maps, names, single = self._input_maps(clips, sr)
+        if self.input == "audio" and sr is None and _is_path_list(clips):
+            return self._embed_files(list(clips))
+        return self._run(*self._input_maps(clips, sr))
+
+    def _embed_files(self, paths) -> np.ndarray:
+        """Files one at a time, reading and decoding the next one while the network runs on
+        this one (the native core releases the GIL): memory holds two clips, not the list."""
+        rows = []
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            pending = reader.submit(self._input_maps, paths[0], None)
+            for i in range(len(paths)):
+                loaded = pending.result()
+                if i + 1 < len(paths):
+                    pending = reader.submit(self._input_maps, paths[i + 1], None)
+                rows.append(self._run(*loaded))
+        return np.stack(rows)
+
+    def _run(self, maps, names, single) -> np.ndarray:
+        """The network on input maps, after checking their lengths."""
         for name, x in zip(names, maps):
             if x.shape[0] < self.network.min_length:
                 raise ValueError(self._too_short(f"{name}: {x.shape[0]} {self.network.input_unit}"))
