@@ -25,7 +25,7 @@ from .report import write_report
 SVM_MAX_ITER = 1_000_000
 
 
-def demo_dataset(progress: bool = True) -> datasets.Dataset:
+def demo_dataset() -> datasets.Dataset:
     """The built-in synthetic demo set (made once, then read from the cache folder)."""
     folder = demo.make_demo(demo.default_demo_dir())
     return datasets.manifest(folder / "labels.csv", fold_column="fold", name="demo")
@@ -64,7 +64,7 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     Returns the results dictionary written to results.json.
     """
     started = time.time()
-    dataset = demo_dataset(progress) if dataset is None else dataset
+    dataset = demo_dataset() if dataset is None else dataset
     archs = _check_choices(list(ARCHITECTURES) if archs is None else archs, ARCHITECTURES, "archs")
     sizes = _check_choices(sizes, SIZES, "sizes")
     classifiers = _check_choices(classifiers, CLASSIFIERS, "classifiers")

@@ -71,7 +71,7 @@ class _SVM:
         index, config, score = svm.best_config(configs, scores)
         return config, score, predictions[index]
 
-    def fit_predict(self, config, train, test, seed):
+    def fit_predict(self, config, train, test):
         kernels = svm.FoldKernels(self.X[train], self.X[test])
         return svm.fit_predict(kernels, self.y[train], config, self.max_iter)
 
@@ -99,7 +99,7 @@ class _ELM:
         best = max(self.sizes, key=lambda k: (means[k], -self.sizes.index(k)))
         return {"n_hidden": best}, means[best], predictions[best]
 
-    def fit_predict(self, config, train, test, seed):
+    def fit_predict(self, config, train, test):
         # A new random layer for the final model, as the original re-created its ELM.
         model = ELMClassifier(config["n_hidden"], random_state=_derived_seed(self.seed, 1),
                               n_threads=self.n_threads)
@@ -126,7 +126,7 @@ def run_protocol(X: np.ndarray, dataset: Dataset, classifier: str, protocol: str
     if dataset.protocol_kind == "split":
         train, valid, test = _split_parts(dataset)
         config, _, _ = model.select(_selection_splits(y, train, valid))
-        predicted = model.fit_predict(config, train, test, seed)
+        predicted = model.fit_predict(config, train, test)
         return Outcome(float(np.mean(predicted == y[test])), [config], y[test], predicted)
 
     folds = np.asarray(dataset.folds)
@@ -139,7 +139,7 @@ def run_protocol(X: np.ndarray, dataset: Dataset, classifier: str, protocol: str
     chosen, fold_scores, predicted = [], [], np.full(len(y), -1)
     for train, test in outer:
         config, _, _ = model.select(_fold_splits(folds, keep=train))
-        predicted[test] = model.fit_predict(config, train, test, seed)
+        predicted[test] = model.fit_predict(config, train, test)
         chosen.append(config)
         fold_scores.append(float(np.mean(predicted[test] == y[test])))
     return Outcome(float(np.mean(fold_scores)), chosen, y, predicted, fold_scores)

@@ -147,8 +147,6 @@ def write_report(results: dict, out_dir: Path) -> None:
         entries = [e for e in results["confusion"] if e["protocol"] == protocol
                    and (e["size"] == size or e["features"] == MFCC)]
         for classifier in dict.fromkeys(e["classifier"] for e in entries):
-            chosen = [e for e in entries if e["classifier"] == classifier
-                      or (classifier == "svm" and e["features"] == MFCC)]
-            chosen = [e for e in chosen if e["classifier"] == classifier]
+            chosen = [e for e in entries if e["classifier"] == classifier]
             _confusions(out_dir / f"confusion_{size}_{protocol}_{classifier}.png", chosen,
                         results["dataset"]["classes"], f"{name}: normalised confusion ({size}, {protocol})")
