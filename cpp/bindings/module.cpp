@@ -7,9 +7,11 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "core/conv.hpp"
 #include "core/isa.hpp"
@@ -30,10 +32,19 @@ int activation_code(const std::string& name) {
     throw std::invalid_argument("unknown activation '" + name + "' (expected none, relu or elu)");
 }
 
-py::tuple conv(const FloatArray& x, const FloatArray& w, const FloatArray& b,
-               std::array<int, 2> stride, std::array<int, 4> padding,
-               const std::string& activation, std::array<int, 2> pool, bool write_output,
-               int n_threads, const std::optional<FloatArray>& residual) {
+const std::string kAlgorithms[] = {"auto", "direct", "winograd"};
+
+int algorithm_code(const std::string& name) {
+    for (int i = 0; i < 3; ++i)
+        if (name == kAlgorithms[i]) return i;
+    throw std::invalid_argument("unknown algorithm '" + name + "' (expected auto, direct or winograd)");
+}
+
+py::tuple run_conv(const FloatArray& x, const FloatArray& w, const FloatArray& b,
+                   std::array<int, 2> stride, std::array<int, 4> padding,
+                   const std::string& activation, std::array<int, 2> pool, bool write_output,
+                   int n_threads, const std::optional<FloatArray>& residual,
+                   const std::string& algorithm, rcf::PackedWeights* packed) {
     if (x.ndim() != 3) throw std::invalid_argument("conv: x must be 3-D (time, freq, channels)");
     if (w.ndim() != 4) throw std::invalid_argument("conv: w must be 4-D (out, in, kh, kw)");
     if (b.ndim() != 1) throw std::invalid_argument("conv: b must be 1-D (out,)");
@@ -64,6 +75,8 @@ py::tuple conv(const FloatArray& x, const FloatArray& w, const FloatArray& b,
     a.pool_t = pool[0];
     a.pool_f = pool[1];
     a.n_threads = n_threads;
+    a.algorithm = algorithm_code(algorithm);
+    a.packed = packed;
 
     py::object out = py::none();
     const long rows = rcf::conv_output_length(a.t_in, a.kh, std::max(a.stride_t, 1), a.pad_t0, a.pad_t1) /
@@ -91,6 +104,44 @@ py::tuple conv(const FloatArray& x, const FloatArray& w, const FloatArray& b,
     }
     return py::make_tuple(out, sums);
 }
+
+py::tuple conv(const FloatArray& x, const FloatArray& w, const FloatArray& b,
+               std::array<int, 2> stride, std::array<int, 4> padding,
+               const std::string& activation, std::array<int, 2> pool, bool write_output,
+               int n_threads, const std::optional<FloatArray>& residual,
+               const std::string& algorithm) {
+    return run_conv(x, w, b, stride, padding, activation, pool, write_output, n_threads, residual,
+                    algorithm, nullptr);
+}
+
+// One layer's weights, copied and kept with their packed forms for repeated calls.
+class ConvLayer {
+  public:
+    ConvLayer(const FloatArray& w, const FloatArray& b)
+        : w_(copy(w)), b_(copy(b)), packed_(new rcf::PackedWeights) {
+        if (w_.ndim() != 4) throw std::invalid_argument("ConvLayer: w must be 4-D (out, in, kh, kw)");
+        if (b_.ndim() != 1 || b_.shape(0) != w_.shape(0))
+            throw std::invalid_argument("ConvLayer: b must be 1-D with w's output channels");
+    }
+
+    py::tuple operator()(const FloatArray& x, std::array<int, 2> stride,
+                         std::array<int, 4> padding, const std::string& activation,
+                         std::array<int, 2> pool, bool write_output, int n_threads,
+                         const std::optional<FloatArray>& residual,
+                         const std::string& algorithm) {
+        return run_conv(x, w_, b_, stride, padding, activation, pool, write_output, n_threads,
+                        residual, algorithm, packed_.get());
+    }
+
+  private:
+    static FloatArray copy(const FloatArray& a) {
+        FloatArray out(std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim()));
+        std::memcpy(out.mutable_data(), a.data(), sizeof(float) * a.size());
+        return out;
+    }
+    FloatArray w_, b_;
+    std::unique_ptr<rcf::PackedWeights> packed_;
+};
 
 DoubleArray gram(const DoubleArray& a, int n_threads) {
     if (a.ndim() != 2) throw std::invalid_argument("gram: a must be 2-D (samples, units)");
@@ -157,16 +208,28 @@ PYBIND11_MODULE(_core, m) {
     m.def("conv", &conv, py::arg("x").noconvert(), py::arg("w").noconvert(),
           py::arg("b").noconvert(), py::arg("stride"), py::arg("padding"), py::arg("activation"),
           py::arg("pool"), py::arg("write_output"), py::arg("n_threads"),
-          py::arg("residual").noconvert() = py::none(),
+          py::arg("residual").noconvert() = py::none(), py::arg("algorithm") = "auto",
           R"doc(Fused convolution over time x frequency, channels last: conv, max-pool, bias, activation.
 
 x: float32 (t, f, c_in); w: float32 (c_out, c_in, kh, kw); b: float32 (c_out,).
 stride: (time, freq); padding: (time before, time after, freq before, freq after);
 activation: "none", "relu" or "elu"; pool: 'valid' max-pool window = stride (time, freq).
 residual: optional float32 map of the output's shape added after the activation (pool 1 x 1).
+algorithm: "auto" (Winograd over time where it applies and pays, else direct), "direct" or
+"winograd" (an error where it does not apply: stride 1 over time and 3, 5 or 7 taps).
 Returns (y, sums): y float32 (t_pool, f_pool, c_out) or None when write_output is False;
 sums float64 (c_out,), the per-channel sums of the pooled activated outputs.
 The result does not depend on n_threads (0 = all cores).)doc");
+
+    py::class_<ConvLayer>(m, "ConvLayer",
+                          "A convolution's weights (copied) and their packed forms, kept for "
+                          "repeated calls: call it like conv without w and b.")
+        .def(py::init<const FloatArray&, const FloatArray&>(), py::arg("w").noconvert(),
+             py::arg("b").noconvert())
+        .def("__call__", &ConvLayer::operator(), py::arg("x").noconvert(), py::arg("stride"),
+             py::arg("padding"), py::arg("activation"), py::arg("pool"),
+             py::arg("write_output"), py::arg("n_threads"),
+             py::arg("residual").noconvert() = py::none(), py::arg("algorithm") = "auto");
 
     m.def("gram", &gram, py::arg("a").noconvert(), py::arg("n_threads"),
           "a^T a for a float64 (n, h) array: the (h, h) Gram matrix.");

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -10,6 +12,7 @@
 
 #include "core/isa.hpp"
 #include "core/thread_pool.hpp"
+#include "core/winograd.hpp"
 
 namespace rcf {
 namespace {
@@ -40,6 +43,12 @@ class AlignedFloats {
     float* data_;
 };
 
+// Weight panels and the zero-padded bias for one kernel table and algorithm.
+struct Packed {
+    AlignedFloats panels, bias;
+    Packed(size_t panel_floats, size_t bias_floats) : panels(panel_floats), bias(bias_floats) {}
+};
+
 long round_up(long n, long multiple) { return (n + multiple - 1) / multiple * multiple; }
 
 void check(bool ok, const std::string& message) {
@@ -65,13 +74,48 @@ struct Plan {
     long rows, cols;          // conv outputs that enter a whole pooling window
     long rows_out, cols_out;  // after pooling
     long f_padded;            // frequency positions of the padded input
-    long tile_rows, n_tiles;
+    long row_floats;          // floats per padded input row
+    long tile_rows, n_tiles;  // conv output rows per task, tasks
+    long window_rows;         // input rows one task reads
     long run;                 // contiguous input floats one tap reads
     int taps;                 // runs per output position
     long tap_stride;          // floats between the runs of consecutive taps
+    int wino_m;               // Winograd output tile over time, 0 for direct convolution
 };
 
-Plan make_plan(const ConvArgs& a) {
+// Winograd pays for its transforms only with a deep enough reduction per transformed point.
+constexpr long kWinogradMinRun = 32;
+// Output positions per Winograd GEMM: whole microkernel tiles where possible.
+constexpr long kWinogradPositions = 64;
+
+bool wants_winograd(const ConvArgs& a, long run, long rows) {
+    const int m = winograd_output_tile(a.kh);
+    if (a.algorithm == kAlgoDirect || a.stride_t != 1 || m == 0) return false;
+    if (a.algorithm == kAlgoWinograd) return true;
+    return run >= kWinogradMinRun && rows >= 2L * m;
+}
+
+// Bytes of Winograd products kept per block of weight panels: well inside L2.
+constexpr long kWinogradProductBytes = 256 * 1024;
+
+long winograd_panel_block(int n, long positions, int nr, long panels) {
+    const long per_panel = n * positions * nr * static_cast<long>(sizeof(float));
+    return std::max<long>(1, std::min(panels, kWinogradProductBytes / per_panel));
+}
+
+// Winograd tiles (of m rows) per task: whole pooling windows, about kWinogradPositions
+// positions, a multiple of the microkernel's rows when one is near.
+long winograd_tiles_per_task(int m, int pool_t, long cols, int mr) {
+    long fallback = 0;
+    for (long nt = 1; nt * cols <= 4 * kWinogradPositions || fallback == 0; ++nt) {
+        if ((nt * m) % pool_t != 0) continue;
+        if (nt * cols >= kWinogradPositions && (nt * cols) % mr == 0) return nt;
+        if (fallback == 0 && nt * cols >= kWinogradPositions) fallback = nt;
+    }
+    return fallback;
+}
+
+Plan make_plan(const ConvArgs& a, int mr) {
     Plan p{};
     const long t_conv = conv_output_length(a.t_in, a.kh, a.stride_t, a.pad_t0, a.pad_t1);
     const long f_conv = conv_output_length(a.f_in, a.kw, a.stride_f, a.pad_f0, a.pad_f1);
@@ -80,24 +124,177 @@ Plan make_plan(const ConvArgs& a) {
     p.rows = p.rows_out * a.pool_t;
     p.cols = p.cols_out * a.pool_f;
     p.f_padded = a.f_in + a.pad_f0 + a.pad_f1;
-    const long rows_wanted = std::max<long>(1, kTilePositions / std::max<long>(p.cols, 1));
-    p.tile_rows = std::max<long>(a.pool_t, rows_wanted / a.pool_t * a.pool_t);
-    p.n_tiles = p.rows > 0 ? (p.rows + p.tile_rows - 1) / p.tile_rows : 0;
+    p.row_floats = p.f_padded * a.c_in;
     p.run = static_cast<long>(a.kw) * a.c_in;
     p.taps = a.kh;
-    p.tap_stride = p.f_padded * a.c_in;
-    if (p.f_padded == a.kw) {  // consecutive taps' runs touch: read them as one longer run
-        p.run *= a.kh;
-        p.taps = 1;
+    p.tap_stride = p.row_floats;
+    if (wants_winograd(a, p.run, p.rows)) {
+        p.wino_m = winograd_output_tile(a.kh);
+        p.taps = 1;  // the time taps live in the transforms
+        p.tile_rows = winograd_tiles_per_task(p.wino_m, a.pool_t, std::max<long>(p.cols, 1), mr) * p.wino_m;
+        p.window_rows = p.tile_rows + a.kh - 1;
+    } else {
+        const long rows_wanted = std::max<long>(1, kTilePositions / std::max<long>(p.cols, 1));
+        p.tile_rows = std::max<long>(a.pool_t, rows_wanted / a.pool_t * a.pool_t);
+        p.window_rows = (p.tile_rows - 1) * a.stride_t + a.kh;
+        if (p.f_padded == a.kw) {  // consecutive taps' runs touch: read them as one longer run
+            p.run *= a.kh;
+            p.taps = 1;
+        }
     }
+    p.n_tiles = p.rows > 0 ? (p.rows + p.tile_rows - 1) / p.tile_rows : 0;
     return p;
+}
+
+// Winograd weights: U_x = sum_dt G[x][dt] w[.][.][dt][.] for every transformed point x, packed
+// like the direct weights with a single tap: [x][c_out/nr][kw*c_in][nr].
+void pack_winograd_weights(const ConvArgs& a, const WinogradTransform& t, int nr, long panels,
+                           float* packed) {
+    const long depth = static_cast<long>(a.kw) * a.c_in;
+    for (int co = 0; co < a.c_out; ++co)
+        for (int ci = 0; ci < a.c_in; ++ci)
+            for (int df = 0; df < a.kw; ++df)
+                for (int x = 0; x < t.n; ++x) {
+                    double u = 0.0;
+                    for (int dt = 0; dt < a.kh; ++dt)
+                        u += t.g[x * t.r + dt] * a.w[((static_cast<long>(co) * a.c_in + ci) * a.kh + dt) * a.kw + df];
+                    packed[((x * panels + co / nr) * depth + df * a.c_in + ci) * nr + co % nr] =
+                        static_cast<float>(u);
+                }
+}
+
+// Per-worker scratch, sized once per call.
+struct Scratch {
+    AlignedFloats window, c, transformed, products;
+    std::vector<const float*> rows;
+    Scratch(long window_size, long c_size, long transformed_size, long products_size, long n_rows)
+        : window(window_size), c(c_size), transformed(transformed_size), products(products_size),
+          rows(n_rows) {}
+};
+
+// The task's input rows [first, first + p.window_rows): a view of x when they lie inside it
+// and need no frequency padding, else a zero-padded copy in the worker's window buffer.
+const float* input_window(const ConvArgs& a, const Plan& p, long first, Scratch& s) {
+    if (a.pad_f0 + a.pad_f1 == 0 && first >= 0 && first + p.window_rows <= a.t_in)
+        return a.x + first * p.row_floats;
+    float* buf = s.window.get();
+    std::memset(buf, 0, sizeof(float) * p.window_rows * p.row_floats);
+    const long lo = std::max<long>(first, 0), hi = std::min(first + p.window_rows, a.t_in);
+    for (long t = lo; t < hi; ++t)
+        std::memcpy(buf + (t - first) * p.row_floats + a.pad_f0 * a.c_in,
+                    a.x + t * a.f_in * a.c_in, sizeof(float) * a.f_in * a.c_in);
+    return buf;
+}
+
+// Direct convolution of one task into s.c [tile_rows * cols][ldc].
+void direct_tile(const ConvArgs& a, const Plan& p, const KernelTable& kt, const float* packed,
+                 long panels, long ldc, const float* window, long n_rows, Scratch& s) {
+    const long n_positions = n_rows * p.cols;
+    for (long r = 0; r < n_rows; ++r)
+        for (long q = 0; q < p.cols; ++q)
+            s.rows[r * p.cols + q] = window + r * a.stride_t * p.row_floats + q * a.stride_f * a.c_in;
+    const long depth = p.run * p.taps;
+    float* c = s.c.get();
+    for (long j = 0; j < panels; ++j) {
+        const float* panel = packed + j * depth * kt.nr;
+        for (int tap = 0; tap < p.taps; ++tap)
+            for (long k0 = 0; k0 < p.run; k0 += kKc) {
+                const long kc = std::min(kKc, p.run - k0);
+                const float* b = panel + (tap * p.run + k0) * kt.nr;
+                const bool accumulate = tap > 0 || k0 > 0;
+                for (long m0 = 0; m0 < n_positions; m0 += kt.mr) {
+                    const int mr = static_cast<int>(std::min<long>(kt.mr, n_positions - m0));
+                    kt.gemm(mr, kc, s.rows.data() + m0, tap * p.tap_stride + k0, b,
+                            c + m0 * ldc + j * kt.nr, ldc, accumulate);
+                }
+            }
+    }
+}
+
+// Winograd convolution of one task (always tile_rows rows; the window is zero past the input)
+// into s.c: transform the input rows, one GEMM per transformed point and weight panel, then
+// transform the panel's products back to output rows.
+void winograd_tile(const ConvArgs& a, const Plan& p, const KernelTable& kt,
+                   const WinogradTransform& t, const float* packed, long panels, long ldc,
+                   const float* window, Scratch& s) {
+    const int m = t.m, n = t.n;
+    const long nt = p.tile_rows / m, positions = nt * p.cols, depth = p.run;
+    float* v = s.transformed.get();  // [n][nt][row_floats]
+    WinogradInputArgs in{window, p.row_floats, nt, m, n, t.bt.data(), v};
+    kt.winograd_input(&in);
+    // Weight panels go in blocks whose products stay in L2; each block reads the transformed
+    // input once per point.
+    const long block = winograd_panel_block(n, positions, kt.nr, panels);
+    float* products = s.products.get();  // [n][block][positions][nr]
+    const long point_stride = block * positions * kt.nr;
+    for (long j0 = 0; j0 < panels; j0 += block) {
+        const long block_panels = std::min(block, panels - j0);
+        for (int x = 0; x < n; ++x) {
+            for (long i = 0; i < nt; ++i)
+                for (long q = 0; q < p.cols; ++q)
+                    s.rows[i * p.cols + q] = v + (x * nt + i) * p.row_floats + q * a.stride_f * a.c_in;
+            for (long j = j0; j < j0 + block_panels; ++j) {
+                const float* panel = packed + (x * panels + j) * depth * kt.nr;
+                float* out = products + x * point_stride + (j - j0) * positions * kt.nr;
+                for (long k0 = 0; k0 < depth; k0 += kKc) {
+                    const long kc = std::min(kKc, depth - k0);
+                    for (long m0 = 0; m0 < positions; m0 += kt.mr) {
+                        const int mr = static_cast<int>(std::min<long>(kt.mr, positions - m0));
+                        kt.gemm(mr, kc, s.rows.data() + m0, k0, panel + k0 * kt.nr,
+                                out + m0 * kt.nr, kt.nr, k0 > 0);
+                    }
+                }
+            }
+        }
+        for (long j = j0; j < j0 + block_panels; ++j) {
+            WinogradOutputArgs out{products + (j - j0) * positions * kt.nr, point_stride, nt,
+                                   p.cols, m, n, t.at.data(), s.c.get() + j * kt.nr, ldc};
+            kt.winograd_output(&out);
+        }
+    }
+}
+
+std::unique_ptr<Packed> pack(const ConvArgs& a, const KernelTable& kt, const Plan& p,
+                             const WinogradTransform& transform) {
+    const long ldc = round_up(a.c_out, kt.nr), panels = ldc / kt.nr;
+    const long depth = static_cast<long>(a.kh) * a.kw * a.c_in;
+    std::unique_ptr<Packed> packed;
+    if (p.wino_m > 0) {
+        packed.reset(new Packed(static_cast<size_t>(transform.n * panels * depth / a.kh * kt.nr), ldc));
+        pack_winograd_weights(a, transform, kt.nr, panels, packed->panels.get());
+    } else {
+        packed.reset(new Packed(static_cast<size_t>(panels * depth * kt.nr), ldc));
+        pack_weights(a, kt.nr, packed->panels.get());
+    }
+    std::memcpy(packed->bias.get(), a.bias, sizeof(float) * a.c_out);
+    return packed;
 }
 
 }  // namespace
 
+struct PackedWeights::Store {
+    std::mutex mutex;
+    std::map<std::pair<const KernelTable*, int>, std::unique_ptr<Packed>> by_kernels;
+
+    const Packed* get(const ConvArgs& a, const KernelTable& kt, const Plan& p,
+                      const WinogradTransform& transform) {
+        std::lock_guard<std::mutex> lock(mutex);
+        std::unique_ptr<Packed>& entry = by_kernels[{&kt, p.wino_m}];
+        if (!entry) entry = pack(a, kt, p, transform);
+        return entry.get();
+    }
+};
+
+PackedWeights::PackedWeights() : store(new Store) {}
+PackedWeights::~PackedWeights() = default;
+
 long conv_output_length(long n_in, int k, int stride, int pad0, int pad1) {
     const long padded = n_in + pad0 + pad1;
     return padded < k ? 0 : (padded - k) / stride + 1;
+}
+
+bool uses_winograd(const ConvArgs& a) {
+    return make_plan(a, active_kernels().mr).wino_m > 0;
 }
 
 void conv(const ConvArgs& a) {
@@ -109,37 +306,42 @@ void conv(const ConvArgs& a) {
     check(a.pad_t0 >= 0 && a.pad_t1 >= 0 && a.pad_f0 >= 0 && a.pad_f1 >= 0,
           "padding must be >= 0");
     check(a.activation >= kActNone && a.activation <= kActElu, "unknown activation");
+    check(a.algorithm >= kAlgoAuto && a.algorithm <= kAlgoWinograd, "unknown algorithm");
     check(!a.residual || (a.pool_t == 1 && a.pool_f == 1), "a residual input needs pool 1 x 1");
-    const Plan p = make_plan(a);
+    const KernelTable& kt = active_kernels();
+    const Plan p = make_plan(a, kt.mr);
     check(p.rows_out >= 1 && p.cols_out >= 1,
           "input of " + std::to_string(a.t_in) + " x " + std::to_string(a.f_in) +
               " is too short for kernel " + std::to_string(a.kh) + " x " + std::to_string(a.kw) +
               ", stride " + std::to_string(a.stride_t) + " x " + std::to_string(a.stride_f) +
               " and pool " + std::to_string(a.pool_t) + " x " + std::to_string(a.pool_f));
+    check(a.algorithm != kAlgoWinograd || p.wino_m > 0,
+          "Winograd needs stride 1 over time and a kernel of 3, 5 or 7 taps");
 
-    const KernelTable& kt = active_kernels();
     const long ldc = round_up(a.c_out, kt.nr);
     const long panels = ldc / kt.nr;
-    const long depth = p.run * p.taps;
-    AlignedFloats packed(static_cast<size_t>(panels * depth * kt.nr));
-    pack_weights(a, kt.nr, packed.get());
-    AlignedFloats bias(static_cast<size_t>(ldc));
-    std::memcpy(bias.get(), a.bias, sizeof(float) * a.c_out);
-
-    const long window_rows = (p.tile_rows - 1) * a.stride_t + a.kh;  // input rows a tile reads
+    WinogradTransform transform;
+    if (p.wino_m > 0) transform = winograd_transform(p.wino_m, a.kh);
+    std::unique_ptr<Packed> own;
+    const Packed* packed;
+    if (a.packed) {
+        packed = a.packed->store->get(a, kt, p, transform);
+    } else {
+        own = pack(a, kt, p, transform);
+        packed = own.get();
+    }
     const long tile_positions = p.tile_rows * p.cols;
-    const bool pads_frequency = a.pad_f0 + a.pad_f1 > 0;
+    const long nt = p.wino_m > 0 ? p.tile_rows / p.wino_m : 0;
     const int workers =
         static_cast<int>(std::min<long>(resolve_threads(a.n_threads), std::min(p.n_tiles, kTilesPerChunk)));
-    struct Scratch {
-        AlignedFloats window, c;
-        std::vector<const float*> rows;
-        Scratch(long w, long c_size, long n_rows) : window(w), c(c_size), rows(n_rows) {}
-    };
+    const long product_floats =
+        p.wino_m > 0 ? transform.n * nt * p.cols * kt.nr * winograd_panel_block(transform.n, nt * p.cols, kt.nr, panels)
+                     : 0;
     std::vector<std::unique_ptr<Scratch>> scratch;
     for (int i = 0; i < workers; ++i)
-        scratch.emplace_back(new Scratch(window_rows * p.f_padded * a.c_in, tile_positions * ldc,
-                                         tile_positions));
+        scratch.emplace_back(new Scratch(p.window_rows * p.row_floats, tile_positions * ldc,
+                                         transform.n * nt * p.row_floats,
+                                         product_floats, tile_positions));
     AlignedFloats tile_sums(static_cast<size_t>(std::min(p.n_tiles, kTilesPerChunk) * ldc));
 
     for (int co = 0; co < a.c_out; ++co) a.sums[co] = 0.0;
@@ -149,45 +351,17 @@ void conv(const ConvArgs& a) {
             Scratch& s = *scratch[worker];
             const long r0 = (chunk + index) * p.tile_rows;
             const long n_rows = std::min(p.tile_rows, p.rows - r0);
-            // Input rows [first, first + needed) feed this tile; outside [0, t_in), and in the
+            // Input rows from r0 * stride - pad feed this tile; outside [0, t_in), and in the
             // frequency margins, they are zero padding.
-            const long first = r0 * a.stride_t - a.pad_t0;
-            const long needed = (n_rows - 1) * a.stride_t + a.kh;
-            const long row_floats = p.f_padded * a.c_in;
-            const float* window = a.x + first * row_floats;
-            if (pads_frequency || first < 0 || first + needed > a.t_in) {
-                float* buf = s.window.get();
-                std::memset(buf, 0, sizeof(float) * needed * row_floats);
-                const long lo = std::max<long>(first, 0), hi = std::min(first + needed, a.t_in);
-                for (long t = lo; t < hi; ++t)
-                    std::memcpy(buf + (t - first) * row_floats + a.pad_f0 * a.c_in,
-                                a.x + t * a.f_in * a.c_in, sizeof(float) * a.f_in * a.c_in);
-                window = buf;
-            }
-            const long n_positions = n_rows * p.cols;
-            for (long r = 0; r < n_rows; ++r)
-                for (long q = 0; q < p.cols; ++q)
-                    s.rows[r * p.cols + q] = window + r * a.stride_t * row_floats + q * a.stride_f * a.c_in;
-
-            float* c = s.c.get();
-            for (long j = 0; j < panels; ++j) {
-                const float* panel = packed.get() + j * depth * kt.nr;
-                for (int tap = 0; tap < p.taps; ++tap)
-                    for (long k0 = 0; k0 < p.run; k0 += kKc) {
-                        const long kc = std::min(kKc, p.run - k0);
-                        const float* b = panel + (tap * p.run + k0) * kt.nr;
-                        const bool accumulate = tap > 0 || k0 > 0;
-                        for (long m0 = 0; m0 < n_positions; m0 += kt.mr) {
-                            const int mr = static_cast<int>(std::min<long>(kt.mr, n_positions - m0));
-                            kt.gemm(mr, kc, s.rows.data() + m0, tap * p.tap_stride + k0, b,
-                                    c + m0 * ldc + j * kt.nr, ldc, accumulate);
-                        }
-                    }
-            }
+            const float* window = input_window(a, p, r0 * a.stride_t - a.pad_t0, s);
+            if (p.wino_m > 0)
+                winograd_tile(a, p, kt, transform, packed->panels.get(), panels, ldc, window, s);
+            else
+                direct_tile(a, p, kt, packed->panels.get(), panels, ldc, window, n_rows, s);
             float* sums = tile_sums.get() + index * ldc;
             std::memset(sums, 0, sizeof(float) * ldc);
             EpilogueArgs e;
-            e.c = c;
+            e.c = s.c.get();
             e.ldc = ldc;
             e.rows_out = n_rows / a.pool_t;
             e.cols_in = p.cols;
@@ -195,7 +369,7 @@ void conv(const ConvArgs& a) {
             e.pool_t = a.pool_t;
             e.pool_f = a.pool_f;
             e.channels = a.c_out;
-            e.bias = bias.get();
+            e.bias = packed->bias.get();
             e.activation = a.activation;
             const long first_output = (r0 / a.pool_t) * p.cols_out * a.c_out;
             e.residual = a.residual ? a.residual + first_output : nullptr;

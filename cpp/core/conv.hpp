@@ -2,7 +2,27 @@
 // per-channel sums. A 1-D convolution over time is the case F = 1, kw = 1.
 #pragma once
 
+#include <memory>
+
 namespace rcf {
+
+// Packed copies of one layer's weights, made on first use for each instruction set and
+// algorithm and then kept: packing costs as much as convolving a short input, and a network
+// runs the same weights on every clip. Safe to share between threads. The owner guarantees
+// that every call using a cache passes the same weights.
+class PackedWeights {
+  public:
+    PackedWeights();
+    ~PackedWeights();
+    PackedWeights(const PackedWeights&) = delete;
+    PackedWeights& operator=(const PackedWeights&) = delete;
+    struct Store;
+    std::unique_ptr<Store> store;
+};
+
+// How the convolution is computed. Auto takes Winograd minimal filtering over time where it
+// applies and pays (stride 1 over time, 3, 5 or 7 taps, a deep enough reduction), else direct.
+enum ConvAlgorithm : int { kAlgoAuto = 0, kAlgoDirect = 1, kAlgoWinograd = 2 };
 
 struct ConvArgs {
     const float* x;      // input [t_in][f_in][c_in], C-contiguous
@@ -23,6 +43,8 @@ struct ConvArgs {
     float* out;          // [t_pool][f_pool][c_out], or nullptr when only the sums are needed
     double* sums;        // [c_out]: per-channel sums of the pooled, activated outputs
     int n_threads;       // 0 = all cores
+    int algorithm;       // ConvAlgorithm
+    PackedWeights* packed;  // cache for w, or nullptr to pack for this call only
 };
 
 // Output extent of the convolution itself along one axis (before pooling); 0 if too short.
@@ -31,5 +53,8 @@ long conv_output_length(long n_in, int k, int stride, int pad0, int pad1);
 // Computes out and sums. Throws std::invalid_argument on bad sizes, including an input too
 // short to give one pooled output. The result does not depend on n_threads.
 void conv(const ConvArgs& args);
+
+// Whether conv(args) would take the Winograd path (same checks as conv, no computation).
+bool uses_winograd(const ConvArgs& args);
 
 }  // namespace rcf

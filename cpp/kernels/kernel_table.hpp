@@ -25,6 +25,30 @@ struct EpilogueArgs {
     float* sums;         // [ldc] running per-channel sums, added to
 };
 
+// Winograd input transform for one task: v[x][i][e] = sum_j bt[x][j] * window[i*m + j][e] for
+// every transformed point x < n, tile i < tiles and element e < row_floats.
+struct WinogradInputArgs {
+    const float* window;  // [tiles * m + n - m][row_floats]
+    long row_floats;
+    long tiles;
+    int m, n;             // output rows per tile, transformed points (8 or 10)
+    const float* bt;      // [n][n]
+    float* v;             // [n][tiles][row_floats]
+};
+
+// Winograd output transform of one weight panel: c[(i*m + o)*cols + q][l] =
+// sum_x at[o][x] * products[x * point_stride + (i*cols + q) * nr + l] for o < m and the
+// panel's nr lanes l.
+struct WinogradOutputArgs {
+    const float* products;  // the panel's products for point 0, [tiles * cols][nr]
+    long point_stride;      // floats between the products of consecutive points
+    long tiles, cols;
+    int m, n;
+    const float* at;        // [m][n]
+    float* c;               // the panel's first column in the scratch [rows][cols][ldc]
+    long ldc;
+};
+
 struct KernelTable {
     const char* name;
     int mr;  // rows (time steps) of one microkernel call
@@ -38,6 +62,8 @@ struct KernelTable {
     // same register width).
     void (*dgemm)(int mr_used, long kc, const double* const* rows, long offset,
                   const double* b, double* c, long ldc, int accumulate);
+    void (*winograd_input)(const WinogradInputArgs* args);
+    void (*winograd_output)(const WinogradOutputArgs* args);
 };
 
 // One table per compiled instruction set; nullptr where that set was not compiled.

@@ -1,6 +1,8 @@
 """Runs a network description on the native core, one input map at a time."""
 from __future__ import annotations
 
+import threading
+import weakref
 from collections import Counter
 from typing import Mapping
 
@@ -51,16 +53,49 @@ def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray
 
 def run_conv(layer: Conv, params, tensors, wanted: bool, n_threads: int):
     x = tensors[layer.source]
-    w = params[f"{layer.name}.weight"]
-    if layer.dims == 1:
-        w = w[..., None]  # (out, in, k) -> (out, in, k, 1): a view
     pool = layer.pool_window(x.shape)
-    y, sums = _core.conv(
-        x, w, params[f"{layer.name}.bias"], stride=layer.stride, padding=layer.paddings(x.shape),
+    y, sums = conv_layer(params[f"{layer.name}.weight"], params[f"{layer.name}.bias"])(
+        x, stride=layer.stride, padding=layer.paddings(x.shape),
         activation=layer.activation, pool=pool, write_output=wanted, n_threads=n_threads,
         residual=tensors[layer.residual] if layer.residual else None)
     t, f = layer.conv_shape(x.shape)
     return y, sums / ((t // pool[0]) * (f // pool[1]))
+
+
+_kept_layers: dict[tuple[int, int], tuple[weakref.ref, weakref.ref, "_core.ConvLayer"]] = {}
+_kept_lock = threading.Lock()
+
+
+def conv_layer(w: np.ndarray, b: np.ndarray) -> "_core.ConvLayer":
+    """The native layer for weights ``w`` (out, in, kh, kw), or (out, in, k) for a 1-D layer,
+    and bias ``b``; it keeps the packed forms of the weights.
+
+    Read-only arrays (every Embedder's weights are) get one layer for as long as they live,
+    so weights are packed once per process, not once per clip; writable arrays, which could
+    change between calls, get a fresh one.
+    """
+    if w.flags.writeable or b.flags.writeable:
+        return _new_layer(w, b)
+    key = (id(w), id(b))
+    with _kept_lock:
+        kept = _kept_layers.get(key)
+        if kept is not None and kept[0]() is w and kept[1]() is b:
+            return kept[2]
+        layer = _new_layer(w, b)
+        # The entry goes when either array does, so a recycled id never finds a stale layer.
+        _kept_layers[key] = (weakref.ref(w, lambda _: _forget(key)),
+                             weakref.ref(b, lambda _: _forget(key)), layer)
+        return layer
+
+
+def _new_layer(w: np.ndarray, b: np.ndarray) -> "_core.ConvLayer":
+    w4 = w[..., None] if w.ndim == 3 else w  # (out, in, k) -> (out, in, k, 1): a view
+    return _core.ConvLayer(np.ascontiguousarray(w4), b)
+
+
+def _forget(key) -> None:
+    with _kept_lock:
+        _kept_layers.pop(key, None)
 
 
 def mean_frequency(x: np.ndarray, wanted: bool, n_threads: int):

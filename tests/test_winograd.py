@@ -1,0 +1,139 @@
+"""Winograd minimal filtering over time (F(6,3), F(4,5), F(4,7)) on every instruction set,
+forced with algorithm="winograd", against the float64 reference and the direct kernel."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from randcnn_fast import _core
+
+import reference
+
+# Winograd's transforms add rounding: its outputs stay within this fraction of the largest
+# output (the direct kernel's bound is a few 1e-7).
+TOLERANCE = 3e-5
+
+
+def case(rng, t, f, c_in, c_out, kh, kw):
+    x = rng.standard_normal((t, f, c_in)).astype(np.float32)
+    w = (rng.standard_normal((c_out, c_in, kh, kw)) / np.sqrt(c_in * kh * kw)).astype(np.float32)
+    b = (0.1 * rng.standard_normal(c_out)).astype(np.float32)
+    return x, w, b
+
+
+def conv(x, w, b, algorithm="winograd", *, padding=(0, 0, 0, 0), pool=(1, 1), activation="relu",
+         stride_f=1, n_threads=1, write=True, residual=None):
+    return _core.conv(x, w, b, stride=(1, stride_f), padding=padding, activation=activation,
+                      pool=pool, write_output=write, n_threads=n_threads, residual=residual,
+                      algorithm=algorithm)
+
+
+def check(x, w, b, **kw):
+    y, sums = conv(x, w, b, **kw)
+    kw.pop("n_threads", None)
+    stride_f = kw.pop("stride_f", 1)
+    ref = reference.conv2d(x, w, b, stride=(1, stride_f), **kw)
+    assert y.shape == ref.shape
+    scale = max(np.abs(ref).max(), 1e-3)
+    np.testing.assert_allclose(y, ref, rtol=0, atol=TOLERANCE * scale)
+    positions = ref.shape[0] * ref.shape[1]
+    np.testing.assert_allclose(sums, ref.sum(axis=(0, 1)), rtol=0, atol=TOLERANCE * scale * positions)
+
+
+# Output rows: 1, below, at and past one Winograd tile (m = 4 or 6), primes, and past a task.
+@pytest.mark.parametrize("rows", [1, 2, 5, 6, 7, 13, 97, 383, 384, 385, 1031])
+@pytest.mark.parametrize("k", [3, 5, 7])
+def test_rows_around_tiles(isa, rows, k):
+    rng = np.random.default_rng(rows * 10 + k)
+    x, w, b = case(rng, rows + k - 1, 1, 9, 11, k, 1)
+    check(x, w, b)
+
+
+@pytest.mark.parametrize("c_in,c_out", [(1, 1), (2, 3), (31, 33), (40, 67), (257, 17)])
+def test_channels_around_tiles_and_blocks(isa, c_in, c_out):
+    rng = np.random.default_rng(c_in + 7 * c_out)
+    x, w, b = case(rng, 61, 1, c_in, c_out, 3, 1)
+    check(x, w, b, padding=(1, 1, 0, 0), pool=(3, 1))
+
+
+@pytest.mark.parametrize("k,padding", [(3, (1, 1)), (7, (3, 3)), (5, (2, 2)), (7, (0, 0)), (3, (0, 1))])
+@pytest.mark.parametrize("pool", [1, 2, 3, 5])
+def test_same_and_valid_padding_with_pooling(isa, k, padding, pool):
+    rng = np.random.default_rng(k * 100 + pool)
+    x, w, b = case(rng, 50, 1, 12, 20, k, 1)
+    check(x, w, b, padding=(*padding, 0, 0), pool=(pool, 1), activation="elu")
+
+
+@pytest.mark.parametrize("t,f,c_in,pool", [(20, 12, 5, (2, 3)), (86, 16, 33, (5, 2)), (9, 48, 3, (4, 2))])
+def test_3x3_over_time_and_frequency_like_vgg(isa, t, f, c_in, pool):
+    rng = np.random.default_rng(t + f)
+    x, w, b = case(rng, t, f, c_in, 19, 3, 3)
+    check(x, w, b, padding=(1, 1, 1, 1), pool=pool, activation="elu")
+
+
+@pytest.mark.parametrize("t", [7, 8, 40])
+def test_full_band_filters_like_7x86(isa, t):
+    rng = np.random.default_rng(t)
+    x, w, b = case(rng, t, 96, 1, 23, 7, 86)
+    check(x, w, b, pool=(1, 11))
+    check(x, w, b, pool=(1, 1), stride_f=2)
+
+
+def test_residual_and_sums_only(isa):
+    rng = np.random.default_rng(3)
+    x, w, b = case(rng, 70, 1, 16, 16, 7, 1)
+    residual = rng.standard_normal((70, 1, 16)).astype(np.float32)
+    y, sums = conv(x, w, b, padding=(3, 3, 0, 0), residual=residual)
+    ref = reference.conv2d(x, w, b, padding=(3, 3, 0, 0)) + residual
+    np.testing.assert_allclose(y, ref, rtol=0, atol=TOLERANCE * np.abs(ref).max())
+    none, sums_only = conv(x, w, b, padding=(3, 3, 0, 0), residual=residual, write=False)
+    assert none is None
+    np.testing.assert_array_equal(sums_only, sums)
+
+
+def test_results_do_not_depend_on_thread_count(isa):
+    rng = np.random.default_rng(4)
+    x, w, b = case(rng, 2000, 1, 24, 40, 3, 1)
+    y1, s1 = conv(x, w, b, padding=(1, 1, 0, 0), pool=(3, 1), n_threads=1)
+    y2, s2 = conv(x, w, b, padding=(1, 1, 0, 0), pool=(3, 1), n_threads=2)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(s1, s2)
+
+
+def test_auto_takes_winograd_for_deep_layers_and_agrees_with_direct(isa):
+    rng = np.random.default_rng(5)
+    x, w, b = case(rng, 300, 1, 64, 48, 3, 1)
+    y_auto, _ = conv(x, w, b, "auto", padding=(1, 1, 0, 0))
+    y_wino, _ = conv(x, w, b, "winograd", padding=(1, 1, 0, 0))
+    y_direct, _ = conv(x, w, b, "direct", padding=(1, 1, 0, 0))
+    np.testing.assert_array_equal(y_auto, y_wino)
+    np.testing.assert_allclose(y_wino, y_direct, rtol=0, atol=TOLERANCE * np.abs(y_direct).max())
+    assert not np.array_equal(y_wino, y_direct)  # the two really are different algorithms
+
+
+@pytest.mark.parametrize("stride,k", [(2, 3), (1, 4), (1, 1), (3, 3)])
+def test_winograd_where_it_does_not_apply_is_an_error(stride, k):
+    x, w, b = case(np.random.default_rng(0), 20, 1, 4, 4, k, 1)
+    with pytest.raises(ValueError, match="Winograd needs stride 1"):
+        _core.conv(x, w, b, stride=(stride, 1), padding=(0, 0, 0, 0), activation="relu",
+                   pool=(1, 1), write_output=True, n_threads=1, algorithm="winograd")
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        _core.conv(x, w, b, stride=(1, 1), padding=(0, 0, 0, 0), activation="relu",
+                   pool=(1, 1), write_output=True, n_threads=1, algorithm="fft")
+
+
+@settings(max_examples=30, deadline=None)
+@given(t_out=st.integers(1, 200), f=st.integers(1, 12), c_in=st.integers(1, 40),
+       c_out=st.integers(1, 40), k=st.sampled_from([3, 5, 7]), kw=st.integers(1, 4),
+       same=st.booleans(), pool=st.tuples(st.integers(1, 4), st.integers(1, 3)),
+       seed=st.integers(0, 2**32 - 1))
+def test_random_shapes(t_out, f, c_in, c_out, k, kw, same, pool, seed):
+    kw = min(kw, f)
+    t = t_out * pool[0] + (0 if same else k - 1)
+    padding = ((k - 1) // 2, k // 2, 0, 0) if same else (0, 0, 0, 0)
+    if (f - kw + 1) < pool[1]:
+        return  # too narrow for one pooled output
+    x, w, b = case(np.random.default_rng(seed), t, f, c_in, c_out, k, kw)
+    check(x, w, b, padding=padding, pool=pool)
