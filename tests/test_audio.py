@@ -62,7 +62,7 @@ def message(excinfo) -> str:
 
 def test_constants():
     assert audio.SAMPLE_RATE == 12000
-    assert audio.PAD_MODES == ("crop", "zero", "repeat")
+    assert audio.PAD_MODES == ("crop", "zero", "repeat", "none")
     assert issubclass(audio.AudioError, ValueError)
 
 
@@ -330,9 +330,9 @@ def test_resample_invalid_sr(sr):
 CLIP = np.arange(1, 11, dtype=np.float32)  # 10 samples: 1..10
 
 
-@pytest.mark.parametrize("mode", audio.PAD_MODES)
+@pytest.mark.parametrize("mode", ["crop", "zero", "repeat"])
 @pytest.mark.parametrize("length", [4, 10])
-def test_fix_length_crops_in_every_mode(mode, length):
+def test_fix_length_crops_in_every_fixing_mode(mode, length):
     y = audio.fix_length(CLIP, length, mode, name="audio")
     np.testing.assert_array_equal(y, CLIP[:length])
     assert y.dtype == np.float32 and y.flags.c_contiguous
@@ -341,6 +341,13 @@ def test_fix_length_crops_in_every_mode(mode, length):
 def test_fix_length_crop_never_pads():
     y = audio.fix_length(CLIP, 25, "crop", name="audio")
     np.testing.assert_array_equal(y, CLIP)
+
+
+@pytest.mark.parametrize("length", [4, 25])
+def test_fix_length_none_keeps_the_whole_clip(length):
+    y = audio.fix_length(CLIP, length, "none", name="audio")
+    np.testing.assert_array_equal(y, CLIP)
+    assert y.flags.c_contiguous
 
 
 def test_fix_length_zero_pads():
@@ -397,7 +404,7 @@ def test_fix_length_empty_clip_names_clip():
 def test_fix_length_properties(n, length, mode):
     x = np.arange(1, n + 1, dtype=np.float32)
     y = audio.fix_length(x, length, mode, name="audio")
-    expected_len = min(n, length) if mode == "crop" else length
+    expected_len = {"crop": min(n, length), "none": n}.get(mode, length)
     assert len(y) == expected_len
     m = min(n, length)
     np.testing.assert_array_equal(y[:m], x[:m])

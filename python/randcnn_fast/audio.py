@@ -2,7 +2,7 @@
 
 Every clip that reaches the network passes through :func:`load_clips`, which
 accepts numpy arrays or file paths and returns 1-D float32 arrays sampled at
-:data:`SAMPLE_RATE` and brought to a fixed length. Problems with a clip are
+:data:`SAMPLE_RATE` and brought to a fixed length (or kept whole). Problems with a clip are
 reported as :class:`AudioError` (or ``TypeError`` for a wrong dtype), and the
 message always names the clip: its file path, ``"clip i"`` for row ``i`` of a
 2-D batch, or ``"audio"`` for a single array.
@@ -32,8 +32,12 @@ __all__ = [
 #: Sample rate (Hz) the network expects; every clip is resampled to it.
 SAMPLE_RATE = 12000
 
-#: Ways :func:`fix_length` can bring a clip to the target length.
-PAD_MODES = ("crop", "zero", "repeat")
+#: Ways :func:`fix_length` can bring a clip to the target length ("none" keeps it whole).
+PAD_MODES = ("crop", "zero", "repeat", "none")
+
+#: Frames :func:`load_file` decodes at a time (1 MiB per channel in float32), so a long
+#: multichannel file is never held at its own rate and channel count.
+BLOCK_FRAMES = 2**18
 
 
 class AudioError(ValueError):
@@ -79,20 +83,63 @@ def load_file(path: str | os.PathLike) -> np.ndarray:
     if not os.path.isfile(name):
         raise AudioError(f"{name}: no such file")
     try:
-        data, sr = soundfile.read(name, dtype="float32", always_2d=True)
+        with soundfile.SoundFile(name) as f:
+            clip, frames, bad, first_bad = _decode_mono(f)
+            sr = f.samplerate
     # SoundFileError covers unrecognised/corrupt files; soundfile raises
     # TypeError for headerless formats (e.g. .raw) it cannot open without
     # extra parameters, which from our side is also "cannot decode".
     except (soundfile.SoundFileError, TypeError) as exc:
         raise AudioError(f"{name}: cannot decode: {exc}") from exc
-    if data.shape[0] == 0:
+    if frames == 0:
         raise AudioError(f"{name}: empty (0 samples)")
-    # Average in float64 so the channel sum cannot overflow float32 and turn
-    # huge-but-finite samples into inf; any NaN/inf in a channel survives the
-    # mean, so checking the mono mix catches bad samples in every channel.
-    mono = data.mean(axis=1, dtype=np.float64).astype(np.float32)
-    _check_finite(mono, name)
-    return _to_model_rate(mono, sr, name)
+    if bad:
+        raise _non_finite_error(name, bad, first_bad)
+    _require_samples(clip, frames, sr, name)
+    return clip
+
+
+def _decode_mono(f: soundfile.SoundFile) -> tuple[np.ndarray, int, int, int]:
+    """Decode an open file block by block into a mono float32 clip at 12 kHz.
+
+    Each block is mixed to mono and, when the file's rate differs, fed to one soxr stream
+    (identical to resampling the whole signal at once), so memory holds the 12 kHz result and
+    one block. Returns (clip, frames read, non-finite samples, index of the first of them);
+    after a non-finite sample the rest is only counted.
+    """
+    sr = f.samplerate
+    stream = None if sr == SAMPLE_RATE else soxr.ResampleStream(
+        sr, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+    out = np.empty(math.ceil(max(f.frames, 0) * SAMPLE_RATE / sr), np.float32)
+    used = frames = bad = 0
+    first_bad = -1
+    for block in f.blocks(BLOCK_FRAMES, dtype="float32", always_2d=True):
+        # Average in float64 so the channel sum cannot overflow float32 and turn
+        # huge-but-finite samples into inf; any NaN/inf in a channel survives the
+        # mean, so checking the mono mix catches bad samples in every channel.
+        mono = block.mean(axis=1, dtype=np.float64).astype(np.float32)
+        count, first = _non_finite(mono)
+        if count and not bad:
+            first_bad = frames + first
+        bad += count
+        frames += len(mono)
+        if not bad:
+            out, used = _append(out, used, mono if stream is None else stream.resample_chunk(mono))
+    if stream is not None and not bad:
+        out, used = _append(out, used, stream.resample_chunk(np.zeros(0, np.float32), last=True))
+    return out[:used], frames, bad, first_bad
+
+
+def _append(out: np.ndarray, used: int, part: np.ndarray) -> tuple[np.ndarray, int]:
+    """Write ``part`` after the first ``used`` entries of ``out``, growing it geometrically when
+    the file's announced length was short (some formats only estimate it)."""
+    end = used + len(part)
+    if end > len(out):
+        grown = np.empty(max(end, 2 * len(out)), np.float32)
+        grown[:used] = out[:used]
+        out = grown
+    out[used:end] = part
+    return out, end
 
 
 def check_array(x, *, name: str) -> np.ndarray:
@@ -178,12 +225,14 @@ def fix_length(x: np.ndarray, length: int, mode: str, *, name: str) -> np.ndarra
         a 2-D (frames, bins) spectrogram.
     length : int
         Target number of samples (or frames); a positive integer.
-    mode : {"crop", "zero", "repeat"}
+    mode : {"crop", "zero", "repeat", "none"}
         ``"crop"``: keep the first `length` entries of a longer clip and
         return a shorter clip unchanged (it never pads; the caller checks the
         network's minimum length). ``"zero"``: crop, or append zeros up to
         exactly `length`. ``"repeat"``: crop, or tile the clip end to end and
-        cut the result to exactly `length`.
+        cut the result to exactly `length`. ``"none"``: keep every clip whole,
+        neither cropped nor padded (the caller checks the network's minimum
+        length; the native executor runs long clips in time tiles).
     name : str
         How to refer to the clip in error messages.
 
@@ -191,8 +240,9 @@ def fix_length(x: np.ndarray, length: int, mode: str, *, name: str) -> np.ndarra
     -------
     numpy.ndarray
         C-contiguous array with the dtype of `x` and `length` entries along
-        the first axis (fewer for a short clip with ``"crop"``). For
-        ``"crop"`` it may share memory with `x`.
+        the first axis (fewer for a short clip with ``"crop"``, all of them
+        with ``"none"``). For ``"crop"`` and ``"none"`` it may share memory
+        with `x`.
 
     Raises
     ------
@@ -207,6 +257,8 @@ def fix_length(x: np.ndarray, length: int, mode: str, *, name: str) -> np.ndarra
     if x.ndim == 0 or x.size == 0:
         raise AudioError(f"{name}: fix_length needs a non-empty clip, got shape {x.shape}")
     n = x.shape[0]
+    if mode == "none":
+        return np.ascontiguousarray(x)
     if n >= length:
         # Every mode crops a clip that is long enough.
         return np.ascontiguousarray(x[:length])
@@ -247,7 +299,7 @@ def load_clips(
         Target length in samples at 12 kHz, passed to :func:`fix_length`;
         None keeps every clip at its own length (spectrogram models fix the
         length in frames instead).
-    pad : {"crop", "zero", "repeat"}
+    pad : {"crop", "zero", "repeat", "none"}
         Length mode, passed to :func:`fix_length`.
 
     Returns
@@ -336,14 +388,19 @@ def _fit(clip: np.ndarray, length, pad: str, name: str) -> np.ndarray:
 def _to_model_rate(x: np.ndarray, sr, name: str) -> np.ndarray:
     """Resample to 12 kHz, rejecting clips too short to keep any sample."""
     y = resample(x, sr)
+    _require_samples(y, x.size, sr, name)
+    return y
+
+
+def _require_samples(y: np.ndarray, n_in: int, sr, name: str) -> None:
+    """Reject a resampled clip with no samples left."""
     # Downsampling a clip of a few samples can round to zero output samples,
     # which would otherwise surface later as a confusing shape error.
     if y.size == 0:
         raise AudioError(
-            f"{name}: too short: {x.size} sample(s) at {sr} Hz is less than one "
+            f"{name}: too short: {n_in} sample(s) at {sr} Hz is less than one "
             f"sample at {SAMPLE_RATE} Hz"
         )
-    return y
 
 
 def _as_float_array(x, name: str) -> np.ndarray:
@@ -364,12 +421,22 @@ def _as_float_array(x, name: str) -> np.ndarray:
 
 def _check_finite(x: np.ndarray, name: str) -> None:
     """Raise AudioError if `x` (1-D) contains NaN or inf."""
+    count, first = _non_finite(x)
+    if count:
+        raise _non_finite_error(name, count, first)
+
+
+def _non_finite(x: np.ndarray) -> tuple[int, int]:
+    """How many samples of `x` (1-D) are NaN or inf, and the index of the first (-1: none)."""
     bad = ~np.isfinite(x)
-    if bad.any():
-        raise AudioError(
-            f"{name}: contains {int(bad.sum())} non-finite sample(s) (NaN or "
-            f"inf), first at index {int(np.argmax(bad))}"
-        )
+    count = int(bad.sum())
+    return count, (int(np.argmax(bad)) if count else -1)
+
+
+def _non_finite_error(name: str, count: int, first: int) -> AudioError:
+    return AudioError(
+        f"{name}: contains {count} non-finite sample(s) (NaN or inf), first at index {first}"
+    )
 
 
 def _check_sr(sr) -> None:

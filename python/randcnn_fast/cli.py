@@ -95,7 +95,8 @@ def main(argv=None) -> int:
     em.add_argument("--size", choices=SIZES, default="paper")
     em.add_argument("--seed", type=int, default=0)
     em.add_argument("--length", type=int, help="input length (samples or frames; default: the paper's)")
-    em.add_argument("--pad", choices=["repeat", "zero", "crop"], default="repeat")
+    em.add_argument("--pad", choices=["repeat", "zero", "crop", "none"], default="repeat",
+                    help="'none' embeds whole files of any length, in time tiles")
     em.add_argument("--ext", nargs="+", help="file extensions to take from a folder (default: audio)")
     em.add_argument("--shard-size", type=int, default=256)
     em.add_argument("--overwrite", action="store_true", help="replace a run made with another configuration")

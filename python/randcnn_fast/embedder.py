@@ -45,10 +45,13 @@ class Embedder:
     length : int, optional
         Input length in the architecture's unit: samples at 12 kHz for the waveform models
         (default 350,000, 29.17 s), log-mel frames for the spectrogram models (default 1376).
-    pad : {"repeat", "zero", "crop"}
+    pad : {"repeat", "zero", "crop", "none"}
         How inputs are brought to ``length``: "repeat" tiles a short one, "zero" appends
         zeros, both crop a long one; "crop" only cuts long inputs and leaves short ones as
-        they are (an error if shorter than the network accepts).
+        they are (an error if shorter than the network accepts); "none" keeps every input
+        whole (the same error if too short) and embeds it all, a long one in time tiles
+        whose memory does not grow with its length (native backend; the ONNX backend runs
+        each clip whole, one at a time).
     input : {"audio", "logmel"}
         For the spectrogram models, "logmel" takes precomputed log-mel frames, (frames, 96)
         or a (clips, frames, 96) batch, instead of audio.
@@ -90,7 +93,7 @@ class Embedder:
             raise ValueError(f"unknown logmel_preset {logmel_preset!r}; choose one of {frontend.LOGMEL_PRESETS}")
         self.pad, self.input, self.logmel_preset = pad, input, logmel_preset
         self.n_threads = check_threads(n_threads)
-        if pad != "crop" and not self.network.accepts(self.length):
+        if pad not in ("crop", "none") and not self.network.accepts(self.length):
             raise ValueError(self._too_short(f"length={self.length}"))
         self._params = _cached_parameters(arch, size, backend_features, self.seed)
         if backend not in BACKENDS:
@@ -100,7 +103,11 @@ class Embedder:
         self.backend, self.device = backend, device
         self._onnx = None
         if backend == "onnx":
-            from .onnx_backend import OnnxRunner
+            from .onnx_backend import OnnxRunner, dynamic_time
+            if pad == "none" and not dynamic_time(self.network, self.length):
+                raise ValueError(f"pad='none' needs any input length, but the ONNX model of "
+                                 f"{arch} has a fixed time axis; use backend='native' or "
+                                 f"another pad mode")
             self._onnx = OnnxRunner(self.network, self._params, length=self.length, device=device,
                                     n_threads=self.n_threads)
 
@@ -165,7 +172,7 @@ class Embedder:
                 raise ValueError(self._too_short(f"{name}: {x.shape[0]} {self.network.input_unit}"))
         if self._onnx is not None and len({x.shape for x in maps}) == 1:
             out = self._onnx.run(maps)
-        elif self._onnx is not None:  # 'crop' can leave clips of different lengths
+        elif self._onnx is not None:  # 'crop' and 'none' can leave clips of different lengths
             out = np.concatenate([self._onnx.run([x]) for x in maps])
         else:
             out = np.stack([run_native(self.network, self._params, x, self.n_threads) for x in maps])

@@ -1,4 +1,10 @@
-"""Runs a network description on the native core, one input map at a time."""
+"""Runs a network description on the native core, in time tiles of the input map.
+
+A long input is cut into chunks along time; each chunk computes, for every tensor, the rows it
+OWNS (a partition of the tensor's time axis) plus the halo that later layers read, and adds the
+owned rows to per-channel sums. Means are taken once at the end, so the embedding is that of the
+whole input while memory is bounded by the tile, not by the input length.
+"""
 from __future__ import annotations
 
 import threading
@@ -9,37 +15,47 @@ from typing import Mapping
 import numpy as np
 
 from . import _core
-from .network import Concat, Conv, MaxPoolTime, MeanFrequency, Network
+from .network import Concat, Conv, MaxPoolTime, MeanFrequency, Network, conv_length
+
+# Tiles of twice the default input: every clip up to ~58 s (waveform) or 2752 frames runs as one
+# chunk, exactly as an untiled run, and longer ones keep a working set of about twice today's.
+TILE_FACTOR = 2
+
+Range = tuple[int, int]  # [start, stop) along time; empty when stop <= start
 
 
 def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray,
-               n_threads: int) -> np.ndarray:
+               n_threads: int, tile_length: int | None = None) -> np.ndarray:
     """The embedding of one validated input map (time, frequency, 1), float32 (n_features,).
 
-    A map is kept only while a later layer still reads it; a convolution that no layer reads
-    is never written out, only its channel sums are (its means are all the features need).
+    The input runs in chunks of ``tile_length`` rows (default ``TILE_FACTOR *
+    network.default_length``). Within a chunk a map is kept only while a later layer still reads
+    it; a convolution that no layer reads is never written out, only its channel sums are.
     """
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    total = x.shape[0]
+    tile = TILE_FACTOR * network.default_length if tile_length is None else int(tile_length)
+    if tile < 1:
+        raise ValueError(f"tile_length must be a positive integer, got {tile_length!r}")
+    shapes = network.shapes(total)
+    scales = time_scales(network)
     readers = Counter(source for layer in network.layers for source in layer.sources)
-    tensors = {"input": np.ascontiguousarray(x, dtype=np.float32)}
+    sums = {layer.name: np.zeros(shapes[layer.name][2]) for layer in network.layers
+            if not isinstance(layer, Concat)}
+    bounds = list(range(0, total, tile)) + [total]
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        owned = {name: owned_range(start, stop, scales[name], shape[0], stop == total)
+                 for name, shape in shapes.items()}
+        required = required_ranges(network, shapes, owned)
+        run_chunk(network, params, x[slice(*required["input"])], shapes, owned, required,
+                  Counter(readers), sums, n_threads)
     means: dict[str, np.ndarray] = {}
     for layer in network.layers:
-        wanted = readers[layer.name] > 0
-        if isinstance(layer, Conv):
-            y, means[layer.name] = run_conv(layer, params, tensors, wanted, n_threads)
-        elif isinstance(layer, Concat):
+        if isinstance(layer, Concat):
             means[layer.name] = np.concatenate([means[s] for s in layer.sources])
-            y = np.concatenate([tensors[s] for s in layer.sources], axis=2) if wanted else None
-        elif isinstance(layer, MeanFrequency):
-            y, means[layer.name] = mean_frequency(tensors[layer.source], wanted, n_threads)
         else:
-            y = max_pool_time(layer, tensors[layer.source])
-            means[layer.name] = y.mean(axis=(0, 1), dtype=np.float64)
-        for source in layer.sources:
-            readers[source] -= 1
-            if readers[source] == 0:
-                tensors.pop(source, None)
-        if y is not None and wanted:
-            tensors[layer.name] = y
+            t, f, _ = shapes[layer.name]
+            means[layer.name] = sums[layer.name] / (t * f)
     parts = []
     for feature in network.features:
         if feature.collapse:  # one mean over everything, zero-padded (PAPER.md 1.3 quirk)
@@ -51,15 +67,110 @@ def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray
     return np.concatenate(parts).astype(np.float32)
 
 
-def run_conv(layer: Conv, params, tensors, wanted: bool, n_threads: int):
-    x = tensors[layer.source]
-    pool = layer.pool_window(x.shape)
-    y, sums = conv_layer(params[f"{layer.name}.weight"], params[f"{layer.name}.bias"])(
-        x, stride=layer.stride, padding=layer.paddings(x.shape),
-        activation=layer.activation, pool=pool, write_output=wanted, n_threads=n_threads,
-        residual=tensors[layer.residual] if layer.residual else None)
-    t, f = layer.conv_shape(x.shape)
-    return y, sums / ((t // pool[0]) * (f // pool[1]))
+def time_scales(network: Network) -> dict[str, int]:
+    """Input rows per time position of every tensor (the product of the strides and pools)."""
+    scales = {"input": 1}
+    for layer in network.layers:
+        scale = scales[layer.sources[0]]
+        if isinstance(layer, Conv):
+            scale *= layer.stride[0] * layer.pool[0]
+        elif isinstance(layer, MaxPoolTime):
+            scale *= layer.pool
+        scales[layer.name] = scale
+    return scales
+
+
+def owned_range(start: int, stop: int, scale: int, length: int, last: bool) -> Range:
+    """The positions of a tensor (``length`` long, ``scale`` input rows each) that the chunk of
+    input rows [start, stop) owns: those whose first input row falls in it; the last chunk also
+    owns any remainder, so the chunks partition [0, length)."""
+    end = length if last else min(length, -(-stop // scale))
+    return min(length, -(-start // scale)), end
+
+
+def needs(layer, out: Range, shapes) -> list[tuple[str, Range]]:
+    """(source, rows) pairs, unclipped, that rows ``out`` of the layer's output read, in the
+    order of ``layer.sources`` (a residual layer may read its source twice, with two ranges)."""
+    a, b = out
+    if isinstance(layer, Conv):
+        k, s, p = layer.kernel[0], layer.stride[0], layer.pool[0]
+        t0 = layer.paddings(shapes[layer.source])[0]
+        return [(layer.source, (a * p * s - t0, (b * p - 1) * s - t0 + k))] + (
+            [(layer.residual, out)] if layer.residual else [])
+    if isinstance(layer, MaxPoolTime):
+        return [(layer.source, (a * layer.pool, b * layer.pool))]
+    return [(source, out) for source in layer.sources]  # MeanFrequency, Concat
+
+
+def required_ranges(network: Network, shapes, owned: dict[str, Range]) -> dict[str, Range]:
+    """Per tensor, the rows a chunk computes: its owned rows and what later layers read of it
+    (the hull, clipped to the tensor), found walking the layers backwards."""
+    required = dict(owned)
+    for layer in reversed(network.layers):
+        a, b = required[layer.name]
+        if a >= b:
+            continue
+        for source, (na, nb) in needs(layer, (a, b), shapes):
+            lo, hi = max(na, 0), min(nb, shapes[source][0])
+            sa, sb = required[source]
+            required[source] = (lo, hi) if sa >= sb else (min(sa, lo), max(sb, hi))
+    return required
+
+
+def run_chunk(network: Network, params, x: np.ndarray, shapes, owned, required, readers,
+              sums, n_threads: int) -> None:
+    """One chunk, layer by layer: adds the owned rows of each tensor to ``sums``. ``x`` holds
+    the input's required rows; ``readers`` counts the layers still to read each tensor."""
+    tensors = {"input": (x, required["input"][0])}  # name -> (rows, time index of row 0)
+    for layer in network.layers:
+        rows = required[layer.name]
+        y = None
+        if rows[0] < rows[1]:
+            exact = rows == owned[layer.name]  # then the kernel's sums are the owned rows'
+            write = readers[layer.name] > 0 or not exact
+            if isinstance(layer, Conv):
+                y, kernel_sums = run_conv(layer, params, tensors, shapes, rows, write, n_threads)
+            elif isinstance(layer, MeanFrequency):
+                y, kernel_sums = mean_frequency(take(tensors[layer.source], rows), write, n_threads)
+            elif isinstance(layer, MaxPoolTime):
+                y = max_pool_time(layer, tensors[layer.source], rows)
+            elif readers[layer.name] > 0:  # Concat: its means are its sources' (taken at the end)
+                y = np.concatenate([take(tensors[s], rows) for s in layer.sources], axis=2)
+            if isinstance(layer, (Conv, MeanFrequency)) and exact:
+                sums[layer.name] += kernel_sums
+            elif not isinstance(layer, Concat):
+                a, b = owned[layer.name]
+                sums[layer.name] += y[a - rows[0]:b - rows[0]].sum(axis=(0, 1), dtype=np.float64)
+        for source in layer.sources:
+            readers[source] -= 1
+            if readers[source] == 0:
+                tensors.pop(source, None)
+        if y is not None and readers[layer.name] > 0:
+            tensors[layer.name] = (y, rows[0])
+
+
+def take(tensor, rows: Range) -> np.ndarray:
+    """Rows [a, b) (time indices) of a chunk's tensor: a contiguous view."""
+    y, first = tensor
+    return y[rows[0] - first:rows[1] - first]
+
+
+def run_conv(layer: Conv, params, tensors, shapes, rows: Range, write: bool, n_threads: int):
+    """Output rows ``rows`` of a convolution: the source rows they read, with the zeros the
+    full-length map would have where those rows fall outside it."""
+    source = shapes[layer.source]
+    na, nb = needs(layer, rows, shapes)[0][1]
+    x = take(tensors[layer.source], (max(na, 0), min(nb, source[0])))
+    _, _, f0, f1 = layer.paddings(source)  # frequency padding as for the whole map
+    padding = (max(0, -na), max(0, nb - source[0]), f0, f1)
+    pool = layer.pool_window(source)
+    out_rows = conv_length(x.shape[0], layer.kernel[0], layer.stride[0], padding[:2]) // pool[0]
+    if out_rows != rows[1] - rows[0]:
+        raise AssertionError(f"{layer.name}: chunk rows {rows} do not match the source rows read")
+    return conv_layer(params[f"{layer.name}.weight"], params[f"{layer.name}.bias"])(
+        x, stride=layer.stride, padding=padding,
+        activation=layer.activation, pool=pool, write_output=write, n_threads=n_threads,
+        residual=take(tensors[layer.residual], rows) if layer.residual else None)
 
 
 _kept_layers: dict[tuple[int, int], tuple[weakref.ref, weakref.ref, "_core.ConvLayer"]] = {}
@@ -98,18 +209,17 @@ def _forget(key) -> None:
         _kept_layers.pop(key, None)
 
 
-def mean_frequency(x: np.ndarray, wanted: bool, n_threads: int):
+def mean_frequency(x: np.ndarray, write: bool, n_threads: int):
     """The mean over frequency as a (1 x F) convolution with weights 1/F per channel, so it
-    runs on the same tested kernels as every other layer."""
+    runs on the same tested kernels as every other layer; returns (map or None, sums)."""
     t, f, c = x.shape
     w = np.zeros((c, c, 1, f), np.float32)
     w[np.arange(c), np.arange(c)] = 1.0 / f
-    y, sums = _core.conv(x, w, np.zeros(c, np.float32), stride=(1, 1), padding=(0, 0, 0, 0),
-                         activation="none", pool=(1, 1), write_output=wanted, n_threads=n_threads)
-    return y, sums / t
+    return _core.conv(x, w, np.zeros(c, np.float32), stride=(1, 1), padding=(0, 0, 0, 0),
+                      activation="none", pool=(1, 1), write_output=write, n_threads=n_threads)
 
 
-def max_pool_time(layer: MaxPoolTime, x: np.ndarray) -> np.ndarray:
+def max_pool_time(layer: MaxPoolTime, tensor, rows: Range) -> np.ndarray:
     """'valid' max-pool over time: memory-bound and a few percent of a convolution's time."""
-    rows = x.shape[0] // layer.pool * layer.pool
-    return x[:rows].reshape(-1, layer.pool, *x.shape[1:]).max(axis=1)
+    x = take(tensor, (rows[0] * layer.pool, rows[1] * layer.pool))
+    return x.reshape(-1, layer.pool, *x.shape[1:]).max(axis=1)

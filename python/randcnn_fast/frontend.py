@@ -283,7 +283,8 @@ def mfcc_features(y, *, sr=SAMPLE_RATE, length: int | None = None, pad: str = "n
             raise ValueError(f"pad={pad!r} needs a length; pass length=N or leave pad='none'")
     elif pad == "none":
         raise ValueError(
-            f"length={length!r} needs a pad mode: one of {', '.join(audio.PAD_MODES)}"
+            f"length={length!r} needs a pad mode: one of "
+            f"{', '.join(m for m in audio.PAD_MODES if m != 'none')}"
         )
     x = audio.check_array(y, name="audio")
     x = audio.resample(x, sr)
