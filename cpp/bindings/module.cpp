@@ -44,7 +44,8 @@ py::tuple run_conv(const FloatArray& x, const FloatArray& w, const FloatArray& b
                    std::array<int, 2> stride, std::array<int, 4> padding,
                    const std::string& activation, std::array<int, 2> pool, bool write_output,
                    int n_threads, const std::optional<FloatArray>& residual,
-                   const std::string& algorithm, rcf::PackedWeights* packed) {
+                   const std::string& algorithm, const std::string& precision,
+                   rcf::PackedWeights* packed) {
     if (x.ndim() != 3) throw std::invalid_argument("conv: x must be 3-D (time, freq, channels)");
     if (w.ndim() != 4) throw std::invalid_argument("conv: w must be 4-D (out, in, kh, kw)");
     if (b.ndim() != 1) throw std::invalid_argument("conv: b must be 1-D (out,)");
@@ -76,6 +77,9 @@ py::tuple run_conv(const FloatArray& x, const FloatArray& w, const FloatArray& b
     a.pool_f = pool[1];
     a.n_threads = n_threads;
     a.algorithm = algorithm_code(algorithm);
+    if (precision != "fp32" && precision != "bf16")
+        throw std::invalid_argument("unknown precision '" + precision + "' (expected fp32 or bf16)");
+    a.precision = precision == "bf16" ? rcf::kPrecisionBf16 : rcf::kPrecisionFp32;
     a.packed = packed;
 
     py::object out = py::none();
@@ -109,9 +113,9 @@ py::tuple conv(const FloatArray& x, const FloatArray& w, const FloatArray& b,
                std::array<int, 2> stride, std::array<int, 4> padding,
                const std::string& activation, std::array<int, 2> pool, bool write_output,
                int n_threads, const std::optional<FloatArray>& residual,
-               const std::string& algorithm) {
+               const std::string& algorithm, const std::string& precision) {
     return run_conv(x, w, b, stride, padding, activation, pool, write_output, n_threads, residual,
-                    algorithm, nullptr);
+                    algorithm, precision, nullptr);
 }
 
 // One layer's weights, copied and kept with their packed forms for repeated calls.
@@ -128,9 +132,9 @@ class ConvLayer {
                          std::array<int, 4> padding, const std::string& activation,
                          std::array<int, 2> pool, bool write_output, int n_threads,
                          const std::optional<FloatArray>& residual,
-                         const std::string& algorithm) {
+                         const std::string& algorithm, const std::string& precision) {
         return run_conv(x, w_, b_, stride, padding, activation, pool, write_output, n_threads,
-                        residual, algorithm, packed_.get());
+                        residual, algorithm, precision, packed_.get());
     }
 
   private:
@@ -197,6 +201,7 @@ PYBIND11_MODULE(_core, m) {
         d["active"] = info.active;
         d["compiled"] = info.compiled;
         d["supported"] = info.supported;
+        d["bf16"] = info.bf16;
         const rcf::KernelTable& kt = rcf::active_kernels();
         d["tile"] = py::dict(py::arg("mr") = kt.mr, py::arg("nr") = kt.nr);
         return d;
@@ -209,6 +214,7 @@ PYBIND11_MODULE(_core, m) {
           py::arg("b").noconvert(), py::arg("stride"), py::arg("padding"), py::arg("activation"),
           py::arg("pool"), py::arg("write_output"), py::arg("n_threads"),
           py::arg("residual").noconvert() = py::none(), py::arg("algorithm") = "auto",
+          py::arg("precision") = "fp32",
           R"doc(Fused convolution over time x frequency, channels last: conv, max-pool, bias, activation.
 
 x: float32 (t, f, c_in); w: float32 (c_out, c_in, kh, kw); b: float32 (c_out,).
@@ -217,6 +223,8 @@ activation: "none", "relu" or "elu"; pool: 'valid' max-pool window = stride (tim
 residual: optional float32 map of the output's shape added after the activation (pool 1 x 1).
 algorithm: "auto" (Winograd over time where it applies and pays, else direct), "direct" or
 "winograd" (an error where it does not apply: stride 1 over time and 3, 5 or 7 taps).
+precision: "fp32", or "bf16": inputs and weights rounded to bfloat16, float32 accumulation,
+where isa_info()["bf16"] is True; elsewhere "bf16" computes in float32.
 Returns (y, sums): y float32 (t_pool, f_pool, c_out) or None when write_output is False;
 sums float64 (c_out,), the per-channel sums of the pooled activated outputs.
 The result does not depend on n_threads (0 = all cores).)doc");
@@ -229,7 +237,8 @@ The result does not depend on n_threads (0 = all cores).)doc");
         .def("__call__", &ConvLayer::operator(), py::arg("x").noconvert(), py::arg("stride"),
              py::arg("padding"), py::arg("activation"), py::arg("pool"),
              py::arg("write_output"), py::arg("n_threads"),
-             py::arg("residual").noconvert() = py::none(), py::arg("algorithm") = "auto");
+             py::arg("residual").noconvert() = py::none(), py::arg("algorithm") = "auto",
+             py::arg("precision") = "fp32");
 
     m.def("gram", &gram, py::arg("a").noconvert(), py::arg("n_threads"),
           "a^T a for a float64 (n, h) array: the (h, h) Gram matrix.");

@@ -1,6 +1,7 @@
 #include "core/conv.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -8,6 +9,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/isa.hpp"
@@ -46,8 +48,29 @@ class AlignedFloats {
 // Weight panels and the zero-padded bias for one kernel table and algorithm.
 struct Packed {
     AlignedFloats panels, bias;
+    std::vector<uint16_t> panels16;  // bf16 only: [group][tap][run_even / 2][nr][2]
     Packed(size_t panel_floats, size_t bias_floats) : panels(panel_floats), bias(bias_floats) {}
 };
+
+// Round to the nearest bfloat16, ties to even (inputs are finite).
+uint16_t to_bf16(float value) {
+    uint32_t bits;
+    std::memcpy(&bits, &value, sizeof(bits));
+    return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+// float32 panels [group][tap * run + k][nr] -> bfloat16 pairs [group][tap][k / 2][nr][k % 2],
+// each run padded with zero weights to run_even.
+void pack_bf16(const float* panels, long groups, int taps, long run, long run_even, int nr,
+               std::vector<uint16_t>& out) {
+    out.assign(static_cast<size_t>(groups * taps * run_even * nr), 0);
+    for (long g = 0; g < groups; ++g)
+        for (int tap = 0; tap < taps; ++tap)
+            for (long k = 0; k < run; ++k)
+                for (int n = 0; n < nr; ++n)
+                    out[((g * taps + tap) * run_even + k / 2 * 2) * nr + 2 * n + k % 2] =
+                        to_bf16(panels[((g * taps + tap) * run + k) * nr + n]);
+}
 
 long round_up(long n, long multiple) { return (n + multiple - 1) / multiple * multiple; }
 
@@ -81,6 +104,8 @@ struct Plan {
     int taps;                 // runs per output position
     long tap_stride;          // floats between the runs of consecutive taps
     int wino_m;               // Winograd output tile over time, 0 for direct convolution
+    const Bf16Kernels* bf16;  // bfloat16 GEMM, or nullptr for float32
+    long run_even;            // run rounded up to whole bfloat16 pairs (bf16 only)
 };
 
 // Winograd pays for its transforms only with a deep enough reduction per transformed point.
@@ -88,8 +113,8 @@ constexpr long kWinogradMinRun = 32;
 // Output positions per Winograd GEMM: whole microkernel tiles where possible.
 constexpr long kWinogradPositions = 64;
 
-bool wants_winograd(const ConvArgs& a, long run, long rows) {
-    const int m = winograd_output_tile(a.kh);
+bool wants_winograd(const ConvArgs& a, long run, long rows, bool bf16) {
+    const int m = winograd_output_tile(a.kh, bf16);
     if (a.algorithm == kAlgoDirect || a.stride_t != 1 || m == 0) return false;
     if (a.algorithm == kAlgoWinograd) return true;
     return run >= kWinogradMinRun && rows >= 2L * m;
@@ -117,6 +142,7 @@ long winograd_tiles_per_task(int m, int pool_t, long cols, int mr) {
 
 Plan make_plan(const ConvArgs& a, int mr) {
     Plan p{};
+    p.bf16 = a.precision == kPrecisionBf16 ? active_bf16_kernels() : nullptr;
     const long t_conv = conv_output_length(a.t_in, a.kh, a.stride_t, a.pad_t0, a.pad_t1);
     const long f_conv = conv_output_length(a.f_in, a.kw, a.stride_f, a.pad_f0, a.pad_f1);
     p.rows_out = t_conv / a.pool_t;
@@ -128,8 +154,8 @@ Plan make_plan(const ConvArgs& a, int mr) {
     p.run = static_cast<long>(a.kw) * a.c_in;
     p.taps = a.kh;
     p.tap_stride = p.row_floats;
-    if (wants_winograd(a, p.run, p.rows)) {
-        p.wino_m = winograd_output_tile(a.kh);
+    if (wants_winograd(a, p.run, p.rows, p.bf16 != nullptr)) {
+        p.wino_m = winograd_output_tile(a.kh, p.bf16 != nullptr);
         p.taps = 1;  // the time taps live in the transforms
         p.tile_rows = winograd_tiles_per_task(p.wino_m, a.pool_t, std::max<long>(p.cols, 1), mr) * p.wino_m;
         p.window_rows = p.tile_rows + a.kh - 1;
@@ -143,6 +169,7 @@ Plan make_plan(const ConvArgs& a, int mr) {
         }
     }
     p.n_tiles = p.rows > 0 ? (p.rows + p.tile_rows - 1) / p.tile_rows : 0;
+    p.run_even = round_up(p.run, 2);
     return p;
 }
 
@@ -167,9 +194,21 @@ void pack_winograd_weights(const ConvArgs& a, const WinogradTransform& t, int nr
 struct Scratch {
     AlignedFloats window, c, transformed, products;
     std::vector<const float*> rows;
-    Scratch(long window_size, long c_size, long transformed_size, long products_size, long n_rows)
+    // bf16 only: the GEMM's input (window or transformed rows) rounded, with two zeros of
+    // slack for the pair that straddles the end of an odd run.
+    std::vector<uint16_t> input16;
+    std::vector<const uint16_t*> rows16;
+    Scratch(long window_size, long c_size, long transformed_size, long products_size, long n_rows,
+            long input16_size)
         : window(window_size), c(c_size), transformed(transformed_size), products(products_size),
-          rows(n_rows) {}
+          rows(n_rows), input16(input16_size > 0 ? input16_size + 2 : 0),
+          rows16(input16_size > 0 ? n_rows : 0) {}
+
+    // The GEMM input of `n` floats from `src`, in bfloat16.
+    const uint16_t* rounded(const Bf16Kernels& bf16, const float* src, long n) {
+        bf16.convert(src, input16.data(), n);
+        return input16.data();
+    }
 };
 
 // The task's input rows [first, first + p.window_rows): a view of x when they lie inside it
@@ -186,42 +225,70 @@ const float* input_window(const ConvArgs& a, const Plan& p, long first, Scratch&
     return buf;
 }
 
+// Points the GEMM row pointers at element offset(i) of the float32 input `base`, or of its
+// bfloat16 copy when the plan computes in bf16.
+template <typename Offset>
+void point_rows(const Plan& p, Scratch& s, const float* base, const uint16_t* base16, long count,
+                Offset offset) {
+    for (long i = 0; i < count; ++i) {
+        if (p.bf16)
+            s.rows16[i] = base16 + offset(i);
+        else
+            s.rows[i] = base + offset(i);
+    }
+}
+
+// c (+)= rows x panel for `positions` rows over one run of the reduction starting at element
+// `offset` of each row, in float32 or bfloat16 as planned (panel16 is the same panel in bf16).
+void panel_product(const Plan& p, const KernelTable& kt, Scratch& s, long positions, long offset,
+                   const float* panel, const uint16_t* panel16, float* c, long ldc,
+                   bool accumulate) {
+    const long run = p.bf16 ? p.run_even : p.run;
+    for (long k0 = 0; k0 < run; k0 += kKc) {
+        const long kc = std::min(kKc, run - k0);
+        const int acc = accumulate || k0 > 0;
+        for (long m0 = 0; m0 < positions; m0 += kt.mr) {
+            const int mr = static_cast<int>(std::min<long>(kt.mr, positions - m0));
+            if (p.bf16)
+                p.bf16->gemm(mr, kc, s.rows16.data() + m0, offset + k0, panel16 + k0 * kt.nr,
+                             c + m0 * ldc, ldc, acc);
+            else
+                kt.gemm(mr, kc, s.rows.data() + m0, offset + k0, panel + k0 * kt.nr, c + m0 * ldc,
+                        ldc, acc);
+        }
+    }
+}
+
 // Direct convolution of one task into s.c [tile_rows * cols][ldc].
-void direct_tile(const ConvArgs& a, const Plan& p, const KernelTable& kt, const float* packed,
+void direct_tile(const ConvArgs& a, const Plan& p, const KernelTable& kt, const Packed& packed,
                  long panels, long ldc, const float* window, long n_rows, Scratch& s) {
     const long n_positions = n_rows * p.cols;
-    for (long r = 0; r < n_rows; ++r)
-        for (long q = 0; q < p.cols; ++q)
-            s.rows[r * p.cols + q] = window + r * a.stride_t * p.row_floats + q * a.stride_f * a.c_in;
-    const long depth = p.run * p.taps;
-    float* c = s.c.get();
-    for (long j = 0; j < panels; ++j) {
-        const float* panel = packed + j * depth * kt.nr;
-        for (int tap = 0; tap < p.taps; ++tap)
-            for (long k0 = 0; k0 < p.run; k0 += kKc) {
-                const long kc = std::min(kKc, p.run - k0);
-                const float* b = panel + (tap * p.run + k0) * kt.nr;
-                const bool accumulate = tap > 0 || k0 > 0;
-                for (long m0 = 0; m0 < n_positions; m0 += kt.mr) {
-                    const int mr = static_cast<int>(std::min<long>(kt.mr, n_positions - m0));
-                    kt.gemm(mr, kc, s.rows.data() + m0, tap * p.tap_stride + k0, b,
-                            c + m0 * ldc + j * kt.nr, ldc, accumulate);
-                }
-            }
-    }
+    const uint16_t* window16 = p.bf16 ? s.rounded(*p.bf16, window, p.window_rows * p.row_floats) : nullptr;
+    point_rows(p, s, window, window16, n_positions, [&](long i) {
+        return (i / p.cols) * a.stride_t * p.row_floats + (i % p.cols) * a.stride_f * a.c_in;
+    });
+    for (long j = 0; j < panels; ++j)
+        for (int tap = 0; tap < p.taps; ++tap) {
+            const float* panel = packed.panels.get() + (j * p.taps + tap) * p.run * kt.nr;
+            const uint16_t* panel16 =
+                p.bf16 ? packed.panels16.data() + (j * p.taps + tap) * p.run_even * kt.nr : nullptr;
+            panel_product(p, kt, s, n_positions, tap * p.tap_stride, panel, panel16,
+                          s.c.get() + j * kt.nr, ldc, tap > 0);
+        }
 }
 
 // Winograd convolution of one task (always tile_rows rows; the window is zero past the input)
 // into s.c: transform the input rows, one GEMM per transformed point and weight panel, then
 // transform the panel's products back to output rows.
 void winograd_tile(const ConvArgs& a, const Plan& p, const KernelTable& kt,
-                   const WinogradTransform& t, const float* packed, long panels, long ldc,
+                   const WinogradTransform& t, const Packed& packed, long panels, long ldc,
                    const float* window, Scratch& s) {
     const int m = t.m, n = t.n;
-    const long nt = p.tile_rows / m, positions = nt * p.cols, depth = p.run;
+    const long nt = p.tile_rows / m, positions = nt * p.cols;
     float* v = s.transformed.get();  // [n][nt][row_floats]
     WinogradInputArgs in{window, p.row_floats, nt, m, n, t.bt.data(), v};
     kt.winograd_input(&in);
+    const uint16_t* v16 = p.bf16 ? s.rounded(*p.bf16, v, n * nt * p.row_floats) : nullptr;
     // Weight panels go in blocks whose products stay in L2; each block reads the transformed
     // input once per point.
     const long block = winograd_panel_block(n, positions, kt.nr, panels);
@@ -230,20 +297,15 @@ void winograd_tile(const ConvArgs& a, const Plan& p, const KernelTable& kt,
     for (long j0 = 0; j0 < panels; j0 += block) {
         const long block_panels = std::min(block, panels - j0);
         for (int x = 0; x < n; ++x) {
-            for (long i = 0; i < nt; ++i)
-                for (long q = 0; q < p.cols; ++q)
-                    s.rows[i * p.cols + q] = v + (x * nt + i) * p.row_floats + q * a.stride_f * a.c_in;
+            point_rows(p, s, v, v16, positions, [&](long i) {
+                return (x * nt + i / p.cols) * p.row_floats + (i % p.cols) * a.stride_f * a.c_in;
+            });
             for (long j = j0; j < j0 + block_panels; ++j) {
-                const float* panel = packed + (x * panels + j) * depth * kt.nr;
-                float* out = products + x * point_stride + (j - j0) * positions * kt.nr;
-                for (long k0 = 0; k0 < depth; k0 += kKc) {
-                    const long kc = std::min(kKc, depth - k0);
-                    for (long m0 = 0; m0 < positions; m0 += kt.mr) {
-                        const int mr = static_cast<int>(std::min<long>(kt.mr, positions - m0));
-                        kt.gemm(mr, kc, s.rows.data() + m0, k0, panel + k0 * kt.nr,
-                                out + m0 * kt.nr, kt.nr, k0 > 0);
-                    }
-                }
+                const long group = x * panels + j;
+                panel_product(p, kt, s, positions, 0, packed.panels.get() + group * p.run * kt.nr,
+                              p.bf16 ? packed.panels16.data() + group * p.run_even * kt.nr : nullptr,
+                              products + x * point_stride + (j - j0) * positions * kt.nr, kt.nr,
+                              false);
             }
         }
         for (long j = j0; j < j0 + block_panels; ++j) {
@@ -267,6 +329,10 @@ std::unique_ptr<Packed> pack(const ConvArgs& a, const KernelTable& kt, const Pla
         pack_weights(a, kt.nr, packed->panels.get());
     }
     std::memcpy(packed->bias.get(), a.bias, sizeof(float) * a.c_out);
+    if (p.bf16) {
+        const long groups = p.wino_m > 0 ? transform.n * panels : panels;
+        pack_bf16(packed->panels.get(), groups, p.taps, p.run, p.run_even, kt.nr, packed->panels16);
+    }
     return packed;
 }
 
@@ -274,12 +340,12 @@ std::unique_ptr<Packed> pack(const ConvArgs& a, const KernelTable& kt, const Pla
 
 struct PackedWeights::Store {
     std::mutex mutex;
-    std::map<std::pair<const KernelTable*, int>, std::unique_ptr<Packed>> by_kernels;
+    std::map<std::tuple<const KernelTable*, int, bool>, std::unique_ptr<Packed>> by_kernels;
 
     const Packed* get(const ConvArgs& a, const KernelTable& kt, const Plan& p,
                       const WinogradTransform& transform) {
         std::lock_guard<std::mutex> lock(mutex);
-        std::unique_ptr<Packed>& entry = by_kernels[{&kt, p.wino_m}];
+        std::unique_ptr<Packed>& entry = by_kernels[{&kt, p.wino_m, p.bf16 != nullptr}];
         if (!entry) entry = pack(a, kt, p, transform);
         return entry.get();
     }
@@ -307,6 +373,7 @@ void conv(const ConvArgs& a) {
           "padding must be >= 0");
     check(a.activation >= kActNone && a.activation <= kActElu, "unknown activation");
     check(a.algorithm >= kAlgoAuto && a.algorithm <= kAlgoWinograd, "unknown algorithm");
+    check(a.precision == kPrecisionFp32 || a.precision == kPrecisionBf16, "unknown precision");
     check(!a.residual || (a.pool_t == 1 && a.pool_f == 1), "a residual input needs pool 1 x 1");
     const KernelTable& kt = active_kernels();
     const Plan p = make_plan(a, kt.mr);
@@ -337,11 +404,13 @@ void conv(const ConvArgs& a) {
     const long product_floats =
         p.wino_m > 0 ? transform.n * nt * p.cols * kt.nr * winograd_panel_block(transform.n, nt * p.cols, kt.nr, panels)
                      : 0;
+    const long input16_size =
+        !p.bf16 ? 0 : p.wino_m > 0 ? transform.n * nt * p.row_floats : p.window_rows * p.row_floats;
     std::vector<std::unique_ptr<Scratch>> scratch;
     for (int i = 0; i < workers; ++i)
         scratch.emplace_back(new Scratch(p.window_rows * p.row_floats, tile_positions * ldc,
                                          transform.n * nt * p.row_floats,
-                                         product_floats, tile_positions));
+                                         product_floats, tile_positions, input16_size));
     AlignedFloats tile_sums(static_cast<size_t>(std::min(p.n_tiles, kTilesPerChunk) * ldc));
 
     for (int co = 0; co < a.c_out; ++co) a.sums[co] = 0.0;
@@ -355,9 +424,9 @@ void conv(const ConvArgs& a) {
             // frequency margins, they are zero padding.
             const float* window = input_window(a, p, r0 * a.stride_t - a.pad_t0, s);
             if (p.wino_m > 0)
-                winograd_tile(a, p, kt, transform, packed->panels.get(), panels, ldc, window, s);
+                winograd_tile(a, p, kt, transform, *packed, panels, ldc, window, s);
             else
-                direct_tile(a, p, kt, packed->panels.get(), panels, ldc, window, n_rows, s);
+                direct_tile(a, p, kt, *packed, panels, ldc, window, n_rows, s);
             float* sums = tile_sums.get() + index * ldc;
             std::memset(sums, 0, sizeof(float) * ldc);
             EpilogueArgs e;

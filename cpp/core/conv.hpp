@@ -24,6 +24,11 @@ class PackedWeights {
 // applies and pays (stride 1 over time, 3, 5 or 7 taps, a deep enough reduction), else direct.
 enum ConvAlgorithm : int { kAlgoAuto = 0, kAlgoDirect = 1, kAlgoWinograd = 2 };
 
+// The multiply precision. Bf16 rounds inputs and weights to bfloat16 and accumulates in float32
+// where the CPU has bfloat16 dot products (active_bf16_kernels()); elsewhere it computes in
+// float32, the more accurate answer.
+enum ConvPrecision : int { kPrecisionFp32 = 0, kPrecisionBf16 = 1 };
+
 struct ConvArgs {
     const float* x;      // input [t_in][f_in][c_in], C-contiguous
     long t_in;
@@ -44,6 +49,7 @@ struct ConvArgs {
     double* sums;        // [c_out]: per-channel sums of the pooled, activated outputs
     int n_threads;       // 0 = all cores
     int algorithm;       // ConvAlgorithm
+    int precision;       // ConvPrecision
     PackedWeights* packed;  // cache for w, or nullptr to pack for this call only
 };
 

@@ -27,6 +27,10 @@ bool has_avx512() {
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("fma");
 }
+bool has_avx512_bf16() {
+    __builtin_cpu_init();
+    return has_avx512() && __builtin_cpu_supports("avx512bf16");
+}
 const Level kLevels[] = {
     {"scalar", &kernels_scalar, &always},
     {"avx2", &kernels_avx2, &has_avx2},
@@ -92,10 +96,19 @@ std::atomic<const Level*>& current() {
 
 const KernelTable& active_kernels() { return *current().load()->table(); }
 
+const Bf16Kernels* active_bf16_kernels() {
+#if defined(RCF_HAVE_X86_KERNELS)
+    static const bool cpu_has_bf16 = has_avx512_bf16();
+    if (cpu_has_bf16 && current().load()->table == &kernels_avx512) return kernels_avx512_bf16();
+#endif
+    return nullptr;
+}
+
 IsaInfo isa_info() {
     IsaInfo info;
     info.detected = best_level().name;
     info.active = current().load()->name;
+    info.bf16 = active_bf16_kernels() != nullptr;
     for (const Level& level : kLevels) {
         info.compiled.push_back(level.name);
         if (level.cpu_supports()) info.supported.push_back(level.name);

@@ -12,6 +12,7 @@ struct IsaInfo {
     std::string active;                  // the level the kernels use now
     std::vector<std::string> compiled;   // levels built into this binary, lowest first
     std::vector<std::string> supported;  // compiled levels this CPU can run, lowest first
+    bool bf16;                           // whether precision "bf16" has native kernels now
 };
 
 // The kernel table in use. The first call resolves it from the CPU and RANDCNN_FAST_ISA and
@@ -19,6 +20,10 @@ struct IsaInfo {
 const KernelTable& active_kernels();
 
 IsaInfo isa_info();
+
+// The bfloat16 kernels matching the active table, or nullptr where there are none (no
+// AVX512_BF16, or another level active): precision "bf16" then runs the float32 kernels.
+const Bf16Kernels* active_bf16_kernels();
 
 // Switch levels (used by tests to check every level in one process). Throws
 // std::invalid_argument for a level that is not compiled or that this CPU cannot run.

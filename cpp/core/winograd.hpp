@@ -15,8 +15,9 @@ struct WinogradTransform {
 };
 
 // The output tile m used for an r-tap filter, or 0 when that filter runs as a direct
-// convolution. Chosen so that float32 results stay within ~2e-5 of the largest output.
-int winograd_output_tile(int r);
+// convolution. Chosen so that float32 results stay within ~2e-5 of the largest output; with
+// bfloat16 inputs, whose rounding the transforms amplify more for larger tiles, smaller.
+int winograd_output_tile(int r, bool bf16);
 
 // The transform for F(m, r), from interpolation points 0, +-1, +-2, +-1/2, +-3/2, +-3/4 and
 // infinity (the first n - 1 finite ones), computed in double.

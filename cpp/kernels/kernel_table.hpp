@@ -3,6 +3,8 @@
 // instruction set is never shared with (or merged into) code compiled for another.
 #pragma once
 
+#include <cstdint>
+
 namespace rcf {
 
 enum Activation : int { kActNone = 0, kActRelu = 1, kActElu = 2 };
@@ -31,7 +33,7 @@ struct WinogradInputArgs {
     const float* window;  // [tiles * m + n - m][row_floats]
     long row_floats;
     long tiles;
-    int m, n;             // output rows per tile, transformed points (8 or 10)
+    int m, n;             // output rows per tile, transformed points (6, 8 or 10)
     const float* bt;      // [n][n]
     float* v;             // [n][tiles][row_floats]
 };
@@ -66,9 +68,23 @@ struct KernelTable {
     void (*winograd_output)(const WinogradOutputArgs* args);
 };
 
+// The bfloat16 GEMM for precision "bf16": it replaces KernelTable::gemm of the table with the
+// same mr and nr, whose epilogue and transforms it keeps.
+struct Bf16Kernels {
+    const char* name;
+    int mr, nr;
+    // c[m*ldc + n] (+)= sum_{k<kc} rows[m][offset + k] * b[k/2][n][k%2] for an even kc, where
+    // rows and b hold bfloat16 values (the upper halves of float32s) and c is float32.
+    void (*gemm)(int mr_used, long kc, const uint16_t* const* rows, long offset,
+                 const uint16_t* b, float* c, long ldc, int accumulate);
+    // dst[i] = src[i] rounded to the nearest bfloat16 (ties to even), for i < n.
+    void (*convert)(const float* src, uint16_t* dst, long n);
+};
+
 // One table per compiled instruction set; nullptr where that set was not compiled.
 const KernelTable* kernels_scalar();
 const KernelTable* kernels_avx2();
 const KernelTable* kernels_avx512();
+const Bf16Kernels* kernels_avx512_bf16();
 
 }  // namespace rcf

@@ -53,7 +53,8 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
              classifiers=CLASSIFIERS, seeds=(0,), protocols=("paper",), mfcc: bool = True,
              out_dir="randcnn_fast_results", cache_dir=None, length=None, pad="repeat",
              backend_features="faithful", hidden_sizes=PAPER_HIDDEN_SIZES, n_threads: int = 0,
-             svm_max_iter: int = SVM_MAX_ITER, progress: bool = True) -> dict:
+             svm_max_iter: int = SVM_MAX_ITER, precision: str = "fp32",
+             progress: bool = True) -> dict:
     """Run the experiments and write results.json, results.csv, results.md and PNG plots.
 
     ``dataset`` None uses the built-in demo. ``svm_max_iter`` caps libsvm's iterations per fit
@@ -71,7 +72,8 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     protocols = _check_choices(protocols, PROTOCOLS, "protocols")
     seeds = [int(s) for s in seeds]
 
-    configs = [FeatureConfig(arch, size, seed, length, pad, backend_features=backend_features)
+    configs = [FeatureConfig(arch, size, seed, length, pad, backend_features=backend_features,
+                             precision=precision)
                for arch in archs for size in sizes for seed in seeds]
     if mfcc:
         configs.append(FeatureConfig(MFCC, size="-", seed=0, length=None))

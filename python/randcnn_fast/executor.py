@@ -25,8 +25,12 @@ Range = tuple[int, int]  # [start, stop) along time; empty when stop <= start
 
 
 def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray,
-               n_threads: int, tile_length: int | None = None) -> np.ndarray:
+               n_threads: int, tile_length: int | None = None,
+               precision: str = "fp32") -> np.ndarray:
     """The embedding of one validated input map (time, frequency, 1), float32 (n_features,).
+
+    ``precision`` "bf16" runs the network's convolutions with bfloat16 multiplies (see
+    :class:`randcnn_fast.Embedder`); means and front-end layers stay float32.
 
     The input runs in chunks of ``tile_length`` rows (default ``TILE_FACTOR *
     network.default_length``). Within a chunk a map is kept only while a later layer still reads
@@ -48,7 +52,7 @@ def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray
                  for name, shape in shapes.items()}
         required = required_ranges(network, shapes, owned)
         run_chunk(network, params, x[slice(*required["input"])], shapes, owned, required,
-                  Counter(readers), sums, n_threads)
+                  Counter(readers), sums, n_threads, precision)
     means: dict[str, np.ndarray] = {}
     for layer in network.layers:
         if isinstance(layer, Concat):
@@ -118,7 +122,7 @@ def required_ranges(network: Network, shapes, owned: dict[str, Range]) -> dict[s
 
 
 def run_chunk(network: Network, params, x: np.ndarray, shapes, owned, required, readers,
-              sums, n_threads: int) -> None:
+              sums, n_threads: int, precision: str) -> None:
     """One chunk, layer by layer: adds the owned rows of each tensor to ``sums``. ``x`` holds
     the input's required rows; ``readers`` counts the layers still to read each tensor."""
     tensors = {"input": (x, required["input"][0])}  # name -> (rows, time index of row 0)
@@ -129,7 +133,8 @@ def run_chunk(network: Network, params, x: np.ndarray, shapes, owned, required, 
             exact = rows == owned[layer.name]  # then the kernel's sums are the owned rows'
             write = readers[layer.name] > 0 or not exact
             if isinstance(layer, Conv):
-                y, kernel_sums = run_conv(layer, params, tensors, shapes, rows, write, n_threads)
+                y, kernel_sums = run_conv(layer, params, tensors, shapes, rows, write, n_threads,
+                                          precision)
             elif isinstance(layer, MeanFrequency):
                 y, kernel_sums = mean_frequency(take(tensors[layer.source], rows), write, n_threads)
             elif isinstance(layer, MaxPoolTime):
@@ -155,7 +160,8 @@ def take(tensor, rows: Range) -> np.ndarray:
     return y[rows[0] - first:rows[1] - first]
 
 
-def run_conv(layer: Conv, params, tensors, shapes, rows: Range, write: bool, n_threads: int):
+def run_conv(layer: Conv, params, tensors, shapes, rows: Range, write: bool, n_threads: int,
+             precision: str):
     """Output rows ``rows`` of a convolution: the source rows they read, with the zeros the
     full-length map would have where those rows fall outside it."""
     source = shapes[layer.source]
@@ -170,6 +176,7 @@ def run_conv(layer: Conv, params, tensors, shapes, rows: Range, write: bool, n_t
     return conv_layer(params[f"{layer.name}.weight"], params[f"{layer.name}.bias"])(
         x, stride=layer.stride, padding=padding,
         activation=layer.activation, pool=pool, write_output=write, n_threads=n_threads,
+        precision=precision,
         residual=take(tensors[layer.residual], rows) if layer.residual else None)
 
 

@@ -260,6 +260,7 @@ def _make_config(embedder: Embedder, shard_size: int) -> dict:
         "pad": embedder.pad,
         "logmel_preset": embedder.logmel_preset,
         "backend_features": embedder.backend_features,
+        "precision": embedder.precision,
         "n_features": int(embedder.n_features),
         "sample_rate": SAMPLE_RATE,
         "shard_size": int(shard_size),
@@ -409,7 +410,8 @@ def _embedder_for(config: dict, n_threads: int) -> Embedder:
             embedder = Embedder(config["arch"], size=config["size"], seed=config["seed"],
                                 length=config["length"], pad=config["pad"],
                                 logmel_preset=config["logmel_preset"],
-                                backend_features=config["backend_features"], n_threads=n_threads)
+                                backend_features=config["backend_features"], n_threads=n_threads,
+                                precision=config["precision"])
             if embedder.n_features != config["n_features"]:
                 raise RuntimeError(f"{config['arch']} gives {embedder.n_features} features here "
                                    f"but {config['n_features']} where the run was configured")
@@ -570,7 +572,8 @@ def _count_rows(path: Path) -> int:
 
 
 def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper", seed: int = 0,
-            length: int | None = None, pad: str = "repeat", extensions=AUDIO_EXTENSIONS,
+            length: int | None = None, pad: str = "repeat", precision: str = "fp32",
+            extensions=AUDIO_EXTENSIONS,
             shard_size: int = 256, overwrite: bool = False, n_threads: int = 0,
             workers: int | None = None, scheduler: str | None = None,
             progress: bool = True) -> ExtractSummary:
@@ -581,7 +584,8 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
             path) or a CSV manifest with a ``path`` column (relative paths are relative to the
             CSV; its other columns, kept as text, go to the metadata).
         out_dir: output folder (created if needed); see the module docstring for its layout.
-        arch, size, seed, length, pad: the :class:`~randcnn_fast.Embedder` configuration.
+        arch, size, seed, length, pad, precision: the :class:`~randcnn_fast.Embedder`
+            configuration.
         extensions: audio file extensions for a folder source.
         shard_size: clips per shard; part of the configuration.
         overwrite: delete a previous run in ``out_dir`` (another configuration or other files)
@@ -608,7 +612,8 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
     if workers is not None:
         workers = _check_positive_int(workers, "workers")
     # Building the embedder validates the configuration before anything is written.
-    embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, n_threads=n_threads)
+    embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, precision=precision,
+                        n_threads=n_threads)
     config = _make_config(embedder, shard_size)
     digest = config_hash(config)
     with _EMBEDDERS_LOCK:  # the local path reuses it

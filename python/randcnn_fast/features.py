@@ -35,6 +35,7 @@ class FeatureConfig:
     pad: str = "repeat"
     logmel_preset: str = "elmarc"
     backend_features: str = "faithful"
+    precision: str = "fp32"
 
     @property
     def label(self) -> str:
@@ -70,7 +71,8 @@ def dataset_features(paths, config: FeatureConfig, *, cache_dir: Path | None = N
     if config.arch != MFCC:
         embedder = Embedder(config.arch, size=config.size, seed=config.seed, length=config.length,
                             pad=config.pad, logmel_preset=config.logmel_preset,
-                            backend_features=config.backend_features, n_threads=n_threads)
+                            backend_features=config.backend_features, n_threads=n_threads,
+                            precision=config.precision)
     n_features = 120 if embedder is None else embedder.n_features
     X = np.full((len(paths), n_features), np.nan, dtype=np.float32)
     failures = []

@@ -1,0 +1,118 @@
+"""precision="bf16": bfloat16 multiplies with float32 accumulation where the CPU has
+AVX512-BF16, float32 elsewhere; on every instruction set."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import randcnn_fast
+from randcnn_fast import _core
+
+import reference
+
+
+def to_bf16(a) -> np.ndarray:
+    """float32 rounded to the nearest bfloat16 (ties to even), kept as float32."""
+    bits = np.asarray(a, np.float32).view(np.uint32).astype(np.uint64)
+    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16
+    return bits.astype(np.uint32).view(np.float32)
+
+
+def case(rng, t, f, c_in, c_out, kh, kw):
+    x = rng.standard_normal((t, f, c_in)).astype(np.float32)
+    w = (rng.standard_normal((c_out, c_in, kh, kw)) / np.sqrt(c_in * kh * kw)).astype(np.float32)
+    b = (0.1 * rng.standard_normal(c_out)).astype(np.float32)
+    return x, w, b
+
+
+def conv(x, w, b, precision, algorithm="direct", *, stride=(1, 1), padding=(0, 0, 0, 0),
+         pool=(1, 1), n_threads=1):
+    return _core.conv(x, w, b, stride=stride, padding=padding, activation="relu", pool=pool,
+                      write_output=True, n_threads=n_threads, algorithm=algorithm,
+                      precision=precision)
+
+
+def native_bf16() -> bool:
+    return _core.isa_info()["bf16"]
+
+
+def test_rounding_helper_matches_the_definition():
+    x = np.array([1.0, 1.00390625, 1.005859375, -3.0e-5, 65504.0], np.float32)
+    # 1 + 2^-8 is a tie between 1 and 1 + 2^-7: to even (1); 1 + 1.5 * 2^-8 rounds up.
+    np.testing.assert_array_equal(to_bf16(x)[:3], np.array([1.0, 1.0, 1.0078125], np.float32))
+    assert np.all(np.abs(to_bf16(x) - x) <= np.abs(x) * 2.0**-8)  # half a unit in the last place
+
+
+# Rows and channels around the tiles; odd reductions (kw * c_in) that leave half a pair.
+@pytest.mark.parametrize("t,f,c_in,c_out,kh,kw", [
+    (1, 1, 1, 1, 1, 1), (5, 1, 3, 33, 3, 1), (97, 1, 7, 31, 1, 1), (40, 12, 5, 17, 3, 3),
+    (13, 96, 1, 40, 7, 86), (200, 1, 257, 65, 3, 1), (9, 1, 513, 8, 1, 1),
+])
+def test_direct_bf16_is_exact_on_rounded_operands(isa, t, f, c_in, c_out, kh, kw):
+    x, w, b = case(np.random.default_rng(t * f + c_in), t, f, c_in, c_out, kh, kw)
+    pads = ((kh - 1) // 2, kh // 2, 0, 0)
+    y, sums = conv(x, w, b, "bf16", padding=pads)
+    if not native_bf16():  # the fallback is the float32 computation itself
+        y32, sums32 = conv(x, w, b, "fp32", padding=pads)
+        np.testing.assert_array_equal(y, y32)
+        np.testing.assert_array_equal(sums, sums32)
+        return
+    # Products of bfloat16 values are exact in float32: only the accumulation order differs.
+    ref = reference.conv2d(to_bf16(x), to_bf16(w), b, padding=pads)
+    scale = max(np.abs(ref).max(), 1e-3)
+    np.testing.assert_allclose(y, ref, rtol=0, atol=2e-6 * scale * np.sqrt(w[0].size))
+    np.testing.assert_allclose(sums, ref.sum(axis=(0, 1)), rtol=1e-5, atol=1e-5 * scale * ref.shape[0])
+    if ref.size >= 16:  # enough outputs that some must show the rounding
+        assert np.abs(y - reference.conv2d(x, w, b, padding=pads)).max() > 0
+
+
+@pytest.mark.parametrize("k,rows", [(3, 1), (3, 101), (5, 37), (7, 64), (7, 3)])
+def test_winograd_bf16_stays_near_float64(isa, k, rows):
+    x, w, b = case(np.random.default_rng(k + rows), rows + k - 1, 1, 48, 40, k, 1)
+    y, _ = conv(x, w, b, "bf16", "winograd")
+    ref = reference.conv2d(x, w, b)
+    # bf16 rounding (2^-9 relative) grown by the transforms: a few 1e-3 of the largest output.
+    assert np.abs(y - ref).max() <= 3e-2 * np.abs(ref).max()
+
+
+def test_bf16_does_not_depend_on_thread_count(isa):
+    x, w, b = case(np.random.default_rng(1), 3000, 1, 40, 48, 3, 1)
+    for algorithm in ("direct", "winograd"):
+        y1, s1 = conv(x, w, b, "bf16", algorithm, padding=(1, 1, 0, 0), pool=(3, 1), n_threads=1)
+        y2, s2 = conv(x, w, b, "bf16", algorithm, padding=(1, 1, 0, 0), pool=(3, 1), n_threads=2)
+        np.testing.assert_array_equal(y1, y2)
+        np.testing.assert_array_equal(s1, s2)
+
+
+def test_unknown_precision_is_an_error():
+    x, w, b = case(np.random.default_rng(0), 5, 1, 2, 2, 1, 1)
+    with pytest.raises(ValueError, match="unknown precision"):
+        conv(x, w, b, "fp16")
+    with pytest.raises(ValueError, match="unknown precision"):
+        randcnn_fast.Embedder("sample_level", size="small", precision="half")
+
+
+def test_bf16_needs_the_native_backend():
+    pytest.importorskip("onnxruntime", reason="onnxruntime not installed")
+    with pytest.raises(ValueError, match="backend='native'"):
+        randcnn_fast.Embedder("vgg", size="small", precision="bf16", backend="onnx")
+
+
+@pytest.mark.parametrize("arch", [row["arch"] for row in randcnn_fast.architectures()])
+def test_bf16_embeddings_stay_close_to_fp32(isa, arch):
+    embedder32 = randcnn_fast.Embedder(arch, size="small", n_threads=1)
+    embedder16 = randcnn_fast.Embedder(arch, size="small", n_threads=1, precision="bf16")
+    length = 3 * embedder32.network.min_length
+    rng = np.random.default_rng(7)
+    if embedder32.network.input_kind == "waveform":
+        clip = (0.1 * rng.standard_normal(length)).astype(np.float32)
+    else:
+        clip = (0.1 * rng.standard_normal(256 * length)).astype(np.float32)
+    e32 = embedder32.embed(clip, sr=12000)
+    e16 = embedder16.embed(clip, sr=12000)
+    if not native_bf16():
+        np.testing.assert_array_equal(e16, e32)
+        return
+    # Clip-level means average the rounding out: well inside 2 % of the vector's size.
+    assert np.linalg.norm(e16 - e32) <= 2e-2 * np.linalg.norm(e32)
+    assert "precision='bf16'" in repr(embedder16)
