@@ -104,10 +104,14 @@ struct Plan {
     int taps;                 // runs per output position
     long tap_stride;          // floats between the runs of consecutive taps
     int wino_m;               // Winograd output tile over time, 0 for direct convolution
+    bool gather;              // direct: taps copied into one patch per position
     const Bf16Kernels* bf16;  // bfloat16 GEMM, or nullptr for float32
     long run_even;            // run rounded up to whole bfloat16 pairs (bf16 only)
 };
 
+// Below this many floats per tap, a direct convolution gathers each position's taps into one
+// contiguous patch (a per-task im2col) instead of calling the microkernel once per tap.
+constexpr long kGatherRun = 16;
 // Winograd pays for its transforms only with a deep enough reduction per transformed point.
 constexpr long kWinogradMinRun = 32;
 // Output positions per Winograd GEMM: whole microkernel tiles where possible.
@@ -166,6 +170,10 @@ Plan make_plan(const ConvArgs& a, int mr) {
         if (p.f_padded == a.kw) {  // consecutive taps' runs touch: read them as one longer run
             p.run *= a.kh;
             p.taps = 1;
+        } else if (p.run < kGatherRun) {  // runs too short for a microkernel call each: copy
+            p.gather = true;              // every position's taps into one contiguous patch
+            p.run *= a.kh;
+            p.taps = 1;
         }
     }
     p.n_tiles = p.rows > 0 ? (p.rows + p.tile_rows - 1) / p.tile_rows : 0;
@@ -192,7 +200,9 @@ void pack_winograd_weights(const ConvArgs& a, const WinogradTransform& t, int nr
 
 // Per-worker scratch, sized once per call.
 struct Scratch {
-    AlignedFloats window, c, transformed, products;
+    AlignedFloats window, c;
+    AlignedFloats transformed;  // Winograd's transformed rows, or a gathering direct task's patches
+    AlignedFloats products;
     std::vector<const float*> rows;
     // bf16 only: the GEMM's input (window or transformed rows) rounded, with two zeros of
     // slack for the pair that straddles the end of an odd run.
@@ -263,10 +273,26 @@ void panel_product(const Plan& p, const KernelTable& kt, Scratch& s, long positi
 void direct_tile(const ConvArgs& a, const Plan& p, const KernelTable& kt, const Packed& packed,
                  long panels, long ldc, const float* window, long n_rows, Scratch& s) {
     const long n_positions = n_rows * p.cols;
-    const uint16_t* window16 = p.bf16 ? s.rounded(*p.bf16, window, p.window_rows * p.row_floats) : nullptr;
-    point_rows(p, s, window, window16, n_positions, [&](long i) {
+    auto position_start = [&](long i) {
         return (i / p.cols) * a.stride_t * p.row_floats + (i % p.cols) * a.stride_f * a.c_in;
-    });
+    };
+    const float* input = window;
+    long input_floats = p.window_rows * p.row_floats;
+    if (p.gather) {
+        const long tap_run = p.run / a.kh;
+        float* patches = s.transformed.get();
+        for (long i = 0; i < n_positions; ++i)
+            for (int tap = 0; tap < a.kh; ++tap)
+                std::memcpy(patches + i * p.run + tap * tap_run,
+                            window + position_start(i) + tap * p.row_floats, sizeof(float) * tap_run);
+        input = patches;
+        input_floats = n_positions * p.run;
+    }
+    const uint16_t* input16 = p.bf16 ? s.rounded(*p.bf16, input, input_floats) : nullptr;
+    if (p.gather)
+        point_rows(p, s, input, input16, n_positions, [&](long i) { return i * p.run; });
+    else
+        point_rows(p, s, input, input16, n_positions, position_start);
     for (long j = 0; j < panels; ++j)
         for (int tap = 0; tap < p.taps; ++tap) {
             const float* panel = packed.panels.get() + (j * p.taps + tap) * p.run * kt.nr;
@@ -404,13 +430,15 @@ void conv(const ConvArgs& a) {
     const long product_floats =
         p.wino_m > 0 ? transform.n * nt * p.cols * kt.nr * winograd_panel_block(transform.n, nt * p.cols, kt.nr, panels)
                      : 0;
-    const long input16_size =
-        !p.bf16 ? 0 : p.wino_m > 0 ? transform.n * nt * p.row_floats : p.window_rows * p.row_floats;
+    const long transformed_floats = p.wino_m > 0 ? transform.n * nt * p.row_floats
+                                    : p.gather   ? tile_positions * p.run
+                                                 : 0;
+    const long input16_size = !p.bf16 ? 0 : std::max(transformed_floats, p.window_rows * p.row_floats);
     std::vector<std::unique_ptr<Scratch>> scratch;
     for (int i = 0; i < workers; ++i)
         scratch.emplace_back(new Scratch(p.window_rows * p.row_floats, tile_positions * ldc,
-                                         transform.n * nt * p.row_floats,
-                                         product_floats, tile_positions, input16_size));
+                                         transformed_floats, product_floats, tile_positions,
+                                         input16_size));
     AlignedFloats tile_sums(static_cast<size_t>(std::min(p.n_tiles, kTilesPerChunk) * ldc));
 
     for (int co = 0; co < a.c_out; ++co) a.sums[co] = 0.0;
