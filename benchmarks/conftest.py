@@ -82,13 +82,14 @@ def _throughput_table(terminalreporter):
     # The log-mel front-end's share of each spectrogram model's time, when both were timed.
     front_end = next((info["seconds"] for group, _, info in _rows if group == "front-end"), None)
     spectrogram = {row["arch"] for row in rf.architectures() if row["input"] == "logmel"}
+    width = max(len(name) for _, name, _ in _rows)
     terminalreporter.section("throughput (median round)")
-    terminalreporter.write_line(f"{'group':<18} {'benchmark':<40} {'isa':<7} {'thr':>3} "
+    terminalreporter.write_line(f"{'group':<18} {'benchmark':<{width}} {'isa':<7} {'thr':>3} "
                                 f"{'audio-s/s':>10} {'GFLOP/s':>8} {'front-end share':>16}")
     for group, name, info in _rows:
         share = ""
         if front_end is not None and group in spectrogram:
             share = f"{100 * front_end / info['seconds']:.1f} %"
         terminalreporter.write_line(
-            f"{group:<18} {name[:40]:<40} {info['isa']:<7} {info['threads']:>3} "
+            f"{group:<18} {name:<{width}} {info['isa']:<7} {info['threads']:>3} "
             f"{info['audio_s_per_s']:>10.2f} {info['gflop_per_s']:>8.1f} {share:>16}")

@@ -154,7 +154,8 @@ def peer_table() -> list[str]:
     head = ["arch", "precision", "threads"]
     for impl in impls:
         head += [f"{NAMES[impl]} audio-s/s", "GFLOP/s"]
-    head += ["faster peer", "randcnn_fast vs faster peer", "max rel err vs fp32 (ORT / torch)"]
+    head += ["faster peer", "randcnn_fast vs faster peer",
+             "max rel err vs randcnn_fast fp32 (ours / ORT / torch)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (arch, precision), row in _results.items():
         cells = [arch, precision, str(THREADS)]
@@ -169,13 +170,13 @@ def peer_table() -> list[str]:
             ratio = f"{timed[best] / row['randcnn_fast']['seconds']:.2f}x"
         errors = _errors.get((arch, precision), {})
         cells += [NAMES.get(best, best), ratio,
-                  " / ".join(f"{errors[p]:.1e}" if p in errors else "-" for p in impls[1:])]
+                  " / ".join(f"{errors[p]:.1e}" if p in errors else "-" for p in impls)]
         lines.append("| " + " | ".join(cells) + " |")
-    isa = ", ".join(f"{NAMES[impl]} {name}" for impl, name in _isa.items())
+    isa = ", ".join(f"{NAMES[impl]} {name}" + (" (picked at run time)" if impl == "onnxruntime"
+                                                else "") for impl, name in _isa.items())
     lines += ["",
               f"29.17 s clip, median round, {THREADS} threads each, run one after another. "
-              f"Instruction sets: {isa}" + (" (MLAS picks its kernels at run time)."
-                                            if "onnxruntime" in _isa else "."),
+              f"Instruction sets: {isa}.",
               "randcnn_fast vs faster peer = the faster peer's time / randcnn_fast's (> 1: "
               "randcnn_fast is faster). Waveform models: peers in 1-D; spectrogram models: 2-D."]
     if "torch" in _isa:
