@@ -2,23 +2,28 @@
 
 :class:`TorchNetwork` rebuilds any :class:`randcnn_fast.network.Network` as a PyTorch module
 from the description alone, with the exact weights of :meth:`randcnn_fast.Embedder.parameters`;
-:func:`onnx_runner` wraps the package's own ONNX Runtime export. Both take the input maps the
-native executor takes, (time, frequency, 1), and return the same embedding.
+:class:`OnnxPeer` runs the same network on ONNX Runtime (CPU). Both are built as a user of
+those frameworks would write them, so that the comparison does not flatter randcnn_fast:
 
-The torch module works in NCHW with H = time and W = frequency, as the ONNX export does:
+* a waveform network (every layer 1-D over time, :func:`is_waveform_1d`) runs in 1-D: torch
+  ``conv1d`` / ``max_pool1d`` on (N, C, T), and an ONNX graph of 1-D Conv and MaxPool nodes
+  (:func:`waveform_onnx_model`, built here from the description);
+* a spectrogram network runs in 2-D, NCHW with H = time and W = frequency: torch ``conv2d``
+  (a 1-D layer's (out, in, k) weight becomes (out, in, k, 1)), and the package's own ONNX
+  export (:func:`randcnn_fast.onnx_backend.build_model`).
 
-* a convolution is ``conv2d`` (a 1-D layer's (out, in, k) weight becomes (out, in, k, 1));
-  TensorFlow 'same' and explicit paddings are resolved per layer for the length the module is
-  built for, passed to ``conv2d`` when symmetric and applied with ``F.pad`` when not;
-* the epilogue is the activation (ReLU or ELU), a 'valid' ``max_pool2d`` whose stride is its
-  window (a frequency pool of ``None`` spans every frequency position), then the residual add;
-* :class:`~randcnn_fast.network.MaxPoolTime` is ``max_pool2d`` over time,
-  :class:`~randcnn_fast.network.MeanFrequency` a mean over W, :class:`~randcnn_fast.network.Concat`
-  a ``cat`` over channels;
-* a feature is the mean of each channel over (H, W), or with ``collapse=c`` one mean over every
-  channel and position followed by ``c - 1`` zeros (as :func:`randcnn_fast.executor.run_native`).
+Per convolution, TensorFlow 'same' and explicit paddings are resolved for the length the peer
+is built for, passed to the convolution when symmetric and applied with ``F.pad`` when not
+(ONNX takes asymmetric pads directly); the epilogue is the activation (ReLU or ELU), a 'valid'
+max-pool whose stride is its window (a frequency pool of ``None`` spans every frequency
+position), then the residual add. :class:`~randcnn_fast.network.MaxPoolTime` is a max-pool over
+time, :class:`~randcnn_fast.network.MeanFrequency` a mean over W,
+:class:`~randcnn_fast.network.Concat` a concatenation over channels. A feature is the mean of
+each channel over every position, or with ``collapse=c`` one mean over every channel and
+position followed by ``c - 1`` zeros (as :func:`randcnn_fast.executor.run_native`).
 
-torch is imported lazily: importing this module never requires it.
+Both peers take the input maps the native executor takes, (time, freq, 1), and return the same
+embedding. torch, onnx and onnxruntime are imported lazily: importing this module needs none.
 """
 from __future__ import annotations
 
@@ -36,6 +41,14 @@ def _torch():
     return torch
 
 
+def is_waveform_1d(network: Network) -> bool:
+    """True if every layer of ``network`` is 1-D over time on a waveform: what torch and ONNX
+    users write with 1-D convolutions and pools."""
+    return network.input_kind == "waveform" and all(
+        layer.dims == 1 if isinstance(layer, Conv) else isinstance(layer, (MaxPoolTime, Concat))
+        for layer in network.layers)
+
+
 def TorchNetwork(network: Network, params: Mapping[str, np.ndarray], length: int | None = None):
     """A ``torch.nn.Module`` computing ``network``'s embedding with ``params``.
 
@@ -43,6 +56,8 @@ def TorchNetwork(network: Network, params: Mapping[str, np.ndarray], length: int
     paddings, which for strided layers depend on it; the module then accepts only that length.
     Calling it on a (time, freq, 1) map (numpy array or tensor) returns a float32 tensor
     (n_features,); :meth:`embed` does the same under ``torch.inference_mode`` and returns numpy.
+    ``module.to(torch.bfloat16)`` runs it in bf16 (the input is cast to the weights' type, the
+    channel means are accumulated in float32).
     """
     return _build_torch_network()(network, params, length)
 
@@ -66,11 +81,14 @@ def _build_torch_network():
             if not network.accepts(self.length):
                 raise ValueError(f"{network.arch} needs at least {network.min_length} "
                                  f"{network.input_unit}, got {self.length}")
+            self.one_d = is_waveform_1d(network)
+            self.conv = F.conv1d if self.one_d else F.conv2d
+            self.max_pool = F.max_pool1d if self.one_d else F.max_pool2d
             shapes = network.shapes(self.length)
             self.input_shape = shapes["input"]
             self.n_features = network.n_features
-            # Per convolution: the conv2d padding (symmetric part) and the F.pad amounts
-            # (asymmetric case), and the max-pool window.
+            # Per convolution: its stride, the padding the convolution takes (symmetric part),
+            # the F.pad amounts (asymmetric case) and the max-pool window (None: no pool).
             self.plans: dict[str, dict] = {}
             for layer in network.layers:
                 if not isinstance(layer, Conv):
@@ -80,19 +98,24 @@ def _build_torch_network():
                 expected = layer.weight_shape(shape[2])
                 if weight.shape != expected:
                     raise ValueError(f"{layer.name}.weight has shape {weight.shape}, expected {expected}")
-                if layer.dims == 1:
+                if layer.dims == 1 and not self.one_d:
                     weight = weight[..., None]  # (out, in, k) -> (out, in, k, 1)
                 bias = np.asarray(params[f"{layer.name}.bias"], dtype=np.float32)
                 key = layer.name.replace(".", "_")
                 self.register_buffer(f"w_{key}", torch.from_numpy(np.ascontiguousarray(weight)))
                 self.register_buffer(f"b_{key}", torch.from_numpy(bias.copy()))
                 t0, t1, f0, f1 = layer.paddings(shape)
-                if t0 == t1 and f0 == f1:
-                    conv_pad, pre_pad = (t0, f0), None
+                window = layer.pool_window(shape)
+                if self.one_d:
+                    stride, pool = layer.stride[0], window[0]
+                    conv_pad, pre_pad = (t0, None) if t0 == t1 else (0, (t0, t1))
                 else:  # F.pad takes the last axis (W = frequency) first
-                    conv_pad, pre_pad = (0, 0), (f0, f1, t0, t1)
-                self.plans[layer.name] = dict(key=key, conv_pad=conv_pad, pre_pad=pre_pad,
-                                              pool=layer.pool_window(shape))
+                    stride, pool = layer.stride, window
+                    conv_pad, pre_pad = (((t0, f0), None) if t0 == t1 and f0 == f1
+                                         else ((0, 0), (f0, f1, t0, t1)))
+                self.plans[layer.name] = dict(key=key, stride=stride, conv_pad=conv_pad,
+                                              pre_pad=pre_pad,
+                                              pool=None if window == (1, 1) else pool)
             # Drop each tensor after its last reader, as the native executor does.
             readers = Counter(s for layer in network.layers for s in layer.sources)
             self.keep = set(readers)
@@ -110,14 +133,14 @@ def _build_torch_network():
             plan = self.plans[layer.name]
             if plan["pre_pad"] is not None:
                 x = F.pad(x, plan["pre_pad"])
-            y = F.conv2d(x, getattr(self, f"w_{plan['key']}"), getattr(self, f"b_{plan['key']}"),
-                         stride=layer.stride, padding=plan["conv_pad"])
+            y = self.conv(x, getattr(self, f"w_{plan['key']}"), getattr(self, f"b_{plan['key']}"),
+                          stride=plan["stride"], padding=plan["conv_pad"])
             if layer.activation == "relu":
                 y = F.relu(y)
             elif layer.activation == "elu":
                 y = F.elu(y)
-            if plan["pool"] != (1, 1):
-                y = F.max_pool2d(y, kernel_size=plan["pool"], stride=plan["pool"])
+            if plan["pool"] is not None:
+                y = self.max_pool(y, kernel_size=plan["pool"], stride=plan["pool"])
             if residual is not None:
                 y = y + residual
             return y
@@ -128,7 +151,9 @@ def _build_torch_network():
             if tuple(x.shape) != self.input_shape:
                 raise ValueError(f"expected an input map of shape {self.input_shape}, got "
                                  f"{tuple(x.shape)}")
-            tensors = {"input": x[..., 0][None, None]}  # (T, F, 1) -> (1, 1, T, F)
+            x = x.to(self.w_dtype)
+            # (T, 1, 1) -> (1, 1, T) in 1-D; (T, F, 1) -> (1, 1, T, F) in 2-D
+            tensors = {"input": x[:, 0, 0][None, None] if self.one_d else x[..., 0][None, None]}
             means = {}
             features = {f.name for f in self.network.features}
             for layer in self.network.layers:
@@ -136,16 +161,16 @@ def _build_torch_network():
                     residual = tensors[layer.residual] if layer.residual else None
                     y = self._conv(layer, tensors[layer.source], residual)
                 elif isinstance(layer, MaxPoolTime):
-                    y = F.max_pool2d(tensors[layer.source], kernel_size=(layer.pool, 1),
-                                     stride=(layer.pool, 1))
+                    window = layer.pool if self.one_d else (layer.pool, 1)
+                    y = self.max_pool(tensors[layer.source], kernel_size=window, stride=window)
                 elif isinstance(layer, MeanFrequency):
                     y = tensors[layer.source].mean(dim=3, keepdim=True)
                 elif isinstance(layer, Concat):
                     y = torch.cat([tensors[s] for s in layer.sources], dim=1)
                 else:
                     raise TypeError(f"{self.network.arch}: no torch peer for layer {layer!r}")
-                if layer.name in features:
-                    means[layer.name] = y.mean(dim=(0, 2, 3))
+                if layer.name in features:  # per channel over every position, in float32
+                    means[layer.name] = y[0].flatten(1).mean(1, dtype=torch.float32)
                 for s in self.last_use[layer.name]:
                     tensors.pop(s, None)
                 if layer.name in self.keep:
@@ -160,6 +185,11 @@ def _build_torch_network():
                 parts.append(m)
             return torch.cat(parts)
 
+        @property
+        def w_dtype(self):
+            """The weights' dtype (float32, or bfloat16 after ``.to(torch.bfloat16)``)."""
+            return next(self.buffers()).dtype
+
         def embed(self, x) -> np.ndarray:
             """The embedding of one (time, freq, 1) map as float32 numpy (n_features,)."""
             with torch.inference_mode():
@@ -169,12 +199,109 @@ def _build_torch_network():
     return _TORCH_CLASS
 
 
-def onnx_runner(embedder, n_threads: int = 2):
-    """ONNX Runtime (CPU) on the embedder's exported network and weights."""
-    from randcnn_fast.onnx_backend import OnnxRunner
+def waveform_onnx_model(network: Network, params: Mapping[str, np.ndarray], length: int):
+    """A waveform network (:func:`is_waveform_1d`) as the ONNX graph a user would write.
 
-    return OnnxRunner(embedder.network, embedder.parameters(), length=embedder.length,
-                      device="cpu", n_threads=n_threads)
+    Input ``"input"`` float32 [1, 1, samples] with samples = ``length`` fixed, so every padding
+    is a constant; 1-D Conv nodes with the (out, in, k) weights as they are, Relu or Elu, 1-D
+    MaxPool, Add for residuals, Concat over channels; output ``"embedding"`` [1, n_features].
+    """
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from randcnn_fast.onnx_backend import IR_VERSION, OPSET
+
+    if not is_waveform_1d(network):
+        raise ValueError(f"{network.arch} is not a 1-D waveform network")
+    length = int(length)
+    if not network.accepts(length):
+        raise ValueError(f"{network.arch} needs at least {network.min_length} "
+                         f"{network.input_unit}, got {length}")
+    shapes = network.shapes(length)
+    nodes, initializers = [], []
+
+    def add(op, inputs, output, **attrs):
+        nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
+        return output
+
+    def constant(name, value):
+        initializers.append(numpy_helper.from_array(np.asarray(value, dtype=np.float32), name))
+        return name
+
+    for layer in network.layers:
+        if isinstance(layer, Conv):
+            shape = shapes[layer.source]
+            t0, t1, _, _ = layer.paddings(shape)
+            y = add("Conv", [layer.source, constant(f"{layer.name}.weight", params[f"{layer.name}.weight"]),
+                             constant(f"{layer.name}.bias", params[f"{layer.name}.bias"])],
+                    f"{layer.name}/conv", kernel_shape=[layer.kernel[0]],
+                    strides=[layer.stride[0]], pads=[t0, t1])
+            if layer.activation != "none":
+                op = {"relu": "Relu", "elu": "Elu"}[layer.activation]
+                y = add(op, [y], f"{layer.name}/{layer.activation}")
+            pool = layer.pool_window(shape)[0]
+            if pool > 1:
+                y = add("MaxPool", [y], f"{layer.name}/pool", kernel_shape=[pool], strides=[pool])
+            if layer.residual is not None:
+                y = add("Add", [y, layer.residual], f"{layer.name}/residual")
+            add("Identity", [y], layer.name)
+        elif isinstance(layer, MaxPoolTime):
+            add("MaxPool", [layer.source], layer.name, kernel_shape=[layer.pool],
+                strides=[layer.pool])
+        else:  # Concat: is_waveform_1d admits nothing else
+            add("Concat", list(layer.sources), layer.name, axis=1)
+
+    parts = []
+    for i, feature in enumerate(network.features):
+        means = add("ReduceMean", [feature.name], f"feature{i}/means", axes=[2], keepdims=0)
+        if feature.collapse:  # one mean of everything, then collapse - 1 zeros
+            parts.append(add("ReduceMean", [means], f"feature{i}/all", axes=[1], keepdims=1))
+            if feature.collapse > 1:
+                parts.append(constant(f"feature{i}/zeros", np.zeros((1, feature.collapse - 1))))
+        else:
+            parts.append(means)
+    add("Concat", parts, "embedding", axis=1)
+
+    graph = helper.make_graph(
+        nodes, f"{network.arch}_{network.size}_1d",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 1, length])],
+        [helper.make_tensor_value_info("embedding", TensorProto.FLOAT, [1, network.n_features])],
+        initializer=initializers)
+    model = helper.make_model(graph, producer_name="randcnn_fast-benchmarks",
+                              ir_version=IR_VERSION, opset_imports=[helper.make_opsetid("", OPSET)])
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+class OnnxPeer:
+    """ONNX Runtime (CPU) on an embedder's network and weights: the 1-D graph of
+    :func:`waveform_onnx_model` for a waveform network, the package's 2-D export otherwise.
+
+    The session runs ``n_threads`` intra-op threads, one inter-op thread, nodes in sequence.
+    """
+
+    def __init__(self, embedder, n_threads: int):
+        import onnxruntime
+
+        from randcnn_fast.onnx_backend import build_model
+
+        network, params = embedder.network, embedder.parameters()
+        self.one_d = is_waveform_1d(network)
+        build = waveform_onnx_model if self.one_d else build_model
+        self.model = build(network, params, embedder.length)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = n_threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        self.session = onnxruntime.InferenceSession(self.model.SerializeToString(), options,
+                                                    providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+
+    def embed(self, x: np.ndarray) -> np.ndarray:
+        """The embedding of one (time, freq, 1) map as float32 numpy (n_features,)."""
+        x = np.asarray(x, dtype=np.float32)
+        batch = x[None, None, :, 0, 0] if self.one_d else x[None, None, :, :, 0]
+        return self.session.run(None, {self.input_name: np.ascontiguousarray(batch)})[0][0]
 
 
 def input_map(embedder, data: np.ndarray) -> np.ndarray:
@@ -184,28 +311,3 @@ def input_map(embedder, data: np.ndarray) -> np.ndarray:
     if data.ndim == 1:
         return data.reshape(-1, 1, 1)
     return data[:, :, None]
-
-
-def print_section(config, title: str, lines) -> None:
-    """Write a titled block of lines to the terminal with pytest's output capture suspended
-    (for session-scoped fixtures that report at teardown, after every row was timed)."""
-    lines = list(lines)
-    reporter = config.pluginmanager.getplugin("terminalreporter")
-    capture = config.pluginmanager.getplugin("capturemanager")
-
-    def write():
-        if reporter is not None:
-            reporter.write_line("")
-            reporter.section(title)
-            for line in lines:
-                reporter.write_line(line)
-        else:
-            print(f"\n== {title} ==")
-            for line in lines:
-                print(line)
-
-    if capture is not None:
-        with capture.global_and_fixture_disabled():
-            write()
-    else:
-        write()

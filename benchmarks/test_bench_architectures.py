@@ -3,7 +3,8 @@
 Waveform models get 350,000 samples; spectrogram models get the log-mel of the same clip
 (1368 frames) brought to the paper's 1376 frames. The log-mel front-end is timed on its own
 so its share of a spectrogram model's time can be read off the table.
-Run alone on a quiet machine: python -m pytest benchmarks/ (other processes halve 2 threads).
+Run alone on a quiet machine: python -m pytest benchmarks/ (other processes halve 2 threads);
+``--benchmark-disable`` runs each network once at size small (smoke mode).
 """
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ def clip():
 
 
 @pytest.mark.parametrize("arch", ARCHS)
-def test_architecture_paper_size(benchmark, throughput, clip, arch):
+def test_architecture_paper_size(benchmark, throughput, smoke, clip, arch):
     benchmark.group = arch
-    embedder = rf.Embedder(arch, size="paper", n_threads=2)
+    embedder = rf.Embedder(arch, size="small" if smoke else "paper", n_threads=2)
     macs = embedder.describe().macs
     throughput(lambda: embedder.embed(clip, sr=12000), audio_seconds=SECONDS, macs=macs,
                threads=2, rounds=3)

@@ -6,20 +6,20 @@
   H = max(0, X W + b), beta = scipy.linalg.pinv(H) @ T. 2700 training rows (a 90 % fold of
   3000 clips), 300 test rows, 3584 features, 10 classes.
 * SVM: :func:`randcnn_fast.svm.grid_scores` (kernels computed once per fold) against
-  ``GridSearchCV(SVC(), SVM_GRID, cv=StratifiedKFold(5))`` on 1000 clips x 160 features; both
-  must make the same choice.
+  ``GridSearchCV(SVC(), SVM_GRID, cv=StratifiedKFold(5), refit=False)`` on 1000 clips x 160
+  features: the same 32 configurations on the same folds, and no final refit on either side
+  (grid_scores does none). Both must make the same choice with the same scores. grid_scores
+  runs THREADS fits at once; GridSearchCV with ``n_jobs=THREADS`` is timed too, for context.
 
 Features are synthetic but shaped like embeddings: non-negative (|normal| around a class
 centre, as per-channel means of ReLU maps are), at the scale of the networks' outputs.
 After the last row a table gives each speed ratio. BLAS and LAPACK run on 2 threads on both
 sides (threadpoolctl), as the native kernels do. The pinv baseline takes from 20 s to minutes a
 round, so it runs 2 rounds; its SVDs suffer most from other processes on the cores (OpenBLAS
-threads that wait for a descheduled peer): run alone on a quiet machine.
+threads that wait for a descheduled peer): run alone on a quiet machine. In smoke mode
+(``--benchmark-disable``) every problem is shrunk (SMOKE_SHAPES) and runs once.
 """
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,12 +29,11 @@ from sklearn.svm import SVC
 
 from randcnn_fast import elm, svm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import peers  # noqa: E402
-
 N_CLASSES = 10
 ELM_TRAIN, ELM_TEST, ELM_FEATURES = 2700, 300, 3584
 SVM_ROWS, SVM_FEATURES = 1000, 160
+# (ELM train, test, features), (SVM rows, features) of the smoke run: every path, in seconds
+SMOKE_SHAPES = (300, 100, 256), (200, 40)
 SIZES = elm.PAPER_HIDDEN_SIZES  # (100, 250, 500, 1200, 1800, 2500)
 SEED = 0
 THREADS = 2
@@ -66,14 +65,16 @@ def blas_threads():
 
 
 @pytest.fixture(scope="module")
-def elm_data():
-    X, y = embedding_like(ELM_TRAIN + ELM_TEST, ELM_FEATURES, seed=1)
-    return X[:ELM_TRAIN], y[:ELM_TRAIN], X[ELM_TRAIN:], y[ELM_TRAIN:]
+def elm_data(smoke):
+    train, test, features = SMOKE_SHAPES[0] if smoke else (ELM_TRAIN, ELM_TEST, ELM_FEATURES)
+    X, y = embedding_like(train + test, features, seed=1)
+    return X[:train], y[:train], X[train:], y[train:]
 
 
 @pytest.fixture(scope="module")
-def svm_data():
-    return embedding_like(SVM_ROWS, SVM_FEATURES, seed=2, scale=0.1)
+def svm_data(smoke):
+    rows, features = SMOKE_SHAPES[1] if smoke else (SVM_ROWS, SVM_FEATURES)
+    return embedding_like(rows, features, seed=2, scale=0.1)
 
 
 def targets(y: np.ndarray) -> np.ndarray:
@@ -103,25 +104,31 @@ def pinv_predictions(X, y, X_test, sizes=SIZES, seed=SEED, layer=None):
     return out
 
 
-@pytest.fixture(scope="session", autouse=True)
-def classifier_summary(request):
-    """After every row: the speed ratio of each search to its straightforward equivalent."""
-    yield
-    rows = [("elm", "randcnn_fast", "pinv", "hidden sizes 100..2500, 2700 x 3584"),
-            ("svm", "randcnn_fast", "GridSearchCV", "32 configs x 5 folds, 1000 x 160")]
-    lines = [f"{'search':<6} {'randcnn_fast s':>14} {'baseline s':>11} {'baseline':>13} "
-             f"{'speed-up':>9}  case"]
-    for group, ours, theirs, case in rows:
+def classifier_table() -> list[str]:
+    """The speed ratio of each search to its straightforward equivalent."""
+    rows = [("elm", "randcnn_fast", "pinv", "hidden sizes 100..2500, 2700 x 3584", 20),
+            ("svm", "randcnn_fast", "GridSearchCV", "32 configs x 5 folds, 1000 x 160", 5),
+            ("svm", "randcnn_fast", f"GridSearchCV n_jobs={THREADS}", "the same, for context",
+             "")]
+    lines = [f"{'search':<6} {'randcnn_fast s':>14} {'baseline s':>11} {'baseline':>22} "
+             f"{'speed-up':>9} {'target':>7}  case"]
+    for group, ours, theirs, case, target in rows:
         times = _seconds.get(group, {})
         if not times:
             continue
         a = f"{times[ours]:.3f}" if ours in times else "-"
         b = f"{times[theirs]:.3f}" if theirs in times else "-"
         ratio = f"{times[theirs] / times[ours]:.2f}x" if ours in times and theirs in times else "-"
-        lines.append(f"{group:<6} {a:>14} {b:>11} {theirs:>13} {ratio:>9}  {case}")
-    if len(lines) > 1:
-        lines.append("median round; speed-up = baseline time / randcnn_fast time")
-        peers.print_section(request.config, "classifier searches", lines)
+        target = f"{target}x" if target else ""
+        lines.append(f"{group:<6} {a:>14} {b:>11} {theirs:>22} {ratio:>9} {target:>7}  {case}")
+    if len(lines) == 1:
+        return []
+    return lines + ["median round; speed-up = baseline time / randcnn_fast time"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def register_table(summary_table):
+    summary_table("classifier searches", classifier_table)
 
 
 def timed(benchmark, group: str, name: str, fn, rounds: int):
@@ -165,37 +172,43 @@ def test_elm_search_equals_pinv_on_the_same_layer(elm_data):
         assert agreement >= 0.99, f"{k} hidden units: {agreement:.3f} of predictions agree"
 
 
+def grid_search(X, y, n_jobs=None):
+    """Plain GridSearchCV over the paper's grid on the same folds as the randcnn_fast rows."""
+    return GridSearchCV(SVC(), list(svm.SVM_GRID), cv=StratifiedKFold(5), refit=False,
+                        n_jobs=n_jobs).fit(X, y)
+
+
 @pytest.fixture(scope="module")
-def gridsearch_choice(svm_data):
-    """GridSearchCV's fitted search, kept for the randcnn_fast row to compare against."""
+def gridsearch_choices(svm_data):
+    """GridSearchCV's fitted searches, kept for the randcnn_fast row to compare against."""
     return {}
 
 
-def test_svm_grid_gridsearchcv(benchmark, svm_data, gridsearch_choice):
+# One fit at a time (the must-have's baseline), and GridSearchCV on as many processes as
+# randcnn_fast has threads (for context: the cores both may use).
+@pytest.mark.parametrize("n_jobs", [None, THREADS], ids=["plain", f"n_jobs{THREADS}"])
+def test_svm_grid_gridsearchcv(benchmark, svm_data, gridsearch_choices, n_jobs):
+    X, y = svm_data
+    name = "GridSearchCV" if n_jobs is None else f"GridSearchCV n_jobs={n_jobs}"
+    gridsearch_choices[name] = timed(benchmark, "svm", name, lambda: grid_search(X, y, n_jobs),
+                                     rounds=3)
+
+
+def test_svm_grid_randcnn_fast(benchmark, svm_data, gridsearch_choices):
     X, y = svm_data
 
     def search():
-        return GridSearchCV(SVC(), list(svm.SVM_GRID), cv=StratifiedKFold(5)).fit(X, y)
-
-    fitted = timed(benchmark, "svm", "GridSearchCV", search, rounds=3)
-    gridsearch_choice["search"] = fitted
-
-
-def test_svm_grid_randcnn_fast(benchmark, svm_data, gridsearch_choice):
-    X, y = svm_data
-
-    def search():
-        configs, scores, _ = svm.grid_scores(X, y, StratifiedKFold(5).split(X, y))
+        configs, scores, _ = svm.grid_scores(X, y, StratifiedKFold(5).split(X, y),
+                                             n_threads=THREADS)
         return configs, scores
 
     configs, scores = timed(benchmark, "svm", "randcnn_fast", search, rounds=3)
     index, config, score = svm.best_config(configs, scores)
-    fitted = gridsearch_choice.get("search")
-    if fitted is None:  # run alone: fit the reference once, untimed
-        fitted = GridSearchCV(SVC(), list(svm.SVM_GRID), cv=StratifiedKFold(5)).fit(X, y)
-    assert config == fitted.best_params_
-    assert score == pytest.approx(fitted.best_score_, abs=1e-9)
-    np.testing.assert_allclose(scores.mean(axis=1), fitted.cv_results_["mean_test_score"],
-                               atol=1e-9)
+    # the searches timed above or, run alone, one fitted now (untimed)
+    for fitted in list(gridsearch_choices.values()) or [grid_search(X, y)]:
+        assert config == fitted.best_params_
+        assert score == pytest.approx(fitted.best_score_, abs=1e-9)
+        np.testing.assert_allclose(scores.mean(axis=1), fitted.cv_results_["mean_test_score"],
+                                   atol=1e-9)
     benchmark.extra_info["choice"] = {k: v for k, v in config.items()}
     benchmark.extra_info["cv_accuracy"] = score

@@ -32,9 +32,9 @@ def mp3_files(tmp_path_factory):
 
 
 @pytest.mark.parametrize("arch", ["sample_level", "vgg"])
-def test_files_against_memory(benchmark, throughput, mp3_files, arch):
+def test_files_against_memory(benchmark, throughput, smoke, mp3_files, arch):
     benchmark.group = f"files {arch}"
-    embedder = rf.Embedder(arch, size="paper", n_threads=2)
+    embedder = rf.Embedder(arch, size="small" if smoke else "paper", n_threads=2)
     macs = embedder.describe().macs * N_FILES
     decoded = [load_file(p) for p in mp3_files]
     throughput(lambda: [embedder.embed(clip, sr=12000) for clip in decoded],
@@ -42,9 +42,9 @@ def test_files_against_memory(benchmark, throughput, mp3_files, arch):
 
 
 @pytest.mark.parametrize("arch", ["sample_level", "vgg"])
-def test_files_from_paths(benchmark, throughput, mp3_files, arch):
+def test_files_from_paths(benchmark, throughput, smoke, mp3_files, arch):
     benchmark.group = f"files {arch}"
-    embedder = rf.Embedder(arch, size="paper", n_threads=2)
+    embedder = rf.Embedder(arch, size="small" if smoke else "paper", n_threads=2)
     macs = embedder.describe().macs * N_FILES
     throughput(lambda: embedder.embed(mp3_files), audio_seconds=SECONDS * N_FILES, macs=macs,
                threads=2, rounds=2)

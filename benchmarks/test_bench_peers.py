@@ -1,20 +1,33 @@
 """randcnn_fast against ONNX Runtime and PyTorch on the same networks and weights.
 
-Every architecture at paper size on one 29.17 s clip (350,000 samples), 2 threads, three rows
-per pytest-benchmark group (the architecture): randcnn_fast native, ONNX Runtime CPU (the
-package's export) and PyTorch eager (:class:`peers.TorchNetwork`, rebuilt from the network
-description). Spectrogram models get the log-mel of the clip, brought to 1376 frames and
-computed once outside the timing, and randcnn_fast reads it with ``input="logmel"``, so every
-row times the network alone. A peer that is not installed is skipped, saying so. After the
-last row a table gives randcnn_fast's speed relative to the faster peer.
+Every architecture at paper size on one 29.17 s clip (350,000 samples), in one session, one
+row per implementation in each pytest-benchmark group (the architecture): randcnn_fast native,
+ONNX Runtime CPU (:class:`peers.OnnxPeer`) and PyTorch eager (:class:`peers.TorchNetwork`),
+all on THREADS threads (``n_threads``, ONNX Runtime's intra-op threads with sequential
+execution, ``torch.set_num_threads``), one after another. The peers are built as their users
+would write them: 1-D convolutions for the waveform models, 2-D for the spectrogram models.
+Spectrogram models get the log-mel of the clip, brought to 1376 frames and computed once
+outside the timing, and randcnn_fast reads it with ``input="logmel"``, so every row times the
+network alone. A peer that is not installed is skipped, saying so. Before timing, every row's
+embedding is checked against randcnn_fast's fp32 one (1e-4 relative; entries that cancel to
+~0, channel means of ELU maps, within 1e-5 of the vector's largest entry). After the last row a
+table (Markdown, for the README) gives each row's audio-s/s and GFLOP/s and randcnn_fast's
+speed relative to the faster peer.
 
-The ``*_matches_native`` tests check, at size small, that both peers compute the native
-embedding within 1e-4 relative (entries that cancel to ~0, channel means of ELU maps, within
-1e-5 of the vector's largest entry); the paper-size rows check the same on what they timed. Run alone on a quiet machine:
-``python -m pytest benchmarks/test_bench_peers.py`` (other processes halve 2 threads).
+If :class:`randcnn_fast.Embedder` takes ``precision``, a bf16 group per architecture follows:
+randcnn_fast and PyTorch in bf16 (ONNX Runtime's CPU provider has no bf16 convolution),
+checked against fp32 within :data:`TOLERANCE` ``["bf16"]``.
+
+PyTorch eager loses 20-39 % of its time to page faults with glibc's allocator
+(shared/PERFORMANCE.md); for figures to publish, run with jemalloc preloaded, e.g.
+``LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 python -m pytest benchmarks/test_bench_peers.py``;
+the table says which allocator ran. Run alone on a quiet machine (other processes halve 2
+threads). ``--benchmark-disable`` runs each row once at size small (smoke mode).
 """
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
@@ -33,14 +46,21 @@ SAMPLES = WAVEFORM_LENGTH  # 350,000
 SECONDS = SAMPLES / 12000
 THREADS = 2
 ARCHS = [row["arch"] for row in rf.architectures()]
-IMPLS = ("randcnn_fast", "onnxruntime", "torch")
-RTOL = 1e-4
+# bf16 rows only once the Embedder offers that precision.
+PRECISIONS = ("fp32",) + (("bf16",) if "precision" in inspect.signature(rf.Embedder).parameters
+                          else ())
+PEERS = {"fp32": ("onnxruntime", "torch"), "bf16": ("torch",)}
+TOLERANCE = {"fp32": 1e-4, "bf16": 2e-2}  # relative; near-zero entries get a tenth of it x max
+CASES = [(arch, precision, impl) for precision in PRECISIONS for arch in ARCHS
+         for impl in ("randcnn_fast",) + PEERS[precision]]
+NAMES = {"randcnn_fast": "randcnn_fast", "onnxruntime": "ONNX Runtime", "torch": "PyTorch"}
 TORCH_REASON = "the PyTorch peer needs torch (pip install torch)"
 ONNX_REASON = "the ONNX Runtime peer needs onnx and onnxruntime (pip install onnx onnxruntime)"
 
-_seconds: dict[str, dict[str, float]] = {}  # arch -> implementation -> median seconds
-_errors: dict[str, dict[str, float]] = {}  # arch -> peer -> relative_error vs native
-_native_out: dict[str, np.ndarray] = {}
+_results: dict[tuple[str, str], dict[str, dict]] = {}  # (arch, precision) -> impl -> figures
+_errors: dict[tuple[str, str], dict[str, float]] = {}  # (arch, precision) -> impl -> rel error
+_isa: dict[str, str] = {}  # impl -> instruction set it ran
+_references: dict[tuple, np.ndarray] = {}
 
 
 def rounds_for(macs: int) -> int:
@@ -59,16 +79,41 @@ def frames(clip):
     return fix_length(frontend.logmel(clip), LOGMEL_LENGTH, "repeat", name="clip")
 
 
-def make_embedder(arch: str, size: str, backend_features: str = "faithful") -> rf.Embedder:
+def make_embedder(arch: str, size: str, backend_features: str = "faithful",
+                  precision: str = "fp32") -> rf.Embedder:
     logmel = build(arch, size).input_kind == "logmel"
+    extra = {} if precision == "fp32" else {"precision": precision}
     return rf.Embedder(arch, size=size, n_threads=THREADS, backend_features=backend_features,
-                       input="logmel" if logmel else "audio")
+                       input="logmel" if logmel else "audio", **extra)
 
 
 def native_embed(embedder: rf.Embedder, data: np.ndarray) -> np.ndarray:
     if embedder.input == "logmel":
         return embedder.embed(data)
     return embedder.embed(data, sr=12000)
+
+
+def reference(arch: str, size: str, mode: str, data: np.ndarray) -> np.ndarray:
+    """randcnn_fast's fp32 embedding of ``data``, computed once per case."""
+    key = (arch, size, mode)
+    if key not in _references:
+        _references[key] = native_embed(make_embedder(arch, size, mode), data)
+    return _references[key]
+
+
+def make_peer(impl: str, embedder: rf.Embedder, precision: str = "fp32"):
+    """(embed function of a (time, freq, 1) map, the instruction set it runs), or a skip."""
+    if impl == "onnxruntime":
+        pytest.importorskip("onnx", reason=ONNX_REASON)
+        pytest.importorskip("onnxruntime", reason=ONNX_REASON)
+        # MLAS picks its kernels at run time and does not say which
+        return peers.OnnxPeer(embedder, n_threads=THREADS).embed, "mlas"
+    torch = pytest.importorskip("torch", reason=TORCH_REASON)
+    torch.set_num_threads(THREADS)
+    net = peers.TorchNetwork(embedder.network, embedder.parameters(), embedder.length).eval()
+    if precision == "bf16":
+        net = net.to(torch.bfloat16)
+    return net.embed, torch.backends.cpu.get_cpu_capability().lower()
 
 
 def relative_error(got: np.ndarray, expected: np.ndarray) -> float:
@@ -84,101 +129,118 @@ def scaled_error(got: np.ndarray, expected: np.ndarray) -> float:
     return float(np.max(np.abs(got - expected)) / np.abs(expected).max())
 
 
-def assert_matches(got, expected):
-    """Within 1e-4 relative; entries near zero within 1e-5 of the vector's largest entry."""
+def assert_matches(got, expected, precision: str = "fp32"):
+    """Within TOLERANCE relative; entries near zero within a tenth of it of the largest entry."""
+    rtol = TOLERANCE[precision]
     assert got.shape == expected.shape and got.dtype == np.float32
-    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=1e-5 * np.abs(expected).max())
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol / 10 * np.abs(expected).max())
 
 
-@pytest.fixture(scope="session", autouse=True)
-def peer_summary(request):
-    """After every row: randcnn_fast's time against the faster peer, per architecture."""
-    yield
-    if not _seconds:
-        return
-    lines = [f"{'arch':<18} {'randcnn_fast':>12} {'onnxruntime':>12} {'torch':>10} "
-             f"{'faster peer':>12} {'speed-up':>9} {'max rel err (onnx / torch)':>27}"]
-    for arch in ARCHS:
-        row = _seconds.get(arch)
-        if not row:
-            continue
-        cells = [f"{row[impl]:>{w}.3f}" if impl in row else f"{'-':>{w}}"
-                 for impl, w in zip(IMPLS, (12, 12, 10))]
-        timed_peers = {p: row[p] for p in IMPLS[1:] if p in row}
+def torch_allocator() -> str:
+    """Which malloc this process runs: PyTorch eager's speed depends on it."""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return "unknown"
+    return "jemalloc" if "jemalloc" in maps else "the system malloc"
+
+
+def peer_table() -> list[str]:
+    """One Markdown row per architecture and precision: every implementation's audio-s/s and
+    GFLOP/s, randcnn_fast's speed over the faster peer, the peers' errors against fp32."""
+    if not _results:
+        return []
+    impls = ("randcnn_fast", "onnxruntime", "torch")
+    head = ["arch", "precision", "threads"]
+    for impl in impls:
+        head += [f"{NAMES[impl]} audio-s/s", "GFLOP/s"]
+    head += ["faster peer", "randcnn_fast vs faster peer",
+             "max rel err vs randcnn_fast fp32 (ours / ORT / torch)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for (arch, precision), row in _results.items():
+        cells = [arch, precision, str(THREADS)]
+        for impl in impls:
+            info = row.get(impl)
+            cells += ([f"{info['audio_s_per_s']:.3g}", f"{info['gflop_per_s']:.0f}"] if info
+                      else ["-", "-"])
+        timed = {impl: row[impl]["seconds"] for impl in PEERS[precision] if impl in row}
         best, ratio = "-", "-"
-        if timed_peers and "randcnn_fast" in row:
-            best = min(timed_peers, key=timed_peers.get)
-            ratio = f"{timed_peers[best] / row['randcnn_fast']:.2f}x"
-        errs = _errors.get(arch, {})
-        err = " / ".join(f"{errs[p]:.1e}" if p in errs else "-" for p in IMPLS[1:])
-        lines.append(f"{arch:<18} {' '.join(cells)} {best:>12} {ratio:>9} {err:>27}")
-    lines.append("seconds per 29.17 s clip (median round), 2 threads; speed-up = faster peer's "
-                 "time / randcnn_fast's (> 1: randcnn_fast is faster); rel err over the entries "
-                 ">= 1 % of the largest")
-    peers.print_section(request.config, "randcnn_fast vs peers (paper size)", lines)
+        if timed and "randcnn_fast" in row:
+            best = min(timed, key=timed.get)
+            ratio = f"{timed[best] / row['randcnn_fast']['seconds']:.2f}x"
+        errors = _errors.get((arch, precision), {})
+        cells += [NAMES.get(best, best), ratio,
+                  " / ".join(f"{errors[p]:.1e}" if p in errors else "-" for p in impls)]
+        lines.append("| " + " | ".join(cells) + " |")
+    isa = ", ".join(f"{NAMES[impl]} {name}" + (" (picked at run time)" if impl == "onnxruntime"
+                                                else "") for impl, name in _isa.items())
+    lines += ["",
+              f"29.17 s clip, median round, {THREADS} threads each, run one after another. "
+              f"Instruction sets: {isa}.",
+              "randcnn_fast vs faster peer = the faster peer's time / randcnn_fast's (> 1: "
+              "randcnn_fast is faster). Waveform models: peers in 1-D; spectrogram models: 2-D."]
+    if "torch" in _isa:
+        lines.append(f"PyTorch ran with {torch_allocator()} (PERFORMANCE.md: publish against "
+                     "jemalloc).")
+    return lines
 
 
-@pytest.mark.parametrize("arch,impl", [(a, i) for a in ARCHS for i in IMPLS],
-                         ids=[f"{a}-{i}" for a in ARCHS for i in IMPLS])
-def test_peer_paper_size(benchmark, throughput, clip, frames, arch, impl):
-    benchmark.group = arch
-    embedder = make_embedder(arch, "paper")
+@pytest.fixture(scope="module", autouse=True)
+def register_table(summary_table):
+    summary_table("randcnn_fast vs peers (paper size)", peer_table)
+
+
+@pytest.mark.parametrize("arch,precision,impl", CASES, ids=["-".join(c) for c in CASES])
+def test_peer_paper_size(benchmark, throughput, smoke, clip, frames, arch, precision, impl):
+    benchmark.group = arch if precision == "fp32" else f"{arch} {precision}"
+    size = "small" if smoke else "paper"
+    embedder = make_embedder(arch, size, precision=precision)
     data = frames if embedder.input == "logmel" else clip
-    x = peers.input_map(embedder, data)
-    out = {}
     if impl == "randcnn_fast":
         def fn():
-            out["y"] = native_embed(embedder, data)
-    elif impl == "onnxruntime":
-        pytest.importorskip("onnx", reason=ONNX_REASON)
-        pytest.importorskip("onnxruntime", reason=ONNX_REASON)
-        runner = peers.onnx_runner(embedder, n_threads=THREADS)
+            return native_embed(embedder, data)
 
-        def fn():
-            out["y"] = runner.run([x])[0]
+        isa = rf.isa_info()["active"]
     else:
-        torch = pytest.importorskip("torch", reason=TORCH_REASON)
-        torch.set_num_threads(THREADS)
-        net = peers.TorchNetwork(embedder.network, embedder.parameters(), embedder.length).eval()
-        xt = torch.from_numpy(x)
+        x = peers.input_map(embedder, data)
+        peer, isa = make_peer(impl, embedder, precision)
 
         def fn():
-            out["y"] = net.embed(xt)
+            return peer(x)
+
+    # The same embedding as randcnn_fast's fp32 one, checked before anything is timed.
+    got, expected = fn(), reference(arch, size, "faithful", data)
+    _errors.setdefault((arch, precision), {})[impl] = relative_error(got, expected)
+    benchmark.extra_info["max_rel_err_vs_native"] = relative_error(got, expected)
+    benchmark.extra_info["max_err_over_scale_vs_native"] = scaled_error(got, expected)
+    assert_matches(got, expected, precision)
 
     macs = embedder.describe().macs
     info = throughput(fn, audio_seconds=SECONDS, macs=macs, threads=THREADS,
-                      rounds=rounds_for(macs))
+                      rounds=rounds_for(macs), isa=isa)
     if info is not None:
-        _seconds.setdefault(arch, {})[impl] = info["seconds"]
-    if impl == "randcnn_fast":
-        _native_out[arch] = out["y"]
-    else:  # the same embedding as native, at paper size too (checked outside the timing)
-        expected = _native_out[arch] if arch in _native_out else native_embed(embedder, data)
-        _errors.setdefault(arch, {})[impl] = relative_error(out["y"], expected)
-        benchmark.extra_info["max_rel_err_vs_native"] = relative_error(out["y"], expected)
-        benchmark.extra_info["max_err_over_scale_vs_native"] = scaled_error(out["y"], expected)
-        assert_matches(out["y"], expected)
+        _results.setdefault((arch, precision), {})[impl] = info
+        _isa[impl] = isa
 
 
 MATCH_CASES = [(arch, "faithful") for arch in ARCHS] + [
     (arch, "per_filter") for arch in ("frame_level", "frame_level_many")]
 
 
+@pytest.mark.parametrize("impl", PEERS["fp32"])
 @pytest.mark.parametrize("arch,mode", MATCH_CASES, ids=[f"{a}-{m}" for a, m in MATCH_CASES])
-def test_torch_peer_matches_native(clip, frames, arch, mode):
-    torch = pytest.importorskip("torch", reason=TORCH_REASON)
-    torch.set_num_threads(THREADS)
+def test_peer_matches_native(clip, frames, arch, mode, impl):
     embedder = make_embedder(arch, "small", mode)
     data = frames if embedder.input == "logmel" else clip
-    net = peers.TorchNetwork(embedder.network, embedder.parameters())
-    assert_matches(net.embed(peers.input_map(embedder, data)), native_embed(embedder, data))
+    peer, _ = make_peer(impl, embedder)
+    assert_matches(peer(peers.input_map(embedder, data)), reference(arch, "small", mode, data))
 
 
-@pytest.mark.parametrize("arch,mode", MATCH_CASES, ids=[f"{a}-{m}" for a, m in MATCH_CASES])
-def test_onnx_peer_matches_native(clip, frames, arch, mode):
-    pytest.importorskip("onnx", reason=ONNX_REASON)
-    pytest.importorskip("onnxruntime", reason=ONNX_REASON)
-    embedder = make_embedder(arch, "small", mode)
+@pytest.mark.parametrize("arch", ["sample_level", "vgg"])
+def test_torch_bf16_peer_near_native(clip, frames, arch):
+    """The bf16 rows' PyTorch peer, within bf16 rounding of the fp32 embedding."""
+    embedder = make_embedder(arch, "small")
     data = frames if embedder.input == "logmel" else clip
-    runner = peers.onnx_runner(embedder, n_threads=THREADS)
-    assert_matches(runner.run([peers.input_map(embedder, data)])[0], native_embed(embedder, data))
+    peer, _ = make_peer("torch", embedder, "bf16")
+    assert_matches(peer(peers.input_map(embedder, data)), reference(arch, "small", "faithful", data),
+                   "bf16")

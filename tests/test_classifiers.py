@@ -5,7 +5,7 @@ import csv
 
 import numpy as np
 import pytest
-from sklearn.model_selection import GridSearchCV, PredefinedSplit
+from sklearn.model_selection import GridSearchCV, PredefinedSplit, StratifiedKFold
 from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -120,6 +120,35 @@ def test_svm_grid_gives_gridsearchcv_choices_on_real_embeddings(fsdd_embeddings)
     assert score == pytest.approx(search.best_score_, abs=1e-12)
     np.testing.assert_allclose(scores.mean(axis=1), search.cv_results_["mean_test_score"], atol=1e-12)
     assert np.mean(predictions[index] == y) == pytest.approx(np.mean(scores[index]), abs=0.02)
+
+
+def test_threaded_svm_grid_equals_one_fit_after_another():
+    """grid_scores on a thread pool gives exactly the scores and predictions of fitting each
+    configuration in turn on each fold's precomputed kernels."""
+    rng = np.random.default_rng(8)
+    y = np.arange(240) % 4
+    X = np.abs(rng.standard_normal((4, 30))[y] + rng.standard_normal((240, 30))) * 0.1
+    splits = list(StratifiedKFold(4).split(X, y))
+    configs = svm.grid_configs()
+    expected = np.zeros((len(configs), len(splits)))
+    expected_predictions = np.full((len(configs), len(y)), -1)
+    for j, (train, test) in enumerate(splits):
+        kernels = svm.FoldKernels(X[train], X[test])
+        for i, config in enumerate(configs):
+            expected_predictions[i, test] = svm.fit_predict(kernels, y[train], config)
+            expected[i, j] = np.mean(expected_predictions[i, test] == y[test])
+    for n_threads in (1, 3):
+        got_configs, scores, predictions = svm.grid_scores(X, y, splits, n_threads=n_threads)
+        assert got_configs == configs
+        np.testing.assert_array_equal(scores, expected)
+        np.testing.assert_array_equal(predictions, expected_predictions)
+
+
+def test_svm_grid_rejects_non_finite_features():
+    X = np.ones((20, 3))
+    X[4, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        svm.grid_scores(X, np.arange(20) % 2, StratifiedKFold(2).split(X, np.arange(20) % 2))
 
 
 def test_grid_has_the_papers_32_configurations():

@@ -62,12 +62,14 @@ def _derived_seed(seed: int, stream: int) -> int:
 class _SVM:
     """Selection over the paper's grid; scores per split, then the first best."""
 
-    def __init__(self, X, y, progress, max_iter):
+    def __init__(self, X, y, progress, max_iter, n_threads):
         self.X, self.y, self.progress, self.max_iter = X, y, progress, max_iter
+        self.n_threads = n_threads
 
     def select(self, splits):
         configs, scores, predictions = svm.grid_scores(self.X, self.y, splits, progress=self.progress,
-                                                       max_iter=self.max_iter)
+                                                       max_iter=self.max_iter,
+                                                       n_threads=self.n_threads)
         index, config, score = svm.best_config(configs, scores)
         return config, score, predictions[index]
 
@@ -112,12 +114,13 @@ def run_protocol(X: np.ndarray, dataset: Dataset, classifier: str, protocol: str
     """Select and score ``classifier`` ("svm" or "elm") on features X under ``protocol``.
 
     ``svm_max_iter`` caps libsvm's iterations per fit (-1: none, GridSearchCV's behaviour).
+    ``n_threads`` (0: every core) runs the ELM's kernels and the SVM grid's fits.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
     y = dataset.y
     if classifier == "svm":
-        model = _SVM(X, y, progress, svm_max_iter)
+        model = _SVM(X, y, progress, svm_max_iter, n_threads)
     elif classifier == "elm":
         model = _ELM(X, y, seed, hidden_sizes, n_threads, progress)
     else:
