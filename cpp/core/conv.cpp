@@ -117,8 +117,8 @@ constexpr long kWinogradMinRun = 32;
 // Output positions per Winograd GEMM: whole microkernel tiles where possible.
 constexpr long kWinogradPositions = 64;
 
-bool wants_winograd(const ConvArgs& a, long run, long rows, bool bf16) {
-    const int m = winograd_output_tile(a.kh, bf16);
+bool wants_winograd(const ConvArgs& a, long run, long rows) {
+    const int m = winograd_output_tile(a.kh);
     if (a.algorithm == kAlgoDirect || a.stride_t != 1 || m == 0) return false;
     if (a.algorithm == kAlgoWinograd) return true;
     return run >= kWinogradMinRun && rows >= 2L * m;
@@ -158,8 +158,8 @@ Plan make_plan(const ConvArgs& a, int mr) {
     p.run = static_cast<long>(a.kw) * a.c_in;
     p.taps = a.kh;
     p.tap_stride = p.row_floats;
-    if (wants_winograd(a, p.run, p.rows, p.bf16 != nullptr)) {
-        p.wino_m = winograd_output_tile(a.kh, p.bf16 != nullptr);
+    if (wants_winograd(a, p.run, p.rows)) {
+        p.wino_m = winograd_output_tile(a.kh);
         p.taps = 1;  // the time taps live in the transforms
         p.tile_rows = winograd_tiles_per_task(p.wino_m, a.pool_t, std::max<long>(p.cols, 1), mr) * p.wino_m;
         p.window_rows = p.tile_rows + a.kh - 1;

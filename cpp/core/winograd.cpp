@@ -53,15 +53,7 @@ void invert(std::vector<double>& a, int n) {
 
 }  // namespace
 
-int winograd_output_tile(int r, bool bf16) {
-    if (bf16) {  // about 3x the error of direct bf16 (2e-3 of the largest output)
-        switch (r) {
-            case 3: return 4;  // F(4,3): 2x
-            case 5: return 2;  // F(2,5): 1.67x
-            case 7: return 2;  // F(2,7): 1.75x
-            default: return 0;
-        }
-    }
+int winograd_output_tile(int r) {
     switch (r) {
         case 3: return 6;  // F(6,3): 2.25x fewer multiplies
         case 5: return 4;  // F(4,5): 2.5x

@@ -33,7 +33,7 @@ struct WinogradInputArgs {
     const float* window;  // [tiles * m + n - m][row_floats]
     long row_floats;
     long tiles;
-    int m, n;             // output rows per tile, transformed points (6, 8 or 10)
+    int m, n;             // output rows per tile, transformed points (8 or 10)
     const float* bt;      // [n][n]
     float* v;             // [n][tiles][row_floats]
 };
