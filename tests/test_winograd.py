@@ -137,3 +137,33 @@ def test_random_shapes(t_out, f, c_in, c_out, k, kw, same, pool, seed):
         return  # too narrow for one pooled output
     x, w, b = case(np.random.default_rng(seed), t, f, c_in, c_out, k, kw)
     check(x, w, b, padding=padding, pool=pool)
+
+
+@pytest.mark.parametrize("arch", ["sample_level", "frame_level", "frame_level_many", "vgg", "7x96", "7x86"])
+def test_networks_match_direct_convolution(monkeypatch, arch):
+    """Whole embeddings with the automatic choice (Winograd on the heavy layers) against every
+    layer forced to direct convolution: within 1e-4 relative."""
+    import randcnn_fast
+    from randcnn_fast import executor
+
+    # Paper size: the small networks' layers are too shallow for Winograd to pay.
+    waveform = arch in ("sample_level", "frame_level", "frame_level_many")
+    # Per-filter back-end features: the faithful ones (one mean per layer) round the difference away.
+    embedder = randcnn_fast.Embedder(arch, size="paper", n_threads=2,
+                                     length=30_000 if waveform else None,
+                                     backend_features="per_filter" if "frame" in arch else "faithful")
+    rng = np.random.default_rng(11)
+    n = 30_000 if waveform else 256 * 1400
+    clip = (0.1 * rng.standard_normal(n)).astype(np.float32)
+    automatic = embedder.embed(clip, sr=12000)
+    kept = executor.conv_layer
+
+    def direct_layer(w, b):
+        layer = kept(w, b)
+        return lambda *args, **kw: layer(*args, **kw, algorithm="direct")
+
+    monkeypatch.setattr(executor, "conv_layer", direct_layer)
+    direct = embedder.embed(clip, sr=12000)
+    big = np.abs(direct) >= 1e-2 * np.abs(direct).max()  # entries that are not cancellations
+    assert np.max(np.abs(automatic - direct)[big] / np.abs(direct)[big]) <= 1e-4
+    assert not np.array_equal(automatic, direct)  # Winograd did run somewhere
