@@ -385,10 +385,6 @@ long conv_output_length(long n_in, int k, int stride, int pad0, int pad1) {
     return padded < k ? 0 : (padded - k) / stride + 1;
 }
 
-bool uses_winograd(const ConvArgs& a) {
-    return make_plan(a, active_kernels().mr).wino_m > 0;
-}
-
 void conv(const ConvArgs& a) {
     check(a.x && a.w && a.bias && a.sums, "null pointer");
     check(a.t_in >= 1 && a.f_in >= 1 && a.c_in >= 1 && a.c_out >= 1, "empty input or no channels");

@@ -60,7 +60,4 @@ long conv_output_length(long n_in, int k, int stride, int pad0, int pad1);
 // short to give one pooled output. The result does not depend on n_threads.
 void conv(const ConvArgs& args);
 
-// Whether conv(args) would take the Winograd path (same checks as conv, no computation).
-bool uses_winograd(const ConvArgs& args);
-
 }  // namespace rcf
