@@ -1,7 +1,8 @@
 """Features for a dataset: CNN embeddings or the MFCC baseline, cached on disk per file.
 
 A clip's features are stored under a key made of everything they depend on (the feature
-configuration, the package version, the file's absolute path, size and modification time),
+configuration, the package version and native build, the file's absolute path, size and
+modification time),
 each written to a temporary name and renamed into place, so an interrupted run loses nothing
 and never leaves a half-written entry. A clip that cannot be read is recorded, not fatal.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import __version__
+from . import __version__, _core
 from .audio import load_file
 from .embedder import Embedder
 from .frontend import mfcc_features
@@ -46,9 +47,16 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("RANDCNN_FAST_CACHE", Path.home() / ".cache" / "randcnn_fast")) / "features"
 
 
+def _native_build() -> str:
+    """The installed native core's size and time: a rebuilt core (other kernels) gets new keys."""
+    stat = os.stat(_core.__file__)
+    return f"{stat.st_size}-{stat.st_mtime_ns}"
+
+
 def _cache_path(cache_dir: Path, config: FeatureConfig, path: str) -> Path:
     stat = os.stat(path)
-    key = json.dumps({"version": __version__, "config": asdict(config), "path": os.path.abspath(path),
+    key = json.dumps({"version": __version__, "native": _native_build(), "config": asdict(config),
+                      "path": os.path.abspath(path),
                       "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()
     return cache_dir / digest[:2] / f"{digest}.npy"

@@ -1,0 +1,66 @@
+"""FSDD accuracy with precision="bf16" against fp32, for the issue's heavy architectures.
+
+    python benchmarks/bf16_accuracy.py --root ../shared/data/fsdd [--size small] [--elm-seeds 10]
+
+Prints a Markdown table: the SVM's test accuracy (paper protocol: grid chosen by 5-fold
+cross-validation inside the official train split) and the ELM's, as the mean over several ELM
+seeds. One ELM seed's accuracy moves by a point or two under any perturbation of the features,
+even float32 rounding-level ones (direct against Winograd convolution), because the 300-clip test
+set makes one clip a third of a point; the mean over seeds is what bf16 is judged on.
+Features go to the usual cache (see ``randcnn_fast.features``), so a rerun only classifies.
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+import randcnn_fast as rf
+from randcnn_fast import datasets
+from randcnn_fast.features import FeatureConfig, dataset_features
+from randcnn_fast.protocols import run_protocol
+
+HEAVY = ("sample_level", "frame_level", "frame_level_many", "vgg", "7x86")
+
+
+def accuracies(X, dataset, elm_seeds: int) -> tuple[float, list[float]]:
+    svm = run_protocol(X, dataset, "svm", "paper", svm_max_iter=10**6).accuracy
+    elm = [run_protocol(X, dataset, "elm", "paper", seed=seed).accuracy for seed in range(elm_seeds)]
+    return svm, elm
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", required=True, help="the FSDD folder")
+    parser.add_argument("--size", default="small", choices=("small", "paper"))
+    parser.add_argument("--archs", nargs="+", default=list(HEAVY))
+    parser.add_argument("--elm-seeds", type=int, default=10)
+    parser.add_argument("--cache", help="feature cache folder (default: the package's)")
+    args = parser.parse_args()
+
+    dataset = datasets.fsdd(args.root)
+    print(f"native bf16 kernels: {rf.isa_info()['bf16']} (isa {rf.isa_info()['active']})")
+    print("| arch | SVM fp32 | SVM bf16 | ELM fp32 (mean +- sd) | ELM bf16 (mean +- sd) | "
+          "ELM difference | embedding rel. L2 difference |")
+    print("|---|---|---|---|---|---|---|")
+    for arch in args.archs:
+        results, features = {}, {}
+        for precision in ("fp32", "bf16"):
+            config = FeatureConfig(arch, args.size, precision=precision)
+            X, failures = dataset_features(dataset.paths, config, cache_dir=args.cache, progress=False)
+            if failures:
+                raise SystemExit(f"{len(failures)} clips failed, e.g. {failures[0]}")
+            features[precision] = X
+            results[precision] = accuracies(X, dataset, args.elm_seeds)
+        (svm32, elm32), (svm16, elm16) = results["fp32"], results["bf16"]
+        drift = np.linalg.norm(features["bf16"] - features["fp32"], axis=1) / np.linalg.norm(
+            features["fp32"], axis=1)
+        print(f"| {arch} | {100 * svm32:.1f} | {100 * svm16:.1f} | "
+              f"{100 * np.mean(elm32):.1f} +- {100 * np.std(elm32):.1f} | "
+              f"{100 * np.mean(elm16):.1f} +- {100 * np.std(elm16):.1f} | "
+              f"{100 * (np.mean(elm16) - np.mean(elm32)):+.1f} | "
+              f"median {np.median(drift):.1e}, max {drift.max():.1e} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
