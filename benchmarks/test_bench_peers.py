@@ -50,7 +50,10 @@ ARCHS = [row["arch"] for row in rf.architectures()]
 PRECISIONS = ("fp32",) + (("bf16",) if "precision" in inspect.signature(rf.Embedder).parameters
                           else ())
 PEERS = {"fp32": ("onnxruntime", "torch"), "bf16": ("torch",)}
-TOLERANCE = {"fp32": 1e-4, "bf16": 2e-2}  # relative; near-zero entries get a tenth of it x max
+# fp32: per entry, relative (near-zero entries: a tenth of it times the largest entry). bf16: the
+# vector's relative L2 distance, since single entries of both bf16 implementations stray by up to
+# ~10 % (a mean of few large, cancelling terms) while the vector moves by a few 1e-3.
+TOLERANCE = {"fp32": 1e-4, "bf16": 1e-2}
 CASES = [(arch, precision, impl) for precision in PRECISIONS for arch in ARCHS
          for impl in ("randcnn_fast",) + PEERS[precision]]
 NAMES = {"randcnn_fast": "randcnn_fast", "onnxruntime": "ONNX Runtime", "torch": "PyTorch"}
@@ -130,10 +133,17 @@ def scaled_error(got: np.ndarray, expected: np.ndarray) -> float:
 
 
 def assert_matches(got, expected, precision: str = "fp32"):
-    """Within TOLERANCE relative; entries near zero within a tenth of it of the largest entry."""
+    """Within TOLERANCE (see there)."""
     rtol = TOLERANCE[precision]
     assert got.shape == expected.shape and got.dtype == np.float32
-    np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol / 10 * np.abs(expected).max())
+    if precision == "bf16":
+        assert l2_error(got, expected) <= rtol
+    else:
+        np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol / 10 * np.abs(expected).max())
+
+
+def l2_error(got: np.ndarray, expected: np.ndarray) -> float:
+    return float(np.linalg.norm(got - expected) / np.linalg.norm(expected))
 
 
 def torch_allocator() -> str:
@@ -154,8 +164,8 @@ def peer_table() -> list[str]:
     head = ["arch", "precision", "threads"]
     for impl in impls:
         head += [f"{NAMES[impl]} audio-s/s", "GFLOP/s"]
-    head += ["faster peer", "randcnn_fast vs faster peer",
-             "max rel err vs randcnn_fast fp32 (ours / ORT / torch)"]
+    head += ["faster fp32 peer", "randcnn_fast vs faster fp32 peer", "randcnn_fast vs PyTorch bf16",
+             "error vs randcnn_fast fp32 (ours / ORT / torch)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (arch, precision), row in _results.items():
         cells = [arch, precision, str(THREADS)]
@@ -163,17 +173,20 @@ def peer_table() -> list[str]:
             info = row.get(impl)
             cells += ([f"{info['audio_s_per_s']:.3g}", f"{info['gflop_per_s']:.0f}"] if info
                       else ["-", "-"])
-        # bf16 rows compare with the faster peer at either precision: ONNX Runtime has no bf16.
-        timed = {impl: peer_row[impl]["seconds"]
-                 for peer_precision in ("fp32", precision)
-                 for peer_row in [_results.get((arch, peer_precision), {})]
-                 for impl in PEERS[peer_precision] if impl in peer_row}
-        best, ratio = "-", "-"
-        if timed and "randcnn_fast" in row:
-            best = min(timed, key=timed.get)
-            ratio = f"{timed[best] / row['randcnn_fast']['seconds']:.2f}x"
+        # Every row is held against the faster fp32 peer (ONNX Runtime has no bf16), as the
+        # targets are; bf16 rows also against PyTorch in bf16.
+        fp32_row = _results.get((arch, "fp32"), {})
+        timed = {impl: fp32_row[impl]["seconds"] for impl in PEERS["fp32"] if impl in fp32_row}
+        best, ratio, ratio_bf16 = "-", "-", "-"
+        if "randcnn_fast" in row:
+            ours = row["randcnn_fast"]["seconds"]
+            if timed:
+                best = min(timed, key=timed.get)
+                ratio = f"{timed[best] / ours:.2f}x"
+            if precision == "bf16" and "torch" in row:
+                ratio_bf16 = f"{row['torch']['seconds'] / ours:.2f}x"
         errors = _errors.get((arch, precision), {})
-        cells += [NAMES.get(best, best), ratio,
+        cells += [NAMES.get(best, best), ratio, ratio_bf16,
                   " / ".join(f"{errors[p]:.1e}" if p in errors else "-" for p in impls)]
         lines.append("| " + " | ".join(cells) + " |")
     isa = ", ".join(f"{NAMES[impl]} {name}" + (" (picked at run time)" if impl == "onnxruntime"
@@ -181,9 +194,10 @@ def peer_table() -> list[str]:
     lines += ["",
               f"29.17 s clip, median round, {THREADS} threads each, run one after another. "
               f"Instruction sets: {isa}.",
-              "randcnn_fast vs faster peer = the faster peer's time / randcnn_fast's (> 1: "
-              "randcnn_fast is faster); for bf16 rows the faster of every peer row, fp32 or bf16. "
-              "Waveform models: peers in 1-D; spectrogram models: 2-D."]
+              "randcnn_fast vs a peer = the peer's time / randcnn_fast's (> 1: randcnn_fast is "
+              "faster). Errors: fp32 rows the largest relative error over entries >= 1 % of the "
+              "largest, bf16 rows the vector's relative L2 distance. Waveform models: peers in "
+              "1-D; spectrogram models: 2-D."]
     if "torch" in _isa:
         lines.append(f"PyTorch ran with {torch_allocator()} (PERFORMANCE.md: publish against "
                      "jemalloc).")
@@ -215,7 +229,8 @@ def test_peer_paper_size(benchmark, throughput, smoke, clip, frames, arch, preci
 
     # The same embedding as randcnn_fast's fp32 one, checked before anything is timed.
     got, expected = fn(), reference(arch, size, "faithful", data)
-    _errors.setdefault((arch, precision), {})[impl] = relative_error(got, expected)
+    _errors.setdefault((arch, precision), {})[impl] = (
+        relative_error(got, expected) if precision == "fp32" else l2_error(got, expected))
     benchmark.extra_info["max_rel_err_vs_native"] = relative_error(got, expected)
     benchmark.extra_info["max_err_over_scale_vs_native"] = scaled_error(got, expected)
     assert_matches(got, expected, precision)
