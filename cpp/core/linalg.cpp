@@ -29,25 +29,29 @@ void lower_product(const double* left, long ld_left, const double* right, long l
     const long panels = round_up(n_cols, nr) / nr;
     // Panels [j][k][nr] of the right factor, sign folded in, zero past n_cols.
     std::vector<double> packed(static_cast<size_t>(panels * depth * nr), 0.0);
-    for (long j = 0; j < n_cols; ++j)
-        for (long k = 0; k < depth; ++k)
-            packed[((j / nr) * depth + k) * nr + j % nr] = sign * right[j * ld_right + k];
+    parallel_for(panels, n_threads, [&](long j, int) {
+        for (long col = j * nr; col < std::min(n_cols, (j + 1) * nr); ++col)
+            for (long k = 0; k < depth; ++k)
+                packed[(j * depth + k) * nr + col % nr] = sign * right[col * ld_right + k];
+    });
 
+    // One reduction slab at a time (a task's rows of it stay in L2 across every panel), its
+    // row blocks in parallel; each entry still adds its slabs in order, whatever the threads.
     const long n_tasks = (n_rows + kTaskRows - 1) / kTaskRows;
-    parallel_for(n_tasks, n_threads, [&](long task, int) {
-        const long r0 = task * kTaskRows, r1 = std::min(n_rows, r0 + kTaskRows);
-        std::vector<const double*> rows(static_cast<size_t>(r1 - r0));
-        for (long i = r0; i < r1; ++i) rows[i - r0] = left + i * ld_left;
-        for (long j = 0; j < panels && j * nr < r1; ++j)  // panels left of the diagonal only
-            for (long k0 = 0; k0 < depth; k0 += kKc) {
-                const long kc = std::min(kKc, depth - k0);
+    for (long k0 = 0; k0 < depth; k0 += kKc) {
+        const long kc = std::min(kKc, depth - k0);
+        parallel_for(n_tasks, n_threads, [&](long task, int) {
+            const long r0 = task * kTaskRows, r1 = std::min(n_rows, r0 + kTaskRows);
+            const double* rows[kTaskRows];
+            for (long i = r0; i < r1; ++i) rows[i - r0] = left + i * ld_left;
+            for (long j = 0; j < panels && j * nr < r1; ++j)  // panels left of the diagonal only
                 for (long m0 = r0; m0 < r1; m0 += kt.mr) {
                     const int mr = static_cast<int>(std::min<long>(kt.mr, r1 - m0));
-                    kt.dgemm(mr, kc, rows.data() + (m0 - r0), k0, packed.data() + (j * depth + k0) * nr,
+                    kt.dgemm(mr, kc, rows + (m0 - r0), k0, packed.data() + (j * depth + k0) * nr,
                              c + m0 * ldc + j * nr, ldc, accumulate || k0 > 0);
                 }
-            }
-    });
+        });
+    }
 }
 
 }  // namespace
@@ -55,8 +59,11 @@ void lower_product(const double* left, long ld_left, const double* right, long l
 void gram(const double* a, long n, long h, double* g, int n_threads) {
     // Columns of a become contiguous rows so that each Gram entry is a dot product of rows.
     std::vector<double> t(static_cast<size_t>(h * n));
-    for (long r = 0; r < n; ++r)
-        for (long i = 0; i < h; ++i) t[i * n + r] = a[r * h + i];
+    parallel_for((h + kTaskRows - 1) / kTaskRows, n_threads, [&](long block, int) {
+        const long i1 = std::min(h, (block + 1) * kTaskRows);
+        for (long r = 0; r < n; ++r)
+            for (long i = block * kTaskRows; i < i1; ++i) t[i * n + r] = a[r * h + i];
+    });
     const long ldc = round_up(h, active_kernels().nr / 2);
     std::vector<double> c(static_cast<size_t>(h * ldc), 0.0);
     lower_product(t.data(), n, t.data(), n, h, h, n, 1.0, c.data(), ldc, false, n_threads);
@@ -78,12 +85,30 @@ bool cholesky(double* a, long n, int n_threads) {
             if (!(d > 0.0) || !std::isfinite(d)) return false;
             const double root = std::sqrt(d);
             w[j * lda + j] = root;
-            for (long i = j + 1; i < n; ++i) {  // the column below, inside the block's columns
+            for (long i = j + 1; i < k1; ++i) {
                 double s = w[i * lda + j];
                 for (long p = k0; p < j; ++p) s -= w[i * lda + p] * w[j * lda + p];
                 w[i * lda + j] = s / root;
             }
         }
+        // The rows below: L21 = A21 L11^-T, each row a forward substitution of its own, in
+        // parallel, as axpys along a transposed copy of L11 (contiguous, so they vectorise).
+        const long b = k1 - k0;
+        std::vector<double> lt(static_cast<size_t>(b * b), 0.0);
+        for (long j = 0; j < b; ++j)
+            for (long q = j; q < b; ++q) lt[j * b + q] = w[(k0 + q) * lda + k0 + j];
+        const long below = n - k1;
+        parallel_for((below + kTaskRows - 1) / kTaskRows, n_threads, [&](long task, int) {
+            for (long i = k1 + task * kTaskRows; i < std::min(n, k1 + (task + 1) * kTaskRows); ++i) {
+                double* x = &w[i * lda + k0];
+                for (long j = 0; j < b; ++j) {
+                    x[j] /= lt[j * b + j];
+                    const double xj = x[j];
+                    const double* column = &lt[j * b];
+                    for (long q = j + 1; q < b; ++q) x[q] -= xj * column[q];
+                }
+            }
+        });
         if (k1 < n)  // trailing update: A22 -= L21 L21^T (lower triangle)
             lower_product(&w[k1 * lda + k0], lda, &w[k1 * lda + k0], lda, n - k1, n - k1, k1 - k0,
                           -1.0, &w[k1 * lda + k1], lda, true, n_threads);
