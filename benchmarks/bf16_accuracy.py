@@ -1,12 +1,15 @@
 """FSDD accuracy with precision="bf16" against fp32, for the issue's heavy architectures.
 
     python benchmarks/bf16_accuracy.py --root ../shared/data/fsdd [--size small] [--elm-seeds 10]
+                                       [--control-noise 1e-3]
 
 Prints a Markdown table: the SVM's test accuracy (paper protocol: grid chosen by 5-fold
 cross-validation inside the official train split) and the ELM's, as the mean over several ELM
 seeds. One ELM seed's accuracy moves by a point or two under any perturbation of the features,
 even float32 rounding-level ones (direct against Winograd convolution), because the 300-clip test
 set makes one clip a third of a point; the mean over seeds is what bf16 is judged on.
+``--control-noise r`` adds a control column: the ELM on the fp32 features times (1 + r N(0, 1)),
+a random change of about bf16's size, to tell bf16's effect from the ELM's instability.
 Features go to the usual cache (see ``randcnn_fast.features``), so a rerun only classifies.
 """
 from __future__ import annotations
@@ -36,13 +39,17 @@ def main() -> None:
     parser.add_argument("--archs", nargs="+", default=list(HEAVY))
     parser.add_argument("--elm-seeds", type=int, default=10)
     parser.add_argument("--cache", help="feature cache folder (default: the package's)")
+    parser.add_argument("--control-noise", type=float, default=0.0,
+                        help="relative noise for the control column (0: no control)")
     args = parser.parse_args()
 
     dataset = datasets.fsdd(args.root)
     print(f"native bf16 kernels: {rf.isa_info()['bf16']} (isa {rf.isa_info()['active']})")
+    control = args.control_noise > 0
     print("| arch | SVM fp32 | SVM bf16 | ELM fp32 (mean +- sd) | ELM bf16 (mean +- sd) | "
-          "ELM difference | embedding rel. L2 difference |")
-    print("|---|---|---|---|---|---|---|")
+          "ELM difference | embedding rel. L2 difference |"
+          + (f" ELM fp32 x (1 + {args.control_noise:g} N(0,1)) |" if control else ""))
+    print("|---|---|---|---|---|---|---|" + ("---|" if control else ""))
     for arch in args.archs:
         results, features = {}, {}
         for precision in ("fp32", "bf16"):
@@ -55,11 +62,18 @@ def main() -> None:
         (svm32, elm32), (svm16, elm16) = results["fp32"], results["bf16"]
         drift = np.linalg.norm(features["bf16"] - features["fp32"], axis=1) / np.linalg.norm(
             features["fp32"], axis=1)
-        print(f"| {arch} | {100 * svm32:.1f} | {100 * svm16:.1f} | "
-              f"{100 * np.mean(elm32):.1f} +- {100 * np.std(elm32):.1f} | "
-              f"{100 * np.mean(elm16):.1f} +- {100 * np.std(elm16):.1f} | "
-              f"{100 * (np.mean(elm16) - np.mean(elm32)):+.1f} | "
-              f"median {np.median(drift):.1e}, max {drift.max():.1e} |", flush=True)
+        row = (f"| {arch} | {100 * svm32:.1f} | {100 * svm16:.1f} | "
+               f"{100 * np.mean(elm32):.1f} +- {100 * np.std(elm32):.1f} | "
+               f"{100 * np.mean(elm16):.1f} +- {100 * np.std(elm16):.1f} | "
+               f"{100 * (np.mean(elm16) - np.mean(elm32)):+.1f} | "
+               f"median {np.median(drift):.1e}, max {drift.max():.1e} |")
+        if control:
+            noise = np.random.default_rng(0).standard_normal(features["fp32"].shape)
+            noisy = (features["fp32"] * (1 + args.control_noise * noise)).astype(np.float32)
+            elm_noisy = [run_protocol(noisy, dataset, "elm", "paper", seed=seed).accuracy
+                         for seed in range(args.elm_seeds)]
+            row += f" {100 * np.mean(elm_noisy):.1f} +- {100 * np.std(elm_noisy):.1f} |"
+        print(row, flush=True)
 
 
 if __name__ == "__main__":
