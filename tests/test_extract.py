@@ -361,3 +361,13 @@ def test_command_line_embed_resumes_and_reports_failures(tmp_path, capsys):
     assert main(args + ["--overwrite"]) == 1  # a failed clip makes the command exit non-zero
     captured = capsys.readouterr()
     assert "bad.wav" in captured.out + captured.err
+
+
+def test_too_short_file_is_recorded_with_its_path(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    sf.write(data / "short.wav", np.random.default_rng(2).standard_normal(50).astype(np.float32), SR)
+    summary = extract(data, tmp_path / "out", progress=False, **{**CONFIG, "pad": "none"})
+    assert summary.failed == 1
+    error = summary.errors[0]["error"]
+    assert error.startswith(str(data / "short.wav") + ": ") and "too short" in error, error

@@ -456,8 +456,11 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
             if not np.isfinite(value).all():
                 raise ValueError(f"{path}: the embedding is not finite")
         except (OSError, ValueError, RuntimeError, TypeError) as error:
+            message = str(error)
+            if path not in message:  # the network's checks name the decoded array "audio"
+                message = f"{path}: {message.removeprefix('audio: ')}"
             errors.append({"clip_id": clip_id, "path": path, "error_type": type(error).__name__,
-                           "error": str(error)})
+                           "error": message})
             if on_clip is not None:
                 on_clip(None)
             continue
