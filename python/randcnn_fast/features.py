@@ -8,6 +8,7 @@ and never leaves a half-written entry. A clip that cannot be read is recorded, n
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -47,10 +48,12 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("RANDCNN_FAST_CACHE", Path.home() / ".cache" / "randcnn_fast")) / "features"
 
 
+@functools.lru_cache(maxsize=1)
 def _native_build() -> str:
-    """The installed native core's size and time: a rebuilt core (other kernels) gets new keys."""
-    stat = os.stat(_core.__file__)
-    return f"{stat.st_size}-{stat.st_mtime_ns}"
+    """A digest of the native core this process loaded (read once, at first use): a core with
+    other kernels gets new keys; reinstalling while a run goes on does not disturb it."""
+    with open(_core.__file__, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:16]
 
 
 def _cache_path(cache_dir: Path, config: FeatureConfig, path: str) -> Path:
