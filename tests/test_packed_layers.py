@@ -69,3 +69,19 @@ def test_a_dead_array_leaves_no_entry_behind():
     del w
     gc.collect()
     assert key not in executor._kept_layers  # a recycled id cannot find the old layer
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_one_layer_on_inputs_that_pack_differently(precision):
+    # A 1-wide kernel over a 1-wide input reads its taps as one run; over a wider input, tap by
+    # tap. With an odd run, bf16 pads each run to whole pairs, so the two layouts differ.
+    rng = np.random.default_rng(4)
+    w = (rng.standard_normal((20, 17, 3, 1)) / 7).astype(np.float32)
+    b = np.zeros(20, np.float32)
+    narrow = rng.standard_normal((30, 1, 17)).astype(np.float32)
+    wide = rng.standard_normal((30, 3, 17)).astype(np.float32)
+    args = dict(ARGS, pool=(1, 1), algorithm="direct", precision=precision)
+    for order in ((narrow, wide), (wide, narrow)):
+        layer = _core.ConvLayer(w, b)
+        for x in order * 2:
+            np.testing.assert_array_equal(layer(x, **args)[0], _core.conv(x, w, b, **args)[0])

@@ -366,12 +366,14 @@ std::unique_ptr<Packed> pack(const ConvArgs& a, const KernelTable& kt, const Pla
 
 struct PackedWeights::Store {
     std::mutex mutex;
-    std::map<std::tuple<const KernelTable*, int, bool>, std::unique_ptr<Packed>> by_kernels;
+    // Keyed by everything the layout depends on: the panel width (kernels), the algorithm, the
+    // precision and, for bf16's pair padding, how the taps' runs are cut (taps).
+    std::map<std::tuple<const KernelTable*, int, bool, int>, std::unique_ptr<Packed>> by_kernels;
 
     const Packed* get(const ConvArgs& a, const KernelTable& kt, const Plan& p,
                       const WinogradTransform& transform) {
         std::lock_guard<std::mutex> lock(mutex);
-        std::unique_ptr<Packed>& entry = by_kernels[{&kt, p.wino_m, p.bf16 != nullptr}];
+        std::unique_ptr<Packed>& entry = by_kernels[{&kt, p.wino_m, p.bf16 != nullptr, p.taps}];
         if (!entry) entry = pack(a, kt, p, transform);
         return entry.get();
     }
