@@ -345,10 +345,10 @@ void winograd_tile(const ConvArgs& a, const Plan& p, const KernelTable& kt,
 std::unique_ptr<Packed> pack(const ConvArgs& a, const KernelTable& kt, const Plan& p,
                              const WinogradTransform& transform) {
     const long ldc = round_up(a.c_out, kt.nr), panels = ldc / kt.nr;
-    const long depth = static_cast<long>(a.kh) * a.kw * a.c_in;
+    const long depth = p.run * p.taps;  // per panel (and per transformed point)
     std::unique_ptr<Packed> packed;
     if (p.wino_m > 0) {
-        packed.reset(new Packed(static_cast<size_t>(transform.n * panels * depth / a.kh * kt.nr), ldc));
+        packed.reset(new Packed(static_cast<size_t>(transform.n * panels * depth * kt.nr), ldc));
         pack_winograd_weights(a, transform, kt.nr, panels, packed->panels.get());
     } else {
         packed.reset(new Packed(static_cast<size_t>(panels * depth * kt.nr), ldc));

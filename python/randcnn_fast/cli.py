@@ -7,6 +7,8 @@ import sys
 
 from . import __version__, datasets
 from .architectures import ARCHITECTURES, SIZES
+from .audio import PAD_MODES
+from .embedder import PRECISIONS
 from .evaluate import SVM_MAX_ITER
 from .protocols import CLASSIFIERS, PROTOCOLS
 
@@ -90,7 +92,7 @@ def main(argv=None) -> int:
     ev.add_argument("--out", default="randcnn_fast_results")
     ev.add_argument("--cache", help="feature cache folder (default ~/.cache/randcnn_fast/features)")
     ev.add_argument("--threads", type=int, default=0, help="0 = all cores")
-    ev.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help=PRECISION_HELP)
+    ev.add_argument("--precision", choices=PRECISIONS, default="fp32", help=PRECISION_HELP)
     ev.set_defaults(run=_evaluate)
 
     em = commands.add_parser("embed", help="embed a folder or CSV manifest into resumable Parquet shards")
@@ -100,13 +102,13 @@ def main(argv=None) -> int:
     em.add_argument("--size", choices=SIZES, default="paper")
     em.add_argument("--seed", type=int, default=0)
     em.add_argument("--length", type=int, help="input length (samples or frames; default: the paper's)")
-    em.add_argument("--pad", choices=["repeat", "zero", "crop", "none"], default="repeat",
+    em.add_argument("--pad", choices=PAD_MODES, default="repeat",
                     help="'none' embeds whole files of any length, in time tiles")
     em.add_argument("--ext", nargs="+", help="file extensions to take from a folder (default: audio)")
     em.add_argument("--shard-size", type=int, default=256)
     em.add_argument("--overwrite", action="store_true", help="replace a run made with another configuration")
     em.add_argument("--threads", type=int, default=0, help="0 = all cores")
-    em.add_argument("--precision", choices=["fp32", "bf16"], default="fp32", help=PRECISION_HELP)
+    em.add_argument("--precision", choices=PRECISIONS, default="fp32", help=PRECISION_HELP)
     em.add_argument("--workers", type=int, help="start a local Dask cluster with this many workers")
     em.add_argument("--scheduler", help="join an existing Dask cluster (tcp://host:port)")
     em.set_defaults(run=_embed)

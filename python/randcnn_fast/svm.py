@@ -7,13 +7,14 @@ fold are independent and libsvm releases the GIL, so they run on a thread pool.
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn import config_context
 from sklearn.model_selection import ParameterGrid
 from sklearn.svm import SVC
+
+from . import _core
 
 # PAPER.md 2.1: 28 rbf and 4 linear configurations ('auto' gamma = 1 / n_features).
 SVM_GRID = (
@@ -90,7 +91,7 @@ def grid_scores(X, y, splits, grid=SVM_GRID, progress=None, max_iter: int = -1,
     splits = list(splits)
     scores = np.zeros((len(configs), len(splits)))
     predictions = np.full((len(configs), len(y)), -1, dtype=y.dtype if y.dtype.kind in "iu" else np.int64)
-    with ThreadPoolExecutor(n_threads or os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(_core.resolve_threads(n_threads)) as pool:
         for j, (train, test) in enumerate(splits):
             kernels = FoldKernels(X[train], X[test])
             for config in configs:  # every kernel made here, so the threads only read them
