@@ -1,4 +1,5 @@
-"""The float64 Gram, Cholesky and solve kernels (the ELM read-out) on every instruction set."""
+"""The float64 Gram, Cholesky and triangular-solve kernels (the ELM read-out) on every
+instruction set."""
 from __future__ import annotations
 
 import numpy as np
@@ -30,7 +31,32 @@ def test_cholesky_and_solve_match_numpy(isa, n):
     want = np.linalg.cholesky(spd)
     np.testing.assert_allclose(lower, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
     b = rng.standard_normal((n, 4))
-    np.testing.assert_allclose(_core.cho_solve(lower, b), np.linalg.solve(spd, b), rtol=1e-8, atol=1e-10)
+    forward = _core.triangular_solve(lower, b)
+    np.testing.assert_allclose(lower @ forward, b, rtol=1e-9, atol=1e-9)
+    x = _core.triangular_solve(lower, forward, transpose=True)
+    np.testing.assert_allclose(x, np.linalg.solve(spd, b), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("k", [1, 7, BLOCK, 150])
+def test_leading_blocks_and_column_subsets_are_used_in_place(isa, k):
+    # A leading block of a factor (a strided view) is the factor of the leading block, and the
+    # Gram of chosen columns of a wider array is the Gram of those columns.
+    rng = np.random.default_rng(k)
+    wide = rng.standard_normal((260, 200))
+    columns = np.sort(rng.choice(200, size=170, replace=False))
+    g = _core.gram(wide, 2, columns)
+    want = wide[:, columns].T @ wide[:, columns]
+    np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+    lower = _core.cholesky(g, 2)
+    block = lower[:k, :k]
+    assert not block.flags.c_contiguous or k == 1
+    np.testing.assert_allclose(block, np.linalg.cholesky(want[:k, :k]), rtol=1e-9, atol=1e-10)
+    b = rng.standard_normal((k, 3))
+    np.testing.assert_allclose(_core.triangular_solve(block, b, transpose=True),
+                               np.linalg.solve(block.T, b), rtol=1e-8, atol=1e-9)
+    # A strided input matrix: every other row of a wider array.
+    view = wide[::2, :40]
+    np.testing.assert_allclose(_core.gram(view, 1), view.T @ view, rtol=1e-12, atol=1e-10)
 
 
 def test_cholesky_refuses_matrices_that_are_not_positive_definite(isa):
@@ -55,4 +81,8 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="square"):
         _core.cholesky(np.ones((3, 4)), 1)
     with pytest.raises(ValueError, match="rows"):
-        _core.cho_solve(np.eye(3), np.ones((4, 1)))
+        _core.triangular_solve(np.eye(3), np.ones((4, 1)))
+    with pytest.raises(ValueError, match="contiguous rows"):
+        _core.gram(np.ones((4, 6))[:, ::2], 1)
+    with pytest.raises(ValueError, match="out of range"):
+        _core.gram(np.ones((4, 6)), 1, np.array([0, 6]))

@@ -15,6 +15,7 @@
 
 #include "core/conv.hpp"
 #include "core/isa.hpp"
+#include "core/legacy_normal.hpp"
 #include "core/linalg.hpp"
 #include "core/thread_pool.hpp"
 
@@ -147,46 +148,109 @@ class ConvLayer {
     std::unique_ptr<rcf::PackedWeights> packed_;
 };
 
-DoubleArray gram(const DoubleArray& a, int n_threads) {
-    if (a.ndim() != 2) throw std::invalid_argument("gram: a must be 2-D (samples, units)");
-    const long n = static_cast<long>(a.shape(0)), h = static_cast<long>(a.shape(1));
-    DoubleArray g({h, h});
-    double* out = g.mutable_data();
+// A float64 matrix whose rows may be strided (a view of wider rows) but whose elements
+// within a row are contiguous: the layout the linear-algebra kernels take.
+using StridedDoubles = py::array_t<double, 0>;
+
+long row_stride(const StridedDoubles& a, const char* what) {
+    if (a.ndim() != 2) throw std::invalid_argument(std::string(what) + " must be 2-D");
+    if (a.shape(1) > 1 && a.strides(1) != static_cast<py::ssize_t>(sizeof(double)))
+        throw std::invalid_argument(std::string(what) + " must have contiguous rows");
+    if (a.shape(0) > 1 && (a.strides(0) < 0 || a.strides(0) % sizeof(double) != 0))
+        throw std::invalid_argument(std::string(what) + " rows must be a positive whole number of doubles apart");
+    return a.shape(0) > 1 ? static_cast<long>(a.strides(0) / sizeof(double)) : a.shape(1);
+}
+
+// An (n, n) view of a fresh (n, padded_stride(n)) array: whole kernel panels per row.
+py::array_t<double> padded_square(long n, double** data) {
+    const long ld = rcf::padded_stride(n);
+    py::array_t<double> base({n, ld});
+    *data = base.mutable_data();
+    return py::array_t<double>({n, n}, {static_cast<py::ssize_t>(ld * sizeof(double)),
+                                        static_cast<py::ssize_t>(sizeof(double))},
+                               *data, base);
+}
+
+py::array_t<double> gram(const StridedDoubles& a, int n_threads,
+                         const std::optional<py::array_t<long, py::array::c_style>>& columns) {
+    const long lda = row_stride(a, "gram: a");
+    const long n = static_cast<long>(a.shape(0));
+    const long* picked = nullptr;
+    long h = static_cast<long>(a.shape(1));
+    if (columns) {
+        if (columns->ndim() != 1) throw std::invalid_argument("gram: columns must be 1-D");
+        picked = columns->data();
+        h = static_cast<long>(columns->shape(0));
+        for (long i = 0; i < h; ++i)
+            if (picked[i] < 0 || picked[i] >= a.shape(1))
+                throw std::invalid_argument("gram: column index " + std::to_string(picked[i]) +
+                                            " is out of range");
+    }
+    double* out;
+    py::array_t<double> g = padded_square(h, &out);
     {
         py::gil_scoped_release release;
-        rcf::gram(a.data(), n, h, out, n_threads);
+        rcf::gram(a.data(), n, lda, picked, h, out, rcf::padded_stride(h), n_threads);
     }
     return g;
 }
 
-py::object cholesky(const DoubleArray& a, int n_threads) {
-    if (a.ndim() != 2 || a.shape(0) != a.shape(1))
-        throw std::invalid_argument("cholesky: a must be a square 2-D array");
+py::object cholesky(const StridedDoubles& a, int n_threads) {
+    const long lda = row_stride(a, "cholesky: a");
+    if (a.shape(0) != a.shape(1)) throw std::invalid_argument("cholesky: a must be a square 2-D array");
     const long n = static_cast<long>(a.shape(0));
-    DoubleArray l({n, n});
-    std::memcpy(l.mutable_data(), a.data(), sizeof(double) * n * n);
+    double* out;
+    py::array_t<double> l = padded_square(n, &out);
     bool ok;
     {
         py::gil_scoped_release release;
-        ok = rcf::cholesky(l.mutable_data(), n, n_threads);
+        const long ldl = rcf::padded_stride(n);
+        for (long i = 0; i < n; ++i)  // the lower triangle is all the factorisation reads
+            std::memcpy(out + i * ldl, a.data() + i * lda, sizeof(double) * (i + 1));
+        ok = rcf::cholesky(out, n, ldl, n_threads);
     }
     return ok ? py::object(l) : py::none();
 }
 
-DoubleArray cho_solve(const DoubleArray& l, const DoubleArray& b) {
-    if (l.ndim() != 2 || l.shape(0) != l.shape(1))
-        throw std::invalid_argument("cho_solve: l must be a square 2-D array");
+DoubleArray triangular_solve(const StridedDoubles& l, const DoubleArray& b, bool transpose) {
+    const long ldl = row_stride(l, "triangular_solve: l");
+    if (l.shape(0) != l.shape(1))
+        throw std::invalid_argument("triangular_solve: l must be a square 2-D array");
     if (b.ndim() != 2 || b.shape(0) != l.shape(0))
-        throw std::invalid_argument("cho_solve: b must be 2-D with as many rows as l");
+        throw std::invalid_argument("triangular_solve: b must be 2-D with as many rows as l");
     const long n = static_cast<long>(l.shape(0)), r = static_cast<long>(b.shape(1));
     DoubleArray x({n, r});
     std::memcpy(x.mutable_data(), b.data(), sizeof(double) * n * r);
     double* out = x.mutable_data();
     {
         py::gil_scoped_release release;
-        rcf::cho_solve(l.data(), n, out, r);
+        rcf::triangular_solve(l.data(), n, ldl, out, r, transpose);
     }
     return x;
+}
+
+// The next n values of a legacy RandomState's standard normal stream, from its state as
+// get_state() gives it; returns (values, key, pos, has_gauss, gauss) for set_state().
+py::tuple legacy_normals(const py::array_t<uint32_t, py::array::c_style>& key, int pos,
+                         bool has_gauss, double gauss, long n) {
+    if (key.ndim() != 1 || key.shape(0) != 624)
+        throw std::invalid_argument("legacy_normals: key must hold the 624 words of an MT19937 state");
+    if (pos < 0 || pos > 624) throw std::invalid_argument("legacy_normals: pos must be in [0, 624]");
+    if (n < 0) throw std::invalid_argument("legacy_normals: n must be >= 0");
+    rcf::LegacyNormalState state;
+    std::memcpy(state.key, key.data(), sizeof(state.key));
+    state.pos = pos;
+    state.has_gauss = has_gauss;
+    state.gauss = gauss;
+    DoubleArray values({n});
+    double* out = values.mutable_data();
+    {
+        py::gil_scoped_release release;
+        rcf::legacy_normals(state, out, n);
+    }
+    py::array_t<uint32_t> key_out({624});
+    std::memcpy(key_out.mutable_data(), state.key, sizeof(state.key));
+    return py::make_tuple(values, key_out, state.pos, state.has_gauss, state.gauss);
 }
 
 }  // namespace
@@ -241,12 +305,20 @@ The result does not depend on n_threads (0 = all cores).)doc");
              py::arg("precision") = "fp32");
 
     m.def("gram", &gram, py::arg("a").noconvert(), py::arg("n_threads"),
-          "a^T a for a float64 (n, h) array: the (h, h) Gram matrix.");
+          py::arg("columns") = py::none(),
+          "a^T a for a float64 (n, h) array with contiguous rows (or for the given columns of "
+          "it): the (h, h) Gram matrix, a view of rows padded to whole kernel panels.");
     m.def("cholesky", &cholesky, py::arg("a").noconvert(), py::arg("n_threads"),
-          "Lower Cholesky factor of a symmetric float64 matrix, or None if it is not "
-          "numerically positive definite.");
-    m.def("cho_solve", &cho_solve, py::arg("l").noconvert(), py::arg("b").noconvert(),
-          "Solves (l l^T) x = b for a lower-triangular l and float64 b (n, r).");
+          "Lower Cholesky factor of a symmetric float64 matrix (its lower triangle is read), "
+          "or None if it is not numerically positive definite.");
+    m.def("triangular_solve", &triangular_solve, py::arg("l").noconvert(), py::arg("b").noconvert(),
+          py::arg("transpose") = false,
+          "Solves l x = b, or l^T x = b with transpose, for a lower-triangular l and float64 "
+          "b (n, r). A leading block l[:k, :k] of a factor is solved in place (no copy).");
+    m.def("legacy_normals", &legacy_normals, py::arg("key").noconvert(), py::arg("pos"),
+          py::arg("has_gauss"), py::arg("gauss"), py::arg("n"),
+          "The next n values of numpy's legacy RandomState.standard_normal from a get_state() "
+          "state: (values, key, pos, has_gauss, gauss) after them.");
 
     // The instruction set is resolved at import, so a bad RANDCNN_FAST_ISA fails loudly here.
     rcf::active_kernels();

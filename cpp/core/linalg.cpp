@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/isa.hpp"
+#include "core/scratch.hpp"
 #include "core/thread_pool.hpp"
 
 namespace rcf {
@@ -28,11 +29,17 @@ void lower_product(const double* left, long ld_left, const double* right, long l
     const long nr = kt.nr / 2;
     const long panels = round_up(n_cols, nr) / nr;
     // Panels [j][k][nr] of the right factor, sign folded in, zero past n_cols.
-    std::vector<double> packed(static_cast<size_t>(panels * depth * nr), 0.0);
+    Scratch<double> packed(static_cast<size_t>(panels * depth * nr));
     parallel_for(panels, n_threads, [&](long j, int) {
-        for (long col = j * nr; col < std::min(n_cols, (j + 1) * nr); ++col)
-            for (long k = 0; k < depth; ++k)
-                packed[(j * depth + k) * nr + col % nr] = sign * right[col * ld_right + k];
+        double* panel = packed.data() + j * depth * nr;
+        for (long q = 0; q < nr; ++q) {
+            const long col = j * nr + q;
+            if (col < n_cols) {
+                for (long k = 0; k < depth; ++k) panel[k * nr + q] = sign * right[col * ld_right + k];
+            } else {
+                for (long k = 0; k < depth; ++k) panel[k * nr + q] = 0.0;
+            }
+        }
     });
 
     // One reduction slab at a time (a task's rows of it stay in L2 across every panel), its
@@ -56,26 +63,33 @@ void lower_product(const double* left, long ld_left, const double* right, long l
 
 }  // namespace
 
-void gram(const double* a, long n, long h, double* g, int n_threads) {
-    // Columns of a become contiguous rows so that each Gram entry is a dot product of rows.
-    std::vector<double> t(static_cast<size_t>(h * n));
+long padded_stride(long n) { return round_up(std::max(n, 1L), active_kernels().nr / 2); }
+
+void gram(const double* a, long n, long lda, const long* columns, long h, double* g, long ldg,
+          int n_threads) {
+    // The chosen columns of a become contiguous rows, so each Gram entry is a dot product of
+    // rows; this one copy serves as both factors.
+    Scratch<double> t(static_cast<size_t>(h * n));
     parallel_for((h + kTaskRows - 1) / kTaskRows, n_threads, [&](long block, int) {
-        const long i1 = std::min(h, (block + 1) * kTaskRows);
-        for (long r = 0; r < n; ++r)
-            for (long i = block * kTaskRows; i < i1; ++i) t[i * n + r] = a[r * h + i];
+        const long i0 = block * kTaskRows, i1 = std::min(h, i0 + kTaskRows);
+        for (long r = 0; r < n; ++r) {
+            const double* row = a + r * lda;
+            for (long i = i0; i < i1; ++i) t[i * n + r] = row[columns ? columns[i] : i];
+        }
     });
-    const long ldc = round_up(h, active_kernels().nr / 2);
-    std::vector<double> c(static_cast<size_t>(h * ldc), 0.0);
-    lower_product(t.data(), n, t.data(), n, h, h, n, 1.0, c.data(), ldc, false, n_threads);
-    for (long i = 0; i < h; ++i)
-        for (long j = 0; j <= i; ++j) g[i * h + j] = g[j * h + i] = c[i * ldc + j];
+    lower_product(t.data(), n, t.data(), n, h, h, n, 1.0, g, ldg, false, n_threads);
+    // Mirror the lower triangle into the upper one, a square tile at a time.
+    constexpr long kTile = 64;
+    const long tiles = (h + kTile - 1) / kTile;
+    parallel_for(tiles, n_threads, [&](long bi, int) {
+        for (long bj = 0; bj <= bi; ++bj)
+            for (long i = bi * kTile; i < std::min(h, (bi + 1) * kTile); ++i)
+                for (long j = bj * kTile; j < std::min(i, (bj + 1) * kTile); ++j)
+                    g[j * ldg + i] = g[i * ldg + j];
+    });
 }
 
-bool cholesky(double* a, long n, int n_threads) {
-    // Work on a copy with whole panels per row, so the trailing updates can store full panels.
-    const long lda = round_up(n, active_kernels().nr / 2);
-    std::vector<double> w(static_cast<size_t>(n * lda), 0.0);
-    for (long i = 0; i < n; ++i) std::memcpy(&w[i * lda], a + i * n, sizeof(double) * (i + 1));
+bool cholesky(double* w, long n, long lda, int n_threads) {
     for (long k0 = 0; k0 < n; k0 += kBlock) {
         const long k1 = std::min(n, k0 + kBlock);
         // Factor the diagonal block (its trailing updates are already applied).
@@ -109,25 +123,35 @@ bool cholesky(double* a, long n, int n_threads) {
                 }
             }
         });
-        if (k1 < n)  // trailing update: A22 -= L21 L21^T (lower triangle)
+        // Trailing update A22 -= L21 L21^T. It stores whole panels, so entries right of the
+        // diagonal (and in the padding) take scratch values; only the lower triangle is read.
+        if (k1 < n)
             lower_product(&w[k1 * lda + k0], lda, &w[k1 * lda + k0], lda, n - k1, n - k1, k1 - k0,
                           -1.0, &w[k1 * lda + k1], lda, true, n_threads);
     }
-    for (long i = 0; i < n; ++i)
-        for (long j = 0; j < n; ++j) a[i * n + j] = j <= i ? w[i * lda + j] : 0.0;
+    for (long i = 0; i < n; ++i) std::fill(w + i * lda + i + 1, w + i * lda + n, 0.0);
     return true;
 }
 
-void cho_solve(const double* l, long n, double* b, long r) {
-    for (long i = 0; i < n; ++i) {  // forward: l y = b
-        for (long p = 0; p < i; ++p)
-            for (long c = 0; c < r; ++c) b[i * r + c] -= l[i * n + p] * b[p * r + c];
-        for (long c = 0; c < r; ++c) b[i * r + c] /= l[i * n + i];
+void triangular_solve(const double* l, long n, long ldl, double* b, long r, bool transpose) {
+    // Both directions walk rows of l (contiguous): forward as dot products with the solved
+    // rows above, backward by subtracting each solved row's share from the rows above it.
+    if (!transpose) {
+        for (long i = 0; i < n; ++i) {
+            const double* li = l + i * ldl;
+            double* bi = b + i * r;
+            for (long p = 0; p < i; ++p)
+                for (long c = 0; c < r; ++c) bi[c] -= li[p] * b[p * r + c];
+            for (long c = 0; c < r; ++c) bi[c] /= li[i];
+        }
+        return;
     }
-    for (long i = n - 1; i >= 0; --i) {  // backward: l^T x = y
-        for (long p = i + 1; p < n; ++p)
-            for (long c = 0; c < r; ++c) b[i * r + c] -= l[p * n + i] * b[p * r + c];
-        for (long c = 0; c < r; ++c) b[i * r + c] /= l[i * n + i];
+    for (long i = n - 1; i >= 0; --i) {
+        const double* li = l + i * ldl;
+        double* bi = b + i * r;
+        for (long c = 0; c < r; ++c) bi[c] /= li[i];
+        for (long p = 0; p < i; ++p)
+            for (long c = 0; c < r; ++c) b[p * r + c] -= li[p] * bi[c];
     }
 }
 

@@ -1,17 +1,27 @@
-// Dense float64 linear algebra for the ELM read-out: Gram matrix, Cholesky, solves.
+// Dense float64 linear algebra for the ELM read-out: Gram matrix, Cholesky, triangular solves.
+// Matrices are row-major with a row stride (in doubles) that may exceed their width, so that
+// results can keep whole kernel panels per row and leading blocks can be used in place.
 #pragma once
 
 namespace rcf {
 
-// g = a^T a for a (n x h) row-major; g is h x h row-major, both triangles filled.
-void gram(const double* a, long n, long h, double* g, int n_threads);
+// The row stride gram() and cholesky() need for an n-wide result (whole kernel panels).
+long padded_stride(long n);
 
-// In-place lower Cholesky factor of the symmetric positive definite a (n x n, row-major; only
-// the lower triangle is read). The strict upper triangle is set to zero. Returns false, with
-// a partly overwritten, if a is not numerically positive definite.
-bool cholesky(double* a, long n, int n_threads);
+// g = s^T s, where s holds h columns of a (n rows, row stride lda): columns[0..h) if columns
+// is given, else the first h. g is h x h with row stride ldg >= padded_stride(h); both
+// triangles are filled, the padding past column h is scratch.
+void gram(const double* a, long n, long lda, const long* columns, long h, double* g, long ldg,
+          int n_threads);
 
-// Solves (l l^T) x = b in place for b (n x r row-major), l lower triangular (n x n).
-void cho_solve(const double* l, long n, double* b, long r);
+// In-place lower Cholesky factor of the symmetric positive definite a (n x n, row stride
+// lda >= padded_stride(n); only the lower triangle is read, the padding is scratch). The strict
+// upper triangle is set to zero. Returns false, with a partly overwritten, if a is not
+// numerically positive definite.
+bool cholesky(double* a, long n, long lda, int n_threads);
+
+// Solves l x = b (transpose false) or l^T x = b (transpose true) in place for b (n x r,
+// contiguous rows) and l lower triangular (n x n, row stride ldl).
+void triangular_solve(const double* l, long n, long ldl, double* b, long r, bool transpose);
 
 }  // namespace rcf
