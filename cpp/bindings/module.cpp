@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/conv.hpp"
+#include "core/dense.hpp"
 #include "core/isa.hpp"
 #include "core/legacy_normal.hpp"
 #include "core/linalg.hpp"
@@ -146,6 +147,39 @@ class ConvLayer {
     }
     FloatArray w_, b_;
     std::unique_ptr<rcf::PackedWeights> packed_;
+};
+
+// The ELM hidden layer: the weights packed once, applied to any number of inputs.
+class DenseRelu {
+  public:
+    DenseRelu(const DoubleArray& w, const DoubleArray& b, int n_threads) {
+        if (w.ndim() != 2 || w.shape(0) < 1 || w.shape(1) < 1)
+            throw std::invalid_argument("DenseRelu: w must be a non-empty 2-D array (inputs, units)");
+        if (b.ndim() != 1 || b.shape(0) != w.shape(1))
+            throw std::invalid_argument("DenseRelu: b must be 1-D with one bias per unit");
+        if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
+        py::gil_scoped_release release;
+        layer_ = std::make_unique<rcf::DenseRelu>(w.data(), b.data(), static_cast<long>(w.shape(0)),
+                                                  static_cast<long>(w.shape(1)), n_threads);
+    }
+
+    DoubleArray operator()(const FloatArray& x, int n_threads) const {
+        if (x.ndim() != 2 || x.shape(1) != layer_->inputs())
+            throw std::invalid_argument("DenseRelu: x must be 2-D with " +
+                                        std::to_string(layer_->inputs()) + " columns");
+        if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
+        const long n = static_cast<long>(x.shape(0));
+        DoubleArray out({n, layer_->units()});
+        double* o = out.mutable_data();
+        {
+            py::gil_scoped_release release;
+            (*layer_)(x.data(), n, o, n_threads);
+        }
+        return out;
+    }
+
+  private:
+    std::unique_ptr<rcf::DenseRelu> layer_;
 };
 
 // A float64 matrix whose rows may be strided (a view of wider rows) but whose elements
@@ -303,6 +337,14 @@ The result does not depend on n_threads (0 = all cores).)doc");
              py::arg("write_output"), py::arg("n_threads"),
              py::arg("residual").noconvert() = py::none(), py::arg("algorithm") = "auto",
              py::arg("precision") = "fp32");
+
+    py::class_<DenseRelu>(m, "DenseRelu",
+                          "max(0, x w + b) for float32 x (n, inputs): w float64 (inputs, units) "
+                          "and b (units,) are packed to float32 panels once; the bias and the "
+                          "activation are applied in float64, the result is float64 (n, units).")
+        .def(py::init<const DoubleArray&, const DoubleArray&, int>(), py::arg("w").noconvert(),
+             py::arg("b").noconvert(), py::arg("n_threads") = 0)
+        .def("__call__", &DenseRelu::operator(), py::arg("x").noconvert(), py::arg("n_threads") = 0);
 
     m.def("gram", &gram, py::arg("a").noconvert(), py::arg("n_threads"),
           py::arg("columns") = py::none(),

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/isa.hpp"
-#include "core/scratch.hpp"
+#include "core/large_buffer.hpp"
 #include "core/thread_pool.hpp"
 
 namespace rcf {
@@ -29,7 +29,7 @@ void lower_product(const double* left, long ld_left, const double* right, long l
     const long nr = kt.nr / 2;
     const long panels = round_up(n_cols, nr) / nr;
     // Panels [j][k][nr] of the right factor, sign folded in, zero past n_cols.
-    Scratch<double> packed(static_cast<size_t>(panels * depth * nr));
+    LargeBuffer<double> packed(static_cast<size_t>(panels * depth * nr));
     parallel_for(panels, n_threads, [&](long j, int) {
         double* panel = packed.data() + j * depth * nr;
         for (long q = 0; q < nr; ++q) {
@@ -69,7 +69,7 @@ void gram(const double* a, long n, long lda, const long* columns, long h, double
           int n_threads) {
     // The chosen columns of a become contiguous rows, so each Gram entry is a dot product of
     // rows; this one copy serves as both factors.
-    Scratch<double> t(static_cast<size_t>(h * n));
+    LargeBuffer<double> t(static_cast<size_t>(h * n));
     parallel_for((h + kTaskRows - 1) / kTaskRows, n_threads, [&](long block, int) {
         const long i0 = block * kTaskRows, i1 = std::min(h, i0 + kTaskRows);
         for (long r = 0; r < n; ++r) {

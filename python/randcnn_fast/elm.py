@@ -5,11 +5,11 @@ N(0, 1) weights, applies max(0, X W + b) to the unscaled features, binarises the
 +-1 and solves the read-out with an SVD pseudo-inverse, unregularised. :class:`ELMClassifier`
 does the same by default (``alpha=0``); ``alpha > 0`` gives ridge regression instead.
 
-The hidden layer runs on the native kernels (a 1 x 1 convolution with ReLU). The read-out is
-solved from the smaller Gram matrix with a Cholesky factorisation (both native, float64), which
-gives the same
-minimum-norm solution as the pseudo-inverse when the Gram matrix is well conditioned, and falls
-back to an SVD least-squares solve when it is not. Nested hidden sizes share one random layer
+The hidden layer runs on the native kernels (a float32 product, the bias and ReLU in float64,
+its weights packed once per layer). The read-out is solved from the smaller Gram matrix with a
+Cholesky factorisation (both native, float64), which gives the same minimum-norm solution as
+the pseudo-inverse when the Gram matrix is well conditioned, and falls back to an SVD
+least-squares solve when it is not. Nested hidden sizes share one random layer
 and, where the Gram matrix of the largest layer is positive definite, one factorisation:
 the Cholesky factor of a leading block is the leading block of the Cholesky factor.
 """
@@ -59,16 +59,16 @@ def draw_layer(rng: np.random.RandomState, n_features: int, n_hidden: int):
     return weights, biases
 
 
+def hidden_layer(weights: np.ndarray, biases: np.ndarray, n_threads: int = 0) -> _core.DenseRelu:
+    """The random layer packed for the native kernels; call it on float32 inputs."""
+    return _core.DenseRelu(np.ascontiguousarray(weights, dtype=np.float64),
+                           np.ascontiguousarray(biases, dtype=np.float64), n_threads)
+
+
 def hidden_activations(X: np.ndarray, weights: np.ndarray, biases: np.ndarray,
                        n_threads: int = 0) -> np.ndarray:
-    """max(0, X W + b) on the native kernels, returned as float64 (n_samples, n_hidden)."""
-    n, d = X.shape
-    x = np.ascontiguousarray(X, dtype=np.float32).reshape(n, 1, d)
-    w = np.ascontiguousarray(weights.T, dtype=np.float32).reshape(-1, d, 1, 1)
-    h, _ = _core.conv(x, w, np.ascontiguousarray(biases, dtype=np.float32), stride=(1, 1),
-                      padding=(0, 0, 0, 0), activation="relu", pool=(1, 1), write_output=True,
-                      n_threads=n_threads)
-    return h.reshape(n, -1).astype(np.float64)
+    """max(0, X W + b) on the native kernels (products in float32), as float64 (n_samples, n_hidden)."""
+    return hidden_layer(weights, biases, n_threads)(np.ascontiguousarray(X, dtype=np.float32), n_threads)
 
 
 def _gram(M: np.ndarray, alpha: float, n_threads: int, columns=None) -> np.ndarray:
@@ -235,11 +235,12 @@ def hidden_size_predictions(X_train, y_train, X_test, sizes=PAPER_HIDDEN_SIZES, 
     """
     model = ELMClassifier(max(sizes), alpha=alpha, random_state=random_state, n_threads=n_threads)
     model._check_params()
-    X_train = np.asarray(X_train, dtype=np.float64)
+    X_train = np.ascontiguousarray(X_train, dtype=np.float32)
     T = model._targets(np.asarray(y_train))
     rng = check_random_state(random_state)
     weights, biases = draw_layer(rng, X_train.shape[1], max(sizes))
-    H_train = hidden_activations(X_train, weights, biases, n_threads)
-    H_test = hidden_activations(np.asarray(X_test, dtype=np.float64), weights, biases, n_threads)
+    layer = hidden_layer(weights, biases, n_threads)
+    H_train = layer(X_train, n_threads)
+    H_test = layer(np.ascontiguousarray(X_test, dtype=np.float32), n_threads)
     readouts = solve_readouts(H_train, T, sizes, alpha, n_threads)
     return {k: model.classes_[np.argmax(H_test[:, :k] @ beta, axis=1)] for k, beta in readouts.items()}

@@ -14,9 +14,9 @@ namespace rcf {
 // where the kernel grants them, the first touch of a fresh 50 MB buffer costs about a third of
 // what it does in 4 KiB pages. Memory is left uninitialised; callers write before they read.
 template <typename T>
-class Scratch {
+class LargeBuffer {
   public:
-    explicit Scratch(size_t count) {
+    explicit LargeBuffer(size_t count) {
         constexpr size_t kHuge = size_t(2) << 20;
         const size_t bytes = count * sizeof(T);
         const size_t align = bytes >= 2 * kHuge ? kHuge : 64;
@@ -27,11 +27,12 @@ class Scratch {
         if (align == kHuge) madvise(data_, rounded, MADV_HUGEPAGE);  // advice only: may be refused
 #endif
     }
-    ~Scratch() { std::free(data_); }
-    Scratch(const Scratch&) = delete;
-    Scratch& operator=(const Scratch&) = delete;
+    ~LargeBuffer() { std::free(data_); }
+    LargeBuffer(const LargeBuffer&) = delete;
+    LargeBuffer& operator=(const LargeBuffer&) = delete;
 
     T* data() { return data_; }
+    const T* data() const { return data_; }
     T& operator[](size_t i) { return data_[i]; }
 
   private:

@@ -1,0 +1,68 @@
+#include "core/dense.hpp"
+
+#include <algorithm>
+
+#include "core/isa.hpp"
+#include "core/thread_pool.hpp"
+#include "kernels/kernel_table.hpp"
+
+namespace rcf {
+namespace {
+
+// Rows of x per task: their products for one weight panel stay in L1 across the reduction.
+// Fixed (never from the thread count), though each output depends on its own row only anyway.
+constexpr long kTaskRows = 96;
+// Reduction depth per microkernel call: a kKc x nr weight panel stays in L1.
+constexpr long kKc = 256;
+
+}  // namespace
+
+DenseRelu::DenseRelu(const double* w, const double* b, long inputs, long units, int n_threads)
+    : kt_(&active_kernels()),
+      inputs_(inputs),
+      units_(units),
+      panels_((units + kt_->nr - 1) / kt_->nr),
+      packed_(static_cast<size_t>(panels_ * inputs * kt_->nr)),
+      bias_(b, b + units) {
+    const long nr = kt_->nr;
+    parallel_for(panels_, n_threads, [&](long j, int) {
+        float* panel = packed_.data() + j * inputs_ * nr;
+        const long first = j * nr, width = std::min(nr, units_ - first);
+        for (long k = 0; k < inputs_; ++k) {
+            const double* row = w + k * units_ + first;
+            for (long q = 0; q < width; ++q) panel[k * nr + q] = static_cast<float>(row[q]);
+            for (long q = width; q < nr; ++q) panel[k * nr + q] = 0.0f;
+        }
+    });
+}
+
+void DenseRelu::operator()(const float* x, long n, double* out, int n_threads) const {
+    const KernelTable& kt = *kt_;
+    const long nr = kt.nr;
+    parallel_for((n + kTaskRows - 1) / kTaskRows, n_threads, [&](long task, int) {
+        const long r0 = task * kTaskRows, rows = std::min(kTaskRows, n - r0);
+        const float* row_pointers[kTaskRows];
+        for (long i = 0; i < rows; ++i) row_pointers[i] = x + (r0 + i) * inputs_;
+        std::vector<float> products(static_cast<size_t>(kTaskRows * nr));
+        for (long j = 0; j < panels_; ++j) {
+            const float* panel = packed_.data() + j * inputs_ * nr;
+            for (long k0 = 0; k0 < inputs_; k0 += kKc) {
+                const long kc = std::min(kKc, inputs_ - k0);
+                for (long m0 = 0; m0 < rows; m0 += kt.mr) {
+                    const int mr = static_cast<int>(std::min<long>(kt.mr, rows - m0));
+                    kt.gemm(mr, kc, row_pointers + m0, k0, panel + k0 * nr, products.data() + m0 * nr,
+                            nr, k0 > 0);
+                }
+            }
+            const long first = j * nr, width = std::min(nr, units_ - first);
+            for (long i = 0; i < rows; ++i) {
+                double* o = out + (r0 + i) * units_ + first;
+                const float* p = products.data() + i * nr;
+                for (long q = 0; q < width; ++q)
+                    o[q] = std::max(0.0, static_cast<double>(p[q]) + bias_[first + q]);
+            }
+        }
+    });
+}
+
+}  // namespace rcf

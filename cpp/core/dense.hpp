@@ -1,0 +1,32 @@
+// The ELM's random hidden layer, max(0, x w + b), on the float32 GEMM microkernels.
+#pragma once
+
+#include <vector>
+
+#include "core/large_buffer.hpp"
+
+namespace rcf {
+
+struct KernelTable;
+
+class DenseRelu {
+  public:
+    // w: inputs x units, float64 row-major (the layer as drawn); b: units. The weights are
+    // packed once into float32 panels for the kernel table active now.
+    DenseRelu(const double* w, const double* b, long inputs, long units, int n_threads);
+
+    // out (n x units, float64) = max(0, x w + b) for x (n x inputs, float32 row-major). The
+    // products run in float32; the bias and the activation in float64.
+    void operator()(const float* x, long n, double* out, int n_threads) const;
+
+    long inputs() const { return inputs_; }
+    long units() const { return units_; }
+
+  private:
+    const KernelTable* kt_;
+    long inputs_, units_, panels_;
+    LargeBuffer<float> packed_;  // [panel][input][nr], zero past the last unit
+    std::vector<double> bias_;
+};
+
+}  // namespace rcf
