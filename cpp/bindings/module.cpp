@@ -266,11 +266,12 @@ DoubleArray triangular_solve(const StridedDoubles& l, const DoubleArray& b, bool
 // The next n values of a legacy RandomState's standard normal stream, from its state as
 // get_state() gives it; returns (values, key, pos, has_gauss, gauss) for set_state().
 py::tuple legacy_normals(const py::array_t<uint32_t, py::array::c_style>& key, int pos,
-                         bool has_gauss, double gauss, long n) {
+                         bool has_gauss, double gauss, long n, int n_threads) {
     if (key.ndim() != 1 || key.shape(0) != 624)
         throw std::invalid_argument("legacy_normals: key must hold the 624 words of an MT19937 state");
     if (pos < 0 || pos > 624) throw std::invalid_argument("legacy_normals: pos must be in [0, 624]");
     if (n < 0) throw std::invalid_argument("legacy_normals: n must be >= 0");
+    if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
     rcf::LegacyNormalState state;
     std::memcpy(state.key, key.data(), sizeof(state.key));
     state.pos = pos;
@@ -280,7 +281,7 @@ py::tuple legacy_normals(const py::array_t<uint32_t, py::array::c_style>& key, i
     double* out = values.mutable_data();
     {
         py::gil_scoped_release release;
-        rcf::legacy_normals(state, out, n);
+        rcf::legacy_normals(state, out, n, n_threads);
     }
     py::array_t<uint32_t> key_out({624});
     std::memcpy(key_out.mutable_data(), state.key, sizeof(state.key));
@@ -358,7 +359,7 @@ The result does not depend on n_threads (0 = all cores).)doc");
           "Solves l x = b, or l^T x = b with transpose, for a lower-triangular l and float64 "
           "b (n, r). A leading block l[:k, :k] of a factor is solved in place (no copy).");
     m.def("legacy_normals", &legacy_normals, py::arg("key").noconvert(), py::arg("pos"),
-          py::arg("has_gauss"), py::arg("gauss"), py::arg("n"),
+          py::arg("has_gauss"), py::arg("gauss"), py::arg("n"), py::arg("n_threads") = 0,
           "The next n values of numpy's legacy RandomState.standard_normal from a get_state() "
           "state: (values, key, pos, has_gauss, gauss) after them.");
 

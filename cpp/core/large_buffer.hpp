@@ -30,6 +30,7 @@ class LargeBuffer {
     ~LargeBuffer() { std::free(data_); }
     LargeBuffer(const LargeBuffer&) = delete;
     LargeBuffer& operator=(const LargeBuffer&) = delete;
+    LargeBuffer(LargeBuffer&& other) noexcept : data_(other.data_) { other.data_ = nullptr; }
 
     T* data() { return data_; }
     const T* data() const { return data_; }

@@ -2,7 +2,11 @@
 // differently from numpy's own build and change which candidates the polar method accepts.
 #include "core/legacy_normal.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
+
+#include "core/thread_pool.hpp"
 
 namespace rcf {
 namespace {
@@ -10,6 +14,8 @@ namespace {
 constexpr int kWords = 624;
 constexpr int kShift = 397;  // the recurrence's middle term: key[i + 397]
 constexpr uint32_t kTwist = 0x9908b0dfu;
+// Accepted pairs gathered before their normals are computed in parallel.
+constexpr long kChunkPairs = 1 << 15;
 
 uint32_t mix(uint32_t upper, uint32_t lower, uint32_t middle) {
     const uint32_t y = (upper & 0x80000000u) | (lower & 0x7fffffffu);
@@ -31,67 +37,89 @@ uint32_t temper(uint32_t y) {
     return y ^ (y >> 18);
 }
 
-// Hands out tempered words; the key is twisted each time all 624 have been used.
-class WordStream {
-  public:
-    explicit WordStream(LegacyNormalState& s) : s_(s) { refill_from(s_.pos); }
+// A double in [-1, 1) from two words, as 2 * RandomState.random_sample() - 1.
+double symmetric_unit(uint32_t first, uint32_t second) {
+    const double u = ((first >> 5) * 67108864.0 + (second >> 6)) / 9007199254740992.0;
+    return 2.0 * u - 1.0;
+}
 
-    uint32_t next() {
-        if (pos_ == kWords) {
-            twist(s_.key);
-            refill_from(0);
-        }
-        return words_[pos_++];
-    }
-
-    // A double in [0, 1) from 53 bits of two words, as RandomState.random_sample.
-    double next_double() {
-        const uint32_t a = next() >> 5, b = next() >> 6;
-        return (a * 67108864.0 + b) / 9007199254740992.0;
-    }
-
-    void save() { s_.pos = pos_; }
-
-  private:
-    void refill_from(int pos) {
-        pos_ = pos;
-        for (int i = pos; i < kWords; ++i) words_[i] = temper(s_.key[i]);
-    }
-
-    LegacyNormalState& s_;
-    uint32_t words_[kWords];
-    int pos_ = 0;
+// A point the polar method accepted: its coordinates and squared radius.
+struct Pair {
+    double x1, x2, r2;
 };
+
+// Gathers up to `wanted` accepted pairs into `pairs`, reading the words from the state's
+// position on and advancing it past the last candidate used. A candidate takes four words and
+// may straddle a twist of the key, so up to three words are carried from one key to the next.
+long gather_pairs(LegacyNormalState& s, Pair* pairs, long wanted) {
+    uint32_t words[kWords + 3];
+    uint32_t carry[3];
+    int carry_count = 0;
+    long found = 0;
+    while (found < wanted) {
+        if (s.pos == kWords) {
+            twist(s.key);
+            s.pos = 0;
+        }
+        // Words carried over from the last key (already consumed from the state) come first.
+        const int carried = carry_count;
+        for (int i = 0; i < carried; ++i) words[i] = carry[i];
+        const int count = carried + (kWords - s.pos);
+        for (int i = s.pos; i < kWords; ++i) words[carried + i - s.pos] = temper(s.key[i]);
+        const int candidates = count / 4;
+        int used = 0;  // candidates consumed
+        for (; used < candidates && found < wanted; ++used) {
+            const uint32_t* w = words + 4 * used;
+            const double x1 = symmetric_unit(w[0], w[1]);
+            const double x2 = symmetric_unit(w[2], w[3]);
+            const double r2 = x1 * x1 + x2 * x2;
+            pairs[found] = {x1, x2, r2};
+            found += (r2 < 1.0 && r2 != 0.0);  // kept only when accepted: written, not counted
+        }
+        if (found == wanted) {  // stopped inside this key: the position follows the last candidate
+            s.pos += 4 * used - carried;
+            return found;
+        }
+        carry_count = count - 4 * candidates;
+        for (int i = 0; i < carry_count; ++i) carry[i] = words[4 * candidates + i];
+        s.pos = kWords;
+    }
+    return found;
+}
 
 }  // namespace
 
-void legacy_normals(LegacyNormalState& state, double* out, long n) {
+void legacy_normals(LegacyNormalState& state, double* out, long n, int n_threads) {
     long i = 0;
     if (n > 0 && state.has_gauss) {
         out[i++] = state.gauss;
         state.has_gauss = false;
         state.gauss = 0.0;
     }
-    WordStream words(state);
+    std::vector<Pair> pairs(static_cast<size_t>(std::min(kChunkPairs, (n - i + 1) / 2 + 1)));
     while (i < n) {
-        // Polar method: a point uniform in the unit disc (excluding the centre) gives two
-        // independent normals; the second is returned first, the first is kept for later.
-        double x1, x2, r2;
-        do {
-            x1 = 2.0 * words.next_double() - 1.0;
-            x2 = 2.0 * words.next_double() - 1.0;
-            r2 = x1 * x1 + x2 * x2;
-        } while (r2 >= 1.0 || r2 == 0.0);
-        const double f = std::sqrt(-2.0 * std::log(r2) / r2);
-        out[i++] = f * x2;
-        if (i < n) {
-            out[i++] = f * x1;
-        } else {
+        const long wanted = std::min<long>(static_cast<long>(pairs.size()), (n - i + 1) / 2);
+        gather_pairs(state, pairs.data(), wanted);
+        // Polar method: each accepted point gives two normals; the second coordinate's comes
+        // first, and an odd count leaves the first coordinate's cached for the next call.
+        const long blocks = (wanted + 4095) / 4096;
+        double* base = out + i;
+        const long room = n - i;
+        parallel_for(blocks, n_threads, [&](long block, int) {
+            for (long p = block * 4096; p < std::min(wanted, (block + 1) * 4096); ++p) {
+                const Pair& q = pairs[p];
+                const double f = std::sqrt(-2.0 * std::log(q.r2) / q.r2);
+                base[2 * p] = f * q.x2;
+                if (2 * p + 1 < room) base[2 * p + 1] = f * q.x1;
+            }
+        });
+        if (2 * wanted > room) {
+            const Pair& q = pairs[wanted - 1];
             state.has_gauss = true;
-            state.gauss = f * x1;
+            state.gauss = std::sqrt(-2.0 * std::log(q.r2) / q.r2) * q.x1;
         }
+        i += std::min(2 * wanted, room);
     }
-    words.save();
 }
 
 }  // namespace rcf

@@ -16,7 +16,8 @@ struct LegacyNormalState {
 };
 
 // Fills out[0, n) with the next n values of RandomState.standard_normal (equal to
-// RandomState.normal(0, 1)) and advances the state exactly as numpy would.
-void legacy_normals(LegacyNormalState& state, double* out, long n);
+// RandomState.normal(0, 1)) and advances the state exactly as numpy would. The words and the
+// accepted points are found in order; their normals are computed on up to n_threads threads.
+void legacy_normals(LegacyNormalState& state, double* out, long n, int n_threads);
 
 }  // namespace rcf

@@ -18,18 +18,12 @@ constexpr long kBlock = 96;     // Cholesky block size
 
 long round_up(long n, long multiple) { return (n + multiple - 1) / multiple * multiple; }
 
-// c[i][j] += sign * sum_k rows_i[k] * cols_j[k] for the lower triangle (j <= i) of the
-// rows [0, n_rows) x columns [0, n_cols), where row i of the left factor is left + i * ld_left
-// and row j of the right factor is right + j * ld_right, both depth long. c has row stride
-// ldc >= round_up(n_cols, panel width) so whole panels can be stored.
-void lower_product(const double* left, long ld_left, const double* right, long ld_right,
-                   long n_rows, long n_cols, long depth, double sign, double* c, long ldc,
-                   bool accumulate, int n_threads) {
-    const KernelTable& kt = active_kernels();
-    const long nr = kt.nr / 2;
+// Panels [j][k][nr] of the n_cols x depth matrix whose row j starts at right + j * ld_right,
+// times sign, zero past n_cols: the right factor of the microkernel.
+LargeBuffer<double> pack_panels(const double* right, long ld_right, long n_cols, long depth,
+                                double sign, long nr, int n_threads) {
     const long panels = round_up(n_cols, nr) / nr;
-    // Panels [j][k][nr] of the right factor, sign folded in, zero past n_cols.
-    LargeBuffer<double> packed(static_cast<size_t>(panels * depth * nr));
+    LargeBuffer<double> packed(static_cast<size_t>(std::max(panels * depth * nr, 1L)));
     parallel_for(panels, n_threads, [&](long j, int) {
         double* panel = packed.data() + j * depth * nr;
         for (long q = 0; q < nr; ++q) {
@@ -41,6 +35,20 @@ void lower_product(const double* left, long ld_left, const double* right, long l
             }
         }
     });
+    return packed;
+}
+
+// c[i][j] += sign * sum_k rows_i[k] * cols_j[k] for the lower triangle (j <= i) of the
+// rows [0, n_rows) x columns [0, n_cols), where row i of the left factor is left + i * ld_left
+// and row j of the right factor is right + j * ld_right, both depth long. c has row stride
+// ldc >= round_up(n_cols, panel width) so whole panels can be stored.
+void lower_product(const double* left, long ld_left, const double* right, long ld_right,
+                   long n_rows, long n_cols, long depth, double sign, double* c, long ldc,
+                   bool accumulate, int n_threads) {
+    const KernelTable& kt = active_kernels();
+    const long nr = kt.nr / 2;
+    const long panels = round_up(n_cols, nr) / nr;
+    const LargeBuffer<double> packed = pack_panels(right, ld_right, n_cols, depth, sign, nr, n_threads);
 
     // One reduction slab at a time (a task's rows of it stay in L2 across every panel), its
     // row blocks in parallel; each entry still adds its slabs in order, whatever the threads.
@@ -90,9 +98,32 @@ void gram(const double* a, long n, long lda, const long* columns, long h, double
 }
 
 bool cholesky(double* w, long n, long lda, int n_threads) {
+    // Left-looking by blocks of kBlock columns: each block column first takes the updates of
+    // every column left of it in one product (so the trailing matrix is never rewritten block
+    // after block), then its diagonal block is factored, then the rows below it are solved.
+    const KernelTable& kt = active_kernels();
+    const long nr = kt.nr / 2;
     for (long k0 = 0; k0 < n; k0 += kBlock) {
-        const long k1 = std::min(n, k0 + kBlock);
-        // Factor the diagonal block (its trailing updates are already applied).
+        const long b = std::min(kBlock, n - k0), k1 = k0 + b;
+        if (k0 > 0) {  // A[k0:, k0:k1] -= L[k0:, :k0] L[k0:k1, :k0]^T
+            const LargeBuffer<double> packed = pack_panels(w + k0 * lda, lda, b, k0, -1.0, nr, n_threads);
+            const long panels = round_up(b, nr) / nr;
+            parallel_for((n - k0 + kTaskRows - 1) / kTaskRows, n_threads, [&](long task, int) {
+                const long r0 = k0 + task * kTaskRows, r1 = std::min(n, r0 + kTaskRows);
+                const double* rows[kTaskRows];
+                for (long i = r0; i < r1; ++i) rows[i - r0] = w + i * lda;
+                for (long d0 = 0; d0 < k0; d0 += kKc) {
+                    const long kc = std::min(kKc, k0 - d0);
+                    for (long j = 0; j < panels; ++j)
+                        for (long m0 = r0; m0 < r1; m0 += kt.mr) {
+                            const int mr = static_cast<int>(std::min<long>(kt.mr, r1 - m0));
+                            kt.dgemm(mr, kc, rows + (m0 - r0), d0, packed.data() + (j * k0 + d0) * nr,
+                                     w + m0 * lda + k0 + j * nr, lda, 1);
+                        }
+                }
+            });
+        }
+        // The diagonal block, column by column.
         for (long j = k0; j < k1; ++j) {
             double d = w[j * lda + j];
             for (long p = k0; p < j; ++p) d -= w[j * lda + p] * w[j * lda + p];
@@ -105,29 +136,34 @@ bool cholesky(double* w, long n, long lda, int n_threads) {
                 w[i * lda + j] = s / root;
             }
         }
-        // The rows below: L21 = A21 L11^-T, each row a forward substitution of its own, in
-        // parallel, as axpys along a transposed copy of L11 (contiguous, so they vectorise).
-        const long b = k1 - k0;
-        std::vector<double> lt(static_cast<size_t>(b * b), 0.0);
-        for (long j = 0; j < b; ++j)
-            for (long q = j; q < b; ++q) lt[j * b + q] = w[(k0 + q) * lda + k0 + j];
-        const long below = n - k1;
-        parallel_for((below + kTaskRows - 1) / kTaskRows, n_threads, [&](long task, int) {
-            for (long i = k1 + task * kTaskRows; i < std::min(n, k1 + (task + 1) * kTaskRows); ++i) {
-                double* x = &w[i * lda + k0];
-                for (long j = 0; j < b; ++j) {
-                    x[j] /= lt[j * b + j];
-                    const double xj = x[j];
-                    const double* column = &lt[j * b];
-                    for (long q = j + 1; q < b; ++q) x[q] -= xj * column[q];
+        if (k1 == n) break;
+        // The rows below: L21 = A21 L11^-T, nr columns at a time. Each group first takes the
+        // products of the groups left of it (microkernel, against packed rows of L11), then a
+        // small forward substitution.
+        const LargeBuffer<double> l11 = pack_panels(w + k0 * lda + k0, lda, b, b, -1.0, nr, n_threads);
+        parallel_for((n - k1 + kTaskRows - 1) / kTaskRows, n_threads, [&](long task, int) {
+            const long r0 = k1 + task * kTaskRows, r1 = std::min(n, r0 + kTaskRows);
+            const double* rows[kTaskRows];
+            for (long i = r0; i < r1; ++i) rows[i - r0] = w + i * lda + k0;
+            for (long s0 = 0; s0 < b; s0 += nr) {
+                const long s1 = std::min(b, s0 + nr);
+                if (s0 > 0)  // panel s0 / nr of l11 holds rows s0.. of L11: its first s0 columns
+                    for (long m0 = r0; m0 < r1; m0 += kt.mr) {
+                        const int mr = static_cast<int>(std::min<long>(kt.mr, r1 - m0));
+                        kt.dgemm(mr, s0, rows + (m0 - r0), 0, l11.data() + (s0 / nr) * b * nr,
+                                 w + m0 * lda + k0 + s0, lda, 1);
+                    }
+                for (long i = r0; i < r1; ++i) {
+                    double* x = w + i * lda + k0;
+                    for (long j = s0; j < s1; ++j) {
+                        const double* lj = w + (k0 + j) * lda + k0;
+                        double s = x[j];
+                        for (long q = s0; q < j; ++q) s -= x[q] * lj[q];
+                        x[j] = s / lj[j];
+                    }
                 }
             }
         });
-        // Trailing update A22 -= L21 L21^T. It stores whole panels, so entries right of the
-        // diagonal (and in the padding) take scratch values; only the lower triangle is read.
-        if (k1 < n)
-            lower_product(&w[k1 * lda + k0], lda, &w[k1 * lda + k0], lda, n - k1, n - k1, k1 - k0,
-                          -1.0, &w[k1 * lda + k1], lda, true, n_threads);
     }
     for (long i = 0; i < n; ++i) std::fill(w + i * lda + i + 1, w + i * lda + n, 0.0);
     return true;
