@@ -33,7 +33,7 @@ def test_minimum_norm_least_squares_matches_lstsq(n, h):
     rng = np.random.default_rng(n + h)
     H = np.maximum(rng.standard_normal((n, h)), 0) + 0.01 * rng.standard_normal((n, h))
     T = np.sign(rng.standard_normal((n, 4)))
-    beta = elm.solve_readouts(H, T, [h])[h]
+    beta = elm.solve_readouts(H.T, T, [h])[h]
     np.testing.assert_allclose(beta, np.linalg.lstsq(H, T, rcond=None)[0], rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(beta, np.linalg.pinv(H) @ T, rtol=1e-6, atol=1e-8)
 
@@ -43,7 +43,7 @@ def test_rank_deficient_falls_back_to_the_pseudo_inverse():
     base = rng.standard_normal((80, 10))
     H = np.hstack([base, base])  # duplicated units: the Gram matrix is singular
     T = np.sign(rng.standard_normal((80, 3)))
-    beta = elm.solve_readouts(H, T, [20])[20]
+    beta = elm.solve_readouts(H.T, T, [20])[20]
     np.testing.assert_allclose(beta, np.linalg.pinv(H) @ T, rtol=1e-6, atol=1e-8)
 
 
@@ -52,7 +52,7 @@ def test_ridge_matches_the_closed_form(n, h):
     rng = np.random.default_rng(2)
     H, T = rng.standard_normal((n, h)), rng.standard_normal((n, 2))
     want = np.linalg.solve(H.T @ H + 0.5 * np.eye(h), H.T @ T)
-    np.testing.assert_allclose(elm.solve_readouts(H, T, [h], alpha=0.5)[h], want, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(elm.solve_readouts(H.T, T, [h], alpha=0.5)[h], want, rtol=1e-8, atol=1e-10)
 
 
 def test_nested_sizes_equal_separate_solves():
@@ -60,7 +60,7 @@ def test_nested_sizes_equal_separate_solves():
     H = np.maximum(rng.standard_normal((150, 120)), 0)
     T = np.sign(rng.standard_normal((150, 5)))
     sizes = [10, 40, 100, 120]
-    shared = elm.solve_readouts(H, T, sizes)
+    shared = elm.solve_readouts(H.T, T, sizes)
     for k in sizes:
         np.testing.assert_allclose(shared[k], np.linalg.lstsq(H[:, :k], T, rcond=None)[0], rtol=1e-6, atol=1e-8)
 
@@ -187,6 +187,6 @@ def test_units_that_never_fire_get_zero_weight():
     H = np.maximum(rng.standard_normal((70, 40)), 0)
     H[:, [0, 7, 8, 39]] = 0  # dead units make the Gram matrix singular
     T = np.sign(rng.standard_normal((70, 3)))
-    for k, beta in elm.solve_readouts(H, T, [8, 20, 40]).items():
+    for k, beta in elm.solve_readouts(H.T, T, [8, 20, 40]).items():
         np.testing.assert_allclose(beta, np.linalg.pinv(H[:, :k]) @ T, rtol=1e-6, atol=1e-8)
         assert not beta[[0, 7]].any()

@@ -17,7 +17,7 @@ BLOCK = 96  # Cholesky block
 def test_gram_matches_numpy(isa, n, h):
     a = np.random.default_rng(n * 1000 + h).standard_normal((n, h))
     want = a.T @ a
-    got = _core.gram(a, 2)
+    got = _core.row_gram(np.ascontiguousarray(a.T), 2)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
     np.testing.assert_array_equal(got, got.T)
 
@@ -40,12 +40,12 @@ def test_cholesky_and_solve_match_numpy(isa, n):
 @pytest.mark.parametrize("k", [1, 7, BLOCK, 150])
 def test_leading_blocks_and_column_subsets_are_used_in_place(isa, k):
     # A leading block of a factor (a strided view) is the factor of the leading block, and the
-    # Gram of chosen columns of a wider array is the Gram of those columns.
+    # Gram of chosen rows of a taller array is the Gram of those rows.
     rng = np.random.default_rng(k)
-    wide = rng.standard_normal((260, 200))
-    columns = np.sort(rng.choice(200, size=170, replace=False))
-    g = _core.gram(wide, 2, columns)
-    want = wide[:, columns].T @ wide[:, columns]
+    tall = rng.standard_normal((200, 260))
+    rows = np.sort(rng.choice(200, size=170, replace=False))
+    g = _core.row_gram(tall, 2, rows)
+    want = tall[rows] @ tall[rows].T
     np.testing.assert_allclose(g, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
     lower = _core.cholesky(g, 2)
     block = lower[:k, :k]
@@ -54,9 +54,16 @@ def test_leading_blocks_and_column_subsets_are_used_in_place(isa, k):
     b = rng.standard_normal((k, 3))
     np.testing.assert_allclose(_core.triangular_solve(block, b, transpose=True),
                                np.linalg.solve(block.T, b), rtol=1e-8, atol=1e-9)
-    # A strided input matrix: every other row of a wider array.
-    view = wide[::2, :40]
-    np.testing.assert_allclose(_core.gram(view, 1), view.T @ view, rtol=1e-12, atol=1e-10)
+    # Strided rows: the first 40 columns of every other row.
+    view = tall[::2, :40]
+    np.testing.assert_allclose(_core.row_gram(view, 1), view @ view.T, rtol=1e-12, atol=1e-10)
+    # In place: the Gram's padded rows take the factor; anything else is factored in a copy.
+    factor = _core.cholesky(g, 2, overwrite=True)
+    assert np.shares_memory(factor, g)
+    np.testing.assert_allclose(factor[:k, :k], np.linalg.cholesky(want[:k, :k]), rtol=1e-9, atol=1e-10)
+    dense = np.ascontiguousarray(want[:k, :k])  # rows maybe too short for panels: copied if so
+    np.testing.assert_allclose(_core.cholesky(dense, 2, overwrite=True), np.linalg.cholesky(want[:k, :k]),
+                               rtol=1e-9, atol=1e-10)
 
 
 def test_cholesky_refuses_matrices_that_are_not_positive_definite(isa):
@@ -70,19 +77,20 @@ def test_cholesky_refuses_matrices_that_are_not_positive_definite(isa):
 
 def test_results_do_not_depend_on_threads(isa):
     a = np.random.default_rng(3).standard_normal((700, 230))
-    np.testing.assert_array_equal(_core.gram(a, 1), _core.gram(a, 2))
-    spd = _core.gram(a, 1) + np.eye(230)
+    rows = np.ascontiguousarray(a.T)
+    np.testing.assert_array_equal(_core.row_gram(rows, 1), _core.row_gram(rows, 2))
+    spd = _core.row_gram(rows, 1) + np.eye(230)
     np.testing.assert_array_equal(_core.cholesky(spd, 1), _core.cholesky(spd, 3))
 
 
 def test_bad_arguments():
     with pytest.raises(TypeError):
-        _core.gram(np.ones((3, 3), np.float32), 1)
+        _core.row_gram(np.ones((3, 3), np.float32), 1)
     with pytest.raises(ValueError, match="square"):
         _core.cholesky(np.ones((3, 4)), 1)
     with pytest.raises(ValueError, match="rows"):
         _core.triangular_solve(np.eye(3), np.ones((4, 1)))
     with pytest.raises(ValueError, match="contiguous rows"):
-        _core.gram(np.ones((4, 6))[:, ::2], 1)
+        _core.row_gram(np.ones((4, 6))[:, ::2], 1)
     with pytest.raises(ValueError, match="out of range"):
-        _core.gram(np.ones((4, 6)), 1, np.array([0, 6]))
+        _core.row_gram(np.ones((6, 4)), 1, np.array([0, 6]))

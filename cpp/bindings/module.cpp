@@ -163,17 +163,17 @@ class DenseRelu {
                                                   static_cast<long>(w.shape(1)), n_threads);
     }
 
-    DoubleArray operator()(const FloatArray& x, int n_threads) const {
+    DoubleArray operator()(const FloatArray& x, int n_threads, bool transposed) const {
         if (x.ndim() != 2 || x.shape(1) != layer_->inputs())
             throw std::invalid_argument("DenseRelu: x must be 2-D with " +
                                         std::to_string(layer_->inputs()) + " columns");
         if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
         const long n = static_cast<long>(x.shape(0));
-        DoubleArray out({n, layer_->units()});
+        DoubleArray out = transposed ? DoubleArray({layer_->units(), n}) : DoubleArray({n, layer_->units()});
         double* o = out.mutable_data();
         {
             py::gil_scoped_release release;
-            (*layer_)(x.data(), n, o, n_threads);
+            (*layer_)(x.data(), n, o, n_threads, transposed);
         }
         return out;
     }
@@ -205,45 +205,58 @@ py::array_t<double> padded_square(long n, double** data) {
                                *data, base);
 }
 
-py::array_t<double> gram(const StridedDoubles& a, int n_threads,
-                         const std::optional<py::array_t<long, py::array::c_style>>& columns) {
-    const long lda = row_stride(a, "gram: a");
-    const long n = static_cast<long>(a.shape(0));
-    const long* picked = nullptr;
-    long h = static_cast<long>(a.shape(1));
-    if (columns) {
-        if (columns->ndim() != 1) throw std::invalid_argument("gram: columns must be 1-D");
-        picked = columns->data();
-        h = static_cast<long>(columns->shape(0));
-        for (long i = 0; i < h; ++i)
-            if (picked[i] < 0 || picked[i] >= a.shape(1))
-                throw std::invalid_argument("gram: column index " + std::to_string(picked[i]) +
-                                            " is out of range");
+py::array_t<double> row_gram(const StridedDoubles& a, int n_threads,
+                             const std::optional<py::array_t<long, py::array::c_style>>& rows) {
+    const long lda = row_stride(a, "row_gram: a");
+    const long n = static_cast<long>(a.shape(1));
+    std::vector<const double*> pointers;
+    if (rows) {
+        if (rows->ndim() != 1) throw std::invalid_argument("row_gram: rows must be 1-D");
+        for (long i = 0; i < rows->shape(0); ++i) {
+            const long r = rows->data()[i];
+            if (r < 0 || r >= a.shape(0))
+                throw std::invalid_argument("row_gram: row index " + std::to_string(r) + " is out of range");
+            pointers.push_back(a.data() + r * lda);
+        }
+    } else {
+        for (long r = 0; r < a.shape(0); ++r) pointers.push_back(a.data() + r * lda);
     }
+    const long h = static_cast<long>(pointers.size());
     double* out;
     py::array_t<double> g = padded_square(h, &out);
     {
         py::gil_scoped_release release;
-        rcf::gram(a.data(), n, lda, picked, h, out, rcf::padded_stride(h), n_threads);
+        rcf::row_gram(pointers.data(), h, n, out, rcf::padded_stride(h), n_threads);
     }
     return g;
 }
 
-py::object cholesky(const StridedDoubles& a, int n_threads) {
+py::object cholesky(StridedDoubles a, int n_threads, bool overwrite) {
     const long lda = row_stride(a, "cholesky: a");
     if (a.shape(0) != a.shape(1)) throw std::invalid_argument("cholesky: a must be a square 2-D array");
     const long n = static_cast<long>(a.shape(0));
+    // In place when asked and the rows already hold whole panels; else in a padded copy.
+    const bool in_place = overwrite && a.writeable() && lda >= rcf::padded_stride(n);
     double* out;
-    py::array_t<double> l = padded_square(n, &out);
+    py::object l;
+    long ldl;
+    if (in_place) {
+        out = a.mutable_data();
+        l = a;
+        ldl = lda;
+    } else {
+        l = padded_square(n, &out);
+        ldl = rcf::padded_stride(n);
+    }
     bool ok;
     {
         py::gil_scoped_release release;
-        const long ldl = rcf::padded_stride(n);
-        for (long i = 0; i < n; ++i)  // the lower triangle is all the factorisation reads
-            std::memcpy(out + i * ldl, a.data() + i * lda, sizeof(double) * (i + 1));
+        if (!in_place)
+            for (long i = 0; i < n; ++i)  // the lower triangle is all the factorisation reads
+                std::memcpy(out + i * ldl, a.data() + i * lda, sizeof(double) * (i + 1));
         ok = rcf::cholesky(out, n, ldl, n_threads);
     }
-    return ok ? py::object(l) : py::none();
+    return ok ? l : py::none();
 }
 
 DoubleArray triangular_solve(const StridedDoubles& l, const DoubleArray& b, bool transpose) {
@@ -345,15 +358,19 @@ The result does not depend on n_threads (0 = all cores).)doc");
                           "activation are applied in float64, the result is float64 (n, units).")
         .def(py::init<const DoubleArray&, const DoubleArray&, int>(), py::arg("w").noconvert(),
              py::arg("b").noconvert(), py::arg("n_threads") = 0)
-        .def("__call__", &DenseRelu::operator(), py::arg("x").noconvert(), py::arg("n_threads") = 0);
+        .def("__call__", &DenseRelu::operator(), py::arg("x").noconvert(), py::arg("n_threads") = 0,
+             py::arg("transposed") = false,
+             "The activations, (n, units); with transposed, (units, n): one row per unit.");
 
-    m.def("gram", &gram, py::arg("a").noconvert(), py::arg("n_threads"),
-          py::arg("columns") = py::none(),
-          "a^T a for a float64 (n, h) array with contiguous rows (or for the given columns of "
-          "it): the (h, h) Gram matrix, a view of rows padded to whole kernel panels.");
+    m.def("row_gram", &row_gram, py::arg("a").noconvert(), py::arg("n_threads"),
+          py::arg("rows") = py::none(),
+          "a a^T for a float64 (h, n) array with contiguous rows, or for the given rows of it: "
+          "the (h, h) Gram matrix of the rows, a view of rows padded to whole kernel panels.");
     m.def("cholesky", &cholesky, py::arg("a").noconvert(), py::arg("n_threads"),
+          py::arg("overwrite") = false,
           "Lower Cholesky factor of a symmetric float64 matrix (its lower triangle is read), "
-          "or None if it is not numerically positive definite.");
+          "or None if it is not numerically positive definite. With overwrite, a padded "
+          "matrix (as row_gram returns) is factored in place and returned.");
     m.def("triangular_solve", &triangular_solve, py::arg("l").noconvert(), py::arg("b").noconvert(),
           py::arg("transpose") = false,
           "Solves l x = b, or l^T x = b with transpose, for a lower-triangular l and float64 "

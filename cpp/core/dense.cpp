@@ -12,8 +12,8 @@ namespace {
 // Rows of x per task: their products for one weight panel stay in L1 across the reduction.
 // Fixed (never from the thread count), though each output depends on its own row only anyway.
 constexpr long kTaskRows = 96;
-// Reduction depth per microkernel call: a kKc x nr weight panel stays in L1.
-constexpr long kKc = 256;
+// Reduction depth per microkernel call (measured: 512 beats 256 and 1024 on the ELM's layer).
+constexpr long kKc = 512;
 
 }  // namespace
 
@@ -36,7 +36,8 @@ DenseRelu::DenseRelu(const double* w, const double* b, long inputs, long units, 
     });
 }
 
-void DenseRelu::operator()(const float* x, long n, double* out, int n_threads) const {
+void DenseRelu::operator()(const float* x, long n, double* out, int n_threads,
+                           bool transposed) const {
     const KernelTable& kt = *kt_;
     const long nr = kt.nr;
     parallel_for((n + kTaskRows - 1) / kTaskRows, n_threads, [&](long task, int) {
@@ -55,11 +56,15 @@ void DenseRelu::operator()(const float* x, long n, double* out, int n_threads) c
                 }
             }
             const long first = j * nr, width = std::min(nr, units_ - first);
-            for (long i = 0; i < rows; ++i) {
-                double* o = out + (r0 + i) * units_ + first;
-                const float* p = products.data() + i * nr;
+            auto activate = [&](long i, long q) {
+                return std::max(0.0, static_cast<double>(products[i * nr + q]) + bias_[first + q]);
+            };
+            if (transposed) {
                 for (long q = 0; q < width; ++q)
-                    o[q] = std::max(0.0, static_cast<double>(p[q]) + bias_[first + q]);
+                    for (long i = 0; i < rows; ++i) out[(first + q) * n + r0 + i] = activate(i, q);
+            } else {
+                for (long i = 0; i < rows; ++i)
+                    for (long q = 0; q < width; ++q) out[(r0 + i) * units_ + first + q] = activate(i, q);
             }
         }
     });

@@ -15,9 +15,10 @@ class DenseRelu {
     // packed once into float32 panels for the kernel table active now.
     DenseRelu(const double* w, const double* b, long inputs, long units, int n_threads);
 
-    // out (n x units, float64) = max(0, x w + b) for x (n x inputs, float32 row-major). The
-    // products run in float32; the bias and the activation in float64.
-    void operator()(const float* x, long n, double* out, int n_threads) const;
+    // out (n x units, float64) = max(0, x w + b) for x (n x inputs, float32 row-major), or its
+    // transpose (units x n) when transposed. The products run in float32; the bias and the
+    // activation in float64.
+    void operator()(const float* x, long n, double* out, int n_threads, bool transposed) const;
 
     long inputs() const { return inputs_; }
     long units() const { return units_; }

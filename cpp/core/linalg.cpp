@@ -18,10 +18,10 @@ constexpr long kBlock = 96;     // Cholesky block size
 
 long round_up(long n, long multiple) { return (n + multiple - 1) / multiple * multiple; }
 
-// Panels [j][k][nr] of the n_cols x depth matrix whose row j starts at right + j * ld_right,
-// times sign, zero past n_cols: the right factor of the microkernel.
-LargeBuffer<double> pack_panels(const double* right, long ld_right, long n_cols, long depth,
-                                double sign, long nr, int n_threads) {
+// Panels [j][k][nr] of the n_cols x depth matrix with rows right[0..n_cols), times sign, zero
+// past n_cols: the right factor of the microkernel.
+LargeBuffer<double> pack_panels(const double* const* right, long n_cols, long depth, double sign,
+                                long nr, int n_threads) {
     const long panels = round_up(n_cols, nr) / nr;
     LargeBuffer<double> packed(static_cast<size_t>(std::max(panels * depth * nr, 1L)));
     parallel_for(panels, n_threads, [&](long j, int) {
@@ -29,7 +29,7 @@ LargeBuffer<double> pack_panels(const double* right, long ld_right, long n_cols,
         for (long q = 0; q < nr; ++q) {
             const long col = j * nr + q;
             if (col < n_cols) {
-                for (long k = 0; k < depth; ++k) panel[k * nr + q] = sign * right[col * ld_right + k];
+                for (long k = 0; k < depth; ++k) panel[k * nr + q] = sign * right[col][k];
             } else {
                 for (long k = 0; k < depth; ++k) panel[k * nr + q] = 0.0;
             }
@@ -38,32 +38,34 @@ LargeBuffer<double> pack_panels(const double* right, long ld_right, long n_cols,
     return packed;
 }
 
-// c[i][j] += sign * sum_k rows_i[k] * cols_j[k] for the lower triangle (j <= i) of the
-// rows [0, n_rows) x columns [0, n_cols), where row i of the left factor is left + i * ld_left
-// and row j of the right factor is right + j * ld_right, both depth long. c has row stride
-// ldc >= round_up(n_cols, panel width) so whole panels can be stored.
-void lower_product(const double* left, long ld_left, const double* right, long ld_right,
-                   long n_rows, long n_cols, long depth, double sign, double* c, long ldc,
-                   bool accumulate, int n_threads) {
+// Pointers to n rows that start at first and lie stride doubles apart.
+std::vector<const double*> strided_rows(const double* first, long n, long stride) {
+    std::vector<const double*> rows(static_cast<size_t>(n));
+    for (long i = 0; i < n; ++i) rows[i] = first + i * stride;
+    return rows;
+}
+
+// c[i][j] = sum_k rows[i][k] * rows[j][k] over depth for the lower triangle (j <= i) of the
+// n x n product; c has row stride ldc >= round_up(n, panel width) so whole panels can be stored.
+void lower_product(const double* const* rows, long n, long depth, double* c, long ldc,
+                   int n_threads) {
     const KernelTable& kt = active_kernels();
     const long nr = kt.nr / 2;
-    const long panels = round_up(n_cols, nr) / nr;
-    const LargeBuffer<double> packed = pack_panels(right, ld_right, n_cols, depth, sign, nr, n_threads);
+    const long panels = round_up(n, nr) / nr;
+    const LargeBuffer<double> packed = pack_panels(rows, n, depth, 1.0, nr, n_threads);
 
     // One reduction slab at a time (a task's rows of it stay in L2 across every panel), its
     // row blocks in parallel; each entry still adds its slabs in order, whatever the threads.
-    const long n_tasks = (n_rows + kTaskRows - 1) / kTaskRows;
+    const long n_tasks = (n + kTaskRows - 1) / kTaskRows;
     for (long k0 = 0; k0 < depth; k0 += kKc) {
         const long kc = std::min(kKc, depth - k0);
         parallel_for(n_tasks, n_threads, [&](long task, int) {
-            const long r0 = task * kTaskRows, r1 = std::min(n_rows, r0 + kTaskRows);
-            const double* rows[kTaskRows];
-            for (long i = r0; i < r1; ++i) rows[i - r0] = left + i * ld_left;
+            const long r0 = task * kTaskRows, r1 = std::min(n, r0 + kTaskRows);
             for (long j = 0; j < panels && j * nr < r1; ++j)  // panels left of the diagonal only
                 for (long m0 = r0; m0 < r1; m0 += kt.mr) {
                     const int mr = static_cast<int>(std::min<long>(kt.mr, r1 - m0));
-                    kt.dgemm(mr, kc, rows + (m0 - r0), k0, packed.data() + (j * depth + k0) * nr,
-                             c + m0 * ldc + j * nr, ldc, accumulate || k0 > 0);
+                    kt.dgemm(mr, kc, rows + m0, k0, packed.data() + (j * depth + k0) * nr,
+                             c + m0 * ldc + j * nr, ldc, k0 > 0);
                 }
         });
     }
@@ -73,19 +75,8 @@ void lower_product(const double* left, long ld_left, const double* right, long l
 
 long padded_stride(long n) { return round_up(std::max(n, 1L), active_kernels().nr / 2); }
 
-void gram(const double* a, long n, long lda, const long* columns, long h, double* g, long ldg,
-          int n_threads) {
-    // The chosen columns of a become contiguous rows, so each Gram entry is a dot product of
-    // rows; this one copy serves as both factors.
-    LargeBuffer<double> t(static_cast<size_t>(h * n));
-    parallel_for((h + kTaskRows - 1) / kTaskRows, n_threads, [&](long block, int) {
-        const long i0 = block * kTaskRows, i1 = std::min(h, i0 + kTaskRows);
-        for (long r = 0; r < n; ++r) {
-            const double* row = a + r * lda;
-            for (long i = i0; i < i1; ++i) t[i * n + r] = row[columns ? columns[i] : i];
-        }
-    });
-    lower_product(t.data(), n, t.data(), n, h, h, n, 1.0, g, ldg, false, n_threads);
+void row_gram(const double* const* rows, long h, long n, double* g, long ldg, int n_threads) {
+    lower_product(rows, h, n, g, ldg, n_threads);
     // Mirror the lower triangle into the upper one, a square tile at a time.
     constexpr long kTile = 64;
     const long tiles = (h + kTile - 1) / kTile;
@@ -106,7 +97,8 @@ bool cholesky(double* w, long n, long lda, int n_threads) {
     for (long k0 = 0; k0 < n; k0 += kBlock) {
         const long b = std::min(kBlock, n - k0), k1 = k0 + b;
         if (k0 > 0) {  // A[k0:, k0:k1] -= L[k0:, :k0] L[k0:k1, :k0]^T
-            const LargeBuffer<double> packed = pack_panels(w + k0 * lda, lda, b, k0, -1.0, nr, n_threads);
+            const LargeBuffer<double> packed =
+                pack_panels(strided_rows(w + k0 * lda, b, lda).data(), b, k0, -1.0, nr, n_threads);
             const long panels = round_up(b, nr) / nr;
             parallel_for((n - k0 + kTaskRows - 1) / kTaskRows, n_threads, [&](long task, int) {
                 const long r0 = k0 + task * kTaskRows, r1 = std::min(n, r0 + kTaskRows);
@@ -140,7 +132,8 @@ bool cholesky(double* w, long n, long lda, int n_threads) {
         // The rows below: L21 = A21 L11^-T, nr columns at a time. Each group first takes the
         // products of the groups left of it (microkernel, against packed rows of L11), then a
         // small forward substitution.
-        const LargeBuffer<double> l11 = pack_panels(w + k0 * lda + k0, lda, b, b, -1.0, nr, n_threads);
+        const LargeBuffer<double> l11 =
+            pack_panels(strided_rows(w + k0 * lda + k0, b, lda).data(), b, b, -1.0, nr, n_threads);
         parallel_for((n - k1 + kTaskRows - 1) / kTaskRows, n_threads, [&](long task, int) {
             const long r0 = k1 + task * kTaskRows, r1 = std::min(n, r0 + kTaskRows);
             const double* rows[kTaskRows];

@@ -8,11 +8,9 @@ namespace rcf {
 // The row stride gram() and cholesky() need for an n-wide result (whole kernel panels).
 long padded_stride(long n);
 
-// g = s^T s, where s holds h columns of a (n rows, row stride lda): columns[0..h) if columns
-// is given, else the first h. g is h x h with row stride ldg >= padded_stride(h); both
-// triangles are filled, the padding past column h is scratch.
-void gram(const double* a, long n, long lda, const long* columns, long h, double* g, long ldg,
-          int n_threads);
+// g = R R^T for the h rows R = rows[0..h), each n long: their dot products. g is h x h with
+// row stride ldg >= padded_stride(h); both triangles are filled, the padding is scratch.
+void row_gram(const double* const* rows, long h, long n, double* g, long ldg, int n_threads);
 
 // In-place lower Cholesky factor of the symmetric positive definite a (n x n, row stride
 // lda >= padded_stride(n); only the lower triangle is read, the padding is scratch). The strict

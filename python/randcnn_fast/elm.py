@@ -66,24 +66,27 @@ def hidden_layer(weights: np.ndarray, biases: np.ndarray, n_threads: int = 0) ->
 
 
 def hidden_activations(X: np.ndarray, weights: np.ndarray, biases: np.ndarray,
-                       n_threads: int = 0) -> np.ndarray:
-    """max(0, X W + b) on the native kernels (products in float32), as float64 (n_samples, n_hidden)."""
-    return hidden_layer(weights, biases, n_threads)(np.ascontiguousarray(X, dtype=np.float32), n_threads)
+                       n_threads: int = 0, transposed: bool = False) -> np.ndarray:
+    """max(0, X W + b) on the native kernels (products in float32), as float64 (n_samples,
+    n_hidden), or (n_hidden, n_samples) with ``transposed``."""
+    x = np.ascontiguousarray(X, dtype=np.float32)
+    return hidden_layer(weights, biases, n_threads)(x, n_threads, transposed)
 
 
-def _gram(M: np.ndarray, alpha: float, n_threads: int, columns=None) -> np.ndarray:
-    """S^T S + alpha I on the native kernels, S being M or the given columns of it."""
-    M = np.asarray(M, dtype=np.float64)
-    if M.ndim == 2 and M.shape[1] > 1 and M.strides[1] != M.itemsize:
-        M = np.ascontiguousarray(M)
-    gram = _core.gram(M, n_threads, columns)
+def _row_gram(R: np.ndarray, alpha: float, n_threads: int, rows=None) -> np.ndarray:
+    """R R^T + alpha I on the native kernels, over the given rows of R or all of them."""
+    R = np.asarray(R, dtype=np.float64)
+    if R.shape[1] > 1 and R.strides[1] != R.itemsize:
+        R = np.ascontiguousarray(R)
+    gram = _core.row_gram(R, n_threads, rows)
     gram[np.diag_indices_from(gram)] += alpha
     return gram
 
 
 def _cholesky(gram: np.ndarray, n_threads: int = 0):
-    """The lower Cholesky factor, or None if the matrix is not safely positive definite."""
-    lower = _core.cholesky(gram, n_threads)
+    """The lower Cholesky factor, computed in place of ``gram`` where its layout allows, or
+    None if the matrix is not safely positive definite."""
+    lower = _core.cholesky(gram, n_threads, overwrite=True)
     if lower is None:
         return None
     diagonal = np.abs(np.diag(lower))
@@ -101,11 +104,11 @@ def _direct(H: np.ndarray, T: np.ndarray, alpha: float, n_threads: int) -> np.nd
     """One read-out: ridge or minimum-norm least squares for H beta = T."""
     n, h = H.shape
     if n >= h:
-        lower = _cholesky(_gram(H, alpha, n_threads), n_threads)
+        lower = _cholesky(_row_gram(H.T, alpha, n_threads), n_threads)
         if lower is not None:
             return _cho_solve(lower, H.T @ T)
     else:  # fewer samples than units: the dual form, beta = H^T (H H^T + alpha I)^-1 T
-        lower = _cholesky(_gram(H.T, alpha, n_threads), n_threads)
+        lower = _cholesky(_row_gram(H, alpha, n_threads), n_threads)
         if lower is not None:
             return H.T @ _cho_solve(lower, T)
     if alpha > 0:
@@ -113,19 +116,22 @@ def _direct(H: np.ndarray, T: np.ndarray, alpha: float, n_threads: int) -> np.nd
     return np.linalg.lstsq(H, T, rcond=None)[0]
 
 
-def solve_readouts(H: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0,
+def solve_readouts(H_units: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0,
                    n_threads: int = 0) -> dict[int, np.ndarray]:
-    """Read-out weights for every hidden size in ``sizes``, each using the first k units of H.
+    """Read-out weights for every hidden size in ``sizes``, each using the first k units.
 
-    Units that never fire (all-zero columns: common with N(0, 1) weights on small, unscaled
+    ``H_units`` holds the activations one row per unit, (units, samples): the Gram matrix of
+    chosen units is then the Gram matrix of chosen rows, computed without a copy.
+
+    Units that never fire (all-zero rows: common with N(0, 1) weights on small, unscaled
     features) get a zero weight and leave the solve: the minimum-norm and the ridge solutions
     both give them zero, and without them the Gram matrix is usually well conditioned. Sizes
     whose firing units are no more than the samples share one Cholesky factorisation of the
     Gram matrix of the largest of them; the others are solved on their own.
     """
-    n, total = H.shape
+    n = H_units.shape[1]
     sizes = sorted(set(int(k) for k in sizes))
-    firing = np.flatnonzero(np.any(H[:, :max(sizes)] != 0, axis=0))
+    firing = np.flatnonzero(np.any(H_units[:max(sizes)] != 0, axis=1))
     counts = {k: int(np.searchsorted(firing, k)) for k in sizes}  # firing units among the first k
 
     def full(k, beta_firing):
@@ -134,16 +140,17 @@ def solve_readouts(H: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0,
         return beta
 
     def direct(k):
-        return full(k, _direct(H[:, firing[:counts[k]]], T, alpha, n_threads))
+        return full(k, _direct(H_units[firing[:counts[k]]].T, T, alpha, n_threads))
 
     shared = [k for k in sizes if counts[k] <= n]
     out: dict[int, np.ndarray] = {}
     if shared:
         top = counts[shared[-1]]
-        lower = _cholesky(_gram(H, alpha, n_threads, columns=firing[:top]), n_threads)
+        lower = _cholesky(_row_gram(H_units, alpha, n_threads, rows=firing[:top]), n_threads)
         if lower is not None:
             # The forward half of each solve is a leading block of one forward solve.
-            forward = _core.triangular_solve(lower, np.ascontiguousarray((H.T @ T)[firing[:top]]))
+            rhs = (H_units[:max(sizes)] @ T)[firing[:top]]
+            forward = _core.triangular_solve(lower, np.ascontiguousarray(rhs))
             for k in shared:
                 c = counts[k]
                 out[k] = full(k, _core.triangular_solve(lower[:c, :c], forward[:c], transpose=True))
@@ -205,8 +212,8 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
         T = self._targets(y)
         rng = check_random_state(self.random_state)
         self.weights_, self.biases_ = draw_layer(rng, X.shape[1], self.n_hidden)
-        H = hidden_activations(X, self.weights_, self.biases_, self.n_threads)
-        self.coef_ = solve_readouts(H, T, [self.n_hidden], self.alpha, self.n_threads)[self.n_hidden]
+        H_units = hidden_activations(X, self.weights_, self.biases_, self.n_threads, transposed=True)
+        self.coef_ = solve_readouts(H_units, T, [self.n_hidden], self.alpha, self.n_threads)[self.n_hidden]
         return self
 
     def _scores(self, X) -> np.ndarray:
@@ -240,7 +247,7 @@ def hidden_size_predictions(X_train, y_train, X_test, sizes=PAPER_HIDDEN_SIZES, 
     rng = check_random_state(random_state)
     weights, biases = draw_layer(rng, X_train.shape[1], max(sizes))
     layer = hidden_layer(weights, biases, n_threads)
-    H_train = layer(X_train, n_threads)
+    H_units = layer(X_train, n_threads, True)
     H_test = layer(np.ascontiguousarray(X_test, dtype=np.float32), n_threads)
-    readouts = solve_readouts(H_train, T, sizes, alpha, n_threads)
+    readouts = solve_readouts(H_units, T, sizes, alpha, n_threads)
     return {k: model.classes_[np.argmax(H_test[:, :k] @ beta, axis=1)] for k, beta in readouts.items()}
