@@ -16,6 +16,7 @@ the Cholesky factor of a leading block is the leading block of the Cholesky fact
 from __future__ import annotations
 
 import numbers
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -151,9 +152,13 @@ def solve_readouts(H_units: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0
             # The forward half of each solve is a leading block of one forward solve.
             rhs = (H_units[:max(sizes)] @ T)[firing[:top]]
             forward = _core.triangular_solve(lower, np.ascontiguousarray(rhs))
-            for k in shared:
+
+            def backward(k):  # independent per size: they run side by side (the GIL is released)
                 c = counts[k]
-                out[k] = full(k, _core.triangular_solve(lower[:c, :c], forward[:c], transpose=True))
+                return full(k, _core.triangular_solve(lower[:c, :c], forward[:c], transpose=True))
+
+            with ThreadPoolExecutor(min(len(shared), _core.resolve_threads(n_threads))) as pool:
+                out.update(zip(shared, pool.map(backward, shared)))
     for k in sizes:
         if k not in out:
             out[k] = direct(k)
