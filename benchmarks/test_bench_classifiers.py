@@ -85,9 +85,9 @@ def targets(y: np.ndarray) -> np.ndarray:
 def pinv_predictions(X, y, X_test, sizes=SIZES, seed=SEED, layer=None):
     """Fit one ELM per hidden size with scipy.linalg.pinv and predict X_test.
 
-    Each size draws its own N(0, 1) layer (biases, then weights) from RandomState(seed), as a
-    separately fitted model does; given ``layer`` (weights, biases) every size takes its first
-    k units instead, which is what hidden_size_predictions computes.
+    Each size draws its own N(0, 1) layer (biases, then weights) with RandomState(seed).normal,
+    as a separately fitted model of the original does; given ``layer`` (weights, biases) every
+    size takes its first k units instead, which is what hidden_size_predictions computes.
     """
     X = np.asarray(X, dtype=np.float64)
     X_test = np.asarray(X_test, dtype=np.float64)
@@ -97,7 +97,8 @@ def pinv_predictions(X, y, X_test, sizes=SIZES, seed=SEED, layer=None):
         if layer is not None:
             weights, biases = layer[0][:, :k], layer[1][:k]
         else:
-            weights, biases = elm.draw_layer(np.random.RandomState(seed), X.shape[1], k)
+            state = np.random.RandomState(seed)
+            biases, weights = state.normal(size=k), state.normal(size=(X.shape[1], k))
         H = np.maximum(X @ weights + biases, 0)
         beta = scipy.linalg.pinv(H) @ T
         out[k] = np.argmax(np.maximum(X_test @ weights + biases, 0) @ beta, axis=1)
