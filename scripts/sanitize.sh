@@ -2,14 +2,15 @@
 # Build the native core (_core) with AddressSanitizer + UndefinedBehaviorSanitizer and run the
 # convolution kernel tests against that build.
 #
-# Usage (from anywhere, with the Python environment that has numpy, pytest, hypothesis and
-# pybind11 active):
+# Usage (from anywhere, with the Python environment that has numpy, scikit-learn, pytest,
+# hypothesis and pybind11 active):
 #     scripts/sanitize.sh [extra pytest arguments]
 #
 # Environment:
 #     PYTHON       interpreter to use (default: python3, or python when python3 is absent)
 #     BUILD_DIR    CMake build folder (default: build/sanitize in the repository)
-#     TESTS        test files to run (default: the kernel tests: direct, Winograd, bf16, linalg)
+#     TESTS        test files to run (default: the kernel tests: direct, Winograd, bf16, linalg,
+#                  the ELM layer and normal stream)
 #     JOBS         parallel compile jobs (default: number of CPUs)
 #
 # The module is configured with CMake directly (not pip), in Debug mode so the compiler keeps
@@ -29,7 +30,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$(command -v python3 || command -v python)}"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build/sanitize}"
-TESTS="${TESTS:-tests/test_conv_kernel.py tests/test_winograd.py tests/test_bf16.py tests/test_linalg_kernels.py}"
+TESTS="${TESTS:-tests/test_conv_kernel.py tests/test_winograd.py tests/test_bf16.py tests/test_linalg_kernels.py tests/test_elm_native.py}"
 JOBS="${JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}"
 
 die() { echo "sanitize.sh: $*" >&2; exit 1; }
@@ -38,9 +39,9 @@ command -v cmake >/dev/null || die "cmake not found (pip install cmake, or your 
 command -v gcc >/dev/null || die "gcc not found: the sanitizer runtimes come with GCC"
 PYBIND11_DIR="$("$PYTHON" -m pybind11 --cmakedir 2>/dev/null)" \
     || die "pybind11 is not importable by $PYTHON; run: $PYTHON -m pip install pybind11"
-"$PYTHON" -c "import numpy, pytest, hypothesis" 2>/dev/null \
-    || die "$PYTHON lacks numpy, pytest or hypothesis; run: $PYTHON -m pip install" \
-           "numpy pytest hypothesis"
+"$PYTHON" -c "import numpy, sklearn, pytest, hypothesis" 2>/dev/null \
+    || die "$PYTHON lacks numpy, scikit-learn, pytest or hypothesis; run: $PYTHON -m pip" \
+           "install numpy scikit-learn pytest hypothesis"
 
 LIBASAN="$(gcc -print-file-name=libasan.so)"
 [[ -f "$LIBASAN" ]] || die "libasan.so not found (gcc -print-file-name=libasan.so gave '$LIBASAN')"

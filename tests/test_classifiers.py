@@ -65,30 +65,6 @@ def test_nested_sizes_equal_separate_solves():
         np.testing.assert_allclose(shared[k], np.linalg.lstsq(H[:, :k], T, rcond=None)[0], rtol=1e-6, atol=1e-8)
 
 
-@pytest.mark.parametrize("seed", [0, 7, 2**32 - 1])
-def test_native_normals_continue_the_legacy_stream_bit_for_bit(seed):
-    # Sizes cross the 624-word key (1, odd, prime, around 624 / 2 values per twist), an odd
-    # count leaves a cached value for the next call, and numpy's own calls interleave.
-    ours, theirs = np.random.RandomState(seed), np.random.RandomState(seed)
-    for size in [1, 0, 3, 2, 311, 312, 313, 623, 624, 625, 1249, 4001, (7, 13)]:
-        np.testing.assert_array_equal(elm.standard_normals(ours, size if isinstance(size, tuple) else (size,)),
-                                      theirs.normal(size=size))
-        mine, reference = ours.get_state(), theirs.get_state()
-        np.testing.assert_array_equal(mine[1], reference[1])
-        assert mine[2:] == reference[2:]
-        assert ours.random_sample() == theirs.random_sample()
-    assert ours.normal() == theirs.normal()
-
-
-def test_native_normals_leave_other_generators_to_themselves():
-    generator = np.random.default_rng(1)
-    np.testing.assert_array_equal(elm.standard_normals(generator, (5, 3)),
-                                  np.random.default_rng(1).normal(size=(5, 3)))
-    pcg = np.random.RandomState(np.random.PCG64(2))
-    np.testing.assert_array_equal(elm.standard_normals(pcg, (9,)),
-                                  np.random.RandomState(np.random.PCG64(2)).normal(size=9))
-
-
 def test_faithful_draw_order_and_prediction():
     rng = np.random.default_rng(4)
     X = rng.standard_normal((60, 8))

@@ -1,0 +1,60 @@
+"""The ELM's native pieces outside the linear algebra: the dense ReLU layer on every
+instruction set, and the legacy RandomState normal stream."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from randcnn_fast import _core, elm
+
+TASK_ROWS, KC = 96, 512  # cpp/core/dense.cpp
+
+
+@pytest.mark.parametrize("n", [1, 2, TASK_ROWS - 1, TASK_ROWS, TASK_ROWS + 1])
+@pytest.mark.parametrize("d,h", [(1, 1), (3, 31), (KC - 1, 32), (KC, 33), (KC + 1, 7), (13, 97)])
+def test_dense_relu_matches_float64(isa, n, d, h):
+    rng = np.random.default_rng(n * 7919 + d * 31 + h)
+    x = rng.standard_normal((n, d)).astype(np.float32)
+    w, b = rng.standard_normal((d, h)), rng.standard_normal(h)
+    want = np.maximum(x.astype(np.float64) @ w + b, 0)
+    layer = _core.DenseRelu(w, b, 2)
+    got = layer(x, 2)
+    # float32 products of float32-rounded weights: about sqrt(d) float32 roundings of the terms
+    scale = np.sqrt(d) * (np.abs(x) @ np.abs(w)).max() + 1.0
+    np.testing.assert_allclose(got, want, rtol=0, atol=4e-7 * scale)
+    np.testing.assert_array_equal(layer(x, 1, True), got.T)
+    np.testing.assert_array_equal(layer(x, 1), got)  # any thread count, the same values
+
+
+def test_dense_relu_rejects_bad_shapes():
+    layer = _core.DenseRelu(np.ones((4, 3)), np.zeros(3))
+    with pytest.raises(ValueError, match="4 columns"):
+        layer(np.ones((2, 5), np.float32))
+    with pytest.raises(ValueError, match="one bias per unit"):
+        _core.DenseRelu(np.ones((4, 3)), np.zeros(2))
+    with pytest.raises(TypeError):
+        layer(np.ones((2, 4)))  # float64 inputs are converted by the caller, never silently
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**32 - 1])
+def test_native_normals_continue_the_legacy_stream_bit_for_bit(seed):
+    # Sizes cross the 624-word key (1, odd, prime, around 624 / 2 values per twist), an odd
+    # count leaves a cached value for the next call, and numpy's own calls interleave.
+    ours, theirs = np.random.RandomState(seed), np.random.RandomState(seed)
+    for size in [1, 0, 3, 2, 311, 312, 313, 623, 624, 625, 1249, 4001, (7, 13)]:
+        np.testing.assert_array_equal(elm.standard_normals(ours, size if isinstance(size, tuple) else (size,)),
+                                      theirs.normal(size=size))
+        mine, reference = ours.get_state(), theirs.get_state()
+        np.testing.assert_array_equal(mine[1], reference[1])
+        assert mine[2:] == reference[2:]
+        assert ours.random_sample() == theirs.random_sample()
+    assert ours.normal() == theirs.normal()
+
+
+def test_native_normals_leave_other_generators_to_themselves():
+    generator = np.random.default_rng(1)
+    np.testing.assert_array_equal(elm.standard_normals(generator, (5, 3)),
+                                  np.random.default_rng(1).normal(size=(5, 3)))
+    pcg = np.random.RandomState(np.random.PCG64(2))
+    np.testing.assert_array_equal(elm.standard_normals(pcg, (9,)),
+                                  np.random.RandomState(np.random.PCG64(2)).normal(size=9))
