@@ -7,7 +7,9 @@ Prints a Markdown table: the SVM's test accuracy (paper protocol: grid chosen by
 cross-validation inside the official train split) and the ELM's, as the mean over several ELM
 seeds. One ELM seed's accuracy moves by a point or two under any perturbation of the features,
 even float32 rounding-level ones (direct against Winograd convolution), because the 300-clip test
-set makes one clip a third of a point; the mean over seeds is what bf16 is judged on.
+set makes one clip a third of a point; the mean over seeds is what bf16 is judged on. Seed s
+draws the same random layers for fp32 and bf16 features, so the difference is also given per
+seed: its mean and that mean's standard error.
 ``--control-noise r`` adds a control column: the ELM on the fp32 features times (1 + r N(0, 1)),
 a random change of about bf16's size, to tell bf16's effect from the ELM's instability.
 Features go to the usual cache (see ``randcnn_fast.features``), so a rerun only classifies.
@@ -32,6 +34,12 @@ def accuracies(X, dataset, elm_seeds: int) -> tuple[float, list[float]]:
     return svm, elm
 
 
+def standard_error(values) -> float:
+    """The standard error of the mean (0 for a single value)."""
+    values = np.asarray(values, dtype=float)
+    return float(values.std(ddof=1) / np.sqrt(len(values))) if len(values) > 1 else 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", required=True, help="the FSDD folder")
@@ -47,7 +55,7 @@ def main() -> None:
     print(f"native bf16 kernels: {rf.isa_info()['bf16']} (isa {rf.isa_info()['active']})")
     control = args.control_noise > 0
     print("| arch | SVM fp32 | SVM bf16 | ELM fp32 (mean +- sd) | ELM bf16 (mean +- sd) | "
-          "ELM difference | embedding rel. L2 difference |"
+          "ELM difference (+- s.e., paired by seed) | embedding rel. L2 difference |"
           + (f" ELM fp32 x (1 + {args.control_noise:g} N(0,1)) |" if control else ""))
     print("|---|---|---|---|---|---|---|" + ("---|" if control else ""))
     for arch in args.archs:
@@ -60,19 +68,23 @@ def main() -> None:
             features[precision] = X
             results[precision] = accuracies(X, dataset, args.elm_seeds)
         (svm32, elm32), (svm16, elm16) = results["fp32"], results["bf16"]
+        paired = np.subtract(elm16, elm32)
         drift = np.linalg.norm(features["bf16"] - features["fp32"], axis=1) / np.linalg.norm(
             features["fp32"], axis=1)
         row = (f"| {arch} | {100 * svm32:.1f} | {100 * svm16:.1f} | "
                f"{100 * np.mean(elm32):.1f} +- {100 * np.std(elm32):.1f} | "
                f"{100 * np.mean(elm16):.1f} +- {100 * np.std(elm16):.1f} | "
-               f"{100 * (np.mean(elm16) - np.mean(elm32)):+.1f} | "
+               f"{100 * np.mean(paired):+.1f} +- {100 * standard_error(paired):.1f} | "
                f"median {np.median(drift):.1e}, max {drift.max():.1e} |")
         if control:
             noise = np.random.default_rng(0).standard_normal(features["fp32"].shape)
             noisy = (features["fp32"] * (1 + args.control_noise * noise)).astype(np.float32)
             elm_noisy = [run_protocol(noisy, dataset, "elm", "paper", seed=seed).accuracy
                          for seed in range(args.elm_seeds)]
-            row += f" {100 * np.mean(elm_noisy):.1f} +- {100 * np.std(elm_noisy):.1f} |"
+            control_paired = np.subtract(elm_noisy, elm32)
+            row += (f" {100 * np.mean(elm_noisy):.1f} +- {100 * np.std(elm_noisy):.1f} "
+                    f"(difference {100 * np.mean(control_paired):+.1f} +- "
+                    f"{100 * standard_error(control_paired):.1f}) |")
         print(row, flush=True)
 
 

@@ -14,10 +14,11 @@
 Features are synthetic but shaped like embeddings: non-negative (|normal| around a class
 centre, as per-channel means of ReLU maps are), at the scale of the networks' outputs.
 After the last row a table gives each speed ratio. BLAS and LAPACK run on 2 threads on both
-sides (threadpoolctl), as the native kernels do. The pinv baseline takes from 20 s to minutes a
-round, so it runs 2 rounds; its SVDs suffer most from other processes on the cores (OpenBLAS
-threads that wait for a descheduled peer): run alone on a quiet machine. In smoke mode
-(``--benchmark-disable``) every problem is shrunk (SMOKE_SHAPES) and runs once.
+sides (threadpoolctl), as the native kernels do. Every side runs one untimed warm-up round.
+The pinv baseline takes about 11 s a round on a quiet machine (minutes under load), so it runs
+2 rounds; its SVDs suffer most from other processes on the cores (OpenBLAS threads that wait
+for a descheduled peer): run alone on a quiet machine. In smoke mode (``--benchmark-disable``)
+every problem is shrunk (SMOKE_SHAPES) and runs once.
 """
 from __future__ import annotations
 
@@ -134,7 +135,9 @@ def register_table(summary_table):
 
 def timed(benchmark, group: str, name: str, fn, rounds: int):
     benchmark.group = group
-    result = benchmark.pedantic(fn, rounds=rounds, warmup_rounds=0, iterations=1)
+    # One untimed round first on every side: the first call of a process pays for thread pools
+    # and for growing the heap (first-touch page faults: up to a third of a second here).
+    result = benchmark.pedantic(fn, rounds=rounds, warmup_rounds=1, iterations=1)
     if not benchmark.disabled:
         median = benchmark.stats.stats.median
         benchmark.extra_info["seconds"] = median
@@ -145,7 +148,7 @@ def timed(benchmark, group: str, name: str, fn, rounds: int):
 def test_elm_search_randcnn_fast(benchmark, elm_data):
     X, y, X_test, y_test = elm_data
     predictions = timed(benchmark, "elm", "randcnn_fast", lambda: elm.hidden_size_predictions(
-        X, y, X_test, SIZES, random_state=SEED, n_threads=THREADS), rounds=3)
+        X, y, X_test, SIZES, random_state=SEED, n_threads=THREADS), rounds=5)
     assert sorted(predictions) == sorted(SIZES)
     benchmark.extra_info["accuracy"] = {k: float(np.mean(p == y_test)) for k, p in predictions.items()}
 
