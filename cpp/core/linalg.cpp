@@ -15,6 +15,7 @@ namespace {
 constexpr long kKc = 256;      // reduction depth per microkernel call
 constexpr long kTaskRows = 48;  // output rows per task (fixed: results do not depend on threads)
 constexpr long kBlock = 96;     // Cholesky block size
+constexpr long kRowsTogether = 4;  // rows one Cholesky task substitutes side by side
 
 long round_up(long n, long multiple) { return (n + multiple - 1) / multiple * multiple; }
 
@@ -60,7 +61,9 @@ void lower_product(const double* const* rows, long n, long depth, double* c, lon
     for (long k0 = 0; k0 < depth; k0 += kKc) {
         const long kc = std::min(kKc, depth - k0);
         parallel_for(n_tasks, n_threads, [&](long task, int) {
-            const long r0 = task * kTaskRows, r1 = std::min(n, r0 + kTaskRows);
+            // The lowest rows first: they reach the most panels, so the smallest tasks come
+            // last and the threads finish together.
+            const long r0 = (n_tasks - 1 - task) * kTaskRows, r1 = std::min(n, r0 + kTaskRows);
             for (long j = 0; j < panels && j * nr < r1; ++j)  // panels left of the diagonal only
                 for (long m0 = r0; m0 < r1; m0 += kt.mr) {
                     const int mr = static_cast<int>(std::min<long>(kt.mr, r1 - m0));
@@ -146,13 +149,19 @@ bool cholesky(double* w, long n, long lda, int n_threads) {
                         kt.dgemm(mr, s0, rows + (m0 - r0), 0, l11.data() + (s0 / nr) * b * nr,
                                  w + m0 * lda + k0 + s0, lda, 1);
                     }
-                for (long i = r0; i < r1; ++i) {
-                    double* x = w + i * lda + k0;
+                // Four rows at a time: each row's substitution is a chain of dependent
+                // multiply-subtracts, and four independent chains keep the core busy.
+                for (long i0 = r0; i0 < r1; i0 += kRowsTogether) {
+                    double* x[kRowsTogether];
+                    for (long t = 0; t < kRowsTogether; ++t)
+                        x[t] = w + std::min(i0 + t, r1 - 1) * lda + k0;  // repeats the last row
                     for (long j = s0; j < s1; ++j) {
                         const double* lj = w + (k0 + j) * lda + k0;
-                        double s = x[j];
-                        for (long q = s0; q < j; ++q) s -= x[q] * lj[q];
-                        x[j] = s / lj[j];
+                        double s[kRowsTogether];
+                        for (long t = 0; t < kRowsTogether; ++t) s[t] = x[t][j];
+                        for (long q = s0; q < j; ++q)
+                            for (long t = 0; t < kRowsTogether; ++t) s[t] -= x[t][q] * lj[q];
+                        for (long t = 0; t < kRowsTogether; ++t) x[t][j] = s[t] / lj[j];
                     }
                 }
             }
