@@ -51,22 +51,18 @@ struct Pair {
     double x1, x2, r2;
 };
 
-// Gathers up to `wanted` accepted pairs into `pairs`, reading the words from the state's
-// position on and advancing it past the last candidate used. A candidate takes four words and
-// may straddle a twist of the key, so up to three words are carried from one key to the next.
-long gather_pairs(LegacyNormalState& s, Pair* pairs, long wanted) {
+// Gathers `wanted` accepted pairs into `pairs`, reading the words from the state's position on
+// and advancing it past the last candidate used. A candidate takes four words and may straddle
+// a twist of the key: up to three words stay at the front of the buffer for the next key.
+void gather_pairs(LegacyNormalState& s, Pair* pairs, long wanted) {
     uint32_t words[kWords + 3];
-    uint32_t carry[3];
-    int carry_count = 0;
+    int carried = 0;  // words at the front of `words`, already consumed from an earlier key
     long found = 0;
     while (found < wanted) {
         if (s.pos == kWords) {
             twist(s.key);
             s.pos = 0;
         }
-        // Words carried over from the last key (already consumed from the state) come first.
-        const int carried = carry_count;
-        for (int i = 0; i < carried; ++i) words[i] = carry[i];
         const int count = carried + (kWords - s.pos);
         for (int i = s.pos; i < kWords; ++i) words[carried + i - s.pos] = temper(s.key[i]);
         const int candidates = count / 4;
@@ -81,13 +77,13 @@ long gather_pairs(LegacyNormalState& s, Pair* pairs, long wanted) {
         }
         if (found == wanted) {  // stopped inside this key: the position follows the last candidate
             s.pos += 4 * used - carried;
-            return found;
+            return;
         }
-        carry_count = count - 4 * candidates;
-        for (int i = 0; i < carry_count; ++i) carry[i] = words[4 * candidates + i];
+        const int left = count - 4 * candidates;
+        for (int i = 0; i < left; ++i) words[i] = words[4 * candidates + i];
+        carried = left;
         s.pos = kWords;
     }
-    return found;
 }
 
 }  // namespace

@@ -46,6 +46,16 @@ std::vector<const double*> strided_rows(const double* first, long n, long stride
     return rows;
 }
 
+// c[i][0..nr) (+)= sum_k rows[i][offset + k] * panel[k][0..nr) for i < count: the float64
+// microkernel over groups of mr rows, c's rows ldc doubles apart.
+void rows_times_panel(const KernelTable& kt, const double* const* rows, long count, long kc,
+                      long offset, const double* panel, double* c, long ldc, int accumulate) {
+    for (long m0 = 0; m0 < count; m0 += kt.mr) {
+        const int mr = static_cast<int>(std::min<long>(kt.mr, count - m0));
+        kt.dgemm(mr, kc, rows + m0, offset, panel, c + m0 * ldc, ldc, accumulate);
+    }
+}
+
 // c[i][j] = sum_k rows[i][k] * rows[j][k] over depth for the lower triangle (j <= i) of the
 // n x n product; c has row stride ldc >= round_up(n, panel width) so whole panels can be stored.
 void lower_product(const double* const* rows, long n, long depth, double* c, long ldc,
@@ -65,11 +75,8 @@ void lower_product(const double* const* rows, long n, long depth, double* c, lon
             // last and the threads finish together.
             const long r0 = (n_tasks - 1 - task) * kTaskRows, r1 = std::min(n, r0 + kTaskRows);
             for (long j = 0; j < panels && j * nr < r1; ++j)  // panels left of the diagonal only
-                for (long m0 = r0; m0 < r1; m0 += kt.mr) {
-                    const int mr = static_cast<int>(std::min<long>(kt.mr, r1 - m0));
-                    kt.dgemm(mr, kc, rows + m0, k0, packed.data() + (j * depth + k0) * nr,
-                             c + m0 * ldc + j * nr, ldc, k0 > 0);
-                }
+                rows_times_panel(kt, rows + r0, r1 - r0, kc, k0, packed.data() + (j * depth + k0) * nr,
+                                 c + r0 * ldc + j * nr, ldc, k0 > 0);
         });
     }
 }
@@ -107,15 +114,11 @@ bool cholesky(double* w, long n, long lda, int n_threads) {
                 const long r0 = k0 + task * kTaskRows, r1 = std::min(n, r0 + kTaskRows);
                 const double* rows[kTaskRows];
                 for (long i = r0; i < r1; ++i) rows[i - r0] = w + i * lda;
-                for (long d0 = 0; d0 < k0; d0 += kKc) {
-                    const long kc = std::min(kKc, k0 - d0);
+                for (long d0 = 0; d0 < k0; d0 += kKc)
                     for (long j = 0; j < panels; ++j)
-                        for (long m0 = r0; m0 < r1; m0 += kt.mr) {
-                            const int mr = static_cast<int>(std::min<long>(kt.mr, r1 - m0));
-                            kt.dgemm(mr, kc, rows + (m0 - r0), d0, packed.data() + (j * k0 + d0) * nr,
-                                     w + m0 * lda + k0 + j * nr, lda, 1);
-                        }
-                }
+                        rows_times_panel(kt, rows, r1 - r0, std::min(kKc, k0 - d0), d0,
+                                         packed.data() + (j * k0 + d0) * nr, w + r0 * lda + k0 + j * nr,
+                                         lda, 1);
             });
         }
         // The diagonal block, column by column.
@@ -144,11 +147,8 @@ bool cholesky(double* w, long n, long lda, int n_threads) {
             for (long s0 = 0; s0 < b; s0 += nr) {
                 const long s1 = std::min(b, s0 + nr);
                 if (s0 > 0)  // panel s0 / nr of l11 holds rows s0.. of L11: its first s0 columns
-                    for (long m0 = r0; m0 < r1; m0 += kt.mr) {
-                        const int mr = static_cast<int>(std::min<long>(kt.mr, r1 - m0));
-                        kt.dgemm(mr, s0, rows + (m0 - r0), 0, l11.data() + (s0 / nr) * b * nr,
-                                 w + m0 * lda + k0 + s0, lda, 1);
-                    }
+                    rows_times_panel(kt, rows, r1 - r0, s0, 0, l11.data() + (s0 / nr) * b * nr,
+                                     w + r0 * lda + k0 + s0, lda, 1);
                 // Four rows at a time: each row's substitution is a chain of dependent
                 // multiply-subtracts, and four independent chains keep the core busy.
                 for (long i0 = r0; i0 < r1; i0 += kRowsTogether) {

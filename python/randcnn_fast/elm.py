@@ -33,12 +33,13 @@ PAPER_HIDDEN_SIZES = (100, 250, 500, 1200, 1800, 2500)
 MAX_GRAM_CONDITION = 1e10
 
 
-def standard_normals(rng: np.random.RandomState, shape) -> np.ndarray:
+def standard_normals(rng: np.random.RandomState, shape, n_threads: int = 0) -> np.ndarray:
     """``rng.normal(size=shape)``, the same values and the same state after it.
 
     A legacy RandomState on MT19937 (what sklearn's check_random_state gives) is continued on
-    the native generator, several times faster than numpy's call per value; anything else
-    draws through its own ``normal``.
+    the native generator (on up to ``n_threads`` threads; the values do not depend on them),
+    several times faster than numpy's call per value; anything else draws through its own
+    ``normal``.
     """
     if type(rng) is not np.random.RandomState:
         return rng.normal(size=shape)
@@ -47,16 +48,16 @@ def standard_normals(rng: np.random.RandomState, shape) -> np.ndarray:
         return rng.normal(size=shape)
     values, key, pos, has_gauss, gauss = _core.legacy_normals(
         state["state"]["key"], int(state["state"]["pos"]), bool(state["has_gauss"]),
-        float(state["gauss"]), int(np.prod(shape, dtype=np.int64)))
+        float(state["gauss"]), int(np.prod(shape, dtype=np.int64)), n_threads)
     rng.set_state({"bit_generator": "MT19937", "state": {"key": key, "pos": pos},
                    "has_gauss": int(has_gauss), "gauss": gauss})
     return values.reshape(shape)
 
 
-def draw_layer(rng: np.random.RandomState, n_features: int, n_hidden: int):
+def draw_layer(rng: np.random.RandomState, n_features: int, n_hidden: int, n_threads: int = 0):
     """Biases then weights, both N(0, 1), in the original's order."""
-    biases = standard_normals(rng, (n_hidden,))
-    weights = standard_normals(rng, (n_features, n_hidden))
+    biases = standard_normals(rng, (n_hidden,), n_threads)
+    weights = standard_normals(rng, (n_features, n_hidden), n_threads)
     return weights, biases
 
 
@@ -178,7 +179,7 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
     random_state : int, RandomState or None
         Seeds the random layer (N(0, 1) biases, then N(0, 1) weights, as the original).
     n_threads : int
-        Threads for the hidden layer; 0 uses every core.
+        Threads for the layer draw, the hidden layer and the read-out; 0 uses every core.
 
     Attributes
     ----------
@@ -216,7 +217,7 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=np.float64)
         T = self._targets(y)
         rng = check_random_state(self.random_state)
-        self.weights_, self.biases_ = draw_layer(rng, X.shape[1], self.n_hidden)
+        self.weights_, self.biases_ = draw_layer(rng, X.shape[1], self.n_hidden, self.n_threads)
         H_units = hidden_activations(X, self.weights_, self.biases_, self.n_threads, transposed=True)
         self.coef_ = solve_readouts(H_units, T, [self.n_hidden], self.alpha, self.n_threads)[self.n_hidden]
         return self
@@ -250,7 +251,7 @@ def hidden_size_predictions(X_train, y_train, X_test, sizes=PAPER_HIDDEN_SIZES, 
     X_train = np.ascontiguousarray(X_train, dtype=np.float32)
     T = model._targets(np.asarray(y_train))
     rng = check_random_state(random_state)
-    weights, biases = draw_layer(rng, X_train.shape[1], max(sizes))
+    weights, biases = draw_layer(rng, X_train.shape[1], max(sizes), n_threads)
     layer = hidden_layer(weights, biases, n_threads)
     H_units = layer(X_train, n_threads, True)
     H_test = layer(np.ascontiguousarray(X_test, dtype=np.float32), n_threads)
