@@ -10,6 +10,7 @@ from randcnn_fast import _core
 KC = 256  # reduction block, cpp/core/linalg.cpp
 TASK_ROWS = 48
 BLOCK = 96  # Cholesky block
+SOLVE_BLOCK = 32  # rows substituted between two products in a triangular solve
 
 
 @pytest.mark.parametrize("n", [1, 2, 13, KC - 1, KC, KC + 1, 2 * KC + 3])
@@ -20,6 +21,8 @@ def test_gram_matches_numpy(isa, n, h):
     got = _core.row_gram(np.ascontiguousarray(a.T), 2)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
     np.testing.assert_array_equal(got, got.T)
+    lower_only = _core.row_gram(np.ascontiguousarray(a.T), 2, mirror=False)
+    np.testing.assert_array_equal(np.tril(lower_only), np.tril(got))
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 31, BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK + 7, 301])
@@ -30,11 +33,29 @@ def test_cholesky_and_solve_match_numpy(isa, n):
     lower = _core.cholesky(spd, 2)
     want = np.linalg.cholesky(spd)
     np.testing.assert_allclose(lower, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+    factor = _core.cholesky(spd, 2, mirror=True)  # L below the diagonal, L^T above it
+    np.testing.assert_array_equal(np.tril(factor), lower)
+    np.testing.assert_array_equal(np.triu(factor), lower.T)
     b = rng.standard_normal((n, 4))
-    forward = _core.triangular_solve(lower, b)
+    forward = _core.triangular_solve(factor, b)
     np.testing.assert_allclose(lower @ forward, b, rtol=1e-9, atol=1e-9)
-    x = _core.triangular_solve(lower, forward, transpose=True)
+    x = _core.triangular_solve(factor, forward, upper=True)
     np.testing.assert_allclose(x, np.linalg.solve(spd, b), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, SOLVE_BLOCK - 1, SOLVE_BLOCK, SOLVE_BLOCK + 1, 3 * SOLVE_BLOCK + 5, 257])
+@pytest.mark.parametrize("r", [1, 3, 8, 10, 16, 17, 33])
+def test_triangular_solves_match_float64(isa, n, r):
+    # Right-hand sides wider and narrower than a panel; each solve reads its own triangle only.
+    rng = np.random.default_rng(n * 100 + r)
+    lower = np.tril(rng.standard_normal((n, n))) + np.diag(n + rng.random(n))
+    upper = np.triu(rng.standard_normal((n, n))) + np.diag(n + rng.random(n))
+    b = rng.standard_normal((n, r))
+    for t, is_upper in ((lower, False), (upper, True)):
+        noise = rng.standard_normal((n, n))
+        other = np.tril(noise, -1) if is_upper else np.triu(noise, 1)
+        x = _core.triangular_solve(t + other, b, upper=is_upper, n_threads=2)
+        np.testing.assert_allclose(x, np.linalg.solve(t, b), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("k", [1, 7, BLOCK, 150])
@@ -52,7 +73,8 @@ def test_leading_blocks_and_column_subsets_are_used_in_place(isa, k):
     assert not block.flags.c_contiguous or k == 1
     np.testing.assert_allclose(block, np.linalg.cholesky(want[:k, :k]), rtol=1e-9, atol=1e-10)
     b = rng.standard_normal((k, 3))
-    np.testing.assert_allclose(_core.triangular_solve(block, b, transpose=True),
+    mirrored = _core.cholesky(g, 2, mirror=True)[:k, :k]
+    np.testing.assert_allclose(_core.triangular_solve(mirrored, b, upper=True),
                                np.linalg.solve(block.T, b), rtol=1e-8, atol=1e-9)
     # Strided rows: the first 40 columns of every other row.
     view = tall[::2, :40]
@@ -81,6 +103,9 @@ def test_results_do_not_depend_on_threads(isa):
     np.testing.assert_array_equal(_core.row_gram(rows, 1), _core.row_gram(rows, 2))
     spd = _core.row_gram(rows, 1) + np.eye(230)
     np.testing.assert_array_equal(_core.cholesky(spd, 1), _core.cholesky(spd, 3))
+    b = a[:230, :37].copy()
+    np.testing.assert_array_equal(_core.triangular_solve(spd, b, n_threads=1),
+                                  _core.triangular_solve(spd, b, n_threads=3))
 
 
 def test_bad_arguments():
@@ -94,3 +119,7 @@ def test_bad_arguments():
         _core.row_gram(np.ones((4, 6))[:, ::2], 1)
     with pytest.raises(ValueError, match="out of range"):
         _core.row_gram(np.ones((6, 4)), 1, np.array([0, 6]))
+    for call in (lambda: _core.row_gram(np.ones((3, 3)), -1), lambda: _core.cholesky(np.eye(3), -1),
+                 lambda: _core.triangular_solve(np.eye(3), np.ones((3, 1)), n_threads=-1)):
+        with pytest.raises(ValueError, match="n_threads"):
+            call()

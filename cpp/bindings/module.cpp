@@ -206,8 +206,10 @@ py::array_t<double> padded_square(long n, double** data) {
 }
 
 py::array_t<double> row_gram(const StridedDoubles& a, int n_threads,
-                             const std::optional<py::array_t<long, py::array::c_style>>& rows) {
+                             const std::optional<py::array_t<long, py::array::c_style>>& rows,
+                             bool mirror) {
     const long lda = row_stride(a, "row_gram: a");
+    if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
     const long n = static_cast<long>(a.shape(1));
     std::vector<const double*> pointers;
     if (rows) {
@@ -226,13 +228,14 @@ py::array_t<double> row_gram(const StridedDoubles& a, int n_threads,
     py::array_t<double> g = padded_square(h, &out);
     {
         py::gil_scoped_release release;
-        rcf::row_gram(pointers.data(), h, n, out, rcf::padded_stride(h), n_threads);
+        rcf::row_gram(pointers.data(), h, n, out, rcf::padded_stride(h), mirror, n_threads);
     }
     return g;
 }
 
-py::object cholesky(StridedDoubles a, int n_threads, bool overwrite) {
+py::object cholesky(StridedDoubles a, int n_threads, bool overwrite, bool mirror) {
     const long lda = row_stride(a, "cholesky: a");
+    if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
     if (a.shape(0) != a.shape(1)) throw std::invalid_argument("cholesky: a must be a square 2-D array");
     const long n = static_cast<long>(a.shape(0));
     // In place when asked and the rows already hold whole panels; else in a padded copy.
@@ -254,24 +257,26 @@ py::object cholesky(StridedDoubles a, int n_threads, bool overwrite) {
         if (!in_place)
             for (long i = 0; i < n; ++i)  // the lower triangle is all the factorisation reads
                 std::memcpy(out + i * ldl, a.data() + i * lda, sizeof(double) * (i + 1));
-        ok = rcf::cholesky(out, n, ldl, n_threads);
+        ok = rcf::cholesky(out, n, ldl, mirror, n_threads);
     }
     return ok ? l : py::none();
 }
 
-DoubleArray triangular_solve(const StridedDoubles& l, const DoubleArray& b, bool transpose) {
-    const long ldl = row_stride(l, "triangular_solve: l");
-    if (l.shape(0) != l.shape(1))
-        throw std::invalid_argument("triangular_solve: l must be a square 2-D array");
-    if (b.ndim() != 2 || b.shape(0) != l.shape(0))
-        throw std::invalid_argument("triangular_solve: b must be 2-D with as many rows as l");
-    const long n = static_cast<long>(l.shape(0)), r = static_cast<long>(b.shape(1));
+DoubleArray triangular_solve(const StridedDoubles& t, const DoubleArray& b, bool upper,
+                             int n_threads) {
+    const long ldt = row_stride(t, "triangular_solve: t");
+    if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
+    if (t.shape(0) != t.shape(1))
+        throw std::invalid_argument("triangular_solve: t must be a square 2-D array");
+    if (b.ndim() != 2 || b.shape(0) != t.shape(0))
+        throw std::invalid_argument("triangular_solve: b must be 2-D with as many rows as t");
+    const long n = static_cast<long>(t.shape(0)), r = static_cast<long>(b.shape(1));
     DoubleArray x({n, r});
     std::memcpy(x.mutable_data(), b.data(), sizeof(double) * n * r);
     double* out = x.mutable_data();
     {
         py::gil_scoped_release release;
-        rcf::triangular_solve(l.data(), n, ldl, out, r, transpose);
+        rcf::triangular_solve(t.data(), n, ldt, out, r, upper, n_threads);
     }
     return x;
 }
@@ -363,18 +368,21 @@ The result does not depend on n_threads (0 = all cores).)doc");
              "The activations, (n, units); with transposed, (units, n): one row per unit.");
 
     m.def("row_gram", &row_gram, py::arg("a").noconvert(), py::arg("n_threads"),
-          py::arg("rows") = py::none(),
+          py::arg("rows") = py::none(), py::arg("mirror") = true,
           "a a^T for a float64 (h, n) array with contiguous rows, or for the given rows of it: "
-          "the (h, h) Gram matrix of the rows, a view of rows padded to whole kernel panels.");
+          "the (h, h) Gram matrix of the rows, a view of rows padded to whole kernel panels. "
+          "Without mirror only its lower triangle is computed (the upper one is undefined).");
     m.def("cholesky", &cholesky, py::arg("a").noconvert(), py::arg("n_threads"),
-          py::arg("overwrite") = false,
-          "Lower Cholesky factor of a symmetric float64 matrix (its lower triangle is read), "
+          py::arg("overwrite") = false, py::arg("mirror") = false,
+          "Lower Cholesky factor L of a symmetric float64 matrix (its lower triangle is read), "
           "or None if it is not numerically positive definite. With overwrite, a padded "
-          "matrix (as row_gram returns) is factored in place and returned.");
-    m.def("triangular_solve", &triangular_solve, py::arg("l").noconvert(), py::arg("b").noconvert(),
-          py::arg("transpose") = false,
-          "Solves l x = b, or l^T x = b with transpose, for a lower-triangular l and float64 "
-          "b (n, r). A leading block l[:k, :k] of a factor is solved in place (no copy).");
+          "matrix (as row_gram returns) is factored in place and returned. With mirror the "
+          "upper triangle holds L^T (else zeros): both factors of a solve in one matrix.");
+    m.def("triangular_solve", &triangular_solve, py::arg("t").noconvert(), py::arg("b").noconvert(),
+          py::arg("upper") = false, py::arg("n_threads") = 0,
+          "Solves t x = b for float64 b (n, r), reading only the lower triangle of t (and its "
+          "diagonal), or with upper only the upper one. A leading block t[:k, :k] of a factor "
+          "is solved in place (no copy).");
     m.def("legacy_normals", &legacy_normals, py::arg("key").noconvert(), py::arg("pos"),
           py::arg("has_gauss"), py::arg("gauss"), py::arg("n"), py::arg("n_threads") = 0,
           "The next n values of numpy's legacy RandomState.standard_normal from a get_state() "

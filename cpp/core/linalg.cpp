@@ -16,6 +16,7 @@ constexpr long kKc = 256;      // reduction depth per microkernel call
 constexpr long kTaskRows = 48;  // output rows per task (fixed: results do not depend on threads)
 constexpr long kBlock = 96;     // Cholesky block size
 constexpr long kRowsTogether = 4;  // rows one Cholesky task substitutes side by side
+constexpr long kSolveBlock = 32;   // rows a triangular solve substitutes between two products
 
 long round_up(long n, long multiple) { return (n + multiple - 1) / multiple * multiple; }
 
@@ -81,24 +82,30 @@ void lower_product(const double* const* rows, long n, long depth, double* c, lon
     }
 }
 
+// Copies the lower triangle of the n x n matrix g (row stride ld) onto the upper one, a square
+// tile at a time.
+void mirror_lower(double* g, long n, long ld, int n_threads) {
+    constexpr long kTile = 64;
+    const long tiles = (n + kTile - 1) / kTile;
+    parallel_for(tiles, n_threads, [&](long bi, int) {
+        for (long bj = 0; bj <= bi; ++bj)
+            for (long i = bi * kTile; i < std::min(n, (bi + 1) * kTile); ++i)
+                for (long j = bj * kTile; j < std::min(i, (bj + 1) * kTile); ++j)
+                    g[j * ld + i] = g[i * ld + j];
+    });
+}
+
 }  // namespace
 
 long padded_stride(long n) { return round_up(std::max(n, 1L), active_kernels().nr / 2); }
 
-void row_gram(const double* const* rows, long h, long n, double* g, long ldg, int n_threads) {
+void row_gram(const double* const* rows, long h, long n, double* g, long ldg, bool mirror,
+              int n_threads) {
     lower_product(rows, h, n, g, ldg, n_threads);
-    // Mirror the lower triangle into the upper one, a square tile at a time.
-    constexpr long kTile = 64;
-    const long tiles = (h + kTile - 1) / kTile;
-    parallel_for(tiles, n_threads, [&](long bi, int) {
-        for (long bj = 0; bj <= bi; ++bj)
-            for (long i = bi * kTile; i < std::min(h, (bi + 1) * kTile); ++i)
-                for (long j = bj * kTile; j < std::min(i, (bj + 1) * kTile); ++j)
-                    g[j * ldg + i] = g[i * ldg + j];
-    });
+    if (mirror) mirror_lower(g, h, ldg, n_threads);
 }
 
-bool cholesky(double* w, long n, long lda, int n_threads) {
+bool cholesky(double* w, long n, long lda, bool mirror, int n_threads) {
     // Left-looking by blocks of kBlock columns: each block column first takes the updates of
     // every column left of it in one product (so the trailing matrix is never rewritten block
     // after block), then its diagonal block is factored, then the rows below it are solved.
@@ -167,30 +174,51 @@ bool cholesky(double* w, long n, long lda, int n_threads) {
             }
         });
     }
-    for (long i = 0; i < n; ++i) std::fill(w + i * lda + i + 1, w + i * lda + n, 0.0);
+    if (mirror) {
+        mirror_lower(w, n, lda, n_threads);
+    } else {
+        for (long i = 0; i < n; ++i) std::fill(w + i * lda + i + 1, w + i * lda + n, 0.0);
+    }
     return true;
 }
 
-void triangular_solve(const double* l, long n, long ldl, double* b, long r, bool transpose) {
-    // Both directions walk rows of l (contiguous): forward as dot products with the solved
-    // rows above, backward by subtracting each solved row's share from the rows above it.
-    if (!transpose) {
-        for (long i = 0; i < n; ++i) {
-            const double* li = l + i * ldl;
-            double* bi = b + i * r;
-            for (long p = 0; p < i; ++p)
-                for (long c = 0; c < r; ++c) bi[c] -= li[p] * b[p * r + c];
-            for (long c = 0; c < r; ++c) bi[c] /= li[i];
+void triangular_solve(const double* t, long n, long ldt, double* b, long r, bool upper,
+                      int n_threads) {
+    // By blocks of kSolveBlock rows in the order of the substitution: a block first takes the
+    // products with every row solved before it on the microkernel, then substitutes within
+    // itself. The right-hand sides are worked on in panels of nr columns in which solved rows
+    // hold -x, so that the products accumulate b - t x directly.
+    const KernelTable& kt = active_kernels();
+    const long nr = kt.nr / 2;
+    const std::vector<const double*> rows = strided_rows(t, n, ldt);
+    const long blocks = (n + kSolveBlock - 1) / kSolveBlock;
+    parallel_for(round_up(std::max(r, 1L), nr) / nr, n_threads, [&](long p, int) {
+        const long c0 = p * nr, width = std::min(nr, r - c0);
+        std::vector<double> x(static_cast<size_t>(n * nr), 0.0);
+        for (long i = 0; i < n; ++i)
+            std::copy(b + i * r + c0, b + i * r + c0 + width, x.data() + i * nr);
+        for (long step = 0; step < blocks; ++step) {
+            const long block = upper ? blocks - 1 - step : step;
+            const long i0 = block * kSolveBlock, i1 = std::min(n, i0 + kSolveBlock);
+            if (!upper && i0 > 0)  // rows [0, i0) are solved
+                rows_times_panel(kt, rows.data() + i0, i1 - i0, i0, 0, x.data(), x.data() + i0 * nr,
+                                 nr, 1);
+            if (upper && i1 < n)  // rows [i1, n) are solved
+                rows_times_panel(kt, rows.data() + i0, i1 - i0, n - i1, i1, x.data() + i1 * nr,
+                                 x.data() + i0 * nr, nr, 1);
+            for (long m = 0; m < i1 - i0; ++m) {
+                const long i = upper ? i1 - 1 - m : i0 + m;
+                const long k0 = upper ? i + 1 : i0, k1 = upper ? i1 : i;
+                const double* ti = t + i * ldt;
+                double* xi = x.data() + i * nr;
+                for (long k = k0; k < k1; ++k)
+                    for (long q = 0; q < nr; ++q) xi[q] += ti[k] * x[k * nr + q];
+                for (long q = 0; q < nr; ++q) xi[q] = -xi[q] / ti[i];
+            }
         }
-        return;
-    }
-    for (long i = n - 1; i >= 0; --i) {
-        const double* li = l + i * ldl;
-        double* bi = b + i * r;
-        for (long c = 0; c < r; ++c) bi[c] /= li[i];
-        for (long p = 0; p < i; ++p)
-            for (long c = 0; c < r; ++c) b[p * r + c] -= li[p] * bi[c];
-    }
+        for (long i = 0; i < n; ++i)
+            for (long q = 0; q < width; ++q) b[i * r + c0 + q] = -x[i * nr + q];
+    });
 }
 
 }  // namespace rcf

@@ -9,17 +9,22 @@ namespace rcf {
 long padded_stride(long n);
 
 // g = R R^T for the h rows R = rows[0..h), each n long: their dot products. g is h x h with
-// row stride ldg >= padded_stride(h); both triangles are filled, the padding is scratch.
-void row_gram(const double* const* rows, long h, long n, double* g, long ldg, int n_threads);
+// row stride ldg >= padded_stride(h); the padding is scratch. The lower triangle is filled,
+// and with mirror the upper one too (else it is left as it was: a Cholesky reads no more).
+void row_gram(const double* const* rows, long h, long n, double* g, long ldg, bool mirror,
+              int n_threads);
 
-// In-place lower Cholesky factor of the symmetric positive definite a (n x n, row stride
+// In-place lower Cholesky factor L of the symmetric positive definite a (n x n, row stride
 // lda >= padded_stride(n); only the lower triangle is read, the padding is scratch). The strict
-// upper triangle is set to zero. Returns false, with a partly overwritten, if a is not
-// numerically positive definite.
-bool cholesky(double* a, long n, long lda, int n_threads);
+// upper triangle is set to zero, or with mirror to L^T, so that one matrix holds both triangular
+// factors of a solve. Returns false, with a partly overwritten, if a is not numerically positive
+// definite.
+bool cholesky(double* a, long n, long lda, bool mirror, int n_threads);
 
-// Solves l x = b (transpose false) or l^T x = b (transpose true) in place for b (n x r,
-// contiguous rows) and l lower triangular (n x n, row stride ldl).
-void triangular_solve(const double* l, long n, long ldl, double* b, long r, bool transpose);
+// Solves t x = b in place for b (n x r, contiguous rows), reading only the lower triangle of t
+// (forward substitution) or, with upper, only its upper triangle (backward substitution); t is
+// n x n with row stride ldt.
+void triangular_solve(const double* t, long n, long ldt, double* b, long r, bool upper,
+                      int n_threads);
 
 }  // namespace rcf

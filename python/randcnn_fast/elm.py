@@ -76,43 +76,45 @@ def hidden_activations(X: np.ndarray, weights: np.ndarray, biases: np.ndarray,
 
 
 def _row_gram(R: np.ndarray, alpha: float, n_threads: int, rows=None) -> np.ndarray:
-    """R R^T + alpha I on the native kernels, over the given rows of R or all of them."""
+    """The lower triangle of R R^T + alpha I on the native kernels, over the given rows of R or
+    all of them (the upper triangle is undefined: only a Cholesky factorisation reads it)."""
     R = np.asarray(R, dtype=np.float64)
     if R.shape[1] > 1 and R.strides[1] != R.itemsize:
         R = np.ascontiguousarray(R)
-    gram = _core.row_gram(R, n_threads, rows)
+    gram = _core.row_gram(R, n_threads, rows, mirror=False)
     gram[np.diag_indices_from(gram)] += alpha
     return gram
 
 
 def _cholesky(gram: np.ndarray, n_threads: int = 0):
-    """The lower Cholesky factor, computed in place of ``gram`` where its layout allows, or
-    None if the matrix is not safely positive definite."""
-    lower = _core.cholesky(gram, n_threads, overwrite=True)
-    if lower is None:
+    """The Cholesky factor L of ``gram`` with L^T in its upper triangle (both halves of a solve),
+    computed in place of ``gram`` where its layout allows, or None if the matrix is not safely
+    positive definite."""
+    factor = _core.cholesky(gram, n_threads, overwrite=True, mirror=True)
+    if factor is None:
         return None
-    diagonal = np.abs(np.diag(lower))
+    diagonal = np.abs(np.diag(factor))
     if diagonal.min() <= 0 or (diagonal.max() / diagonal.min()) ** 2 > MAX_GRAM_CONDITION:
         return None
-    return lower
+    return factor
 
 
-def _cho_solve(lower: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    forward = _core.triangular_solve(lower, np.ascontiguousarray(rhs, dtype=np.float64))
-    return _core.triangular_solve(lower, forward, transpose=True)
+def _cho_solve(factor: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    forward = _core.triangular_solve(factor, np.ascontiguousarray(rhs, dtype=np.float64))
+    return _core.triangular_solve(factor, forward, upper=True)
 
 
 def _direct(H: np.ndarray, T: np.ndarray, alpha: float, n_threads: int) -> np.ndarray:
     """One read-out: ridge or minimum-norm least squares for H beta = T."""
     n, h = H.shape
     if n >= h:
-        lower = _cholesky(_row_gram(H.T, alpha, n_threads), n_threads)
-        if lower is not None:
-            return _cho_solve(lower, H.T @ T)
+        factor = _cholesky(_row_gram(H.T, alpha, n_threads), n_threads)
+        if factor is not None:
+            return _cho_solve(factor, H.T @ T)
     else:  # fewer samples than units: the dual form, beta = H^T (H H^T + alpha I)^-1 T
-        lower = _cholesky(_row_gram(H, alpha, n_threads), n_threads)
-        if lower is not None:
-            return H.T @ _cho_solve(lower, T)
+        factor = _cholesky(_row_gram(H, alpha, n_threads), n_threads)
+        if factor is not None:
+            return H.T @ _cho_solve(factor, T)
     if alpha > 0:
         return np.linalg.solve(H.T @ H + alpha * np.eye(h), H.T @ T)
     return np.linalg.lstsq(H, T, rcond=None)[0]
@@ -148,15 +150,15 @@ def solve_readouts(H_units: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0
     out: dict[int, np.ndarray] = {}
     if shared:
         top = counts[shared[-1]]
-        lower = _cholesky(_row_gram(H_units, alpha, n_threads, rows=firing[:top]), n_threads)
-        if lower is not None:
+        factor = _cholesky(_row_gram(H_units, alpha, n_threads, rows=firing[:top]), n_threads)
+        if factor is not None:
             # The forward half of each solve is a leading block of one forward solve.
             rhs = (H_units[:max(sizes)] @ T)[firing[:top]]
-            forward = _core.triangular_solve(lower, np.ascontiguousarray(rhs))
+            forward = _core.triangular_solve(factor, np.ascontiguousarray(rhs))
 
             def backward(k):  # independent per size: they run side by side (the GIL is released)
                 c = counts[k]
-                return full(k, _core.triangular_solve(lower[:c, :c], forward[:c], transpose=True))
+                return full(k, _core.triangular_solve(factor[:c, :c], forward[:c], upper=True, n_threads=1))
 
             with ThreadPoolExecutor(min(len(shared), _core.resolve_threads(n_threads))) as pool:
                 out.update(zip(shared, pool.map(backward, shared)))
