@@ -16,6 +16,7 @@
 #include "core/conv.hpp"
 #include "core/dense.hpp"
 #include "core/isa.hpp"
+#include "core/large_buffer.hpp"
 #include "core/legacy_normal.hpp"
 #include "core/linalg.hpp"
 #include "core/thread_pool.hpp"
@@ -27,6 +28,18 @@ using DoubleArray = py::array_t<double, py::array::c_style>;
 namespace {
 
 const std::string kActivations[] = {"none", "relu", "elu"};
+
+// A fresh C-contiguous array on a LargeBuffer, freed with the array: where huge pages are
+// granted, the first touch of the ELM's 50-70 MB results costs a fraction of its page faults.
+DoubleArray large_array(const std::vector<py::ssize_t>& shape) {
+    size_t count = 1;
+    for (py::ssize_t extent : shape) count *= static_cast<size_t>(extent);
+    auto buffer = std::make_unique<rcf::LargeBuffer<double>>(count);
+    double* data = buffer->data();
+    py::capsule owner(buffer.get(), [](void* p) { delete static_cast<rcf::LargeBuffer<double>*>(p); });
+    buffer.release();  // the capsule owns it now
+    return DoubleArray(shape, data, owner);
+}
 
 int activation_code(const std::string& name) {
     for (int i = 0; i < 3; ++i)
@@ -169,7 +182,7 @@ class DenseRelu {
                                         std::to_string(layer_->inputs()) + " columns");
         if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
         const long n = static_cast<long>(x.shape(0));
-        DoubleArray out = transposed ? DoubleArray({layer_->units(), n}) : DoubleArray({n, layer_->units()});
+        DoubleArray out = transposed ? large_array({layer_->units(), n}) : large_array({n, layer_->units()});
         double* o = out.mutable_data();
         {
             py::gil_scoped_release release;
@@ -198,7 +211,7 @@ long row_stride(const StridedDoubles& a, const char* what) {
 // An (n, n) view of a fresh (n, padded_stride(n)) array: whole kernel panels per row.
 py::array_t<double> padded_square(long n, double** data) {
     const long ld = rcf::padded_stride(n);
-    py::array_t<double> base({n, ld});
+    DoubleArray base = large_array({n, ld});
     *data = base.mutable_data();
     return py::array_t<double>({n, n}, {static_cast<py::ssize_t>(ld * sizeof(double)),
                                         static_cast<py::ssize_t>(sizeof(double))},
@@ -295,7 +308,7 @@ py::tuple legacy_normals(const py::array_t<uint32_t, py::array::c_style>& key, i
     state.pos = pos;
     state.has_gauss = has_gauss;
     state.gauss = gauss;
-    DoubleArray values({n});
+    DoubleArray values = large_array({n});
     double* out = values.mutable_data();
     {
         py::gil_scoped_release release;
