@@ -1,42 +1,40 @@
-// Uninitialised, aligned scratch memory for large temporary matrices.
+// Uninitialised, aligned memory for large matrices, reused across calls.
 #pragma once
 
 #include <cstddef>
-#include <cstdlib>
-#include <new>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
 namespace rcf {
 
-// Buffers of a few MiB and more are aligned to 2 MiB and advised for transparent huge pages:
-// where the kernel grants them, the first touch of a fresh 50 MB buffer costs about a third of
-// what it does in 4 KiB pages. Memory is left uninitialised; callers write before they read.
+// Blocks of at least kPooledBytes are aligned to 2 MiB and advised for transparent huge pages,
+// and when freed they are kept (up to kPoolCapBytes in all) for the next request of the same
+// size. Fresh memory is not free here: the kernel zeroes every page at its first touch, and
+// for huge pages it may first compact memory, which cost 10-100 ms per 70 MB in this VM and made
+// the ELM's timings erratic; the ELM asks for the same few sizes call after call.
+constexpr size_t kPooledBytes = size_t(4) << 20;
+constexpr size_t kPoolCapBytes = size_t(512) << 20;
+
+void* acquire_block(size_t bytes);
+void release_block(void* block, size_t bytes);
+
+// Memory is left uninitialised (a reused block holds whatever it held): write before reading.
 template <typename T>
 class LargeBuffer {
   public:
-    explicit LargeBuffer(size_t count) {
-        constexpr size_t kHuge = size_t(2) << 20;
-        const size_t bytes = count * sizeof(T);
-        const size_t align = bytes >= 2 * kHuge ? kHuge : 64;
-        const size_t rounded = (bytes + align - 1) / align * align;
-        data_ = static_cast<T*>(std::aligned_alloc(align, rounded > 0 ? rounded : align));
-        if (!data_) throw std::bad_alloc();
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-        if (align == kHuge) madvise(data_, rounded, MADV_HUGEPAGE);  // advice only: may be refused
-#endif
-    }
-    ~LargeBuffer() { std::free(data_); }
+    explicit LargeBuffer(size_t count)
+        : bytes_(count * sizeof(T)), data_(static_cast<T*>(acquire_block(bytes_))) {}
+    ~LargeBuffer() { release_block(data_, bytes_); }
     LargeBuffer(const LargeBuffer&) = delete;
     LargeBuffer& operator=(const LargeBuffer&) = delete;
-    LargeBuffer(LargeBuffer&& other) noexcept : data_(other.data_) { other.data_ = nullptr; }
+    LargeBuffer(LargeBuffer&& other) noexcept : bytes_(other.bytes_), data_(other.data_) {
+        other.data_ = nullptr;
+    }
 
     T* data() { return data_; }
     const T* data() const { return data_; }
     T& operator[](size_t i) { return data_[i]; }
 
   private:
+    size_t bytes_;
     T* data_;
 };
 
