@@ -9,7 +9,7 @@ from randcnn_fast import _core
 
 KC = 256  # reduction block, cpp/core/linalg.cpp
 TASK_ROWS = 48
-BLOCK = 96  # Cholesky block
+BLOCK = 96  # Cholesky block (its diagonal tiles are inverted per float64 panel width)
 SOLVE_BLOCK = 32  # rows substituted between two products in a triangular solve
 
 

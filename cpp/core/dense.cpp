@@ -9,8 +9,8 @@
 namespace rcf {
 namespace {
 
-// Rows of x per task: their products for one weight panel stay in L1 across the reduction.
-// Fixed (never from the thread count), though each output depends on its own row only anyway.
+// Rows of x per task at most: their products for one weight panel stay in L1 across the
+// reduction. Each output depends on its own row only, so the split never changes a value.
 constexpr long kTaskRows = 96;
 // Reduction depth per microkernel call (measured: 512 beats 256 and 1024 on the ELM's layer).
 constexpr long kKc = 512;
@@ -40,8 +40,12 @@ void DenseRelu::operator()(const float* x, long n, double* out, int n_threads,
                            bool transposed) const {
     const KernelTable& kt = *kt_;
     const long nr = kt.nr;
-    parallel_for((n + kTaskRows - 1) / kTaskRows, n_threads, [&](long task, int) {
-        const long r0 = task * kTaskRows, rows = std::min(kTaskRows, n - r0);
+    // Tasks of equal size in whole microkernel rows: 300 rows as 4 x 96 would leave one
+    // thread 108 rows to the other's 192; as 80, 80, 80, 60 they share 160 / 140.
+    const long tasks = (n + kTaskRows - 1) / kTaskRows;
+    const long mr = kt.mr, task_rows = ((n + tasks - 1) / tasks + mr - 1) / mr * mr;
+    parallel_for((n + task_rows - 1) / task_rows, n_threads, [&](long task, int) {
+        const long r0 = task * task_rows, rows = std::min(task_rows, n - r0);
         const float* row_pointers[kTaskRows];
         for (long i = 0; i < rows; ++i) row_pointers[i] = x + (r0 + i) * inputs_;
         std::vector<float> products(static_cast<size_t>(kTaskRows * nr));

@@ -15,7 +15,7 @@ namespace {
 constexpr long kKc = 256;      // reduction depth per microkernel call
 constexpr long kTaskRows = 48;  // output rows per task (fixed: results do not depend on threads)
 constexpr long kBlock = 96;     // Cholesky block size
-constexpr long kRowsTogether = 4;  // rows one Cholesky task substitutes side by side
+static_assert(kBlock % 16 == 0, "Cholesky blocks must hold whole float64 panels");
 constexpr long kSolveBlock = 32;   // rows a triangular solve substitutes between two products
 
 long round_up(long n, long multiple) { return (n + multiple - 1) / multiple * multiple; }
@@ -95,6 +95,25 @@ void mirror_lower(double* g, long n, long ld, int n_threads) {
     });
 }
 
+// For each nr x nr diagonal tile D of the lower-triangular b x b matrix l (row stride ld):
+// D^-T as a microkernel panel, [k][q] = D^-1[q][k], so that x D^-T is one product.
+std::vector<double> transposed_tile_inverses(const double* l, long b, long ld, long nr) {
+    std::vector<double> panels(static_cast<size_t>(b * nr), 0.0);
+    for (long s0 = 0; s0 < b; s0 += nr) {
+        double* p = panels.data() + s0 * nr;  // D^-1[i][j] lies at p[j * nr + i]
+        const double* d = l + s0 * ld + s0;
+        for (long j = 0; j < nr; ++j) {  // column j of D^-1, from the diagonal down
+            p[j * nr + j] = 1.0 / d[j * ld + j];
+            for (long i = j + 1; i < nr; ++i) {
+                double sum = 0.0;
+                for (long k = j; k < i; ++k) sum += d[i * ld + k] * p[j * nr + k];
+                p[j * nr + i] = -sum / d[i * ld + i];
+            }
+        }
+    }
+    return panels;
+}
+
 }  // namespace
 
 long padded_stride(long n) { return round_up(std::max(n, 1L), active_kernels().nr / 2); }
@@ -142,35 +161,24 @@ bool cholesky(double* w, long n, long lda, bool mirror, int n_threads) {
             }
         }
         if (k1 == n) break;
-        // The rows below: L21 = A21 L11^-T, nr columns at a time. Each group first takes the
-        // products of the groups left of it (microkernel, against packed rows of L11), then a
-        // small forward substitution.
+        // The rows below: L21 = A21 L11^-T, nr columns (a group) at a time, on the microkernel:
+        // each group first takes the products of the groups left of it (against packed rows of
+        // L11), then is multiplied by the transposed inverse of its diagonal tile of L11. That
+        // product reads its rows before it writes them, so it runs in place. (kBlock is a
+        // multiple of every panel width: the groups are whole.)
         const LargeBuffer<double> l11 =
             pack_panels(strided_rows(w + k0 * lda + k0, b, lda).data(), b, b, -1.0, nr, n_threads);
+        const std::vector<double> inverses = transposed_tile_inverses(w + k0 * lda + k0, b, lda, nr);
         parallel_for((n - k1 + kTaskRows - 1) / kTaskRows, n_threads, [&](long task, int) {
             const long r0 = k1 + task * kTaskRows, r1 = std::min(n, r0 + kTaskRows);
             const double* rows[kTaskRows];
             for (long i = r0; i < r1; ++i) rows[i - r0] = w + i * lda + k0;
             for (long s0 = 0; s0 < b; s0 += nr) {
-                const long s1 = std::min(b, s0 + nr);
+                double* group = w + r0 * lda + k0 + s0;
                 if (s0 > 0)  // panel s0 / nr of l11 holds rows s0.. of L11: its first s0 columns
                     rows_times_panel(kt, rows, r1 - r0, s0, 0, l11.data() + (s0 / nr) * b * nr,
-                                     w + r0 * lda + k0 + s0, lda, 1);
-                // Four rows at a time: each row's substitution is a chain of dependent
-                // multiply-subtracts, and four independent chains keep the core busy.
-                for (long i0 = r0; i0 < r1; i0 += kRowsTogether) {
-                    double* x[kRowsTogether];
-                    for (long t = 0; t < kRowsTogether; ++t)
-                        x[t] = w + std::min(i0 + t, r1 - 1) * lda + k0;  // repeats the last row
-                    for (long j = s0; j < s1; ++j) {
-                        const double* lj = w + (k0 + j) * lda + k0;
-                        double s[kRowsTogether];
-                        for (long t = 0; t < kRowsTogether; ++t) s[t] = x[t][j];
-                        for (long q = s0; q < j; ++q)
-                            for (long t = 0; t < kRowsTogether; ++t) s[t] -= x[t][q] * lj[q];
-                        for (long t = 0; t < kRowsTogether; ++t) x[t][j] = s[t] / lj[j];
-                    }
-                }
+                                     group, lda, 1);
+                rows_times_panel(kt, rows, r1 - r0, nr, s0, inverses.data() + s0 * nr, group, lda, 0);
             }
         });
     }
