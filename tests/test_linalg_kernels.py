@@ -1,4 +1,4 @@
-"""The float64 Gram, Cholesky and triangular-solve kernels (the ELM read-out) on every
+"""The float64 product, Gram, Cholesky and triangular-solve kernels (the ELM read-out) on every
 instruction set."""
 from __future__ import annotations
 
@@ -23,6 +23,19 @@ def test_gram_matches_numpy(isa, n, h):
     np.testing.assert_array_equal(got, got.T)
     lower_only = _core.row_gram(np.ascontiguousarray(a.T), 2, mirror=False)
     np.testing.assert_array_equal(np.tril(lower_only), np.tril(got))
+
+
+@pytest.mark.parametrize("m", [1, 7, TASK_ROWS - 1, TASK_ROWS, TASK_ROWS + 1, 101])
+@pytest.mark.parametrize("k", [1, 2, 13, KC + 1])
+@pytest.mark.parametrize("r", [1, 3, 10, 16, 17])
+def test_matmul_matches_float64(isa, m, k, r):
+    rng = np.random.default_rng(m * 10000 + k * 100 + r)
+    a = rng.standard_normal((m + 5, k + 3))
+    b = rng.standard_normal((k, r))
+    view = a[:m, :k]  # strided rows
+    np.testing.assert_allclose(_core.matmul(view, b, 2), view @ b, rtol=1e-12, atol=1e-12 * k)
+    rows = np.sort(rng.choice(m + 5, size=m, replace=False))
+    np.testing.assert_allclose(_core.matmul(a[:, :k], b, 1, rows), a[rows, :k] @ b, rtol=1e-12, atol=1e-12 * k)
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 31, BLOCK - 1, BLOCK, BLOCK + 1, 2 * BLOCK + 7, 301])
@@ -119,7 +132,12 @@ def test_bad_arguments():
         _core.row_gram(np.ones((4, 6))[:, ::2], 1)
     with pytest.raises(ValueError, match="out of range"):
         _core.row_gram(np.ones((6, 4)), 1, np.array([0, 6]))
+    with pytest.raises(ValueError, match="as many rows"):
+        _core.matmul(np.ones((3, 4)), np.ones((3, 2)))
+    with pytest.raises(ValueError, match="out of range"):
+        _core.matmul(np.ones((3, 4)), np.ones((4, 2)), 1, np.array([3]))
     for call in (lambda: _core.row_gram(np.ones((3, 3)), -1), lambda: _core.cholesky(np.eye(3), -1),
+                 lambda: _core.matmul(np.ones((3, 3)), np.ones((3, 1)), -1),
                  lambda: _core.triangular_solve(np.eye(3), np.ones((3, 1)), n_threads=-1)):
         with pytest.raises(ValueError, match="n_threads"):
             call()

@@ -218,24 +218,51 @@ py::array_t<double> padded_square(long n, double** data) {
                                *data, base);
 }
 
+// Pointers to the chosen rows of a (all of them when none are chosen), checked.
+std::vector<const double*> chosen_rows(const StridedDoubles& a, long lda,
+                                       const std::optional<py::array_t<long, py::array::c_style>>& rows,
+                                       const char* what) {
+    std::vector<const double*> pointers;
+    if (rows) {
+        if (rows->ndim() != 1) throw std::invalid_argument(std::string(what) + ": rows must be 1-D");
+        for (long i = 0; i < rows->shape(0); ++i) {
+            const long r = rows->data()[i];
+            if (r < 0 || r >= a.shape(0))
+                throw std::invalid_argument(std::string(what) + ": row index " + std::to_string(r) +
+                                            " is out of range");
+            pointers.push_back(a.data() + r * lda);
+        }
+    } else {
+        for (long r = 0; r < a.shape(0); ++r) pointers.push_back(a.data() + r * lda);
+    }
+    return pointers;
+}
+
+DoubleArray matmul(const StridedDoubles& a, const DoubleArray& b, int n_threads,
+                   const std::optional<py::array_t<long, py::array::c_style>>& rows) {
+    const long lda = row_stride(a, "matmul: a");
+    if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
+    if (b.ndim() != 2 || b.shape(0) != a.shape(1))
+        throw std::invalid_argument("matmul: b must be 2-D with as many rows as a has columns");
+    const std::vector<const double*> pointers = chosen_rows(a, lda, rows, "matmul");
+    const long m = static_cast<long>(pointers.size()), k = static_cast<long>(a.shape(1));
+    const long r = static_cast<long>(b.shape(1));
+    DoubleArray c({m, r});
+    double* out = c.mutable_data();
+    {
+        py::gil_scoped_release release;
+        rcf::matmul(pointers.data(), m, k, b.data(), r, out, n_threads);
+    }
+    return c;
+}
+
 py::array_t<double> row_gram(const StridedDoubles& a, int n_threads,
                              const std::optional<py::array_t<long, py::array::c_style>>& rows,
                              bool mirror) {
     const long lda = row_stride(a, "row_gram: a");
     if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
     const long n = static_cast<long>(a.shape(1));
-    std::vector<const double*> pointers;
-    if (rows) {
-        if (rows->ndim() != 1) throw std::invalid_argument("row_gram: rows must be 1-D");
-        for (long i = 0; i < rows->shape(0); ++i) {
-            const long r = rows->data()[i];
-            if (r < 0 || r >= a.shape(0))
-                throw std::invalid_argument("row_gram: row index " + std::to_string(r) + " is out of range");
-            pointers.push_back(a.data() + r * lda);
-        }
-    } else {
-        for (long r = 0; r < a.shape(0); ++r) pointers.push_back(a.data() + r * lda);
-    }
+    const std::vector<const double*> pointers = chosen_rows(a, lda, rows, "row_gram");
     const long h = static_cast<long>(pointers.size());
     double* out;
     py::array_t<double> g = padded_square(h, &out);
@@ -380,6 +407,10 @@ The result does not depend on n_threads (0 = all cores).)doc");
              py::arg("transposed") = false,
              "The activations, (n, units); with transposed, (units, n): one row per unit.");
 
+    m.def("matmul", &matmul, py::arg("a").noconvert(), py::arg("b").noconvert(),
+          py::arg("n_threads") = 0, py::arg("rows") = py::none(),
+          "a @ b for a float64 (m, k) array with contiguous rows (or the given rows of it) and "
+          "float64 b (k, r), on the native kernels: no BLAS threads left spinning afterwards.");
     m.def("row_gram", &row_gram, py::arg("a").noconvert(), py::arg("n_threads"),
           py::arg("rows") = py::none(), py::arg("mirror") = true,
           "a a^T for a float64 (h, n) array with contiguous rows, or for the given rows of it: "

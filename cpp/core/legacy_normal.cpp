@@ -3,7 +3,10 @@
 #include "core/legacy_normal.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <memory>
+#include <thread>
 #include <vector>
 
 #include "core/thread_pool.hpp"
@@ -14,8 +17,10 @@ namespace {
 constexpr int kWords = 624;
 constexpr int kShift = 397;  // the recurrence's middle term: key[i + 397]
 constexpr uint32_t kTwist = 0x9908b0dfu;
-// Accepted pairs gathered before their normals are computed in parallel.
+// Accepted pairs gathered before their normals are computed (while the next chunk is gathered),
+// and the chunks the ring between the two holds.
 constexpr long kChunkPairs = 1 << 15;
+constexpr long kRingChunks = 4;
 // Pairs per parallel task; the square roots and divisions of a task vectorise apart from the
 // logarithms (IEEE-exact either way, so the values do not change).
 constexpr long kTransformBlock = 2048;
@@ -95,31 +100,65 @@ void legacy_normals(LegacyNormalState& state, double* out, long n, int n_threads
         state.has_gauss = false;
         state.gauss = 0.0;
     }
-    std::vector<Pair> pairs(static_cast<size_t>(std::min(kChunkPairs, (n - i + 1) / 2 + 1)));
-    while (i < n) {
-        const long wanted = std::min<long>(static_cast<long>(pairs.size()), (n - i + 1) / 2);
-        gather_pairs(state, pairs.data(), wanted);
-        // Polar method: each accepted point gives two normals; the second coordinate's comes
-        // first, and an odd count leaves the first coordinate's cached for the next call.
-        const long blocks = (wanted + kTransformBlock - 1) / kTransformBlock;
-        double* base = out + i;
-        const long room = n - i;
-        parallel_for(blocks, n_threads, [&](long block, int) {
-            const long p0 = block * kTransformBlock, p1 = std::min(wanted, p0 + kTransformBlock);
+    const long total = (n - i + 1) / 2;  // accepted points still needed
+    if (total == 0) return;
+    double* base = out + i;
+    const long room = n - i;
+    // The points are gathered in chunks, in order, by one task (the generator is sequential),
+    // into a ring of slots; every task, the gatherer included whenever it would otherwise wait,
+    // turns gathered chunks into normals. Each chunk's normals have a known place in out.
+    const long chunks = (total + kChunkPairs - 1) / kChunkPairs;
+    const long slots = std::min(chunks, kRingChunks);
+    std::vector<Pair> ring(static_cast<size_t>(slots * kChunkPairs));
+    std::unique_ptr<std::atomic<bool>[]> finished(new std::atomic<bool>[chunks]);
+    for (long c = 0; c < chunks; ++c) finished[c].store(false);
+    std::atomic<long> gathered{0}, claimed{0};
+    auto slot = [&](long c) { return ring.data() + (c % slots) * kChunkPairs; };
+    auto size = [&](long c) { return std::min(kChunkPairs, total - c * kChunkPairs); };
+
+    // Polar method: each accepted point gives two normals; the second coordinate's comes first.
+    auto transform = [&](long c) {
+        const Pair* pairs = slot(c);
+        double* chunk_out = base + 2 * c * kChunkPairs;
+        const long chunk_room = room - 2 * c * kChunkPairs;
+        for (long p0 = 0; p0 < size(c); p0 += kTransformBlock) {
+            const long p1 = std::min(size(c), p0 + kTransformBlock);
             double f[kTransformBlock];
             for (long p = p0; p < p1; ++p) f[p - p0] = std::log(pairs[p].r2);  // libm, as numpy
             for (long p = p0; p < p1; ++p) f[p - p0] = std::sqrt(-2.0 * f[p - p0] / pairs[p].r2);
             for (long p = p0; p < p1; ++p) {
-                base[2 * p] = f[p - p0] * pairs[p].x2;
-                if (2 * p + 1 < room) base[2 * p + 1] = f[p - p0] * pairs[p].x1;
+                chunk_out[2 * p] = f[p - p0] * pairs[p].x2;
+                if (2 * p + 1 < chunk_room) chunk_out[2 * p + 1] = f[p - p0] * pairs[p].x1;
             }
-        });
-        if (2 * wanted > room) {
-            const Pair& q = pairs[wanted - 1];
-            state.has_gauss = true;
-            state.gauss = std::sqrt(-2.0 * std::log(q.r2) / q.r2) * q.x1;
         }
-        i += std::min(2 * wanted, room);
+        finished[c].store(true, std::memory_order_release);
+    };
+    // Transforms the oldest gathered chunk nobody has claimed; false if there is none now.
+    auto transform_one = [&] {
+        long c = claimed.load();
+        while (c < gathered.load(std::memory_order_acquire))
+            if (claimed.compare_exchange_weak(c, c + 1)) {
+                transform(c);
+                return true;
+            }
+        return false;
+    };
+    parallel_for(resolve_threads(n_threads), n_threads, [&](long task, int) {
+        if (task == 0) {
+            for (long c = 0; c < chunks; ++c) {
+                while (c >= slots && !finished[c - slots].load(std::memory_order_acquire))
+                    if (!transform_one()) std::this_thread::yield();  // the slot is being read
+                gather_pairs(state, slot(c), size(c));
+                gathered.store(c + 1, std::memory_order_release);
+            }
+        }
+        while (claimed.load() < chunks)
+            if (!transform_one()) std::this_thread::yield();
+    });
+    if (2 * total > room) {  // an odd count: the last point's first normal waits in the state
+        const Pair& q = slot(chunks - 1)[size(chunks - 1) - 1];
+        state.has_gauss = true;
+        state.gauss = std::sqrt(-2.0 * std::log(q.r2) / q.r2) * q.x1;
     }
 }
 

@@ -124,6 +124,28 @@ void row_gram(const double* const* rows, long h, long n, double* g, long ldg, bo
     if (mirror) mirror_lower(g, h, ldg, n_threads);
 }
 
+void matmul(const double* const* rows, long m, long k, const double* b, long r, double* c,
+            int n_threads) {
+    // b in panels of nr columns (zero past r); each task's rows go through the whole depth at
+    // once into a scratch tile of whole panels, copied out to c's r columns.
+    const KernelTable& kt = active_kernels();
+    const long nr = kt.nr / 2, panels = round_up(std::max(r, 1L), nr) / nr;
+    std::vector<double> packed(static_cast<size_t>(panels * std::max(k, 1L) * nr), 0.0);
+    for (long kk = 0; kk < k; ++kk)
+        for (long col = 0; col < r; ++col) packed[((col / nr) * k + kk) * nr + col % nr] = b[kk * r + col];
+    parallel_for((m + kTaskRows - 1) / kTaskRows, n_threads, [&](long task, int) {
+        const long r0 = task * kTaskRows, r1 = std::min(m, r0 + kTaskRows);
+        std::vector<double> tile(static_cast<size_t>(kTaskRows * panels * nr), 0.0);
+        if (k > 0)
+            for (long j = 0; j < panels; ++j)
+                rows_times_panel(kt, rows + r0, r1 - r0, k, 0, packed.data() + j * k * nr,
+                                 tile.data() + j * nr, panels * nr, 0);
+        for (long i = r0; i < r1; ++i)
+            std::copy(tile.data() + (i - r0) * panels * nr, tile.data() + (i - r0) * panels * nr + r,
+                      c + i * r);
+    });
+}
+
 bool cholesky(double* w, long n, long lda, bool mirror, int n_threads) {
     // Left-looking by blocks of kBlock columns: each block column first takes the updates of
     // every column left of it in one product (so the trailing matrix is never rewritten block

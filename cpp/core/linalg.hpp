@@ -14,6 +14,11 @@ long padded_stride(long n);
 void row_gram(const double* const* rows, long h, long n, double* g, long ldg, bool mirror,
               int n_threads);
 
+// c = A b for the m rows A = rows[0..m), each k long, and b (k x r, contiguous rows); c is
+// m x r with contiguous rows.
+void matmul(const double* const* rows, long m, long k, const double* b, long r, double* c,
+            int n_threads);
+
 // In-place lower Cholesky factor L of the symmetric positive definite a (n x n, row stride
 // lda >= padded_stride(n); only the lower triangle is read, the padding is scratch). The strict
 // upper triangle is set to zero, or with mirror to L^T, so that one matrix holds both triangular

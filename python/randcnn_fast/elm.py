@@ -9,7 +9,9 @@ The hidden layer runs on the native kernels (a float32 product, the bias and ReL
 its weights packed once per layer). The read-out is solved from the smaller Gram matrix with a
 Cholesky factorisation (both native, float64), which gives the same minimum-norm solution as
 the pseudo-inverse when the Gram matrix is well conditioned, and falls back to an SVD
-least-squares solve when it is not. Nested hidden sizes share one random layer
+least-squares solve when it is not. Its products also run natively rather than through
+BLAS: OpenBLAS leaves its threads spinning for a while after a call, and they took a core from
+whatever ran next (the next layer draw measured 57 ms instead of 33). Nested hidden sizes share one random layer
 and, where the Gram matrix of the largest layer is positive definite, one factorisation:
 the Cholesky factor of a leading block is the leading block of the Cholesky factor.
 """
@@ -75,12 +77,19 @@ def hidden_activations(X: np.ndarray, weights: np.ndarray, biases: np.ndarray,
     return hidden_layer(weights, biases, n_threads)(x, n_threads, transposed)
 
 
+def _contiguous_rows(R: np.ndarray) -> np.ndarray:
+    """R as float64 with contiguous rows (a view with strided rows is kept), as the native
+    products take it."""
+    R = np.asarray(R, dtype=np.float64)
+    if R.ndim == 2 and R.shape[1] > 1 and R.strides[1] != R.itemsize:
+        R = np.ascontiguousarray(R)
+    return R
+
+
 def _row_gram(R: np.ndarray, alpha: float, n_threads: int, rows=None) -> np.ndarray:
     """The lower triangle of R R^T + alpha I on the native kernels, over the given rows of R or
     all of them (the upper triangle is undefined: only a Cholesky factorisation reads it)."""
-    R = np.asarray(R, dtype=np.float64)
-    if R.shape[1] > 1 and R.strides[1] != R.itemsize:
-        R = np.ascontiguousarray(R)
+    R = _contiguous_rows(R)
     gram = _core.row_gram(R, n_threads, rows, mirror=False)
     gram[np.diag_indices_from(gram)] += alpha
     return gram
@@ -133,6 +142,7 @@ def solve_readouts(H_units: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0
     whose firing units are no more than the samples share one Cholesky factorisation of the
     Gram matrix of the largest of them; the others are solved on their own.
     """
+    H_units = _contiguous_rows(H_units)
     n = H_units.shape[1]
     sizes = sorted(set(int(k) for k in sizes))
     firing = np.flatnonzero(np.any(H_units[:max(sizes)] != 0, axis=1))
@@ -153,8 +163,8 @@ def solve_readouts(H_units: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0
         factor = _cholesky(_row_gram(H_units, alpha, n_threads, rows=firing[:top]), n_threads)
         if factor is not None:
             # The forward half of each solve is a leading block of one forward solve.
-            rhs = (H_units[:max(sizes)] @ T)[firing[:top]]
-            forward = _core.triangular_solve(factor, np.ascontiguousarray(rhs))
+            rhs = _core.matmul(H_units, np.ascontiguousarray(T, dtype=np.float64), n_threads, firing[:top])
+            forward = _core.triangular_solve(factor, rhs)
 
             def backward(k):  # independent per size: they run side by side (the GIL is released)
                 c = counts[k]
@@ -227,7 +237,8 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
     def _scores(self, X) -> np.ndarray:
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        return hidden_activations(X, self.weights_, self.biases_, self.n_threads) @ self.coef_
+        H = hidden_activations(X, self.weights_, self.biases_, self.n_threads)
+        return _core.matmul(H, np.ascontiguousarray(self.coef_), self.n_threads)
 
     def decision_function(self, X):
         """Read-out scores (n_samples, n_classes); for two classes, the second class's score
@@ -258,4 +269,5 @@ def hidden_size_predictions(X_train, y_train, X_test, sizes=PAPER_HIDDEN_SIZES, 
     H_units = layer(X_train, n_threads, True)
     H_test = layer(np.ascontiguousarray(X_test, dtype=np.float32), n_threads)
     readouts = solve_readouts(H_units, T, sizes, alpha, n_threads)
-    return {k: model.classes_[np.argmax(H_test[:, :k] @ beta, axis=1)] for k, beta in readouts.items()}
+    return {k: model.classes_[np.argmax(_core.matmul(H_test[:, :k], beta, n_threads), axis=1)]
+            for k, beta in readouts.items()}
