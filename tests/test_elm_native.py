@@ -58,3 +58,21 @@ def test_native_normals_leave_other_generators_to_themselves():
     pcg = np.random.RandomState(np.random.PCG64(2))
     np.testing.assert_array_equal(elm.standard_normals(pcg, (9,)),
                                   np.random.RandomState(np.random.PCG64(2)).normal(size=9))
+
+
+def test_large_results_reuse_memory_only_once_freed():
+    # Results of 4 MiB and more come from a pool of freed blocks: a live array's block must never
+    # be handed out again, and a reused block must be fully rewritten.
+    rng = np.random.default_rng(5)
+    layer = _core.DenseRelu(rng.standard_normal((8, 1024)), rng.standard_normal(1024), 2)
+    x = rng.standard_normal((640, 8)).astype(np.float32)
+    first, second = layer(x, 2), layer(x, 2)
+    assert first.nbytes >= 4 << 20
+    assert not np.shares_memory(first, second)
+    want = first.copy()
+    first[:] = np.nan  # a freed block's old contents must not leak into the next result
+    del first
+    third = layer(x, 2)
+    np.testing.assert_array_equal(third, want)
+    np.testing.assert_array_equal(second, want)
+    assert not np.shares_memory(third, second)

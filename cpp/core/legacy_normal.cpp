@@ -21,8 +21,8 @@ constexpr uint32_t kTwist = 0x9908b0dfu;
 // and the chunks the ring between the two holds.
 constexpr long kChunkPairs = 1 << 15;
 constexpr long kRingChunks = 4;
-// Pairs per parallel task; the square roots and divisions of a task vectorise apart from the
-// logarithms (IEEE-exact either way, so the values do not change).
+// Pairs transformed a block at a time: the block's square roots and divisions vectorise apart
+// from its logarithms (IEEE-exact either way, so the values do not change).
 constexpr long kTransformBlock = 2048;
 
 uint32_t mix(uint32_t upper, uint32_t lower, uint32_t middle) {
