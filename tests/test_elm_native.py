@@ -76,3 +76,21 @@ def test_large_results_reuse_memory_only_once_freed():
     np.testing.assert_array_equal(third, want)
     np.testing.assert_array_equal(second, want)
     assert not np.shares_memory(third, second)
+
+
+@pytest.mark.parametrize("inputs, units", [(1, 1), (5, 33), (7, 97), (3, 64)])
+@pytest.mark.parametrize("cached", [False, True])
+def test_layer_drawn_into_panels_is_the_packed_draw(isa, inputs, units, cached):
+    # Straight into the panels or drawn as arrays and packed: the same layer, the same state
+    # after it, whether or not a second normal of an earlier call waits in the state.
+    rngs = [np.random.RandomState(11), np.random.RandomState(11)]
+    if cached:
+        for rng in rngs:
+            rng.normal()  # leaves has_gauss set
+    fused = elm.draw_hidden_layer(rngs[0], inputs, units, 2)
+    packed = elm.hidden_layer(*elm.draw_layer(rngs[1], inputs, units, 2), 2)
+    x = np.random.default_rng(units).standard_normal((11, inputs)).astype(np.float32)
+    np.testing.assert_array_equal(fused(x, 1), packed(x, 1))
+    assert rngs[0].normal() == rngs[1].normal()
+    other = np.random.default_rng(3)  # not a RandomState: drawn through its own normal()
+    assert elm.draw_hidden_layer(other, inputs, units)(x, 1).shape == (11, units)

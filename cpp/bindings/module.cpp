@@ -162,6 +162,27 @@ class ConvLayer {
     std::unique_ptr<rcf::PackedWeights> packed_;
 };
 
+// A legacy RandomState state as get_state() gives it, checked.
+rcf::LegacyNormalState legacy_state(const py::array_t<uint32_t, py::array::c_style>& key, int pos,
+                                    bool has_gauss, double gauss, int n_threads) {
+    if (key.ndim() != 1 || key.shape(0) != 624)
+        throw std::invalid_argument("legacy_normals: key must hold the 624 words of an MT19937 state");
+    if (pos < 0 || pos > 624) throw std::invalid_argument("legacy_normals: pos must be in [0, 624]");
+    if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
+    rcf::LegacyNormalState state;
+    std::memcpy(state.key, key.data(), sizeof(state.key));
+    state.pos = pos;
+    state.has_gauss = has_gauss;
+    state.gauss = gauss;
+    return state;
+}
+
+py::array_t<uint32_t> key_words(const rcf::LegacyNormalState& state) {
+    py::array_t<uint32_t> key({624});
+    std::memcpy(key.mutable_data(), state.key, sizeof(state.key));
+    return key;
+}
+
 // The ELM hidden layer: the weights packed once, applied to any number of inputs.
 class DenseRelu {
   public:
@@ -174,6 +195,22 @@ class DenseRelu {
         py::gil_scoped_release release;
         layer_ = std::make_unique<rcf::DenseRelu>(w.data(), b.data(), static_cast<long>(w.shape(0)),
                                                   static_cast<long>(w.shape(1)), n_threads);
+    }
+
+    // The layer a legacy RandomState state draws (biases, then weights), with the state after
+    // the draw: (layer, key, pos, has_gauss, gauss).
+    static py::tuple draw(const py::array_t<uint32_t, py::array::c_style>& key, int pos,
+                          bool has_gauss, double gauss, long inputs, long units, int n_threads) {
+        if (inputs < 1 || units < 1)
+            throw std::invalid_argument("DenseRelu.draw: inputs and units must be positive");
+        rcf::LegacyNormalState state = legacy_state(key, pos, has_gauss, gauss, n_threads);
+        DenseRelu layer;
+        {
+            py::gil_scoped_release release;
+            layer.layer_ = std::make_unique<rcf::DenseRelu>(state, inputs, units, n_threads);
+        }
+        return py::make_tuple(std::move(layer), key_words(state), state.pos, state.has_gauss,
+                              state.gauss);
     }
 
     DoubleArray operator()(const FloatArray& x, int n_threads, bool transposed) const {
@@ -192,6 +229,7 @@ class DenseRelu {
     }
 
   private:
+    DenseRelu() = default;
     std::unique_ptr<rcf::DenseRelu> layer_;
 };
 
@@ -325,25 +363,15 @@ DoubleArray triangular_solve(const StridedDoubles& t, const DoubleArray& b, bool
 // get_state() gives it; returns (values, key, pos, has_gauss, gauss) for set_state().
 py::tuple legacy_normals(const py::array_t<uint32_t, py::array::c_style>& key, int pos,
                          bool has_gauss, double gauss, long n, int n_threads) {
-    if (key.ndim() != 1 || key.shape(0) != 624)
-        throw std::invalid_argument("legacy_normals: key must hold the 624 words of an MT19937 state");
-    if (pos < 0 || pos > 624) throw std::invalid_argument("legacy_normals: pos must be in [0, 624]");
     if (n < 0) throw std::invalid_argument("legacy_normals: n must be >= 0");
-    if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
-    rcf::LegacyNormalState state;
-    std::memcpy(state.key, key.data(), sizeof(state.key));
-    state.pos = pos;
-    state.has_gauss = has_gauss;
-    state.gauss = gauss;
+    rcf::LegacyNormalState state = legacy_state(key, pos, has_gauss, gauss, n_threads);
     DoubleArray values = large_array({n});
     double* out = values.mutable_data();
     {
         py::gil_scoped_release release;
         rcf::legacy_normals(state, out, n, n_threads);
     }
-    py::array_t<uint32_t> key_out({624});
-    std::memcpy(key_out.mutable_data(), state.key, sizeof(state.key));
-    return py::make_tuple(values, key_out, state.pos, state.has_gauss, state.gauss);
+    return py::make_tuple(values, key_words(state), state.pos, state.has_gauss, state.gauss);
 }
 
 }  // namespace
@@ -403,6 +431,12 @@ The result does not depend on n_threads (0 = all cores).)doc");
                           "activation are applied in float64, the result is float64 (n, units).")
         .def(py::init<const DoubleArray&, const DoubleArray&, int>(), py::arg("w").noconvert(),
              py::arg("b").noconvert(), py::arg("n_threads") = 0)
+        .def_static("draw", &DenseRelu::draw, py::arg("key").noconvert(), py::arg("pos"),
+                    py::arg("has_gauss"), py::arg("gauss"), py::arg("inputs"), py::arg("units"),
+                    py::arg("n_threads") = 0,
+                    "The layer a legacy RandomState draws, N(0, 1) biases then N(0, 1) weights "
+                    "(inputs, units), straight into the packed panels, from its get_state(): "
+                    "(layer, key, pos, has_gauss, gauss) after the draw.")
         .def("__call__", &DenseRelu::operator(), py::arg("x").noconvert(), py::arg("n_threads") = 0,
              py::arg("transposed") = false,
              "The activations, (n, units); with transposed, (units, n): one row per unit.");

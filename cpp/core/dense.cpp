@@ -36,6 +36,28 @@ DenseRelu::DenseRelu(const double* w, const double* b, long inputs, long units, 
     });
 }
 
+DenseRelu::DenseRelu(LegacyNormalState& state, long inputs, long units, int n_threads)
+    : kt_(&active_kernels()),
+      inputs_(inputs),
+      units_(units),
+      panels_((units + kt_->nr - 1) / kt_->nr),
+      packed_(static_cast<size_t>(panels_ * inputs * kt_->nr)),
+      bias_(static_cast<size_t>(units)) {
+    legacy_normals(state, bias_.data(), units, n_threads);
+    const long nr = kt_->nr, width = units - (panels_ - 1) * nr;  // units in the last panel
+    float* last = packed_.data() + (panels_ - 1) * inputs * nr;
+    for (long k = 0; k < inputs; ++k) std::fill(last + k * nr + width, last + (k + 1) * nr, 0.0f);
+    // Weight (k, u) goes to lane u % nr of row k of panel u / nr, as the other constructor packs.
+    legacy_normals(state, inputs * units, n_threads, [&](long first, const double* values, long count) {
+        long k = first / units, u = first % units, j = u / nr, q = u % nr;
+        for (long t = 0; t < count; ++t) {
+            packed_[(j * inputs + k) * nr + q] = static_cast<float>(values[t]);
+            if (++q == nr) q = 0, ++j;
+            if (++u == units) u = 0, j = 0, q = 0, ++k;
+        }
+    });
+}
+
 void DenseRelu::operator()(const float* x, long n, double* out, int n_threads,
                            bool transposed) const {
     const KernelTable& kt = *kt_;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/large_buffer.hpp"
+#include "core/legacy_normal.hpp"
 
 namespace rcf {
 
@@ -14,6 +15,11 @@ class DenseRelu {
     // w: inputs x units, float64 row-major (the layer as drawn); b: units. The weights are
     // packed once into float32 panels for the kernel table active now.
     DenseRelu(const double* w, const double* b, long inputs, long units, int n_threads);
+
+    // The layer a legacy RandomState draws as N(0, 1) biases, then N(0, 1) weights (inputs x
+    // units, row-major), the state advanced past both: the same layer as the constructor above
+    // given those arrays, with the weights drawn straight into the float32 panels.
+    DenseRelu(LegacyNormalState& state, long inputs, long units, int n_threads);
 
     // out (n x units, float64) = max(0, x w + b) for x (n x inputs, float32 row-major), or its
     // transpose (units x n) when transposed. The products run in float32; the bias and the

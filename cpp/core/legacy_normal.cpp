@@ -93,16 +93,15 @@ void gather_pairs(LegacyNormalState& s, Pair* pairs, long wanted) {
 
 }  // namespace
 
-void legacy_normals(LegacyNormalState& state, double* out, long n, int n_threads) {
+void legacy_normals(LegacyNormalState& state, long n, int n_threads, const NormalSink& sink) {
     long i = 0;
     if (n > 0 && state.has_gauss) {
-        out[i++] = state.gauss;
+        sink(i++, &state.gauss, 1);
         state.has_gauss = false;
         state.gauss = 0.0;
     }
     const long total = (n - i + 1) / 2;  // accepted points still needed
     if (total == 0) return;
-    double* base = out + i;
     const long room = n - i;
     // The points are gathered in chunks, in order, by one task (the generator is sequential),
     // into a ring of slots; every task, the gatherer included whenever it would otherwise wait,
@@ -119,17 +118,17 @@ void legacy_normals(LegacyNormalState& state, double* out, long n, int n_threads
     // Polar method: each accepted point gives two normals; the second coordinate's comes first.
     auto transform = [&](long c) {
         const Pair* pairs = slot(c);
-        double* chunk_out = base + 2 * c * kChunkPairs;
-        const long chunk_room = room - 2 * c * kChunkPairs;
         for (long p0 = 0; p0 < size(c); p0 += kTransformBlock) {
             const long p1 = std::min(size(c), p0 + kTransformBlock);
-            double f[kTransformBlock];
+            double f[kTransformBlock], values[2 * kTransformBlock];
             for (long p = p0; p < p1; ++p) f[p - p0] = std::log(pairs[p].r2);  // libm, as numpy
             for (long p = p0; p < p1; ++p) f[p - p0] = std::sqrt(-2.0 * f[p - p0] / pairs[p].r2);
             for (long p = p0; p < p1; ++p) {
-                chunk_out[2 * p] = f[p - p0] * pairs[p].x2;
-                if (2 * p + 1 < chunk_room) chunk_out[2 * p + 1] = f[p - p0] * pairs[p].x1;
+                values[2 * (p - p0)] = f[p - p0] * pairs[p].x2;
+                values[2 * (p - p0) + 1] = f[p - p0] * pairs[p].x1;
             }
+            const long first = 2 * (c * kChunkPairs + p0);  // counted from i
+            sink(i + first, values, std::min(2 * (p1 - p0), room - first));
         }
         finished[c].store(true, std::memory_order_release);
     };
@@ -160,6 +159,12 @@ void legacy_normals(LegacyNormalState& state, double* out, long n, int n_threads
         state.has_gauss = true;
         state.gauss = std::sqrt(-2.0 * std::log(q.r2) / q.r2) * q.x1;
     }
+}
+
+void legacy_normals(LegacyNormalState& state, double* out, long n, int n_threads) {
+    legacy_normals(state, n, n_threads, [out](long first, const double* values, long count) {
+        std::copy(values, values + count, out + first);
+    });
 }
 
 }  // namespace rcf

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 namespace rcf {
 
@@ -15,9 +16,16 @@ struct LegacyNormalState {
     double gauss;
 };
 
-// Fills out[0, n) with the next n values of RandomState.standard_normal (equal to
-// RandomState.normal(0, 1)) and advances the state exactly as numpy would. The words and the
-// accepted points are found in order; their normals are computed on up to n_threads threads.
+// Where the values go: sink(first, values, count) receives values first .. first + count - 1
+// of the draw. Runs come in any order, from up to n_threads threads at once, never overlapping.
+using NormalSink = std::function<void(long first, const double* values, long count)>;
+
+// Draws the next n values of RandomState.standard_normal (equal to RandomState.normal(0, 1))
+// into sink and advances the state exactly as numpy would. The words and the accepted points
+// are found in order; their normals are computed on up to n_threads threads.
+void legacy_normals(LegacyNormalState& state, long n, int n_threads, const NormalSink& sink);
+
+// The same into out[0, n).
 void legacy_normals(LegacyNormalState& state, double* out, long n, int n_threads);
 
 }  // namespace rcf

@@ -20,23 +20,28 @@ constexpr long kSolveBlock = 32;   // rows a triangular solve substitutes betwee
 
 long round_up(long n, long multiple) { return (n + multiple - 1) / multiple * multiple; }
 
-// Panels [j][k][nr] of the n_cols x depth matrix with rows right[0..n_cols), times sign, zero
-// past n_cols: the right factor of the microkernel.
-LargeBuffer<double> pack_panels(const double* const* right, long n_cols, long depth, double sign,
-                                long nr, int n_threads) {
-    const long panels = round_up(n_cols, nr) / nr;
-    LargeBuffer<double> packed(static_cast<size_t>(std::max(panels * depth * nr, 1L)));
-    parallel_for(panels, n_threads, [&](long j, int) {
-        double* panel = packed.data() + j * depth * nr;
+// Fills packed with panels [j][k][nr] of the n_cols x depth matrix whose rows are
+// right[0..n_cols) from column offset on, times sign, zero past n_cols: the right factor of the
+// microkernel.
+void pack_panels_into(double* packed, const double* const* right, long n_cols, long offset,
+                      long depth, double sign, long nr, int n_threads) {
+    parallel_for(round_up(n_cols, nr) / nr, n_threads, [&](long j, int) {
+        double* panel = packed + j * depth * nr;
         for (long q = 0; q < nr; ++q) {
             const long col = j * nr + q;
             if (col < n_cols) {
-                for (long k = 0; k < depth; ++k) panel[k * nr + q] = sign * right[col][k];
+                for (long k = 0; k < depth; ++k) panel[k * nr + q] = sign * right[col][offset + k];
             } else {
                 for (long k = 0; k < depth; ++k) panel[k * nr + q] = 0.0;
             }
         }
     });
+}
+
+LargeBuffer<double> pack_panels(const double* const* right, long n_cols, long depth, double sign,
+                                long nr, int n_threads) {
+    LargeBuffer<double> packed(static_cast<size_t>(std::max(round_up(n_cols, nr) * depth, 1L)));
+    pack_panels_into(packed.data(), right, n_cols, 0, depth, sign, nr, n_threads);
     return packed;
 }
 
@@ -64,19 +69,21 @@ void lower_product(const double* const* rows, long n, long depth, double* c, lon
     const KernelTable& kt = active_kernels();
     const long nr = kt.nr / 2;
     const long panels = round_up(n, nr) / nr;
-    const LargeBuffer<double> packed = pack_panels(rows, n, depth, 1.0, nr, n_threads);
-
     // One reduction slab at a time (a task's rows of it stay in L2 across every panel), its
     // row blocks in parallel; each entry still adds its slabs in order, whatever the threads.
+    // The slab's panels are packed just before: a few MB that stay in L3 while every task
+    // reads them, where packing the whole depth at once went through memory.
+    LargeBuffer<double> packed(static_cast<size_t>(panels * std::min(kKc, depth) * nr));
     const long n_tasks = (n + kTaskRows - 1) / kTaskRows;
     for (long k0 = 0; k0 < depth; k0 += kKc) {
         const long kc = std::min(kKc, depth - k0);
+        pack_panels_into(packed.data(), rows, n, k0, kc, 1.0, nr, n_threads);
         parallel_for(n_tasks, n_threads, [&](long task, int) {
             // The lowest rows first: they reach the most panels, so the smallest tasks come
             // last and the threads finish together.
             const long r0 = (n_tasks - 1 - task) * kTaskRows, r1 = std::min(n, r0 + kTaskRows);
             for (long j = 0; j < panels && j * nr < r1; ++j)  // panels left of the diagonal only
-                rows_times_panel(kt, rows + r0, r1 - r0, kc, k0, packed.data() + (j * depth + k0) * nr,
+                rows_times_panel(kt, rows + r0, r1 - r0, kc, k0, packed.data() + j * kc * nr,
                                  c + r0 * ldc + j * nr, ldc, k0 > 0);
         });
     }

@@ -35,6 +35,22 @@ PAPER_HIDDEN_SIZES = (100, 250, 500, 1200, 1800, 2500)
 MAX_GRAM_CONDITION = 1e10
 
 
+def _legacy_state(rng):
+    """The get_state() fields the native draw continues, or None for a generator it cannot."""
+    if type(rng) is not np.random.RandomState:
+        return None
+    state = rng.get_state(legacy=False)
+    if state["bit_generator"] != "MT19937":
+        return None
+    return (state["state"]["key"], int(state["state"]["pos"]), bool(state["has_gauss"]),
+            float(state["gauss"]))
+
+
+def _set_legacy_state(rng: np.random.RandomState, key, pos, has_gauss, gauss) -> None:
+    rng.set_state({"bit_generator": "MT19937", "state": {"key": key, "pos": pos},
+                   "has_gauss": int(has_gauss), "gauss": gauss})
+
+
 def standard_normals(rng: np.random.RandomState, shape, n_threads: int = 0) -> np.ndarray:
     """``rng.normal(size=shape)``, the same values and the same state after it.
 
@@ -43,16 +59,11 @@ def standard_normals(rng: np.random.RandomState, shape, n_threads: int = 0) -> n
     several times faster than numpy's call per value; anything else draws through its own
     ``normal``.
     """
-    if type(rng) is not np.random.RandomState:
+    state = _legacy_state(rng)
+    if state is None:
         return rng.normal(size=shape)
-    state = rng.get_state(legacy=False)
-    if state["bit_generator"] != "MT19937":
-        return rng.normal(size=shape)
-    values, key, pos, has_gauss, gauss = _core.legacy_normals(
-        state["state"]["key"], int(state["state"]["pos"]), bool(state["has_gauss"]),
-        float(state["gauss"]), int(np.prod(shape, dtype=np.int64)), n_threads)
-    rng.set_state({"bit_generator": "MT19937", "state": {"key": key, "pos": pos},
-                   "has_gauss": int(has_gauss), "gauss": gauss})
+    values, *after = _core.legacy_normals(*state, int(np.prod(shape, dtype=np.int64)), n_threads)
+    _set_legacy_state(rng, *after)
     return values.reshape(shape)
 
 
@@ -67,6 +78,21 @@ def hidden_layer(weights: np.ndarray, biases: np.ndarray, n_threads: int = 0) ->
     """The random layer packed for the native kernels; call it on float32 inputs."""
     return _core.DenseRelu(np.ascontiguousarray(weights, dtype=np.float64),
                            np.ascontiguousarray(biases, dtype=np.float64), n_threads)
+
+
+def draw_hidden_layer(rng: np.random.RandomState, n_features: int, n_hidden: int,
+                      n_threads: int = 0) -> _core.DenseRelu:
+    """``hidden_layer(*draw_layer(rng, ...))``: the same layer and the same state after it.
+
+    From a legacy MT19937 RandomState the weights are drawn straight into the kernels' float32
+    panels, skipping the float64 weights array and its packing.
+    """
+    state = _legacy_state(rng)
+    if state is None:
+        return hidden_layer(*draw_layer(rng, n_features, n_hidden, n_threads), n_threads)
+    layer, *after = _core.DenseRelu.draw(*state, n_features, n_hidden, n_threads)
+    _set_legacy_state(rng, *after)
+    return layer
 
 
 def hidden_activations(X: np.ndarray, weights: np.ndarray, biases: np.ndarray,
@@ -263,9 +289,7 @@ def hidden_size_predictions(X_train, y_train, X_test, sizes=PAPER_HIDDEN_SIZES, 
     model._check_params()
     X_train = np.ascontiguousarray(X_train, dtype=np.float32)
     T = model._targets(np.asarray(y_train))
-    rng = check_random_state(random_state)
-    weights, biases = draw_layer(rng, X_train.shape[1], max(sizes), n_threads)
-    layer = hidden_layer(weights, biases, n_threads)
+    layer = draw_hidden_layer(check_random_state(random_state), X_train.shape[1], max(sizes), n_threads)
     H_units = layer(X_train, n_threads, True)
     H_test = layer(np.ascontiguousarray(X_test, dtype=np.float32), n_threads)
     readouts = solve_readouts(H_units, T, sizes, alpha, n_threads)
