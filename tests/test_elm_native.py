@@ -1,6 +1,9 @@
 """The ELM's native pieces outside the linear algebra: the dense ReLU layer on every
-instruction set, and the legacy RandomState normal stream."""
+instruction set, the legacy RandomState normal stream, and the pool of large buffers behind
+their results."""
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -94,3 +97,26 @@ def test_layer_drawn_into_panels_is_the_packed_draw(isa, inputs, units, cached):
     assert rngs[0].normal() == rngs[1].normal()
     other = np.random.default_rng(3)  # not a RandomState: drawn through its own normal()
     assert elm.draw_hidden_layer(other, inputs, units)(x, 1).shape == (11, units)
+
+
+def _layer_sum_in_child(layer, x, queue):
+    queue.put(float(layer(x, 2).sum()))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_forked_child_runs_the_native_layer():
+    # A forked child gets a thread pool and a buffer pool of its own and computes as the parent.
+    import multiprocessing
+
+    rng = np.random.default_rng(9)
+    layer = _core.DenseRelu(rng.standard_normal((8, 1024)), rng.standard_normal(1024), 2)
+    x = rng.standard_normal((640, 8)).astype(np.float32)
+    want = float(layer(x, 2).sum())  # the parent's pools now hold blocks and threads
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_layer_sum_in_child, args=(layer, x, queue))
+    child.start()
+    got = queue.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert got == want

@@ -6,6 +6,7 @@
 #include <new>
 #include <utility>
 #include <vector>
+#include <unistd.h>
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -22,8 +23,18 @@ struct Pool {
     size_t held = 0;
 };
 
+// A forked child starts a pool of its own (the parent's mutex may have been held at the fork;
+// the parent's blocks stay with the parent). Pools are never destroyed: buffers may be released
+// during interpreter exit.
 Pool& pool() {
-    static Pool* p = new Pool;  // never destroyed: buffers may be released during exit
+    static std::mutex guard;
+    static Pool* p = nullptr;
+    static pid_t owner = 0;
+    std::lock_guard<std::mutex> lock(guard);
+    if (!p || owner != getpid()) {
+        p = new Pool;
+        owner = getpid();
+    }
     return *p;
 }
 
