@@ -6,14 +6,15 @@ N(0, 1) weights, applies max(0, X W + b) to the unscaled features, binarises the
 does the same by default (``alpha=0``); ``alpha > 0`` gives ridge regression instead.
 
 The hidden layer runs on the native kernels (a float32 product, the bias and ReLU in float64,
-its weights packed once per layer). The read-out is solved from the smaller Gram matrix with a
-Cholesky factorisation (both native, float64), which gives the same minimum-norm solution as
-the pseudo-inverse when the Gram matrix is well conditioned, and falls back to an SVD
-least-squares solve when it is not. Its products also run natively rather than through
-BLAS: OpenBLAS leaves its threads spinning for a while after a call, and they took a core from
-whatever ran next (the next layer draw measured 57 ms instead of 33). Nested hidden sizes share one random layer
-and, where the Gram matrix of the largest layer is positive definite, one factorisation:
-the Cholesky factor of a leading block is the leading block of the Cholesky factor.
+its weights packed once per layer, or drawn straight into the packed form). The read-out is
+solved from the smaller Gram matrix with a Cholesky factorisation (both native, float64), which
+gives the same minimum-norm solution as the pseudo-inverse when the Gram matrix is well
+conditioned, and falls back to an SVD least-squares solve when it is not. Its products also run
+natively rather than through BLAS: OpenBLAS leaves its threads spinning for a while after a
+call, and they took a core from whatever ran next (the next layer draw measured 57 ms instead
+of 33). Nested hidden sizes share one random layer and, where the Gram matrix of the largest
+layer is positive definite, one factorisation: the Cholesky factor of a leading block is the
+leading block of the Cholesky factor.
 """
 from __future__ import annotations
 
@@ -189,12 +190,14 @@ def solve_readouts(H_units: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0
         factor = _cholesky(_row_gram(H_units, alpha, n_threads, rows=firing[:top]), n_threads)
         if factor is not None:
             # The forward half of each solve is a leading block of one forward solve.
-            rhs = _core.matmul(H_units, np.ascontiguousarray(T, dtype=np.float64), n_threads, firing[:top])
+            rhs = _core.matmul(H_units, np.ascontiguousarray(T, dtype=np.float64), n_threads,
+                               firing[:top])
             forward = _core.triangular_solve(factor, rhs)
 
             def backward(k):  # independent per size: they run side by side (the GIL is released)
                 c = counts[k]
-                return full(k, _core.triangular_solve(factor[:c, :c], forward[:c], upper=True, n_threads=1))
+                return full(k, _core.triangular_solve(factor[:c, :c], forward[:c], upper=True,
+                                                      n_threads=1))
 
             with ThreadPoolExecutor(min(len(shared), _core.resolve_threads(n_threads))) as pool:
                 out.update(zip(shared, pool.map(backward, shared)))
