@@ -166,8 +166,8 @@ class ConvLayer {
 rcf::LegacyNormalState legacy_state(const py::array_t<uint32_t, py::array::c_style>& key, int pos,
                                     bool has_gauss, double gauss, int n_threads) {
     if (key.ndim() != 1 || key.shape(0) != 624)
-        throw std::invalid_argument("legacy_normals: key must hold the 624 words of an MT19937 state");
-    if (pos < 0 || pos > 624) throw std::invalid_argument("legacy_normals: pos must be in [0, 624]");
+        throw std::invalid_argument("RandomState state: key must hold the 624 words of an MT19937 state");
+    if (pos < 0 || pos > 624) throw std::invalid_argument("RandomState state: pos must be in [0, 624]");
     if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
     rcf::LegacyNormalState state;
     std::memcpy(state.key, key.data(), sizeof(state.key));
