@@ -82,9 +82,14 @@ void lower_product(const double* const* rows, long n, long depth, double* c, lon
             // The lowest rows first: they reach the most panels, so the smallest tasks come
             // last and the threads finish together.
             const long r0 = (n_tasks - 1 - task) * kTaskRows, r1 = std::min(n, r0 + kTaskRows);
-            for (long j = 0; j < panels && j * nr < r1; ++j)  // panels left of the diagonal only
-                rows_times_panel(kt, rows + r0, r1 - r0, kc, k0, packed.data() + j * kc * nr,
-                                 c + r0 * ldc + j * nr, ldc, k0 > 0);
+            for (long j = 0; j < panels && j * nr < r1; ++j) {  // panels left of the diagonal
+                // Groups of rows that lie wholly above the panel's first column are skipped:
+                // their products there belong to the upper triangle.
+                const long skip = j * nr > r0 ? (j * nr - r0) / kt.mr * kt.mr : 0;
+                rows_times_panel(kt, rows + r0 + skip, r1 - r0 - skip, kc, k0,
+                                 packed.data() + j * kc * nr, c + (r0 + skip) * ldc + j * nr, ldc,
+                                 k0 > 0);
+            }
         });
     }
 }
