@@ -47,6 +47,19 @@ def test_rank_deficient_falls_back_to_the_pseudo_inverse():
     np.testing.assert_allclose(beta, np.linalg.pinv(H) @ T, rtol=1e-6, atol=1e-8)
 
 
+def test_sizes_past_a_singular_unit_fall_back_and_the_others_share_the_factor():
+    # Units 30.. repeat earlier ones: the shared factorisation serves sizes up to 30, and the
+    # sizes beyond go to the pseudo-inverse, each agreeing with a separate solve.
+    rng = np.random.default_rng(6)
+    base = np.maximum(rng.standard_normal((90, 30)), 0)
+    H = np.hstack([base, base[:, :20]])
+    T = np.sign(rng.standard_normal((90, 3)))
+    sizes = [10, 30, 40, 50]
+    got = elm.solve_readouts(H.T, T, sizes)
+    for k in sizes:
+        np.testing.assert_allclose(got[k], np.linalg.pinv(H[:, :k]) @ T, rtol=1e-6, atol=1e-8)
+
+
 @pytest.mark.parametrize("n,h", [(120, 40), (30, 90)])
 def test_ridge_matches_the_closed_form(n, h):
     rng = np.random.default_rng(2)

@@ -101,6 +101,25 @@ def test_leading_blocks_and_column_subsets_are_used_in_place(isa, k):
                                rtol=1e-9, atol=1e-10)
 
 
+@pytest.mark.parametrize("p", [0, 1, 17, BLOCK - 1, BLOCK, BLOCK + 3, 140])
+def test_partial_cholesky_factors_the_leading_block(isa, p):
+    # A negative pivot at p: the leading p x p block is still factored, upper triangle included.
+    rng = np.random.default_rng(p)
+    m = rng.standard_normal((170, 150))
+    spd = m.T @ m
+    spd[p, p] = -1.0
+    for mirror in (False, True):
+        factor, factored = _core.cholesky(spd, 2, mirror=mirror, partial=True)
+        assert factored == p
+        assert _core.cholesky(spd, 2, mirror=mirror) is None
+        want = np.linalg.cholesky(spd[:p, :p]) if p else np.zeros((0, 0))
+        np.testing.assert_allclose(np.tril(factor[:p, :p]), want, rtol=1e-9, atol=1e-10)
+        lower = np.tril(factor[:p, :p])
+        np.testing.assert_array_equal(np.triu(factor[:p, :p], 1), np.triu(lower.T, 1) if mirror else 0)
+    factor, factored = _core.cholesky(m.T @ m, 2, partial=True)
+    assert factored == 150
+
+
 def test_cholesky_refuses_matrices_that_are_not_positive_definite(isa):
     assert _core.cholesky(-np.eye(3), 1) is None
     singular = np.ones((150, 150))

@@ -311,7 +311,7 @@ py::array_t<double> row_gram(const StridedDoubles& a, int n_threads,
     return g;
 }
 
-py::object cholesky(StridedDoubles a, int n_threads, bool overwrite, bool mirror) {
+py::object cholesky(StridedDoubles a, int n_threads, bool overwrite, bool mirror, bool partial) {
     const long lda = row_stride(a, "cholesky: a");
     if (n_threads < 0) throw std::invalid_argument("n_threads must be >= 0");
     if (a.shape(0) != a.shape(1)) throw std::invalid_argument("cholesky: a must be a square 2-D array");
@@ -329,15 +329,16 @@ py::object cholesky(StridedDoubles a, int n_threads, bool overwrite, bool mirror
         l = padded_square(n, &out);
         ldl = rcf::padded_stride(n);
     }
-    bool ok;
+    long factored;
     {
         py::gil_scoped_release release;
         if (!in_place)
             for (long i = 0; i < n; ++i)  // the lower triangle is all the factorisation reads
                 std::memcpy(out + i * ldl, a.data() + i * lda, sizeof(double) * (i + 1));
-        ok = rcf::cholesky(out, n, ldl, mirror, n_threads);
+        factored = rcf::cholesky(out, n, ldl, mirror, n_threads);
     }
-    return ok ? l : py::none();
+    if (partial) return py::make_tuple(l, factored);
+    return factored == n ? l : py::none();
 }
 
 DoubleArray triangular_solve(const StridedDoubles& t, const DoubleArray& b, bool upper,
@@ -451,11 +452,13 @@ The result does not depend on n_threads (0 = all cores).)doc");
           "the (h, h) Gram matrix of the rows, a view of rows padded to whole kernel panels. "
           "Without mirror only its lower triangle is computed (the upper one is undefined).");
     m.def("cholesky", &cholesky, py::arg("a").noconvert(), py::arg("n_threads"),
-          py::arg("overwrite") = false, py::arg("mirror") = false,
+          py::arg("overwrite") = false, py::arg("mirror") = false, py::arg("partial") = false,
           "Lower Cholesky factor L of a symmetric float64 matrix (its lower triangle is read), "
           "or None if it is not numerically positive definite. With overwrite, a padded "
           "matrix (as row_gram returns) is factored in place and returned. With mirror the "
-          "upper triangle holds L^T (else zeros): both factors of a solve in one matrix.");
+          "upper triangle holds L^T (else zeros): both factors of a solve in one matrix. With "
+          "partial, returns (factor, p) always: the leading p x p block is the factor of the "
+          "matrix's leading block (p = n when it is positive definite).");
     m.def("triangular_solve", &triangular_solve, py::arg("t").noconvert(), py::arg("b").noconvert(),
           py::arg("upper") = false, py::arg("n_threads") = 0,
           "Solves t x = b for float64 b (n, r), reading only the lower triangle of t (and its "

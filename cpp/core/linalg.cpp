@@ -158,7 +158,16 @@ void matmul(const double* const* rows, long m, long k, const double* b, long r, 
     });
 }
 
-bool cholesky(double* w, long n, long lda, bool mirror, int n_threads) {
+long cholesky(double* w, long n, long lda, bool mirror, int n_threads) {
+    // The strict upper triangle of the leading `done` columns: L^T or zeros.
+    auto finish = [&](long done) {
+        if (mirror) {
+            mirror_lower(w, done, lda, n_threads);
+        } else {
+            for (long i = 0; i < done; ++i) std::fill(w + i * lda + i + 1, w + i * lda + done, 0.0);
+        }
+        return done;
+    };
     // Left-looking by blocks of kBlock columns: each block column first takes the updates of
     // every column left of it in one product (so the trailing matrix is never rewritten block
     // after block), then its diagonal block is factored, then the rows below it are solved.
@@ -185,7 +194,7 @@ bool cholesky(double* w, long n, long lda, bool mirror, int n_threads) {
         for (long j = k0; j < k1; ++j) {
             double d = w[j * lda + j];
             for (long p = k0; p < j; ++p) d -= w[j * lda + p] * w[j * lda + p];
-            if (!(d > 0.0) || !std::isfinite(d)) return false;
+            if (!(d > 0.0) || !std::isfinite(d)) return finish(j);  // columns < j are final
             const double root = std::sqrt(d);
             w[j * lda + j] = root;
             for (long i = j + 1; i < k1; ++i) {
@@ -216,12 +225,7 @@ bool cholesky(double* w, long n, long lda, bool mirror, int n_threads) {
             }
         });
     }
-    if (mirror) {
-        mirror_lower(w, n, lda, n_threads);
-    } else {
-        for (long i = 0; i < n; ++i) std::fill(w + i * lda + i + 1, w + i * lda + n, 0.0);
-    }
-    return true;
+    return finish(n);
 }
 
 void triangular_solve(const double* t, long n, long ldt, double* b, long r, bool upper,

@@ -22,9 +22,10 @@ void matmul(const double* const* rows, long m, long k, const double* b, long r, 
 // In-place lower Cholesky factor L of the symmetric positive definite a (n x n, row stride
 // lda >= padded_stride(n); only the lower triangle is read, the padding is scratch). The strict
 // upper triangle is set to zero, or with mirror to L^T, so that one matrix holds both triangular
-// factors of a solve. Returns false, with a partly overwritten, if a is not numerically positive
-// definite.
-bool cholesky(double* a, long n, long lda, bool mirror, int n_threads);
+// factors of a solve. Returns n, or where a is not numerically positive definite the number p of
+// leading columns factored: then the leading p x p block holds the factor of a's leading block
+// (upper triangle as above) and the rest is partly overwritten.
+long cholesky(double* a, long n, long lda, bool mirror, int n_threads);
 
 // Solves t x = b in place for b (n x r, contiguous rows), reading only the lower triangle of t
 // (forward substitution) or, with upper, only its upper triangle (backward substitution); t is

@@ -122,17 +122,25 @@ def _row_gram(R: np.ndarray, alpha: float, n_threads: int, rows=None) -> np.ndar
     return gram
 
 
+def _leading_cholesky(gram: np.ndarray, n_threads: int = 0):
+    """(factor, usable): the Cholesky factor L of ``gram`` with L^T in its upper triangle (both
+    halves of a solve), computed in place of ``gram`` where its layout allows, and how many
+    leading rows it serves: the leading usable x usable block is the factor of the Gram
+    matrix's leading block, which is positive definite and, by the estimate from the factor's
+    diagonal, conditioned well enough (the estimate only grows with the block)."""
+    factor, factored = _core.cholesky(gram, n_threads, overwrite=True, mirror=True, partial=True)
+    diagonal = np.abs(np.diag(factor)[:factored])
+    if factored == 0:
+        return factor, 0
+    estimate = (np.maximum.accumulate(diagonal) / np.minimum.accumulate(diagonal)) ** 2
+    refused = np.flatnonzero((diagonal <= 0) | (estimate > MAX_GRAM_CONDITION))
+    return factor, int(refused[0]) if len(refused) else factored
+
+
 def _cholesky(gram: np.ndarray, n_threads: int = 0):
-    """The Cholesky factor L of ``gram`` with L^T in its upper triangle (both halves of a solve),
-    computed in place of ``gram`` where its layout allows, or None if the matrix is not safely
-    positive definite."""
-    factor = _core.cholesky(gram, n_threads, overwrite=True, mirror=True)
-    if factor is None:
-        return None
-    diagonal = np.abs(np.diag(factor))
-    if diagonal.min() <= 0 or (diagonal.max() / diagonal.min()) ** 2 > MAX_GRAM_CONDITION:
-        return None
-    return factor
+    """The factor of ``_leading_cholesky`` if it serves the whole matrix, else None."""
+    factor, usable = _leading_cholesky(gram, n_threads)
+    return factor if usable == len(gram) else None
 
 
 def _cho_solve(factor: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -151,8 +159,14 @@ def _direct(H: np.ndarray, T: np.ndarray, alpha: float, n_threads: int) -> np.nd
         factor = _cholesky(_row_gram(H, alpha, n_threads), n_threads)
         if factor is not None:
             return H.T @ _cho_solve(factor, T)
+    return _without_cholesky(H, T, alpha)
+
+
+def _without_cholesky(H: np.ndarray, T: np.ndarray, alpha: float) -> np.ndarray:
+    """The read-out where the Cholesky factorisation is refused: ridge by a general solve, the
+    minimum-norm least squares by SVD (as the original's pseudo-inverse)."""
     if alpha > 0:
-        return np.linalg.solve(H.T @ H + alpha * np.eye(h), H.T @ T)
+        return np.linalg.solve(H.T @ H + alpha * np.eye(H.shape[1]), H.T @ T)
     return np.linalg.lstsq(H, T, rcond=None)[0]
 
 
@@ -167,7 +181,9 @@ def solve_readouts(H_units: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0
     features) get a zero weight and leave the solve: the minimum-norm and the ridge solutions
     both give them zero, and without them the Gram matrix is usually well conditioned. Sizes
     whose firing units are no more than the samples share one Cholesky factorisation of the
-    Gram matrix of the largest of them; the others are solved on their own.
+    Gram matrix of the largest of them, as far as its leading blocks are usable (a size beyond
+    that would have its own factorisation refused too, so it goes straight to the fallback);
+    the others are solved on their own.
     """
     H_units = _contiguous_rows(H_units)
     n = H_units.shape[1]
@@ -180,19 +196,24 @@ def solve_readouts(H_units: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0
         beta[firing[:counts[k]]] = beta_firing
         return beta
 
-    def direct(k):
-        return full(k, _direct(H_units[firing[:counts[k]]].T, T, alpha, n_threads))
+    def units(k):
+        return H_units[firing[:counts[k]]].T
 
     shared = [k for k in sizes if counts[k] <= n]
     out: dict[int, np.ndarray] = {}
     if shared:
-        top = counts[shared[-1]]
-        factor = _cholesky(_row_gram(H_units, alpha, n_threads, rows=firing[:top]), n_threads)
-        if factor is not None:
+        factor, usable = _leading_cholesky(
+            _row_gram(H_units, alpha, n_threads, rows=firing[:counts[shared[-1]]]), n_threads)
+        for k in shared:
+            if counts[k] > usable:
+                out[k] = full(k, _without_cholesky(units(k), T, alpha))
+        shared = [k for k in shared if k not in out]
+        if shared:
             # The forward half of each solve is a leading block of one forward solve.
+            top = counts[shared[-1]]
             rhs = _core.matmul(H_units, np.ascontiguousarray(T, dtype=np.float64), n_threads,
                                firing[:top])
-            forward = _core.triangular_solve(factor, rhs)
+            forward = _core.triangular_solve(factor[:top, :top], rhs)
 
             def backward(k):  # independent per size: they run side by side (the GIL is released)
                 c = counts[k]
@@ -203,7 +224,7 @@ def solve_readouts(H_units: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0
                 out.update(zip(shared, pool.map(backward, shared)))
     for k in sizes:
         if k not in out:
-            out[k] = direct(k)
+            out[k] = full(k, _direct(units(k), T, alpha, n_threads))
     return out
 
 
