@@ -17,13 +17,17 @@ constexpr long kKc = 512;
 
 }  // namespace
 
-DenseRelu::DenseRelu(const double* w, const double* b, long inputs, long units, int n_threads)
+DenseRelu::DenseRelu(long inputs, long units)
     : kt_(&active_kernels()),
       inputs_(inputs),
       units_(units),
       panels_((units + kt_->nr - 1) / kt_->nr),
       packed_(static_cast<size_t>(panels_ * inputs * kt_->nr)),
-      bias_(b, b + units) {
+      bias_(static_cast<size_t>(units)) {}
+
+DenseRelu::DenseRelu(const double* w, const double* b, long inputs, long units, int n_threads)
+    : DenseRelu(inputs, units) {
+    std::copy(b, b + units, bias_.begin());
     const long nr = kt_->nr;
     parallel_for(panels_, n_threads, [&](long j, int) {
         float* panel = packed_.data() + j * inputs_ * nr;
@@ -37,12 +41,7 @@ DenseRelu::DenseRelu(const double* w, const double* b, long inputs, long units, 
 }
 
 DenseRelu::DenseRelu(LegacyNormalState& state, long inputs, long units, int n_threads)
-    : kt_(&active_kernels()),
-      inputs_(inputs),
-      units_(units),
-      panels_((units + kt_->nr - 1) / kt_->nr),
-      packed_(static_cast<size_t>(panels_ * inputs * kt_->nr)),
-      bias_(static_cast<size_t>(units)) {
+    : DenseRelu(inputs, units) {
     legacy_normals(state, bias_.data(), units, n_threads);
     const long nr = kt_->nr, width = units - (panels_ - 1) * nr;  // units in the last panel
     float* last = packed_.data() + (panels_ - 1) * inputs * nr;

@@ -30,6 +30,9 @@ class DenseRelu {
     long units() const { return units_; }
 
   private:
+    // The layout both constructors fill: panels for the active kernels, a bias per unit.
+    DenseRelu(long inputs, long units);
+
     const KernelTable* kt_;
     long inputs_, units_, panels_;
     LargeBuffer<float> packed_;  // [panel][input][nr], zero past the last unit

@@ -6,10 +6,11 @@
 #include <new>
 #include <utility>
 #include <vector>
-#include <unistd.h>
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+
+#include "core/per_process.hpp"
 
 namespace rcf {
 namespace {
@@ -23,21 +24,6 @@ struct Pool {
     size_t held = 0;
 };
 
-// A forked child starts a pool of its own (the parent's mutex may have been held at the fork;
-// the parent's blocks stay with the parent). Pools are never destroyed: buffers may be released
-// during interpreter exit.
-Pool& pool() {
-    static std::mutex guard;
-    static Pool* p = nullptr;
-    static pid_t owner = 0;
-    std::lock_guard<std::mutex> lock(guard);
-    if (!p || owner != getpid()) {
-        p = new Pool;
-        owner = getpid();
-    }
-    return *p;
-}
-
 size_t rounded(size_t bytes) {
     const size_t align = bytes >= kPooledBytes ? kHuge : 64;
     return (std::max<size_t>(bytes, 1) + align - 1) / align * align;
@@ -48,7 +34,7 @@ size_t rounded(size_t bytes) {
 void* acquire_block(size_t bytes) {
     const size_t size = rounded(bytes);
     if (bytes >= kPooledBytes) {
-        Pool& p = pool();
+        Pool& p = per_process<Pool>();
         std::lock_guard<std::mutex> lock(p.mutex);
         for (size_t i = 0; i < p.blocks.size(); ++i) {
             if (p.blocks[i].first == size) {
@@ -71,7 +57,7 @@ void release_block(void* block, size_t bytes) {
     if (!block) return;
     if (bytes >= kPooledBytes) {
         const size_t size = rounded(bytes);
-        Pool& p = pool();
+        Pool& p = per_process<Pool>();
         std::lock_guard<std::mutex> lock(p.mutex);
         if (size <= kPoolCapBytes) {
             // Make room by freeing the oldest blocks; the newest are the likeliest to recur.

@@ -11,7 +11,8 @@
 #if defined(__linux__)
 #include <sched.h>
 #endif
-#include <unistd.h>
+
+#include "core/per_process.hpp"
 
 namespace rcf {
 namespace {
@@ -89,20 +90,6 @@ class Pool {
     std::exception_ptr error_;
 };
 
-// A forked child inherits the pool object but not its threads, so each process makes its own.
-// Pools are never destroyed: detached helpers may still wait on them at interpreter exit.
-Pool& pool_for_this_process() {
-    static std::mutex guard;
-    static Pool* pool = nullptr;
-    static pid_t owner = 0;
-    std::lock_guard<std::mutex> lock(guard);
-    if (!pool || owner != getpid()) {
-        pool = new Pool();
-        owner = getpid();
-    }
-    return *pool;
-}
-
 }  // namespace
 
 int resolve_threads(int n_threads) {
@@ -123,7 +110,7 @@ void parallel_for(long n_tasks, int n_threads, const std::function<void(long, in
         for (long task = 0; task < n_tasks; ++task) fn(task, 0);
         return;
     }
-    pool_for_this_process().run(n_tasks, workers, fn);
+    per_process<Pool>().run(n_tasks, workers, fn);
 }
 
 }  // namespace rcf

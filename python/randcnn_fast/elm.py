@@ -204,13 +204,12 @@ def solve_readouts(H_units: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0
     if shared:
         factor, usable = _leading_cholesky(
             _row_gram(H_units, alpha, n_threads, rows=firing[:counts[shared[-1]]]), n_threads)
-        for k in shared:
-            if counts[k] > usable:
-                out[k] = full(k, _without_cholesky(units(k), T, alpha))
-        shared = [k for k in shared if k not in out]
-        if shared:
+        served = [k for k in shared if counts[k] <= usable]  # a prefix: counts grow with k
+        for k in shared[len(served):]:
+            out[k] = full(k, _without_cholesky(units(k), T, alpha))
+        if served:
             # The forward half of each solve is a leading block of one forward solve.
-            top = counts[shared[-1]]
+            top = counts[served[-1]]
             rhs = _core.matmul(H_units, np.ascontiguousarray(T, dtype=np.float64), n_threads,
                                firing[:top])
             forward = _core.triangular_solve(factor[:top, :top], rhs)
@@ -220,8 +219,8 @@ def solve_readouts(H_units: np.ndarray, T: np.ndarray, sizes, alpha: float = 0.0
                 return full(k, _core.triangular_solve(factor[:c, :c], forward[:c], upper=True,
                                                       n_threads=1))
 
-            with ThreadPoolExecutor(min(len(shared), _core.resolve_threads(n_threads))) as pool:
-                out.update(zip(shared, pool.map(backward, shared)))
+            with ThreadPoolExecutor(min(len(served), _core.resolve_threads(n_threads))) as pool:
+                out.update(zip(served, pool.map(backward, served)))
     for k in sizes:
         if k not in out:
             out[k] = full(k, _direct(units(k), T, alpha, n_threads))
