@@ -47,12 +47,15 @@ DenseRelu::DenseRelu(LegacyNormalState& state, long inputs, long units, int n_th
     float* last = packed_.data() + (panels_ - 1) * inputs * nr;
     for (long k = 0; k < inputs; ++k) std::fill(last + k * nr + width, last + (k + 1) * nr, 0.0f);
     // Weight (k, u) goes to lane u % nr of row k of panel u / nr, as the other constructor packs.
+    // A run of values is cut where it crosses a panel or a row of weights: each piece is
+    // consecutive lanes of one panel row.
     legacy_normals(state, inputs * units, n_threads, [&](long first, const double* values, long count) {
-        long k = first / units, u = first % units, j = u / nr, q = u % nr;
-        for (long t = 0; t < count; ++t) {
-            packed_[(j * inputs + k) * nr + q] = static_cast<float>(values[t]);
-            if (++q == nr) q = 0, ++j;
-            if (++u == units) u = 0, j = 0, q = 0, ++k;
+        for (long t = 0; t < count;) {
+            const long k = (first + t) / units, u = (first + t) % units, q = u % nr;
+            const long piece = std::min({count - t, nr - q, units - u});
+            float* lanes = packed_.data() + ((u / nr) * inputs + k) * nr + q;
+            for (long p = 0; p < piece; ++p) lanes[p] = static_cast<float>(values[t + p]);
+            t += piece;
         }
     });
 }

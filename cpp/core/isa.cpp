@@ -104,6 +104,13 @@ const Bf16Kernels* active_bf16_kernels() {
     return nullptr;
 }
 
+const LegacyDrawKernels* active_legacy_draw_kernels() {
+#if defined(RCF_HAVE_X86_KERNELS)
+    if (current().load()->table == &kernels_avx512) return legacy_draw_avx512();
+#endif
+    return nullptr;
+}
+
 IsaInfo isa_info() {
     IsaInfo info;
     info.detected = best_level().name;

@@ -9,75 +9,63 @@
 #include <thread>
 #include <vector>
 
+#include "core/isa.hpp"
 #include "core/thread_pool.hpp"
+#include "kernels/legacy_draw.hpp"
 
 namespace rcf {
 namespace {
 
-constexpr int kWords = 624;
-constexpr int kShift = 397;  // the recurrence's middle term: key[i + 397]
-constexpr uint32_t kTwist = 0x9908b0dfu;
+using legacy_draw::kWords;
+
 // Accepted pairs gathered before their normals are computed (while the next chunk is gathered),
 // and the chunks the ring between the two holds.
 constexpr long kChunkPairs = 1 << 15;
 constexpr long kRingChunks = 4;
-// Pairs transformed a block at a time: the block's square roots and divisions vectorise apart
-// from its logarithms (IEEE-exact either way, so the values do not change).
+// Pairs transformed a block at a time: the block's logarithms (libm's, one at a time), then
+// its normals in one pass that vectorises (IEEE-exact either way: the values do not change).
 constexpr long kTransformBlock = 2048;
 
-uint32_t mix(uint32_t upper, uint32_t lower, uint32_t middle) {
-    const uint32_t y = (upper & 0x80000000u) | (lower & 0x7fffffffu);
-    return middle ^ (y >> 1) ^ ((0u - (y & 1u)) & kTwist);
-}
-
-// Regenerates all 624 words of the key in place (the MT19937 recurrence).
-void twist(uint32_t* key) {
-    int i = 0;
-    for (; i < kWords - kShift; ++i) key[i] = mix(key[i], key[i + 1], key[i + kShift]);
-    for (; i < kWords - 1; ++i) key[i] = mix(key[i], key[i + 1], key[i + kShift - kWords]);
-    key[kWords - 1] = mix(key[kWords - 1], key[0], key[kShift - 1]);
-}
-
-uint32_t temper(uint32_t y) {
-    y ^= y >> 11;
-    y ^= (y << 7) & 0x9d2c5680u;
-    y ^= (y << 15) & 0xefc60000u;
-    return y ^ (y >> 18);
-}
-
-// A double in [-1, 1) from two words, as 2 * RandomState.random_sample() - 1.
+// A double in [-1, 1) from two words, as 2 * RandomState.random_sample() - 1. (The shifted
+// words fit an int32, whose conversion to double is cheaper than an unsigned one's.)
 double symmetric_unit(uint32_t first, uint32_t second) {
-    const double u = ((first >> 5) * 67108864.0 + (second >> 6)) / 9007199254740992.0;
+    const double u = (static_cast<int32_t>(first >> 5) * 67108864.0 + static_cast<int32_t>(second >> 6)) /
+                     9007199254740992.0;
     return 2.0 * u - 1.0;
 }
 
-// A point the polar method accepted: its coordinates and squared radius.
-struct Pair {
-    double x1, x2, r2;
+// Points the polar method accepted, as three arrays: coordinates and squared radius.
+struct Points {
+    double* x1;
+    double* x2;
+    double* r2;
 };
 
-// Gathers `wanted` accepted pairs into `pairs`, reading the words from the state's position on
-// and advancing it past the last candidate used. A candidate takes four words and may straddle
-// a twist of the key: up to three words stay at the front of the buffer for the next key.
-void gather_pairs(LegacyNormalState& s, Pair* pairs, long wanted) {
+// Gathers `wanted` accepted points into `points`, reading the words from the state's position
+// on and advancing it past the last candidate used. A candidate takes four words and may
+// straddle a twist of the key: up to three words stay at the front of the buffer for the next
+// key.
+void gather_points(LegacyNormalState& s, Points points, long wanted, const LegacyDrawKernels& kt) {
     uint32_t words[kWords + 3];
     int carried = 0;  // words at the front of `words`, already consumed from an earlier key
     long found = 0;
     while (found < wanted) {
         if (s.pos == kWords) {
-            twist(s.key);
+            kt.twist(s.key);
             s.pos = 0;
         }
         const int count = carried + (kWords - s.pos);
-        for (int i = s.pos; i < kWords; ++i) words[carried + i - s.pos] = temper(s.key[i]);
+        kt.temper(s.key + s.pos, kWords - s.pos, words + carried);
         const int candidates = count / 4;
-        int used = 0;  // candidates consumed
+        int used = kt.scan(words, candidates, wanted, &found, points.x1, points.x2, points.r2);
         for (; used < candidates && found < wanted; ++used) {
             const uint32_t* w = words + 4 * used;
             const double x1 = symmetric_unit(w[0], w[1]);
             const double x2 = symmetric_unit(w[2], w[3]);
             const double r2 = x1 * x1 + x2 * x2;
-            pairs[found] = {x1, x2, r2};
+            points.x1[found] = x1;
+            points.x2[found] = x2;
+            points.r2[found] = r2;
             found += (r2 < 1.0 && r2 != 0.0);  // kept only when accepted: written, not counted
         }
         if (found == wanted) {  // stopped inside this key: the position follows the last candidate
@@ -91,6 +79,11 @@ void gather_pairs(LegacyNormalState& s, Pair* pairs, long wanted) {
     }
 }
 
+int no_vector_scan(const uint32_t*, int, long, long*, double*, double*, double*) { return 0; }
+
+const LegacyDrawKernels kPortable{&legacy_draw::twist, &legacy_draw::temper, &no_vector_scan,
+                                  &legacy_draw::polar_normals};
+
 }  // namespace
 
 void legacy_normals(LegacyNormalState& state, long n, int n_threads, const NormalSink& sink) {
@@ -102,31 +95,32 @@ void legacy_normals(LegacyNormalState& state, long n, int n_threads, const Norma
     }
     const long total = (n - i + 1) / 2;  // accepted points still needed
     if (total == 0) return;
+    const LegacyDrawKernels* vector_build = active_legacy_draw_kernels();
+    const LegacyDrawKernels& kt = vector_build ? *vector_build : kPortable;
     const long room = n - i;
     // The points are gathered in chunks, in order, by one task (the generator is sequential),
     // into a ring of slots; every task, the gatherer included whenever it would otherwise wait,
     // turns gathered chunks into normals. Each chunk's normals have a known place in out.
     const long chunks = (total + kChunkPairs - 1) / kChunkPairs;
     const long slots = std::min(chunks, kRingChunks);
-    std::vector<Pair> ring(static_cast<size_t>(slots * kChunkPairs));
+    std::vector<double> ring(static_cast<size_t>(3 * slots * kChunkPairs));  // x1, x2, r2 per slot
     std::unique_ptr<std::atomic<bool>[]> finished(new std::atomic<bool>[chunks]);
     for (long c = 0; c < chunks; ++c) finished[c].store(false);
     std::atomic<long> gathered{0}, claimed{0};
-    auto slot = [&](long c) { return ring.data() + (c % slots) * kChunkPairs; };
+    auto slot = [&](long c) {
+        double* x1 = ring.data() + 3 * (c % slots) * kChunkPairs;
+        return Points{x1, x1 + kChunkPairs, x1 + 2 * kChunkPairs};
+    };
     auto size = [&](long c) { return std::min(kChunkPairs, total - c * kChunkPairs); };
 
     // Polar method: each accepted point gives two normals; the second coordinate's comes first.
     auto transform = [&](long c) {
-        const Pair* pairs = slot(c);
+        const Points points = slot(c);
         for (long p0 = 0; p0 < size(c); p0 += kTransformBlock) {
             const long p1 = std::min(size(c), p0 + kTransformBlock);
             double f[kTransformBlock], values[2 * kTransformBlock];
-            for (long p = p0; p < p1; ++p) f[p - p0] = std::log(pairs[p].r2);  // libm, as numpy
-            for (long p = p0; p < p1; ++p) f[p - p0] = std::sqrt(-2.0 * f[p - p0] / pairs[p].r2);
-            for (long p = p0; p < p1; ++p) {
-                values[2 * (p - p0)] = f[p - p0] * pairs[p].x2;
-                values[2 * (p - p0) + 1] = f[p - p0] * pairs[p].x1;
-            }
+            for (long p = p0; p < p1; ++p) f[p - p0] = std::log(points.r2[p]);  // libm, as numpy
+            kt.normals(f, points.r2 + p0, points.x1 + p0, points.x2 + p0, p1 - p0, values);
             const long first = 2 * (c * kChunkPairs + p0);  // counted from i
             sink(i + first, values, std::min(2 * (p1 - p0), room - first));
         }
@@ -147,7 +141,7 @@ void legacy_normals(LegacyNormalState& state, long n, int n_threads, const Norma
             for (long c = 0; c < chunks; ++c) {
                 while (c >= slots && !finished[c - slots].load(std::memory_order_acquire))
                     if (!transform_one()) std::this_thread::yield();  // the slot is being read
-                gather_pairs(state, slot(c), size(c));
+                gather_points(state, slot(c), size(c), kt);
                 gathered.store(c + 1, std::memory_order_release);
             }
         }
@@ -155,9 +149,10 @@ void legacy_normals(LegacyNormalState& state, long n, int n_threads, const Norma
             if (!transform_one()) std::this_thread::yield();
     });
     if (2 * total > room) {  // an odd count: the last point's first normal waits in the state
-        const Pair& q = slot(chunks - 1)[size(chunks - 1) - 1];
+        const Points points = slot(chunks - 1);
+        const long last = size(chunks - 1) - 1;
         state.has_gauss = true;
-        state.gauss = std::sqrt(-2.0 * std::log(q.r2) / q.r2) * q.x1;
+        state.gauss = std::sqrt(-2.0 * std::log(points.r2[last]) / points.r2[last]) * points.x1[last];
     }
 }
 

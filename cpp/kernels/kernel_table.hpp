@@ -81,10 +81,30 @@ struct Bf16Kernels {
     void (*convert)(const float* src, uint16_t* dst, long n);
 };
 
+// The legacy normal draw's steps (core/legacy_normal.cpp), each bit for bit the portable one's.
+struct LegacyDrawKernels {
+    // Regenerates the 624-word MT19937 key in place.
+    void (*twist)(uint32_t* key);
+    // out[i] = key[i] tempered, for i < count.
+    void (*temper)(const uint32_t* key, int count, uint32_t* out);
+    // Candidates of the polar method take four tempered words each: x1 = 2 u(w0, w1) - 1,
+    // x2 = 2 u(w2, w3) - 1, r2 = x1 * x1 + x2 * x2. Appends the accepted ones (0 < r2 < 1) to
+    // x1, x2 and r2 from index *found on and advances *found, over whole blocks of candidates
+    // from the first, stopping before a block that would bring *found to `wanted`. Returns the
+    // candidates it consumed (none for the portable build); the caller scans the rest one at a
+    // time.
+    int (*scan)(const uint32_t* words, int candidates, long wanted, long* found, double* x1,
+                double* x2, double* r2);
+    // values[2p] = f x2[p], values[2p + 1] = f x1[p], f = sqrt(-2 log_r2[p] / r2[p]), p < n.
+    void (*normals)(const double* log_r2, const double* r2, const double* x1, const double* x2,
+                    long n, double* values);
+};
+
 // One table per compiled instruction set; nullptr where that set was not compiled.
 const KernelTable* kernels_scalar();
 const KernelTable* kernels_avx2();
 const KernelTable* kernels_avx512();
 const Bf16Kernels* kernels_avx512_bf16();
+const LegacyDrawKernels* legacy_draw_avx512();
 
 }  // namespace rcf
