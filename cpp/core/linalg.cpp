@@ -27,13 +27,12 @@ void pack_panels_into(double* packed, const double* const* right, long n_cols, l
                       long depth, double sign, long nr, int n_threads) {
     parallel_for(round_up(n_cols, nr) / nr, n_threads, [&](long j, int) {
         double* panel = packed + j * depth * nr;
-        for (long q = 0; q < nr; ++q) {
-            const long col = j * nr + q;
-            if (col < n_cols) {
-                for (long k = 0; k < depth; ++k) panel[k * nr + q] = sign * right[col][offset + k];
-            } else {
-                for (long k = 0; k < depth; ++k) panel[k * nr + q] = 0.0;
-            }
+        const long width = std::min(nr, n_cols - j * nr);
+        const double* const* cols = right + j * nr;
+        // Row by row of the panel, so each of its cache lines is written once.
+        for (long k = 0; k < depth; ++k) {
+            for (long q = 0; q < width; ++q) panel[k * nr + q] = sign * cols[q][offset + k];
+            for (long q = width; q < nr; ++q) panel[k * nr + q] = 0.0;
         }
     });
 }
