@@ -17,7 +17,8 @@ After the last row a table gives each speed ratio. BLAS and LAPACK run on 2 thre
 sides (threadpoolctl), as the native kernels do. Every side runs one untimed warm-up round.
 The pinv baseline takes about 11 s a round on a quiet machine (minutes under load), so it runs
 2 rounds; its SVDs suffer most from other processes on the cores (OpenBLAS threads that wait
-for a descheduled peer): run alone on a quiet machine. In smoke mode (``--benchmark-disable``)
+for a descheduled peer): run alone on a quiet machine. The search runs 15 rounds (about 8 s),
+so that a slow phase of a few seconds on a shared machine cannot decide its median. In smoke mode (``--benchmark-disable``)
 every problem is shrunk (SMOKE_SHAPES) and runs once.
 """
 from __future__ import annotations
@@ -148,7 +149,7 @@ def timed(benchmark, group: str, name: str, fn, rounds: int):
 def test_elm_search_randcnn_fast(benchmark, elm_data):
     X, y, X_test, y_test = elm_data
     predictions = timed(benchmark, "elm", "randcnn_fast", lambda: elm.hidden_size_predictions(
-        X, y, X_test, SIZES, random_state=SEED, n_threads=THREADS), rounds=5)
+        X, y, X_test, SIZES, random_state=SEED, n_threads=THREADS), rounds=15)
     assert sorted(predictions) == sorted(SIZES)
     benchmark.extra_info["accuracy"] = {k: float(np.mean(p == y_test)) for k, p in predictions.items()}
 
