@@ -42,8 +42,8 @@ class FoldKernels:
         X_train = np.asarray(X_train, dtype=np.float64)
         X_test = np.asarray(X_test, dtype=np.float64)
         self.n_features = X_train.shape[1]
-        # The native products, not BLAS: OpenBLAS leaves its threads spinning after a call,
-        # which took CPU from the fits running beside (a tenth of the grid search's time).
+        # The native products on one thread, not BLAS: OpenBLAS leaves its threads spinning
+        # after a call, which took CPU from the fits running beside (a tenth of the grid's time).
         self.linear_train = np.ascontiguousarray(_core.row_gram(np.ascontiguousarray(X_train), 1))
         self.linear_test = _core.matmul(np.ascontiguousarray(X_test), np.ascontiguousarray(X_train.T), 1)
         norms_train = np.einsum("ij,ij->i", X_train, X_train)
@@ -82,7 +82,7 @@ def fit_predict(kernels: FoldKernels, y_train, config: dict, max_iter: int = -1)
 def _fit_predict_finite(kernels: FoldKernels, y_train, config: dict, max_iter: int) -> np.ndarray:
     # Kernels of features already checked finite: skip scikit-learn's scan of each matrix
     # (the setting is per thread, so it is made in the thread that fits).
-    with config_context(assume_finite=True, skip_parameter_validation=True):
+    with config_context(assume_finite=True):
         return fit_predict(kernels, y_train, config, max_iter)
 
 
