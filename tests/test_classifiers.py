@@ -157,6 +157,27 @@ def test_threaded_svm_grid_equals_one_fit_after_another():
         np.testing.assert_array_equal(predictions, expected_predictions)
 
 
+@pytest.mark.parametrize("n_train, n_test, d", [(1, 1, 1), (17, 5, 3), (97, 31, 160)])
+def test_fold_kernels_match_float64(isa, n_train, n_test, d):
+    # The linear products run on the native kernels (every instruction set), the RBF matrices
+    # are made on first use: all of them against numpy in float64.
+    rng = np.random.default_rng(n_train)
+    X_train, X_test = rng.standard_normal((n_train, d)), rng.standard_normal((n_test, d))
+    kernels = svm.FoldKernels(X_train, X_test)
+    linear_train, linear_test = kernels.matrices({"kernel": "linear", "C": 1})
+    np.testing.assert_allclose(linear_train, X_train @ X_train.T, rtol=1e-12, atol=1e-12 * d)
+    np.testing.assert_allclose(linear_test, X_test @ X_train.T, rtol=1e-12, atol=1e-12 * d)
+    assert linear_train.flags.c_contiguous and linear_test.flags.c_contiguous
+    np.testing.assert_array_equal(linear_train, linear_train.T)
+    gamma = 1 / 2**5
+    rbf_train, rbf_test = kernels.matrices({"kernel": "rbf", "gamma": gamma, "C": 1})
+    distances = ((X_train[:, None, :] - X_train[None, :, :]) ** 2).sum(-1)
+    np.testing.assert_allclose(rbf_train, np.exp(-gamma * distances), rtol=1e-10, atol=1e-12)
+    distances = ((X_test[:, None, :] - X_train[None, :, :]) ** 2).sum(-1)
+    np.testing.assert_allclose(rbf_test, np.exp(-gamma * distances), rtol=1e-10, atol=1e-12)
+    assert kernels.matrices({"kernel": "rbf", "gamma": gamma, "C": 8})[0] is rbf_train
+
+
 def test_svm_grid_rejects_non_finite_features():
     X = np.ones((20, 3))
     X[4, 1] = np.nan
