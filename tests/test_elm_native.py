@@ -39,17 +39,19 @@ def test_dense_relu_rejects_bad_shapes():
         layer(np.ones((2, 4)))  # float64 inputs are converted by the caller, never silently
 
 
-@pytest.mark.parametrize("seed", [0, 7, 2**32 - 1])
-def test_native_normals_continue_the_legacy_stream_bit_for_bit(isa, seed):
+@pytest.mark.parametrize("seed, n_threads", [(0, 1), (7, 2), (2**32 - 1, 3)])
+def test_native_normals_continue_the_legacy_stream_bit_for_bit(isa, seed, n_threads):
     # Sizes cross the 624-word key (1, odd, prime, around 624 / 2 values per twist), the vector
     # scan's blocks of eight candidates (the draw ends inside one at every offset), and the
-    # ring's chunks of 2^15 points; an odd count leaves a cached value for the next call, and
-    # numpy's own calls interleave.
+    # ring's chunks of 2^15 points (past its four slots, which are then reused); an odd count
+    # leaves a cached value for the next call, and numpy's own calls interleave. 1 to 3
+    # threads share the transforms.
     ours, theirs = np.random.RandomState(seed), np.random.RandomState(seed)
     for size in [1, 0, 3, 2, 311, 312, 313, 623, 624, 625, 1249, 4001, (7, 13), *range(5, 22),
-                 2**16 - 1, 2**16, 2**16 + 1, 3 * 2**16 + 7, 131]:
-        np.testing.assert_array_equal(elm.standard_normals(ours, size if isinstance(size, tuple) else (size,)),
-                                      theirs.normal(size=size))
+                 2**16 - 1, 2**16, 2**16 + 1, 3 * 2**16 + 7, 9 * 2**16 + 3, 131]:
+        np.testing.assert_array_equal(
+            elm.standard_normals(ours, size if isinstance(size, tuple) else (size,), n_threads),
+            theirs.normal(size=size))
         mine, reference = ours.get_state(), theirs.get_state()
         np.testing.assert_array_equal(mine[1], reference[1])
         assert mine[2:] == reference[2:]
