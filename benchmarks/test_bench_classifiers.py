@@ -5,6 +5,8 @@
   each size on its own as the original code did: draw N(0, 1) biases and weights,
   H = max(0, X W + b), beta = scipy.linalg.pinv(H) @ T. 2700 training rows (a 90 % fold of
   3000 clips), 300 test rows, 3584 features, 10 classes.
+  Another test interleaves the two (a pinv round before every PAIRED_BLOCK searches), so that
+  on a shared machine both sides are timed in the same phases.
 * SVM: :func:`randcnn_fast.svm.grid_scores` (kernels computed once per fold) against
   ``GridSearchCV(SVC(), SVM_GRID, cv=StratifiedKFold(5), refit=False)`` on 1000 clips x 160
   features: the same 32 configurations on the same folds, and no final refit on either side
@@ -25,6 +27,9 @@ every problem is shrunk (SMOKE_SHAPES) and runs once.
 """
 from __future__ import annotations
 
+import itertools
+import time
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -41,6 +46,7 @@ SMOKE_SHAPES = (300, 100, 256), (200, 40)
 SIZES = elm.PAPER_HIDDEN_SIZES  # (100, 250, 500, 1200, 1800, 2500)
 SEED = 0
 THREADS = 2
+PAIRED_BLOCK = 10  # searches per interleaved pinv round (test_elm_search_paired_with_pinv)
 
 _seconds: dict[str, dict[str, float]] = {}  # "elm" / "svm" -> implementation -> median seconds
 
@@ -112,10 +118,12 @@ def pinv_predictions(X, y, X_test, sizes=SIZES, seed=SEED, layer=None):
 def classifier_table() -> list[str]:
     """The speed ratio of each search to its straightforward equivalent."""
     rows = [("elm", "randcnn_fast", "pinv", "hidden sizes 100..2500, 2700 x 3584", 20),
+            ("elm paired", "randcnn_fast", "pinv", "the same, a pinv round every "
+             f"{PAIRED_BLOCK} searches", 20),
             ("svm", "randcnn_fast", "GridSearchCV", "32 configs x 5 folds, 1000 x 160", 5),
             ("svm", "randcnn_fast", f"GridSearchCV n_jobs={THREADS}", "the same, for context",
              "")]
-    lines = [f"{'search':<6} {'randcnn_fast s':>14} {'baseline s':>11} {'baseline':>22} "
+    lines = [f"{'search':<10} {'randcnn_fast s':>14} {'baseline s':>11} {'baseline':>22} "
              f"{'speed-up':>9} {'target':>7}  case"]
     for group, ours, theirs, case, target in rows:
         times = _seconds.get(group, {})
@@ -125,7 +133,7 @@ def classifier_table() -> list[str]:
         b = f"{times[theirs]:.3f}" if theirs in times else "-"
         ratio = f"{times[theirs] / times[ours]:.2f}x" if ours in times and theirs in times else "-"
         target = f"{target}x" if target else ""
-        lines.append(f"{group:<6} {a:>14} {b:>11} {theirs:>22} {ratio:>9} {target:>7}  {case}")
+        lines.append(f"{group:<10} {a:>14} {b:>11} {theirs:>22} {ratio:>9} {target:>7}  {case}")
     if len(lines) == 1:
         return []
     return lines + ["median round; speed-up = baseline time / randcnn_fast time"]
@@ -136,11 +144,11 @@ def register_table(summary_table):
     summary_table("classifier searches", classifier_table)
 
 
-def timed(benchmark, group: str, name: str, fn, rounds: int):
+def timed(benchmark, group: str, name: str, fn, rounds: int, setup=None):
     benchmark.group = group
     # One untimed round first on every side: the first call of a process pays for thread pools
     # and for growing the heap (first-touch page faults: up to a third of a second here).
-    result = benchmark.pedantic(fn, rounds=rounds, warmup_rounds=1, iterations=1)
+    result = benchmark.pedantic(fn, rounds=rounds, warmup_rounds=1, iterations=1, setup=setup)
     if not benchmark.disabled:
         median = benchmark.stats.stats.median
         benchmark.extra_info["seconds"] = median
@@ -160,6 +168,31 @@ def test_elm_search_pinv_per_size(benchmark, elm_data):
     X, y, X_test, y_test = elm_data
     predictions = timed(benchmark, "elm", "pinv", lambda: pinv_predictions(X, y, X_test), rounds=2)
     benchmark.extra_info["accuracy"] = {k: float(np.mean(p == y_test)) for k, p in predictions.items()}
+
+
+def test_elm_search_paired_with_pinv(benchmark, elm_data):
+    """The ELM ratio with the two sides interleaved: before every PAIRED_BLOCK rounds of the
+    search (timed by pytest-benchmark) one pinv round runs, timed here on the same clock, so
+    both sides sample the same phases of a shared machine and neither side's median can come
+    from a quiet phase while the other's comes from a busy one."""
+    X, y, X_test, _ = elm_data
+    pinv_seconds = []
+    calls = itertools.count()
+
+    def pinv_round():
+        if next(calls) % PAIRED_BLOCK == 0:
+            start = time.perf_counter()
+            pinv_predictions(X, y, X_test)
+            pinv_seconds.append(time.perf_counter() - start)
+
+    timed(benchmark, "elm paired", "randcnn_fast", lambda: elm.hidden_size_predictions(
+        X, y, X_test, SIZES, random_state=SEED, n_threads=THREADS), rounds=3 * PAIRED_BLOCK,
+        setup=pinv_round)
+    if not benchmark.disabled:
+        # The warm-up round's pinv round is the first: it is left out, as every warm-up is.
+        median = float(np.median(pinv_seconds[1:]))
+        benchmark.extra_info["pinv_seconds"] = pinv_seconds[1:]
+        _seconds["elm paired"]["pinv"] = median
 
 
 def test_elm_search_equals_pinv_on_the_same_layer(elm_data):
