@@ -151,8 +151,11 @@ void legacy_normals(LegacyNormalState& state, long n, int n_threads, const Norma
     if (2 * total > room) {  // an odd count: the last point's first normal waits in the state
         const Points points = slot(chunks - 1);
         const long last = size(chunks - 1) - 1;
+        const double log_r2 = std::log(points.r2[last]);
+        double pair[2];
+        legacy_draw::polar_normals(&log_r2, points.r2 + last, points.x1 + last, points.x2 + last, 1, pair);
         state.has_gauss = true;
-        state.gauss = std::sqrt(-2.0 * std::log(points.r2[last]) / points.r2[last]) * points.x1[last];
+        state.gauss = pair[1];
     }
 }
 

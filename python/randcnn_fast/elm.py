@@ -129,11 +129,11 @@ def _leading_cholesky(gram: np.ndarray, n_threads: int = 0):
     matrix's leading block, which is positive definite and, by the estimate from the factor's
     diagonal, conditioned well enough (the estimate only grows with the block)."""
     factor, factored = _core.cholesky(gram, n_threads, overwrite=True, mirror=True, partial=True)
-    diagonal = np.abs(np.diag(factor)[:factored])
     if factored == 0:
         return factor, 0
+    diagonal = np.diag(factor)[:factored]  # square roots of positive pivots: all > 0
     estimate = (np.maximum.accumulate(diagonal) / np.minimum.accumulate(diagonal)) ** 2
-    refused = np.flatnonzero((diagonal <= 0) | (estimate > MAX_GRAM_CONDITION))
+    refused = np.flatnonzero(estimate > MAX_GRAM_CONDITION)
     return factor, int(refused[0]) if len(refused) else factored
 
 
