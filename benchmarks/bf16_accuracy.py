@@ -66,7 +66,7 @@ def main() -> None:
         results, features = {}, {}
         for precision in ("fp32", "bf16"):
             config = FeatureConfig(arch, args.size, precision=precision)
-            X, failures = dataset_features(dataset.paths, config, cache_dir=args.cache, progress=False)
+            X, failures, _ = dataset_features(dataset.paths, config, cache_dir=args.cache, progress=False)
             if failures:
                 raise SystemExit(f"{len(failures)} clips failed, e.g. {failures[0]}")
             features[precision] = X

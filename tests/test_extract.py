@@ -113,7 +113,8 @@ def test_full_run(full_run, corpus, corpus_paths, reference):
     X, meta = load_embeddings(out)
     assert X.dtype == np.float32 and X.shape == (N_CLIPS, n_features)
     np.testing.assert_array_equal(X, reference)  # the same bits as Embedder.embed(path)
-    assert list(meta.columns) == ["clip_id", "path", "seconds"]
+    assert list(meta.columns) == ["clip_id", "path", "seconds", "warning"]
+    assert meta["warning"].isna().all()
     assert meta["clip_id"].tolist() == list(range(N_CLIPS))
     assert meta["path"].tolist() == corpus_paths
     np.testing.assert_allclose(meta["seconds"], [sf.info(p).frames / SR for p in corpus_paths])
@@ -240,7 +241,7 @@ def test_bad_files_are_recorded(corpus_paths, tmp_path, reference):
 
     X, meta = load_embeddings(out)
     assert meta["clip_id"].tolist() == [0, 1, 2, 8, 9, 10]
-    assert list(meta.columns) == ["clip_id", "path", "seconds", "label", "speaker"]
+    assert list(meta.columns) == ["clip_id", "path", "seconds", "warning", "label", "speaker"]
     assert meta["path"].tolist() == good
     assert meta["label"].tolist() == ["label0", "label1", "label0", "label1", "label0", "label1"]
     assert meta["speaker"].tolist() == ["0", "1", "2", "3", "4", "5"]

@@ -5,7 +5,7 @@ After Pons & Serra, "Randomly weighted CNNs for (music) audio classification", I
 from . import _core
 from .architectures import ARCHITECTURES, SIZES, architectures
 from .elm import ELMClassifier
-from .audio import AudioError
+from .audio import AudioError, AudioWarning, decode_file
 from .embedder import Embedder, embed
 from .frontend import logmel, mfcc_features
 
@@ -22,8 +22,8 @@ def isa_info() -> dict:
     return {**_core.isa_info(), "onnx_providers": available_providers()}
 
 
-__all__ = ["ARCHITECTURES", "SIZES", "AudioError", "ELMClassifier", "Embedder", "architectures",
-           "embed", "evaluate", "isa_info", "load_embeddings", "logmel", "mfcc_features", "__version__"]
+__all__ = ["ARCHITECTURES", "SIZES", "AudioError", "AudioWarning", "ELMClassifier", "Embedder",
+           "architectures", "decode_file", "embed", "evaluate", "isa_info", "load_embeddings", "logmel", "mfcc_features", "__version__"]
 
 
 def load_embeddings(out_dir):

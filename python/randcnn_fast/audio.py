@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import soundfile
@@ -22,6 +24,9 @@ __all__ = [
     "SAMPLE_RATE",
     "PAD_MODES",
     "AudioError",
+    "AudioWarning",
+    "DecodedFile",
+    "decode_file",
     "load_file",
     "check_array",
     "resample",
@@ -39,6 +44,22 @@ PAD_MODES = ("crop", "zero", "repeat", "none")
 #: multichannel file is never held at its own rate and channel count.
 BLOCK_FRAMES = 2**18
 
+#: MP3 is decoded in one read of up to this many bytes (float32 frames at the file's own rate
+#: and channel count: 25 minutes of 44.1 kHz stereo); longer files in reads of this size.
+MP3_READ_BYTES = 2**29
+
+#: How far (in frames at the file's rate) the decoded length may differ from the header's
+#: before :func:`decode_file` warns: MP3 headers routinely miss by more.
+LENGTH_TOLERANCE_FRAMES = 2
+
+#: The most 12 kHz samples reserved up front from a header's announced length (64 MiB); past
+#: it the output grows as decoding goes, so a lying header cannot force a huge allocation.
+_MAX_RESERVED_SAMPLES = 2**24
+
+#: Bytes per sample of the uncompressed subtypes, whose frame count a file's size bounds.
+_PCM_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4,
+              "DOUBLE": 8, "ULAW": 1, "ALAW": 1}
+
 
 class AudioError(ValueError):
     """A clip's contents are unusable (missing, undecodable, empty, non-finite...).
@@ -49,8 +70,48 @@ class AudioError(ValueError):
     """
 
 
-def load_file(path: str | os.PathLike) -> np.ndarray:
-    """Read an audio file as a mono float32 clip at :data:`SAMPLE_RATE`.
+class AudioWarning(UserWarning):
+    """A file decoded into usable audio, but something about it deserves a look (its decoded
+    length differs from the one its header announced). The message starts with the path."""
+
+
+@dataclass(frozen=True)
+class DecodedFile:
+    """One audio file decoded by :func:`decode_file`.
+
+    Attributes
+    ----------
+    samples : numpy.ndarray
+        1-D float32 mono samples at :data:`SAMPLE_RATE`, every one of them from the file.
+    sample_rate : int
+        The file's own sample rate (Hz).
+    frames : int
+        Frames really decoded, at the file's rate.
+    announced_frames : int
+        Frames the file's header announced (for MP3 often an estimate).
+    warnings : tuple of str
+        What deserves a look but did not stop decoding, each message starting with the path.
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+    frames: int
+    announced_frames: int
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def seconds(self) -> float:
+        """Duration of the decoded audio in seconds."""
+        return self.frames / self.sample_rate
+
+
+def decode_file(path: str | os.PathLike) -> DecodedFile:
+    """Decode an audio file to mono float32 at :data:`SAMPLE_RATE`, with what was noticed.
+
+    The file is read block by block until the decoder returns no more frames; the length in
+    its header is never trusted (MP3 headers often announce more or fewer frames than the
+    stream holds). Channels are averaged to mono and the signal is resampled as a stream, which
+    gives exactly the samples of resampling the whole decoded signal at once.
 
     Parameters
     ----------
@@ -59,19 +120,25 @@ def load_file(path: str | os.PathLike) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray
-        1-D, float32, C-contiguous samples; channels are averaged to mono and
-        the signal is resampled to 12 kHz when the file's rate differs.
+    DecodedFile
+        The samples, the file's rate, the decoded and announced frame counts, and warnings:
+        a decoded length more than :data:`LENGTH_TOLERANCE_FRAMES` away from the announced
+        one is reported there (the real audio is what is returned).
 
     Raises
     ------
     TypeError
         If `path` is not a str or os.PathLike.
     AudioError
-        If the file does not exist ("no such file"), cannot be decoded
-        ("cannot decode"), has no samples ("empty"), contains NaN or inf
-        ("non-finite"), or is too short to yield a sample at 12 kHz. The
-        message contains the path.
+        If the file does not exist ("no such file"), cannot be decoded ("cannot decode"),
+        has no samples ("empty"), contains NaN or inf ("non-finite"), or is too short to
+        yield a sample at 12 kHz. The message starts with the path.
+
+    Examples
+    --------
+    >>> decoded = decode_file("song.mp3")                      # doctest: +SKIP
+    >>> decoded.samples.shape, decoded.warnings                # doctest: +SKIP
+    ((349412,), ())
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
@@ -84,8 +151,8 @@ def load_file(path: str | os.PathLike) -> np.ndarray:
         raise AudioError(f"{name}: no such file")
     try:
         with soundfile.SoundFile(name) as f:
-            clip, frames, bad, first_bad = _decode_mono(f)
-            sr = f.samplerate
+            sr, announced = f.samplerate, f.frames
+            clip, frames, bad, first_bad = _decode_mono(f, os.path.getsize(name))
     # SoundFileError covers unrecognised/corrupt files; soundfile raises
     # TypeError for headerless formats (e.g. .raw) it cannot open without
     # extra parameters, which from our side is also "cannot decode".
@@ -96,24 +163,64 @@ def load_file(path: str | os.PathLike) -> np.ndarray:
     if bad:
         raise _non_finite_error(name, bad, first_bad)
     _require_samples(clip, frames, sr, name)
-    return clip
+    notes = []
+    if abs(frames - announced) > LENGTH_TOLERANCE_FRAMES:
+        notes.append(f"{name}: decoded {frames} frames ({frames / sr:.3f} s) where the header "
+                     f"announced {announced} ({announced / sr:.3f} s); the decoded audio is used")
+    return DecodedFile(clip, sr, frames, announced, tuple(notes))
 
 
-def _decode_mono(f: soundfile.SoundFile) -> tuple[np.ndarray, int, int, int]:
+def load_file(path: str | os.PathLike) -> np.ndarray:
+    """Read an audio file as a mono float32 clip at :data:`SAMPLE_RATE`.
+
+    :func:`decode_file` does the work, and takes the same `path` and raises the same errors;
+    its warnings are issued as :class:`AudioWarning`.
+
+    Returns
+    -------
+    numpy.ndarray
+        1-D, float32, C-contiguous samples; channels are averaged to mono and
+        the signal is resampled to 12 kHz when the file's rate differs.
+
+    Examples
+    --------
+    >>> clip = load_file("song.wav")            # doctest: +SKIP
+    >>> clip.dtype, clip.ndim                   # doctest: +SKIP
+    (dtype('float32'), 1)
+    """
+    decoded = decode_file(path)
+    for message in decoded.warnings:
+        warnings.warn(message, AudioWarning, stacklevel=2)
+    return decoded.samples
+
+
+def _decode_mono(f: soundfile.SoundFile, file_bytes: int) -> tuple[np.ndarray, int, int, int]:
     """Decode an open file block by block into a mono float32 clip at 12 kHz.
 
     Each block is mixed to mono and, when the file's rate differs, fed to one soxr stream
     (identical to resampling the whole signal at once), so memory holds the 12 kHz result and
-    one block. Returns (clip, frames read, non-finite samples, index of the first of them);
-    after a non-finite sample the rest is only counted.
+    one block. Decoding stops when a read returns no frame, and only the frames each read
+    returned are used. Returns (clip, frames read, non-finite samples, index of the first of
+    them); after a non-finite sample the rest is only counted.
     """
     sr = f.samplerate
     stream = None if sr == SAMPLE_RATE else soxr.ResampleStream(
         sr, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
-    out = np.empty(math.ceil(max(f.frames, 0) * SAMPLE_RATE / sr), np.float32)
+    out = np.empty(_reserved_samples(f, file_bytes), np.float32)
+    if f.seekable():
+        # soundfile.read seeks to the start before reading, which restarts libmpg123's decoder;
+        # its MP3 samples then differ in the last bit from a first pass. Seek too, so that a
+        # file decodes to exactly soundfile.read's samples.
+        f.seek(0)
+    buffer = np.empty((_frames_per_read(f), f.channels), np.float32)
     used = frames = bad = 0
     first_bad = -1
-    for block in f.blocks(BLOCK_FRAMES, dtype="float32", always_2d=True):
+    while True:
+        # With `out` given, soundfile reads up to len(buffer) frames and returns the part the
+        # decoder filled, whatever the header announced.
+        block = f.read(dtype="float32", always_2d=True, out=buffer)
+        if len(block) == 0:
+            break
         # Average in float64 so the channel sum cannot overflow float32 and turn
         # huge-but-finite samples into inf; any NaN/inf in a channel survives the
         # mean, so checking the mono mix catches bad samples in every channel.
@@ -127,12 +234,36 @@ def _decode_mono(f: soundfile.SoundFile) -> tuple[np.ndarray, int, int, int]:
             out, used = _append(out, used, mono if stream is None else stream.resample_chunk(mono))
     if stream is not None and not bad:
         out, used = _append(out, used, stream.resample_chunk(np.zeros(0, np.float32), last=True))
-    return out[:used], frames, bad, first_bad
+    # Give back what an over-announced length reserved (the buffer is ours alone: no views).
+    out.resize(used, refcheck=False)
+    return out, frames, bad, first_bad
+
+
+def _frames_per_read(f: soundfile.SoundFile) -> int:
+    """How many frames each read asks for: :data:`BLOCK_FRAMES`, or for MP3 the whole stream
+    up to :data:`MP3_READ_BYTES`."""
+    if f.format == "MP3":
+        # libsndfile's MP3 samples depend on where reads split the stream: by a bit or two
+        # for MPEG-1 mono, and by decoding errors for MPEG-2 and 2.5 (rates below 32 kHz;
+        # libmpg123 reports "part2_3_length too large"). One read is exact, and never needs
+        # more than the announced length: libsndfile returns no frame past it.
+        return max(1, min(f.frames, MP3_READ_BYTES // (4 * max(f.channels, 1))))
+    return BLOCK_FRAMES
+
+
+def _reserved_samples(f: soundfile.SoundFile, file_bytes: int) -> int:
+    """How many 12 kHz samples to reserve before decoding: the announced length, bounded by
+    what the file's size allows for uncompressed audio and by :data:`_MAX_RESERVED_SAMPLES`."""
+    frames = max(f.frames, 0)
+    sample_bytes = _PCM_BYTES.get(f.subtype)
+    if sample_bytes is not None:
+        frames = min(frames, file_bytes // (sample_bytes * max(f.channels, 1)))
+    return min(math.ceil(frames * SAMPLE_RATE / f.samplerate), _MAX_RESERVED_SAMPLES)
 
 
 def _append(out: np.ndarray, used: int, part: np.ndarray) -> tuple[np.ndarray, int]:
     """Write ``part`` after the first ``used`` entries of ``out``, growing it geometrically when
-    the file's announced length was short (some formats only estimate it)."""
+    the reservation was short (the header under-announced, or the file is long)."""
     end = used + len(part)
     if end > len(out):
         grown = np.empty(max(end, 2 * len(out)), np.float32)

@@ -5,6 +5,7 @@ import functools
 import os
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,6 +19,16 @@ from .weights import check_seed, make_parameters
 INPUTS = ("audio", "logmel")
 PRECISIONS = ("fp32", "bf16")
 BACKENDS = ("native", "onnx")
+
+
+@dataclass(frozen=True)
+class FileEmbedding:
+    """One file's embedding (:meth:`Embedder.embed_file`): the vector, the seconds of audio
+    decoded, and the warnings of decoding (each naming the file)."""
+
+    vector: np.ndarray
+    seconds: float
+    warnings: tuple[str, ...] = ()
 
 
 def _is_path_list(value) -> bool:
@@ -163,6 +174,41 @@ class Embedder:
             return self._embed_files(list(clips))
         return self._run(*self._input_maps(clips, sr))
 
+    def embed_file(self, path) -> FileEmbedding:
+        """Embed one audio file and report what its decoding noticed.
+
+        The same vector as ``embed(path)``, with the decoded duration and the warnings of
+        :func:`randcnn_fast.audio.decode_file` returned instead of issued, for callers that
+        record them (corpus extraction, evaluation).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            An audio file.
+
+        Returns
+        -------
+        FileEmbedding
+            ``vector`` float32 (n_features,), ``seconds`` of decoded audio, ``warnings``.
+
+        Raises
+        ------
+        AudioError, ValueError
+            As :meth:`embed`; messages name the path.
+
+        Examples
+        --------
+        >>> result = Embedder("vgg", size="small").embed_file("song.mp3")   # doctest: +SKIP
+        >>> result.vector.shape, result.warnings                            # doctest: +SKIP
+        ((160,), ())
+        """
+        if self.input != "audio":
+            raise ValueError("embed_file reads audio; this embedder takes log-mel frames")
+        decoded = audio_io.decode_file(path)
+        names = [os.fspath(path)]
+        vector = self._run(self._wave_maps([decoded.samples], names), names, True)
+        return FileEmbedding(vector, decoded.seconds, decoded.warnings)
+
     def _embed_files(self, paths) -> np.ndarray:
         """Files one at a time, reading and decoding the next one while the network runs on
         this one (the native core releases the GIL): memory holds two clips, not the list."""
@@ -196,14 +242,23 @@ class Embedder:
         """(time, frequency, 1) input maps at the network's length, their names, single."""
         if self.input == "logmel":
             frames, names, single = frontend.check_logmel(clips)
-        elif self.network.input_kind == "waveform":
-            waves, names, single = audio_io.load_clips(clips, sr=sr, length=self.length, pad=self.pad)
-            return [w.reshape(-1, 1, 1) for w in waves], names, single
-        else:  # the log is taken over the whole clip, then frames are cropped or padded
-            waves, names, single = audio_io.load_clips(clips, sr=sr, length=None, pad=self.pad)
-            frames = [frontend.logmel(w, preset=self.logmel_preset) for w in waves]
-        fixed = [audio_io.fix_length(f, self.length, self.pad, name=n) for f, n in zip(frames, names)]
-        return [f[:, :, None] for f in fixed], names, single
+            return self._fixed_maps(frames, names), names, single
+        waves, names, single = audio_io.load_clips(clips, sr=sr, length=None, pad=self.pad)
+        return self._wave_maps(waves, names), names, single
+
+    def _wave_maps(self, waves, names):
+        """Input maps of whole 12 kHz clips; the log-mel is taken over the whole clip, then its
+        frames are cropped or padded, as in the paper."""
+        if self.network.input_kind == "waveform":
+            return [w.reshape(-1, 1, 1) for w in self._fixed(waves, names)]
+        return self._fixed_maps([frontend.logmel(w, preset=self.logmel_preset) for w in waves],
+                                names)
+
+    def _fixed_maps(self, frames, names):
+        return [f[:, :, None] for f in self._fixed(frames, names)]
+
+    def _fixed(self, inputs, names):
+        return [audio_io.fix_length(x, self.length, self.pad, name=n) for x, n in zip(inputs, names)]
 
     def _too_short(self, subject: str) -> str:
         """'<subject> is too short for <arch>', with the minimum and the fix."""

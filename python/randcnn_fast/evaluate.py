@@ -61,7 +61,9 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     (-1: none): on the paper's unscaled features a linear SVM can otherwise run for many
     minutes on large-magnitude embeddings (the temporal models); a capped fit that stopped
     early can differ from plain GridSearchCV(SVC()). Clips that fail to load are recorded in the
-    results and left out of every configuration, so all rows compare the same clips.
+    results and left out of every configuration, so all rows compare the same clips; clips
+    embedded with a decoding warning (an MP3 whose header announced another length) are used
+    and listed under "warnings".
     Returns the results dictionary written to results.json.
     """
     started = time.time()
@@ -77,11 +79,13 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
                for arch in archs for size in sizes for seed in seeds]
     if mfcc:
         configs.append(FeatureConfig(MFCC, size="-", seed=0, length=None))
-    features, failures = {}, []
+    features, failures, warned = {}, [], {}
     for config in tqdm(configs, desc="features", unit="config", disable=not progress):
-        features[config], failed = dataset_features(dataset.paths, config, cache_dir=cache_dir,
-                                                    n_threads=n_threads, progress=progress)
+        features[config], failed, noticed = dataset_features(
+            dataset.paths, config, cache_dir=cache_dir, n_threads=n_threads, progress=progress)
         failures += failed
+        for w in noticed:  # every configuration decodes the same files: keep each once
+            warned.setdefault((w["path"], w["warning"]), w)
     usable = np.all([np.isfinite(X).all(axis=1) for X in features.values()], axis=0)
     clips = dataset.subset(usable)
 
@@ -117,6 +121,7 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
         "confusion": [{"features": k[0], "size": k[1], "classifier": k[2], "protocol": k[3],
                        "matrix": m.tolist()} for k, m in confusions.items()],
         "failures": failures,
+        "warnings": list(warned.values()),
     }
     write_report(results, Path(out_dir))
     return results

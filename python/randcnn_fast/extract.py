@@ -5,7 +5,7 @@
     out_dir/
       config.json                    embedding configuration, package version, config hash
       manifest.parquet               clip_id, path, the manifest's extra columns
-      shards/part-00000.parquet      clip_id, path, seconds, embedding (fixed_size_list<float32>)
+      shards/part-00000.parquet      clip_id, path, seconds, warning, embedding (fixed_size_list)
       errors/part-00000.parquet      clip_id, path, error_type, error  (clips that failed)
       ...
 
@@ -61,14 +61,15 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .audio import SAMPLE_RATE, load_file
+from .audio import SAMPLE_RATE
 from .datasets import AUDIO_EXTENSIONS, audio_files, normalise_extensions
 from .embedder import Embedder, check_threads
 
 __all__ = ["ExtractSummary", "extract", "embed_shard", "load_embeddings", "FORMAT_VERSION"]
 
-#: Version of the on-disk layout; part of the configuration hash.
-FORMAT_VERSION = 1
+#: Version of the on-disk layout and of the decoding behind it; part of the configuration hash,
+#: so a store written under another version is refused rather than mixed with this one.
+FORMAT_VERSION = 2
 
 CONFIG_FILE = "config.json"
 MANIFEST_FILE = "manifest.parquet"
@@ -76,7 +77,7 @@ SHARDS_DIR = "shards"
 ERRORS_DIR = "errors"
 LOCK_FILE = ".extract.lock"
 #: Columns a CSV manifest may not use: extract writes them itself.
-RESERVED_COLUMNS = ("clip_id", "seconds", "embedding", "error", "error_type")
+RESERVED_COLUMNS = ("clip_id", "seconds", "warning", "embedding", "error", "error_type")
 
 _TMP_MARK = ".tmp-"
 _HASH_KEY = b"randcnn_fast.config_hash"
@@ -129,8 +130,11 @@ class ExtractSummary:
             failed clip's shard is complete, so a rerun does not retry it); non-zero means
             the output is missing clips.
         seconds: wall-clock seconds of this run.
-        audio_seconds: seconds of audio (at 12 kHz) embedded by this run.
+        audio_seconds: seconds of audio (as decoded) embedded by this run.
         errors: every failed clip, as dicts with clip_id, path, error_type and error.
+        warnings: every embedded clip whose decoding noticed something (for example a decoded
+            length other than the header's, normal for MP3), as dicts with clip_id, path and
+            warning; kept in the shards' ``warning`` column.
         config_hash: sha256 of the canonical configuration JSON.
     """
 
@@ -142,6 +146,7 @@ class ExtractSummary:
     seconds: float = 0.0
     audio_seconds: float = 0.0
     errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
     config_hash: str = ""
     failed_this_run: int = 0
 
@@ -165,6 +170,9 @@ class ExtractSummary:
             text += f"\n  failed: clip {e['clip_id']}: {e['error']}"
         if len(self.errors) > len(shown):
             text += f"\n  ... and {len(self.errors) - len(shown)} more (errors/*.parquet)"
+        if self.warnings:
+            text += (f"\n  {len(self.warnings)} clip(s) embedded with a warning (the shards' "
+                     f"'warning' column), first: {self.warnings[0]['warning']}")
         return text
 
 
@@ -448,29 +456,28 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
         raise ValueError(f"shard {shard_index} holds clip_ids [{lo}, {hi}); got {outside[:5]}")
     embedder = _embedder_for(config, n_threads)
 
-    ok_ids, ok_paths, ok_seconds, vectors, errors = [], [], [], [], []
+    ok_ids, ok_paths, ok_seconds, ok_warnings, vectors, errors = [], [], [], [], [], []
     for clip_id, path in sorted(rows):
         try:
-            wave = load_file(path)
-            value = embedder.embed(wave, sr=SAMPLE_RATE)
-            if not np.isfinite(value).all():
+            result = embedder.embed_file(path)
+            if not np.isfinite(result.vector).all():
                 raise ValueError(f"{path}: the embedding is not finite")
         except (OSError, ValueError, RuntimeError, TypeError) as error:
             message = str(error)
-            if path not in message:  # the network's checks name the decoded array "audio"
-                message = f"{path}: {message.removeprefix('audio: ')}"
+            if path not in message:
+                message = f"{path}: {message}"
             errors.append({"clip_id": clip_id, "path": path, "error_type": type(error).__name__,
                            "error": message})
             if on_clip is not None:
                 on_clip(None)
             continue
-        seconds = wave.shape[0] / SAMPLE_RATE
         ok_ids.append(clip_id)
         ok_paths.append(path)
-        ok_seconds.append(seconds)
-        vectors.append(value)
+        ok_seconds.append(result.seconds)
+        ok_warnings.append("; ".join(result.warnings) or None)
+        vectors.append(result.vector)
         if on_clip is not None:
-            on_clip(seconds)
+            on_clip(result.seconds)
 
     metadata = {_HASH_KEY: config_hash(config).encode(), _SHARD_KEY: str(shard_index).encode()}
     error_table = pa.table(
@@ -486,6 +493,7 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
         {"clip_id": pa.array(ok_ids, type=pa.int64()),
          "path": pa.array(ok_paths, type=pa.string()),
          "seconds": pa.array(ok_seconds, type=pa.float64()),
+         "warning": pa.array(ok_warnings, type=pa.string()),
          "embedding": embedding},
     ).replace_schema_metadata(metadata)
 
@@ -494,8 +502,10 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
     (out_dir / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
     _write_parquet(error_table, out_dir / ERRORS_DIR / name)  # first: the errors are recorded
     _write_parquet(table, out_dir / SHARDS_DIR / name)  # last: marks the shard done
+    warned = [{"clip_id": c, "path": p, "warning": w}
+              for c, p, w in zip(ok_ids, ok_paths, ok_warnings) if w is not None]
     return {"shard": shard_index, "done": len(ok_ids), "failed": len(errors),
-            "audio_seconds": float(sum(ok_seconds)), "errors": errors}
+            "audio_seconds": float(sum(ok_seconds)), "errors": errors, "warnings": warned}
 
 
 # --------------------------------------------------------------------------- the driver
@@ -569,6 +579,13 @@ def _recorded_errors(out_dir: Path, index: int) -> list[dict]:
     return table.select(["clip_id", "path", "error_type", "error"]).to_pylist()
 
 
+def _recorded_warnings(out_dir: Path, index: int) -> list[dict]:
+    _, pq = _pyarrow()
+    rows = pq.read_table(out_dir / SHARDS_DIR / _shard_name(index),
+                         columns=["clip_id", "path", "warning"]).to_pylist()
+    return [row for row in rows if row["warning"] is not None]
+
+
 def _count_rows(path: Path) -> int:
     _, pq = _pyarrow()
     return pq.ParquetFile(path).metadata.num_rows
@@ -634,10 +651,11 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
         (out / ERRORS_DIR).mkdir(exist_ok=True)
 
         n_shards = -(-len(paths) // shard_size)
-        todo, errors = [], {}
+        todo, errors, warned = [], {}, {}
         for i in range(n_shards):
             if _shard_done(out, i):
                 errors[i] = _recorded_errors(out, i)
+                warned[i] = _recorded_warnings(out, i)
                 summary.skipped += _count_rows(out / SHARDS_DIR / _shard_name(i))
             else:
                 lo = i * shard_size
@@ -668,9 +686,11 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
             summary.failed_this_run += result["failed"]
             summary.audio_seconds += result["audio_seconds"]
             errors[result["shard"]] = result["errors"]
+            warned[result["shard"]] = result["warnings"]
         _remove_temporary_files(out)  # a retried Dask task can leave one
 
     summary.errors = [e for i in sorted(errors) for e in errors[i]]
+    summary.warnings = [w for i in sorted(warned) for w in warned[i]]
     summary.failed = len(summary.errors)
     summary.seconds = time.perf_counter() - started
     if progress:
@@ -729,7 +749,8 @@ def load_embeddings(out_dir):
 
     Returns:
         ``(X, metadata)``: X float32 (n_done, n_features); metadata a pandas DataFrame with
-        clip_id, path, seconds and the manifest's extra columns, row k describing X[k].
+        clip_id, path, seconds (of decoded audio), warning (None, or what decoding noticed)
+        and the manifest's extra columns, row k describing X[k].
         Clips that failed, or whose shard is not written yet, are absent.
     """
     pa, pq = _pyarrow()
@@ -759,12 +780,13 @@ def load_embeddings(out_dir):
         vectors = table.column("embedding").combine_chunks()
         X = vectors.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
         X = np.ascontiguousarray(X.reshape(-1, n_features))
-        meta = table.select(["clip_id", "path", "seconds"]).to_pandas()
+        meta = table.select(["clip_id", "path", "seconds", "warning"]).to_pandas()
     else:
         X = np.zeros((0, n_features), np.float32)
         meta = pd.DataFrame({"clip_id": pd.Series([], dtype="int64"),
                              "path": pd.Series([], dtype="object"),
-                             "seconds": pd.Series([], dtype="float64")})
+                             "seconds": pd.Series([], dtype="float64"),
+                             "warning": pd.Series([], dtype="object")})
     if meta["clip_id"].duplicated().any():
         raise ValueError(f"{out}: a clip_id appears in more than one shard")
     manifest = pq.read_table(out / MANIFEST_FILE).to_pandas()

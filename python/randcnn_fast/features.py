@@ -4,7 +4,9 @@ A clip's features are stored under a key made of everything they depend on (the 
 configuration, the package version and native build, the file's absolute path, size and
 modification time),
 each written to a temporary name and renamed into place, so an interrupted run loses nothing
-and never leaves a half-written entry. A clip that cannot be read is recorded, not fatal.
+and never leaves a half-written entry. An entry keeps the warnings of the clip's decoding with
+its features, so a cached run reports them as a fresh one does. A clip that cannot be read is
+recorded, not fatal.
 """
 from __future__ import annotations
 
@@ -19,11 +21,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__, _core
-from .audio import load_file
+from .audio import decode_file
 from .embedder import Embedder
 from .frontend import mfcc_features
 
 MFCC = "mfcc"
+
+#: Part of every cache key: raised whenever what an entry holds, or the decoding behind it,
+#: changes, so that no entry written otherwise is ever read.
+CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -58,25 +64,45 @@ def _native_build() -> str:
 
 def _cache_path(cache_dir: Path, config: FeatureConfig, path: str) -> Path:
     stat = os.stat(path)
-    key = json.dumps({"version": __version__, "native": _native_build(), "config": asdict(config),
+    key = json.dumps({"format": CACHE_FORMAT, "version": __version__, "native": _native_build(),
+                      "config": asdict(config),
                       "path": os.path.abspath(path),
                       "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()
-    return cache_dir / digest[:2] / f"{digest}.npy"
+    return cache_dir / digest[:2] / f"{digest}.npz"
 
 
-def _save(path: Path, value: np.ndarray) -> None:
+def _save(path: Path, value: np.ndarray, warnings: tuple[str, ...]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     with open(tmp, "wb") as f:
-        np.save(f, value)
+        np.savez(f, features=value, warnings=np.array(warnings, dtype=str))
     os.replace(tmp, path)
+
+
+def _load(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
+    with np.load(path) as entry:
+        return entry["features"], tuple(str(w) for w in entry["warnings"])
+
+
+def _compute(path, embedder: Embedder | None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A file's features and its decoding's warnings."""
+    if embedder is None:
+        decoded = decode_file(path)
+        return mfcc_features(decoded.samples), decoded.warnings
+    result = embedder.embed_file(path)
+    return result.vector, result.warnings
 
 
 def dataset_features(paths, config: FeatureConfig, *, cache_dir: Path | None = None,
                      n_threads: int = 0, progress: bool = True):
-    """Features of every file: (X float32 (n_files, n_features) with NaN rows for failures,
-    failures as a list of {"path", "error"})."""
+    """Features of every file.
+
+    Returns ``(X, failures, warnings)``: X float32 (n_files, n_features) with NaN rows for
+    failures; failures as dicts {"path", "features", "error"}; warnings (clips embedded, but
+    whose decoding noticed something, such as an MP3 length other than its header's) as dicts
+    {"path", "warning"}.
+    """
     cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
     embedder = None
     if config.arch != MFCC:
@@ -86,16 +112,18 @@ def dataset_features(paths, config: FeatureConfig, *, cache_dir: Path | None = N
                             precision=config.precision)
     n_features = 120 if embedder is None else embedder.n_features
     X = np.full((len(paths), n_features), np.nan, dtype=np.float32)
-    failures = []
+    failures, warnings = [], []
     for i, path in enumerate(tqdm(paths, desc=config.label, unit="clip", disable=not progress, leave=False)):
         try:
             entry = _cache_path(cache_dir, config, path)
             if entry.is_file():
-                X[i] = np.load(entry)
-                continue
-            value = mfcc_features(load_file(path)) if embedder is None else embedder.embed(path)
-            _save(entry, value)
+                value, noticed = _load(entry)
+            else:
+                value, noticed = _compute(path, embedder)
+                _save(entry, value, noticed)
             X[i] = value
         except (OSError, ValueError, RuntimeError) as error:
             failures.append({"path": str(path), "features": config.label, "error": str(error)})
-    return X, failures
+            continue
+        warnings += [{"path": str(path), "warning": w} for w in noticed]
+    return X, failures, warnings

@@ -67,6 +67,9 @@ def markdown(results: dict) -> str:
         lines.append("")
     if results["failures"]:
         lines += [f"{len(results['failures'])} clip(s) could not be used; see results.json.", ""]
+    if results.get("warnings"):
+        lines += [f"{len(results['warnings'])} clip(s) were used with a decoding warning (for "
+                  f"example an MP3 whose header announced another length); see results.json.", ""]
     return "\n".join(lines)
 
 
