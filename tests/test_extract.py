@@ -216,8 +216,8 @@ def test_bad_files_are_recorded(corpus_paths, tmp_path, reference):
     nan[100] = np.nan
     sf.write(data / "nan.wav", nan, SR, subtype="FLOAT")
     (data / "readme.txt").write_text("hello")
-    bad = {"corrupt.wav": "cannot decode", "empty.wav": "empty", "nan.wav": "non-finite",
-           "readme.txt": "cannot decode", "missing.wav": "no such file"}
+    bad = {"corrupt.wav": "not audio", "empty.wav": "empty", "nan.wav": "non-finite",
+           "readme.txt": "not audio", "missing.wav": "no such file"}
     good = corpus_paths[:6]
     rows = [(p, f"label{i % 2}", str(i)) for i, p in enumerate(good[:3])]  # absolute paths
     rows += [(name, "bad", "x") for name in bad]  # relative to the CSV

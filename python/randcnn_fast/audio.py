@@ -44,6 +44,10 @@ PAD_MODES = ("crop", "zero", "repeat", "none")
 #: multichannel file is never held at its own rate and channel count.
 BLOCK_FRAMES = 2**18
 
+#: The sample rates (Hz) a file may declare; outside them the header is taken as damaged (a
+#: 1 Hz header would otherwise make resampling allocate 12,000 samples per frame).
+MIN_FILE_RATE, MAX_FILE_RATE = 1000, 768000
+
 #: MP3 is decoded in one read of up to this many bytes (float32 frames at the file's own rate
 #: and channel count: 25 minutes of 44.1 kHz stereo); longer files in reads of this size.
 MP3_READ_BYTES = 2**29
@@ -123,16 +127,20 @@ def decode_file(path: str | os.PathLike) -> DecodedFile:
     DecodedFile
         The samples, the file's rate, the decoded and announced frame counts, and warnings:
         a decoded length more than :data:`LENGTH_TOLERANCE_FRAMES` away from the announced
-        one is reported there (the real audio is what is returned).
+        one, and a WAV whose header declares more audio than the file holds ("truncated"),
+        are reported there (the audio present is what is returned).
 
     Raises
     ------
     TypeError
         If `path` is not a str or os.PathLike.
     AudioError
-        If the file does not exist ("no such file"), cannot be decoded ("cannot decode"),
-        has no samples ("empty"), contains NaN or inf ("non-finite"), or is too short to
-        yield a sample at 12 kHz. The message starts with the path.
+        If the file does not exist ("no such file"), cannot be opened ("permission denied"),
+        has 0 bytes ("empty file"), cannot be decoded ("not audio, or a damaged or
+        unsupported file"), declares a sample rate outside :data:`MIN_FILE_RATE` to
+        :data:`MAX_FILE_RATE` ("damaged header"), has no samples ("empty"), contains NaN or
+        inf ("non-finite"), or is too short to yield a sample at 12 kHz. The message starts
+        with the path.
 
     Examples
     --------
@@ -147,17 +155,18 @@ def decode_file(path: str | os.PathLike) -> DecodedFile:
     name = os.fspath(path)
     # libsndfile reports a missing file as a vague "System error"; check first
     # so the user gets a clear message (directories count as missing files).
-    if not os.path.isfile(name):
-        raise AudioError(f"{name}: no such file")
+    file_bytes = _check_readable(name)
     try:
         with soundfile.SoundFile(name) as f:
             sr, announced = f.samplerate, f.frames
-            clip, frames, bad, first_bad = _decode_mono(f, os.path.getsize(name))
+            _check_sample_rate(name, sr)
+            clip, frames, bad, first_bad = _decode_mono(f, file_bytes)
     # SoundFileError covers unrecognised/corrupt files; soundfile raises
     # TypeError for headerless formats (e.g. .raw) it cannot open without
-    # extra parameters, which from our side is also "cannot decode".
+    # extra parameters, which from our side is also "not audio".
     except (soundfile.SoundFileError, TypeError) as exc:
-        raise AudioError(f"{name}: cannot decode: {exc}") from exc
+        raise AudioError(f"{name}: not audio, or a damaged or unsupported file "
+                         f"(libsndfile: {_libsndfile_reason(exc)})") from exc
     if frames == 0:
         raise AudioError(f"{name}: empty (0 samples)")
     if bad:
@@ -167,7 +176,61 @@ def decode_file(path: str | os.PathLike) -> DecodedFile:
     if abs(frames - announced) > LENGTH_TOLERANCE_FRAMES:
         notes.append(f"{name}: decoded {frames} frames ({frames / sr:.3f} s) where the header "
                      f"announced {announced} ({announced / sr:.3f} s); the decoded audio is used")
+    missing = _wav_missing_bytes(name, file_bytes)
+    if missing:
+        notes.append(f"{name}: truncated: the header declares {missing} bytes of audio more than "
+                     f"the file holds; the {frames / sr:.3f} s present are used")
     return DecodedFile(clip, sr, frames, announced, tuple(notes))
+
+
+def _check_readable(name: str) -> int:
+    """The file's size in bytes, after the checks libsndfile would only report vaguely."""
+    # libsndfile calls a missing, unreadable or empty file a "System error" or an unknown
+    # format; name each (directories count as missing files).
+    if not os.path.isfile(name):
+        raise AudioError(f"{name}: no such file")
+    try:
+        with open(name, "rb"):
+            pass
+    except PermissionError as exc:
+        raise AudioError(f"{name}: permission denied (cannot open it for reading)") from exc
+    except OSError as exc:
+        raise AudioError(f"{name}: cannot open: {exc.strerror or exc}") from exc
+    file_bytes = os.path.getsize(name)
+    if file_bytes == 0:
+        raise AudioError(f"{name}: empty file (0 bytes)")
+    return file_bytes
+
+
+def _check_sample_rate(name: str, sr: int) -> None:
+    """Refuse a rate no recording has, before anything is allocated from it."""
+    if not MIN_FILE_RATE <= sr <= MAX_FILE_RATE:
+        raise AudioError(f"{name}: damaged header: a sample rate of {sr} Hz is outside "
+                         f"{MIN_FILE_RATE}-{MAX_FILE_RATE} Hz")
+
+
+def _libsndfile_reason(exc: Exception) -> str:
+    """libsndfile's own words for a failure, without soundfile's 'Error opening <path>:'."""
+    text = str(exc)
+    return text.rsplit("': ", 1)[-1].strip() or text
+
+
+def _wav_missing_bytes(name: str, file_bytes: int) -> int:
+    """How many bytes of audio a RIFF/WAVE file's header declares beyond the end of the file
+    (0 for a complete file, or any other format).
+
+    libsndfile quietly clamps the frame count to what the file holds, so a truncated WAV
+    decodes without complaint; the header's own figure is what tells."""
+    with open(name, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return 0
+        while len(chunk := fh.read(8)) == 8:
+            size = int.from_bytes(chunk[4:], "little")
+            if chunk[:4] == b"data":
+                return max(0, size - (file_bytes - fh.tell()))
+            fh.seek(size + (size & 1), os.SEEK_CUR)  # chunks are padded to even sizes
+    return 0
 
 
 def load_file(path: str | os.PathLike) -> np.ndarray:

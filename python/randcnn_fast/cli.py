@@ -56,7 +56,8 @@ def _embed(args) -> int:
                       length=args.length, pad=args.pad, precision=args.precision,
                       extensions=tuple(args.ext) if args.ext else datasets.AUDIO_EXTENSIONS,
                       shard_size=args.shard_size, overwrite=args.overwrite, n_threads=args.threads,
-                      workers=args.workers, scheduler=args.scheduler)
+                      workers=args.workers, scheduler=args.scheduler,
+                      retry_failed=not args.keep_failures)
     print(summary)
     return 1 if summary.failed else 0
 
@@ -107,6 +108,8 @@ def main(argv=None) -> int:
     em.add_argument("--ext", nargs="+", help="file extensions to take from a folder (default: audio)")
     em.add_argument("--shard-size", type=int, default=256)
     em.add_argument("--overwrite", action="store_true", help="replace a run made with another configuration")
+    em.add_argument("--keep-failures", action="store_true",
+                    help="do not retry the clips an earlier run recorded as failed")
     em.add_argument("--threads", type=int, default=0, help="0 = all cores")
     em.add_argument("--precision", choices=PRECISIONS, default="fp32", help=PRECISION_HELP)
     em.add_argument("--workers", type=int, help="start a local Dask cluster with this many workers")

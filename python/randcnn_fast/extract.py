@@ -31,9 +31,11 @@ against the existing one, and a run with another configuration, package version 
 or over other files, is refused unless ``overwrite=True``, which first deletes the previous
 run's files (only files this module writes; nothing else in ``out_dir`` is touched).
 
-A clip that cannot be read or embedded is recorded in the errors part and is not retried by a
-later run (its shard is done); to retry, delete that shard's two parts, or rerun with
-``overwrite=True``.
+A clip that cannot be read or embedded (whatever the error, a ``MemoryError`` included) is
+recorded in the errors part with the reason, and the run goes on. A later run retries the
+recorded failures (``retry_failed=False`` keeps them): it rewrites the shard's embeddings part
+with the clips that now succeed, then its errors part with those that still fail; a kill between
+the two leaves a clip in both parts, where the embeddings part wins.
 
 Scale-out: ``workers=N`` runs shards on a local Dask cluster, ``scheduler="tcp://host:8786"`` on
 an existing one (``pip install 'dask[distributed]'``; workers need this package and the same
@@ -126,9 +128,10 @@ class ExtractSummary:
         n_clips: clips in the manifest.
         done: clips embedded by this run.
         skipped: clips embedded by an earlier run (their shard was already complete).
-        failed: clips recorded as failed in the output, by this run or an earlier one (a
-            failed clip's shard is complete, so a rerun does not retry it); non-zero means
-            the output is missing clips.
+        retried: clips an earlier run recorded as failed, embedded again by this one.
+        failed: clips recorded as failed in the output, by this run or an earlier one (with
+            ``retry_failed=False`` the failures of earlier runs are kept as they are);
+            non-zero means the output is missing clips.
         seconds: wall-clock seconds of this run.
         audio_seconds: seconds of audio (as decoded) embedded by this run.
         errors: every failed clip, as dicts with clip_id, path, error_type and error.
@@ -142,6 +145,7 @@ class ExtractSummary:
     n_clips: int
     done: int = 0
     skipped: int = 0
+    retried: int = 0
     failed: int = 0
     seconds: float = 0.0
     audio_seconds: float = 0.0
@@ -161,8 +165,9 @@ class ExtractSummary:
         return self.audio_seconds / self.seconds if self.seconds > 0 else 0.0
 
     def __str__(self) -> str:
-        text = (f"extract: {self.n_clips} clips into {self.out_dir}: {self.done} embedded, "
-                f"{self.skipped} skipped (done before), {self.failed} failed; "
+        retried = f" ({self.retried} failed before and retried)" if self.retried else ""
+        text = (f"extract: {self.n_clips} clips into {self.out_dir}: {self.done} embedded"
+                f"{retried}, {self.skipped} skipped (done before), {self.failed} failed; "
                 f"{self.seconds:.1f} s, {self.clips_per_second:.1f} clips/s, "
                 f"{self.audio_seconds_per_second:.1f} audio-s/s")
         shown = self.errors[:5]
@@ -429,13 +434,15 @@ def _embedder_for(config: dict, n_threads: int) -> Embedder:
 
 def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int = 0,
                 on_clip=None) -> dict:
-    """Embed one shard's clips and write its errors part, then its embeddings part.
+    """Embed clips of one shard and write the shard's errors part and embeddings part.
 
-    This is the unit of work of :func:`extract`, locally and on Dask workers alike.
+    This is the unit of work of :func:`extract`, locally and on Dask workers alike. ``rows``
+    are all the shard's clips for a new shard, or, for a retry, clips that an earlier run
+    recorded as failed: the shard's other clips then keep what is recorded for them.
 
     Args:
         shard_index: the shard's index ``i``.
-        rows: the shard's clips as ``(clip_id, path)`` pairs, clip_ids in
+        rows: the clips to embed as ``(clip_id, path)`` pairs, clip_ids in
             ``[i*shard_size, (i+1)*shard_size)``.
         config: the run's configuration (``config.json``'s ``"config"``).
         out_dir: the output folder (on a file system this process can write).
@@ -443,10 +450,11 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
         on_clip: optional callback ``on_clip(audio_seconds_or_None)`` after each clip.
 
     Returns:
-        dict with ``shard``, ``done``, ``failed``, ``audio_seconds`` and ``errors`` (a list of
-        dicts with clip_id, path, error_type, error).
+        dict with ``shard``, ``done`` and ``failed`` (of ``rows``), ``audio_seconds`` (of the
+        clips embedded now), and the whole shard's ``errors`` (dicts with clip_id, path,
+        error_type, error) and ``warnings`` (dicts with clip_id, path, warning).
     """
-    pa, _ = _pyarrow()
+    pa, pq = _pyarrow()
     out_dir = Path(out_dir)
     size, n_features = config["shard_size"], config["n_features"]
     rows = [(int(c), str(p)) for c, p in rows]
@@ -456,14 +464,15 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
         raise ValueError(f"shard {shard_index} holds clip_ids [{lo}, {hi}); got {outside[:5]}")
     embedder = _embedder_for(config, n_threads)
 
-    ok_ids, ok_paths, ok_seconds, ok_warnings, vectors, errors = [], [], [], [], [], []
+    embedded, errors = [], []
     for clip_id, path in sorted(rows):
         try:
             result = embedder.embed_file(path)
             if not np.isfinite(result.vector).all():
                 raise ValueError(f"{path}: the embedding is not finite")
-        except (OSError, ValueError, RuntimeError, TypeError) as error:
-            message = str(error)
+        # Whatever goes wrong with one clip (MemoryError included) is that clip's failure.
+        except Exception as error:  # noqa: BLE001
+            message = str(error) or type(error).__name__
             if path not in message:
                 message = f"{path}: {message}"
             errors.append({"clip_id": clip_id, "path": path, "error_type": type(error).__name__,
@@ -471,41 +480,66 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
             if on_clip is not None:
                 on_clip(None)
             continue
-        ok_ids.append(clip_id)
-        ok_paths.append(path)
-        ok_seconds.append(result.seconds)
-        ok_warnings.append("; ".join(result.warnings) or None)
-        vectors.append(result.vector)
+        embedded.append((clip_id, path, result))
         if on_clip is not None:
             on_clip(result.seconds)
 
-    metadata = {_HASH_KEY: config_hash(config).encode(), _SHARD_KEY: str(shard_index).encode()}
+    flat = (np.stack([r.vector for _, _, r in embedded]) if embedded
+            else np.zeros((0, n_features), np.float32))
+    flat = np.ascontiguousarray(flat, dtype=np.float32).reshape(-1)
+    table = pa.table(
+        {"clip_id": pa.array([c for c, _, _ in embedded], type=pa.int64()),
+         "path": pa.array([p for _, p, _ in embedded], type=pa.string()),
+         "seconds": pa.array([r.seconds for _, _, r in embedded], type=pa.float64()),
+         "warning": pa.array(["; ".join(r.warnings) or None for _, _, r in embedded],
+                             type=pa.string()),
+         "embedding": pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()),
+                                                        n_features)})
     error_table = pa.table(
         {"clip_id": pa.array([e["clip_id"] for e in errors], type=pa.int64()),
          "path": pa.array([e["path"] for e in errors], type=pa.string()),
          "error_type": pa.array([e["error_type"] for e in errors], type=pa.string()),
-         "error": pa.array([e["error"] for e in errors], type=pa.string())},
-    ).replace_schema_metadata(metadata)
-    flat = (np.stack(vectors) if vectors else np.zeros((0, n_features), np.float32))
-    flat = np.ascontiguousarray(flat, dtype=np.float32).reshape(-1)
-    embedding = pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), n_features)
-    table = pa.table(
-        {"clip_id": pa.array(ok_ids, type=pa.int64()),
-         "path": pa.array(ok_paths, type=pa.string()),
-         "seconds": pa.array(ok_seconds, type=pa.float64()),
-         "warning": pa.array(ok_warnings, type=pa.string()),
-         "embedding": embedding},
-    ).replace_schema_metadata(metadata)
+         "error": pa.array([e["error"] for e in errors], type=pa.string())})
 
     name = _shard_name(shard_index)
-    (out_dir / ERRORS_DIR).mkdir(parents=True, exist_ok=True)
-    (out_dir / SHARDS_DIR).mkdir(parents=True, exist_ok=True)
-    _write_parquet(error_table, out_dir / ERRORS_DIR / name)  # first: the errors are recorded
-    _write_parquet(table, out_dir / SHARDS_DIR / name)  # last: marks the shard done
-    warned = [{"clip_id": c, "path": p, "warning": w}
-              for c, p, w in zip(ok_ids, ok_paths, ok_warnings) if w is not None]
-    return {"shard": shard_index, "done": len(ok_ids), "failed": len(errors),
-            "audio_seconds": float(sum(ok_seconds)), "errors": errors, "warnings": warned}
+    shard_path, errors_path = out_dir / SHARDS_DIR / name, out_dir / ERRORS_DIR / name
+    retry = shard_path.is_file()
+    if retry:  # keep what is recorded for the shard's other clips
+        redone = pa.array([c for c, _ in rows], type=pa.int64())
+        table = _keep_other_clips(pq.read_table(shard_path), redone, table)
+        if errors_path.is_file():
+            error_table = _keep_other_clips(pq.read_table(errors_path),
+                                            pa.concat_arrays([redone, table.column("clip_id")
+                                                              .combine_chunks()]), error_table)
+    metadata = {_HASH_KEY: config_hash(config).encode(), _SHARD_KEY: str(shard_index).encode()}
+    table = table.replace_schema_metadata(metadata)
+    error_table = error_table.replace_schema_metadata(metadata)
+    errors_path.parent.mkdir(parents=True, exist_ok=True)
+    shard_path.parent.mkdir(parents=True, exist_ok=True)
+    # A new shard's embeddings part, written last, marks it done. A retry rewrites the
+    # embeddings first: a kill before its errors part is rewritten leaves a retried clip in
+    # both, and a clip in the embeddings part counts as embedded (_recorded_errors).
+    for table_, path in ([(table, shard_path), (error_table, errors_path)] if retry
+                         else [(error_table, errors_path), (table, shard_path)]):
+        _write_parquet(table_, path)
+    return {"shard": shard_index, "done": len(embedded), "failed": len(errors),
+            "audio_seconds": float(sum(r.seconds for _, _, r in embedded)),
+            "errors": error_table.select(["clip_id", "path", "error_type", "error"]).to_pylist(),
+            "warnings": _warnings_of(table)}
+
+
+def _keep_other_clips(recorded, redone, fresh):
+    """``fresh`` and the rows of ``recorded`` whose clip_id is not in ``redone``, by clip_id."""
+    pa, _ = _pyarrow()
+    import pyarrow.compute as pc
+
+    kept = recorded.filter(pc.invert(pc.is_in(recorded.column("clip_id"), value_set=redone)))
+    return pa.concat_tables([kept.replace_schema_metadata(None), fresh]).sort_by("clip_id")
+
+
+def _warnings_of(table) -> list[dict]:
+    rows = table.select(["clip_id", "path", "warning"]).to_pylist()
+    return [row for row in rows if row["warning"] is not None]
 
 
 # --------------------------------------------------------------------------- the driver
@@ -574,16 +608,20 @@ def _check_same_manifest(out_dir: Path, stored, wanted) -> None:
 
 
 def _recorded_errors(out_dir: Path, index: int) -> list[dict]:
+    """The failures recorded for a done shard, less clips its embeddings part holds (a retry
+    killed between its two writes leaves a clip in both)."""
     _, pq = _pyarrow()
+    embedded = set(pq.read_table(out_dir / SHARDS_DIR / _shard_name(index),
+                                 columns=["clip_id"]).column("clip_id").to_pylist())
     table = pq.read_table(out_dir / ERRORS_DIR / _shard_name(index))
-    return table.select(["clip_id", "path", "error_type", "error"]).to_pylist()
+    return [e for e in table.select(["clip_id", "path", "error_type", "error"]).to_pylist()
+            if e["clip_id"] not in embedded]
 
 
 def _recorded_warnings(out_dir: Path, index: int) -> list[dict]:
     _, pq = _pyarrow()
-    rows = pq.read_table(out_dir / SHARDS_DIR / _shard_name(index),
-                         columns=["clip_id", "path", "warning"]).to_pylist()
-    return [row for row in rows if row["warning"] is not None]
+    return _warnings_of(pq.read_table(out_dir / SHARDS_DIR / _shard_name(index),
+                                      columns=["clip_id", "path", "warning"]))
 
 
 def _count_rows(path: Path) -> int:
@@ -596,7 +634,7 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
             extensions=AUDIO_EXTENSIONS,
             shard_size: int = 256, overwrite: bool = False, n_threads: int = 0,
             workers: int | None = None, scheduler: str | None = None,
-            progress: bool = True) -> ExtractSummary:
+            retry_failed: bool = True, progress: bool = True) -> ExtractSummary:
     """Embed a corpus into sharded Parquet files in ``out_dir``; resumable and crash-safe.
 
     Args:
@@ -616,6 +654,8 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
             processes.
         scheduler: address of a running Dask scheduler to run the shards on (its workers need
             randcnn_fast and pyarrow, and must see ``source`` and ``out_dir`` at the same paths).
+        retry_failed: embed again the clips an earlier run recorded as failed (a file that was
+            unreadable for a moment is not a hole forever); False keeps their failures.
         progress: show a progress bar and print the summary to stderr.
 
     Returns:
@@ -657,6 +697,9 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
                 errors[i] = _recorded_errors(out, i)
                 warned[i] = _recorded_warnings(out, i)
                 summary.skipped += _count_rows(out / SHARDS_DIR / _shard_name(i))
+                if retry_failed and errors[i]:
+                    todo.append((i, [(e["clip_id"], paths[e["clip_id"]]) for e in errors[i]]))
+                    summary.retried += len(errors[i])
             else:
                 lo = i * shard_size
                 todo.append((i, list(enumerate(paths[lo:lo + shard_size], start=lo))))

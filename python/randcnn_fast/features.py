@@ -122,8 +122,10 @@ def dataset_features(paths, config: FeatureConfig, *, cache_dir: Path | None = N
                 value, noticed = _compute(path, embedder)
                 _save(entry, value, noticed)
             X[i] = value
-        except (OSError, ValueError, RuntimeError) as error:
-            failures.append({"path": str(path), "features": config.label, "error": str(error)})
+        # Whatever goes wrong with one clip (MemoryError included) is that clip's failure.
+        except Exception as error:  # noqa: BLE001
+            failures.append({"path": str(path), "features": config.label,
+                             "error": str(error) or type(error).__name__})
             continue
         warnings += [{"path": str(path), "warning": w} for w in noticed]
     return X, failures, warnings
