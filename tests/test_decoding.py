@@ -3,6 +3,7 @@ header announces, and the streamed decode equals reading the whole file at once.
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 import warnings
@@ -200,3 +201,25 @@ def test_an_mp3_past_one_read_is_decoded_in_several(tmp_path, monkeypatch):
     path = write_noise(tmp_path / "x.mp3", 44100, 3 * 44100, 2, "MP3", "MPEG_LAYER_III")
     monkeypatch.setattr(audio, "MP3_READ_BYTES", 8 * 44100)
     assert_streamed_equals_whole(path)
+
+
+def test_evaluate_lists_the_warning_in_its_results(overcounted, tmp_path):
+    from randcnn_fast.cli import main
+
+    root = tmp_path / "set"
+    rng = np.random.default_rng(0)
+    for label, freq in (("low", 200.0), ("high", 2000.0)):
+        (root / label).mkdir(parents=True)
+        for i in range(5):
+            t = np.arange(6000) / 12000
+            clip = 0.3 * np.sin(2 * np.pi * freq * (1 + 0.05 * i) * t) + 0.01 * rng.standard_normal(6000)
+            sf.write(root / label / f"{i}.wav", clip, 12000)
+    (root / "high" / "5.mp3").write_bytes(overcounted.read_bytes())
+    out = tmp_path / "out"
+    assert main(["evaluate", "--dataset", str(root), "--arch", "7x96", "--classifier", "svm",
+                 "--no-mfcc", "--out", str(out), "--cache", str(tmp_path / "cache"),
+                 "--length", "30"]) == 0
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["dataset"]["used"] == 11 and saved["failures"] == []
+    assert [w["path"] for w in saved["warnings"]] == [str(root / "high" / "5.mp3")]
+    assert "1 clip(s) were used with a decoding warning" in (out / "results.md").read_text()
