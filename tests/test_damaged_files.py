@@ -133,14 +133,14 @@ def test_a_one_hertz_header_is_a_failure_and_the_shard_is_written(corpus, tmp_pa
 
 
 def test_a_memory_error_is_that_clips_failure(corpus, tmp_path, monkeypatch):
-    real = rf.Embedder.embed_file
+    real = audio.decode_file
 
-    def embed_file(self, path):
+    def decode_file(path):
         if str(path).endswith("clip2.wav"):
             raise MemoryError("Unable to allocate 44.7 GiB")
-        return real(self, path)
+        return real(path)
 
-    monkeypatch.setattr(rf.Embedder, "embed_file", embed_file)
+    monkeypatch.setattr(audio, "decode_file", decode_file)
     summary = extract(corpus, tmp_path / "out")
     assert (summary.done, summary.failed) == (4, 1)
     assert summary.errors[0]["error_type"] == "MemoryError"

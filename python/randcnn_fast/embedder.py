@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from collections import OrderedDict
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -29,6 +32,43 @@ class FileEmbedding:
     vector: np.ndarray
     seconds: float
     warnings: tuple[str, ...] = ()
+
+
+#: Below this many multiply-adds per clip, :meth:`Embedder.embed_files` runs clips side by
+#: side on one thread each: such a network's layers are too short (a few ms at size "small")
+#: to share between threads, while whole clips share perfectly.
+CLIP_PARALLEL_MACS = 5 * 10**9
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _attempt(fn: Callable, *args):
+    """fn(*args), or the exception it raised (one file's failure is its own result)."""
+    try:
+        return fn(*args)
+    except Exception as error:  # noqa: BLE001
+        return error
+
+
+def _in_order(pool: ThreadPoolExecutor, fn: Callable, items, *, ahead: int):
+    """Yield (item, fn(item)) in the order of ``items``, with at most ``ahead`` submitted and not
+    yet yielded, so memory holds a bounded number of results."""
+    items = iter(items)
+    pending = deque((item, pool.submit(fn, item)) for _, item in zip(range(ahead), items))
+    while pending:
+        item, future = pending.popleft()
+        following = next(items, _END)
+        if following is not _END:
+            pending.append((following, pool.submit(fn, following)))
+        yield item, future.result()
+
+
+_END = object()
 
 
 def _is_path_list(value) -> bool:
@@ -124,6 +164,7 @@ class Embedder:
             raise ValueError(f"precision={precision!r} needs backend='native'")
         self.backend, self.device, self.precision = backend, device, precision
         self._onnx = None
+        self._macs_per_clip = None
         if backend == "onnx":
             from .onnx_backend import OnnxRunner, dynamic_time
             if pad == "none" and not dynamic_time(self.network, self.length):
@@ -202,27 +243,90 @@ class Embedder:
         >>> result.vector.shape, result.warnings                            # doctest: +SKIP
         ((160,), ())
         """
+        return self._finish_file(self._prepare_file(path), self.n_threads)
+
+    def embed_files(self, paths) -> Iterator[tuple[str, FileEmbedding | Exception]]:
+        """Embed audio files one after another, yielding each as soon as it is ready.
+
+        Small networks (under :data:`CLIP_PARALLEL_MACS` multiply-adds per clip, such as every
+        architecture at size "small") embed several files side by side, one thread each, since
+        one short forward pass cannot keep several cores busy; larger ones run one file at a
+        time on every thread while the next file is decoded. Either way the vectors are those
+        of :meth:`embed_file`, bit for bit.
+
+        Parameters
+        ----------
+        paths : sequence of str or os.PathLike
+            Audio files.
+
+        Yields
+        ------
+        (str, FileEmbedding or Exception)
+            Each path, in the order given, with its result or the error that file raised (an
+            unusable file does not stop the others).
+
+        Examples
+        --------
+        >>> embedder = Embedder("vgg", size="small")                          # doctest: +SKIP
+        >>> for path, result in embedder.embed_files(["a.wav", "b.mp3"]):     # doctest: +SKIP
+        ...     print(path, result.vector.shape)
+        a.wav (160,)
+        b.mp3 (160,)
+        """
+        paths = [os.fspath(p) for p in paths]
+        side_by_side = self._clips_at_once(len(paths))
+        if side_by_side > 1:
+            with ThreadPoolExecutor(max_workers=side_by_side) as pool:
+                yield from _in_order(pool, lambda p: _attempt(self._embed_file_on, p, 1), paths,
+                                     ahead=2 * side_by_side)
+            return
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            for path, prepared in _in_order(reader, lambda p: _attempt(self._prepare_file, p),
+                                            paths, ahead=1):
+                yield path, (prepared if isinstance(prepared, Exception)
+                             else _attempt(self._finish_file, prepared, self.n_threads))
+
+    def _embed_file_on(self, path, n_threads: int) -> FileEmbedding:
+        return self._finish_file(self._prepare_file(path), n_threads)
+
+    def _prepare_file(self, path):
+        """Decode a file and make its input map: (map, name, decoded)."""
         if self.input != "audio":
-            raise ValueError("embed_file reads audio; this embedder takes log-mel frames")
+            raise ValueError("embedding files needs input='audio'; this embedder takes log-mel "
+                             "frames")
         decoded = audio_io.decode_file(path)
-        names = [os.fspath(path)]
-        vector = self._run(self._wave_maps([decoded.samples], names), names, True)
+        name = os.fspath(path)
+        return self._wave_maps([decoded.samples], [name])[0], name, decoded
+
+    def _finish_file(self, prepared, n_threads: int) -> FileEmbedding:
+        x, name, decoded = prepared
+        vector = self._run([x], [name], True, n_threads=n_threads)
         return FileEmbedding(vector, decoded.seconds, decoded.warnings)
 
+    def _clips_at_once(self, n_files: int) -> int:
+        """How many files :meth:`embed_files` embeds side by side."""
+        if n_files < 2 or self._onnx is not None or self._macs() >= CLIP_PARALLEL_MACS:
+            return 1
+        return min(n_files, self.n_threads or _usable_cores())
+
+    def _macs(self) -> int:
+        """Multiply-adds of one clip at the embedder's length (computed once)."""
+        if self._macs_per_clip is None:
+            self._macs_per_clip = self.network.describe(self.length).macs
+        return self._macs_per_clip
+
     def _embed_files(self, paths) -> np.ndarray:
-        """Files one at a time, reading and decoding the next one while the network runs on
-        this one (the native core releases the GIL): memory holds two clips, not the list."""
+        """Files in order (see :meth:`embed_files`); the first unusable one raises its error."""
         rows = []
-        with ThreadPoolExecutor(max_workers=1) as reader:
-            pending = reader.submit(self._input_maps, paths[0], None)
-            for i in range(len(paths)):
-                loaded = pending.result()
-                if i + 1 < len(paths):
-                    pending = reader.submit(self._input_maps, paths[i + 1], None)
-                rows.append(self._run(*loaded))
+        for _, result in self.embed_files(paths):
+            if isinstance(result, Exception):
+                raise result
+            for message in result.warnings:
+                warnings.warn(message, audio_io.AudioWarning, stacklevel=3)
+            rows.append(result.vector)
         return np.stack(rows)
 
-    def _run(self, maps, names, single) -> np.ndarray:
+    def _run(self, maps, names, single, n_threads: int | None = None) -> np.ndarray:
         """The network on input maps, after checking their lengths."""
         for name, x in zip(names, maps):
             if x.shape[0] < self.network.min_length:
@@ -232,7 +336,8 @@ class Embedder:
         elif self._onnx is not None:  # 'crop' and 'none' can leave clips of different lengths
             out = np.concatenate([self._onnx.run([x]) for x in maps])
         else:
-            out = np.stack([run_native(self.network, self._params, x, self.n_threads,
+            threads = self.n_threads if n_threads is None else n_threads
+            out = np.stack([run_native(self.network, self._params, x, threads,
                                        precision=self.precision) for x in maps])
         return out[0] if single else out
 

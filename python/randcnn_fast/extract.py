@@ -465,17 +465,16 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
     embedder = _embedder_for(config, n_threads)
 
     embedded, errors = [], []
-    for clip_id, path in sorted(rows):
-        try:
-            result = embedder.embed_file(path)
-            if not np.isfinite(result.vector).all():
-                raise ValueError(f"{path}: the embedding is not finite")
-        # Whatever goes wrong with one clip (MemoryError included) is that clip's failure.
-        except Exception as error:  # noqa: BLE001
-            message = str(error) or type(error).__name__
+    rows = sorted(rows)
+    # Whatever goes wrong with one clip (MemoryError included) is that clip's failure.
+    for (clip_id, path), (_, result) in zip(rows, embedder.embed_files([p for _, p in rows])):
+        if not isinstance(result, Exception) and not np.isfinite(result.vector).all():
+            result = ValueError(f"{path}: the embedding is not finite")
+        if isinstance(result, Exception):
+            message = str(result) or type(result).__name__
             if path not in message:
                 message = f"{path}: {message}"
-            errors.append({"clip_id": clip_id, "path": path, "error_type": type(error).__name__,
+            errors.append({"clip_id": clip_id, "path": path, "error_type": type(result).__name__,
                            "error": message})
             if on_clip is not None:
                 on_clip(None)

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from . import __version__, _core
 from .audio import decode_file
-from .embedder import Embedder
+from .embedder import Embedder, FileEmbedding
 from .frontend import mfcc_features
 
 MFCC = "mfcc"
@@ -80,18 +80,11 @@ def _save(path: Path, value: np.ndarray, warnings: tuple[str, ...]) -> None:
     os.replace(tmp, path)
 
 
-def _load(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
+def _load(path: Path | None) -> tuple[np.ndarray, tuple[str, ...]]:
+    if path is None:
+        raise FileNotFoundError("no cache entry")
     with np.load(path) as entry:
         return entry["features"], tuple(str(w) for w in entry["warnings"])
-
-
-def _compute(path, embedder: Embedder | None) -> tuple[np.ndarray, tuple[str, ...]]:
-    """A file's features and its decoding's warnings."""
-    if embedder is None:
-        decoded = decode_file(path)
-        return mfcc_features(decoded.samples), decoded.warnings
-    result = embedder.embed_file(path)
-    return result.vector, result.warnings
 
 
 def dataset_features(paths, config: FeatureConfig, *, cache_dir: Path | None = None,
@@ -113,19 +106,41 @@ def dataset_features(paths, config: FeatureConfig, *, cache_dir: Path | None = N
     n_features = 120 if embedder is None else embedder.n_features
     X = np.full((len(paths), n_features), np.nan, dtype=np.float32)
     failures, warnings = [], []
-    for i, path in enumerate(tqdm(paths, desc=config.label, unit="clip", disable=not progress, leave=False)):
+    entries, missing = {}, []
+    for i, path in enumerate(paths):
         try:
-            entry = _cache_path(cache_dir, config, path)
-            if entry.is_file():
-                value, noticed = _load(entry)
-            else:
-                value, noticed = _compute(path, embedder)
-                _save(entry, value, noticed)
-            X[i] = value
+            entries[i] = _cache_path(cache_dir, config, path)
+        except OSError:  # no file to key: decoding will name the problem
+            entries[i] = None
+        try:
+            X[i], noticed = _load(entries[i])
+            warnings += [{"path": str(path), "warning": w} for w in noticed]
+        except (OSError, ValueError, KeyError, TypeError):  # absent, unkeyed or unreadable entry
+            missing.append(i)
+    results = (_mfcc_files([paths[i] for i in missing]) if embedder is None
+               else embedder.embed_files([paths[i] for i in missing]))
+    bar = tqdm(total=len(missing), desc=config.label, unit="clip", disable=not progress, leave=False)
+    with bar:
         # Whatever goes wrong with one clip (MemoryError included) is that clip's failure.
-        except Exception as error:  # noqa: BLE001
-            failures.append({"path": str(path), "features": config.label,
-                             "error": str(error) or type(error).__name__})
-            continue
-        warnings += [{"path": str(path), "warning": w} for w in noticed]
+        for i, (path, result) in zip(missing, results):
+            bar.update()
+            if isinstance(result, Exception):
+                failures.append({"path": str(path), "features": config.label,
+                                 "error": str(result) or type(result).__name__})
+                continue
+            if entries[i] is not None:
+                _save(entries[i], result.vector, result.warnings)
+            X[i] = result.vector
+            warnings += [{"path": str(path), "warning": w} for w in result.warnings]
     return X, failures, warnings
+
+
+def _mfcc_files(paths):
+    """(path, FileEmbedding or the exception) of the MFCC baseline, file by file."""
+    for path in paths:
+        try:
+            decoded = decode_file(path)
+            yield path, FileEmbedding(mfcc_features(decoded.samples), decoded.seconds,
+                                      decoded.warnings)
+        except Exception as error:  # noqa: BLE001
+            yield path, error
