@@ -46,6 +46,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from .atomic import atomic_write
 from .audio import SAMPLE_RATE
 from .frontend import HOP, N_FFT, mel_filterbank
 
@@ -413,17 +414,6 @@ def _meta(seed: int, clips_per_class: int, seconds: float) -> dict:
             "n_folds": N_FOLDS, "n_clips": clips_per_class * len(CLASSES)}
 
 
-def _replace_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _is_complete(out_dir: Path, meta: dict, rows, labels: str) -> bool:
     try:
         if json.loads((out_dir / "demo.json").read_text(encoding="utf-8")) != meta:
@@ -512,11 +502,11 @@ def make_demo(out_dir, *, seed: int = 0, clips_per_class: int = 50,
         for index in range(clips_per_class):
             pcm = _pcm16(_render(cls, index, seed, seconds))
             path = out_dir / cls / _clip_name(cls, index, clips_per_class)
-            _replace_write(path, lambda tmp, pcm=pcm: soundfile.write(
-                str(tmp), pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV"))
+            with atomic_write(path) as tmp:
+                soundfile.write(str(tmp), pcm, SAMPLE_RATE, subtype="PCM_16", format="WAV")
     _remove_strays(out_dir, {rel for rel, _, _ in rows})
-    _replace_write(out_dir / "labels.csv",
-                   lambda tmp: tmp.write_text(labels, encoding="utf-8", newline=""))
-    _replace_write(stamp, lambda tmp: tmp.write_text(
-        json.dumps(meta, indent=2) + "\n", encoding="utf-8"))
+    with atomic_write(out_dir / "labels.csv") as tmp:
+        tmp.write_text(labels, encoding="utf-8", newline="")
+    with atomic_write(stamp) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return out_dir

@@ -51,7 +51,6 @@ import csv
 import hashlib
 import json
 import os
-import secrets
 import sys
 import threading
 import time
@@ -63,6 +62,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from .atomic import TMP_MARK, atomic_write
 from .audio import SAMPLE_RATE
 from .datasets import AUDIO_EXTENSIONS, audio_files, normalise_extensions
 from .embedder import Embedder, check_threads
@@ -81,7 +81,6 @@ LOCK_FILE = ".extract.lock"
 #: Columns a CSV manifest may not use: extract writes them itself.
 RESERVED_COLUMNS = ("clip_id", "seconds", "warning", "embedding", "error", "error_type")
 
-_TMP_MARK = ".tmp-"
 _HASH_KEY = b"randcnn_fast.config_hash"
 _SHARD_KEY = b"randcnn_fast.shard"
 _INSTALL_HINT = "pip install 'randcnn_fast[extract]' (that is, pyarrow and pandas)"
@@ -294,48 +293,15 @@ def _shard_name(index: int) -> str:
     return f"part-{index:05d}.parquet"
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # not supported (e.g. Windows): the rename is still atomic
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def _atomic_file(final: Path):
-    """Yield a binary file object at a temporary name next to ``final``; on success flush it
-    to disk and rename it to ``final`` (atomic); on failure remove it."""
-    tmp = final.with_name(f".{final.name}{_TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        with open(tmp, "wb") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(final.parent)
-
-
 def _write_parquet(table, final: Path) -> None:
     _, pq = _pyarrow()
-    with _atomic_file(final) as fh:
-        pq.write_table(table, fh)
+    with atomic_write(final) as tmp:
+        pq.write_table(table, tmp)
 
 
 def _write_json(obj, final: Path) -> None:
-    with _atomic_file(final) as fh:
-        fh.write((json.dumps(obj, indent=1, sort_keys=True) + "\n").encode())
+    with atomic_write(final) as tmp:
+        tmp.write_text(json.dumps(obj, indent=1, sort_keys=True) + "\n")
 
 
 def _temporary_files(out_dir: Path) -> list[Path]:
@@ -343,7 +309,7 @@ def _temporary_files(out_dir: Path) -> list[Path]:
     for folder in (out_dir, out_dir / SHARDS_DIR, out_dir / ERRORS_DIR):
         if folder.is_dir():
             found += [p for p in folder.iterdir()
-                      if p.name.startswith(".") and _TMP_MARK in p.name and p.is_file()]
+                      if p.name.startswith(".") and TMP_MARK in p.name and p.is_file()]
     return found
 
 

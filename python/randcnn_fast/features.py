@@ -21,6 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__, _core
+from .atomic import atomic_write
 from .audio import decode_file
 from .embedder import Embedder, FileEmbedding
 from .frontend import mfcc_features
@@ -74,10 +75,8 @@ def _cache_path(cache_dir: Path, config: FeatureConfig, path: str) -> Path:
 
 def _save(path: Path, value: np.ndarray, warnings: tuple[str, ...]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, features=value, warnings=np.array(warnings, dtype=str))
-    os.replace(tmp, path)
 
 
 def _load(path: Path | None) -> tuple[np.ndarray, tuple[str, ...]]:

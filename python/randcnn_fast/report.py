@@ -8,24 +8,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_write
 from .features import MFCC
 
 
-def _write_atomic(path: Path, write) -> None:
-    """Write to a temporary name, then rename: readers never see half a file."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def _text(path: Path, text: str) -> None:
-    _write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    with atomic_write(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def summarise(rows) -> dict:
@@ -108,7 +102,8 @@ def _bar_chart(path: Path, table: dict, title: str) -> None:
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=len(classifiers) + 1, fontsize=8)
     fig.tight_layout()
-    _write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
 
 
@@ -133,7 +128,8 @@ def _confusions(path: Path, entries: list, classes: list, title: str) -> None:
         ax.set_yticks(ticks, classes, fontsize=6)
     fig.suptitle(title)
     fig.tight_layout()
-    _write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
 
 
