@@ -12,8 +12,8 @@ from randcnn_fast import _core
 
 import reference
 
-TILE_ROWS = 96  # output positions per task in cpp/core/conv.cpp
-KC = 256  # reduction depth per microkernel call
+TILE_ROWS = _core.CONV_TILE_POSITIONS  # output positions per task
+KC = _core.CONV_KC  # reduction depth per microkernel call
 
 
 def run(x, w, b, *, stride=1, pad=(0, 0), activation="relu", pool=1, n_threads=1, write=True):

@@ -10,7 +10,7 @@ import pytest
 
 from randcnn_fast import _core, elm
 
-TASK_ROWS, KC = 96, 512  # cpp/core/dense.cpp
+TASK_ROWS, KC = _core.DENSE_TASK_ROWS, _core.DENSE_KC
 
 
 @pytest.mark.parametrize("n", [1, 2, TASK_ROWS - 1, TASK_ROWS, TASK_ROWS + 1])

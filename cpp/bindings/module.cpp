@@ -392,6 +392,11 @@ PYBIND11_MODULE(_core, m) {
         d["tile"] = py::dict(py::arg("mr") = kt.mr, py::arg("nr") = kt.nr);
         return d;
     }, "Detected, active, compiled and supported instruction sets, and the active register tile.");
+    // The tiling, for tests that probe sizes below, at and above a tile.
+    m.attr("CONV_TILE_POSITIONS") = rcf::kConvTilePositions;
+    m.attr("CONV_KC") = rcf::kConvKc;
+    m.attr("DENSE_TASK_ROWS") = rcf::kDenseTaskRows;
+    m.attr("DENSE_KC") = rcf::kDenseKc;
     m.def("set_isa", &rcf::set_isa, py::arg("name"),
           "Switch the kernels to another compiled level this CPU supports.");
     m.def("resolve_threads", &rcf::resolve_threads, py::arg("n_threads"),

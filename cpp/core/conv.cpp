@@ -19,11 +19,8 @@
 namespace rcf {
 namespace {
 
-// Output positions (time x frequency) per task, about. The tiling depends only on the shapes,
-// never on the thread count, so the per-tile partial sums (and the result) do not either.
-constexpr long kTilePositions = 96;
-// Reduction depth per microkernel call: a kKc x nr weight panel stays in L1.
-constexpr long kKc = 256;
+constexpr long kTilePositions = kConvTilePositions;
+constexpr long kKc = kConvKc;
 // Tiles in flight at once: bounds the partial-sum memory whatever the input length.
 constexpr long kTilesPerChunk = 128;
 

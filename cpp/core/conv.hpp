@@ -6,6 +6,12 @@
 
 namespace rcf {
 
+// Output positions (time x frequency) per task, about. The tiling depends only on the shapes,
+// never on the thread count, so the per-tile partial sums (and the result) do not either.
+constexpr long kConvTilePositions = 96;
+// Reduction depth per microkernel call: a kConvKc x nr weight panel stays in L1.
+constexpr long kConvKc = 256;
+
 // Packed copies of one layer's weights, made on first use for each instruction set and
 // algorithm and then kept: packing costs as much as convolving a short input, and a network
 // runs the same weights on every clip. Safe to share between threads. The owner guarantees

@@ -10,11 +10,8 @@
 namespace rcf {
 namespace {
 
-// Rows of x per task at most: their products for one weight panel stay in L1 across the
-// reduction. Each output depends on its own row only, so the split never changes a value.
-constexpr long kTaskRows = 96;
-// Reduction depth per microkernel call (measured: 512 beats 256 and 1024 on the ELM's layer).
-constexpr long kKc = 512;
+constexpr long kTaskRows = kDenseTaskRows;
+constexpr long kKc = kDenseKc;
 // Weight panels per task (measured on the ELM's layer, 3584 inputs: groups of 4 panels,
 // 1.8 MB of float32 weights, run about 5 % faster than one panel at a time; 8 no better).
 constexpr long kGroupPanels = 4;

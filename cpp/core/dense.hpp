@@ -8,6 +8,12 @@
 
 namespace rcf {
 
+// Rows of x per task at most: their products for one weight panel stay in L1 across the
+// reduction. Each output depends on its own row only, so the split never changes a value.
+constexpr long kDenseTaskRows = 96;
+// Reduction depth per microkernel call (512 beats 256 and 1024 on the ELM's layer).
+constexpr long kDenseKc = 512;
+
 struct KernelTable;
 
 class DenseRelu {

@@ -40,13 +40,6 @@ class FileEmbedding:
 CLIP_PARALLEL_MACS = 5 * 10**9
 
 
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _attempt(fn: Callable, *args):
     """fn(*args), or the exception it raised (one file's failure is its own result)."""
     try:
@@ -307,7 +300,7 @@ class Embedder:
         """How many files :meth:`embed_files` embeds side by side."""
         if n_files < 2 or self._onnx is not None or self._macs() >= CLIP_PARALLEL_MACS:
             return 1
-        return min(n_files, self.n_threads or _usable_cores())
+        return min(n_files, _core.resolve_threads(self.n_threads))
 
     def _macs(self) -> int:
         """Multiply-adds of one clip at the embedder's length (computed once)."""
