@@ -6,7 +6,7 @@ from . import _core
 from .architectures import ARCHITECTURES, SIZES, architectures
 from .elm import ELMClassifier
 from .audio import AudioError
-from .embedder import Embedder, embed
+from .embedder import Embedder, embed, embed_frames
 from .frontend import logmel, mfcc_features
 
 __version__ = "0.1.0"
@@ -23,7 +23,7 @@ def isa_info() -> dict:
 
 
 __all__ = ["ARCHITECTURES", "SIZES", "AudioError", "ELMClassifier", "Embedder", "architectures",
-           "embed", "evaluate", "isa_info", "load_embeddings", "logmel", "mfcc_features", "__version__"]
+           "embed", "embed_frames", "evaluate", "isa_info", "load_embeddings", "logmel", "mfcc_features", "__version__"]
 
 
 def load_embeddings(out_dir):
