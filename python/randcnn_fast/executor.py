@@ -121,12 +121,12 @@ def feature_vector(network: Network, means: Mapping[str, np.ndarray]) -> np.ndar
     for feature in network.features:
         mean = means[feature.name]
         if feature.collapse:  # one mean over everything, zero-padded (PAPER.md 1.3 quirk)
-            row = np.zeros(mean.shape[:-1] + (feature.collapse,))
-            row[..., 0] = mean.mean(axis=-1)
+            row = np.zeros(mean.shape[:-1] + (feature.collapse,), mean.dtype)
+            row[..., 0] = mean.mean(axis=-1, dtype=np.float64)
             parts.append(row)
         else:
             parts.append(mean)
-    return np.concatenate(parts, axis=-1).astype(np.float32)
+    return np.concatenate(parts, axis=-1).astype(np.float32, copy=False)
 
 
 def time_scales(network: Network) -> dict[str, int]:
