@@ -26,11 +26,11 @@ __all__ = ["ARCHITECTURES", "SIZES", "AudioError", "ELMClassifier", "Embedder", 
            "embed", "embed_frames", "evaluate", "isa_info", "load_embeddings", "logmel", "mfcc_features", "__version__"]
 
 
-def load_embeddings(out_dir):
+def load_embeddings(out_dir, *, frames: bool = False):
     """See :func:`randcnn_fast.extract.load_embeddings`: (X float32, metadata DataFrame)."""
     from .extract import load_embeddings as load
 
-    return load(out_dir)
+    return load(out_dir, frames=frames)
 
 
 def evaluate(*args, **kwargs):

@@ -6,6 +6,7 @@
       config.json                    embedding configuration, package version, config hash
       manifest.parquet               clip_id, path, the manifest's extra columns
       shards/part-00000.parquet      clip_id, path, seconds, embedding (fixed_size_list<float32>)
+                                     (with hop and window: one row per frame, and its time)
       errors/part-00000.parquet      clip_id, path, error_type, error  (clips that failed)
       ...
 
@@ -64,6 +65,7 @@ from tqdm.auto import tqdm
 from .audio import SAMPLE_RATE, load_file
 from .datasets import AUDIO_EXTENSIONS, audio_files, normalise_extensions
 from .embedder import Embedder, check_threads
+from .frames import to_samples
 
 __all__ = ["ExtractSummary", "extract", "embed_shard", "load_embeddings", "FORMAT_VERSION"]
 
@@ -248,9 +250,10 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(_canonical(config).encode()).hexdigest()
 
 
-def _make_config(embedder: Embedder, shard_size: int) -> dict:
-    """Everything the files depend on (not n_threads: results do not depend on it)."""
-    return {
+def _make_config(embedder: Embedder, shard_size: int, frames=None) -> dict:
+    """Everything the files depend on (not n_threads: results do not depend on it).
+    ``frames`` is (hop, window) in seconds for frame embeddings, None for clip ones."""
+    return _frames_config(frames) | {
         "format": FORMAT_VERSION,
         "randcnn_fast": _package_version(),
         "arch": embedder.arch,
@@ -265,6 +268,24 @@ def _make_config(embedder: Embedder, shard_size: int) -> dict:
         "sample_rate": SAMPLE_RATE,
         "shard_size": int(shard_size),
     }
+
+
+def _frames_config(frames) -> dict:
+    """The keys of a frame-embedding run, checked before anything is written; none for clip
+    embeddings, so their configuration (and hash) is what it always was."""
+    if frames is None:
+        return {}
+    hop, window = frames
+    to_samples(hop, "hop")
+    to_samples(window, "window")
+    return {"frames": {"hop": float(hop), "window": float(window)}}
+
+
+def _embed_clip(embedder: Embedder, wave: np.ndarray, config: dict):
+    """One clip's rows: (vectors (rows, n_features), frame times in seconds or None)."""
+    if "frames" not in config:
+        return embedder.embed(wave, sr=SAMPLE_RATE)[None], None
+    return embedder.embed_frames(wave, sr=SAMPLE_RATE, **config["frames"])
 
 
 def _describe_difference(stored: dict, wanted: dict) -> str:
@@ -448,11 +469,11 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
         raise ValueError(f"shard {shard_index} holds clip_ids [{lo}, {hi}); got {outside[:5]}")
     embedder = _embedder_for(config, n_threads)
 
-    ok_ids, ok_paths, ok_seconds, vectors, errors = [], [], [], [], []
+    ok_ids, ok_paths, ok_seconds, vectors, times, errors = [], [], [], [], [], []
     for clip_id, path in sorted(rows):
         try:
             wave = load_file(path)
-            value = embedder.embed(wave, sr=SAMPLE_RATE)
+            value, frame_times = _embed_clip(embedder, wave, config)
             if not np.isfinite(value).all():
                 raise ValueError(f"{path}: the embedding is not finite")
         except (OSError, ValueError, RuntimeError, TypeError) as error:
@@ -469,6 +490,7 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
         ok_paths.append(path)
         ok_seconds.append(seconds)
         vectors.append(value)
+        times.append(frame_times)
         if on_clip is not None:
             on_clip(seconds)
 
@@ -479,15 +501,17 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
          "error_type": pa.array([e["error_type"] for e in errors], type=pa.string()),
          "error": pa.array([e["error"] for e in errors], type=pa.string())},
     ).replace_schema_metadata(metadata)
-    flat = (np.stack(vectors) if vectors else np.zeros((0, n_features), np.float32))
+    flat = (np.concatenate(vectors) if vectors else np.zeros((0, n_features), np.float32))
     flat = np.ascontiguousarray(flat, dtype=np.float32).reshape(-1)
     embedding = pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()), n_features)
-    table = pa.table(
-        {"clip_id": pa.array(ok_ids, type=pa.int64()),
-         "path": pa.array(ok_paths, type=pa.string()),
-         "seconds": pa.array(ok_seconds, type=pa.float64()),
-         "embedding": embedding},
-    ).replace_schema_metadata(metadata)
+    per_clip = [len(v) for v in vectors]  # one row per clip, or per frame
+    columns = {"clip_id": pa.array(np.repeat(np.asarray(ok_ids, np.int64), per_clip)),
+               "path": pa.array(np.repeat(np.asarray(ok_paths, object), per_clip).tolist(),
+                                type=pa.string()),
+               "seconds": pa.array(np.repeat(np.asarray(ok_seconds, np.float64), per_clip))}
+    if "frames" in config:
+        columns["time"] = pa.array(np.concatenate(times) if times else np.zeros(0))
+    table = pa.table({**columns, "embedding": embedding}).replace_schema_metadata(metadata)
 
     name = _shard_name(shard_index)
     (out_dir / ERRORS_DIR).mkdir(parents=True, exist_ok=True)
@@ -569,13 +593,15 @@ def _recorded_errors(out_dir: Path, index: int) -> list[dict]:
     return table.select(["clip_id", "path", "error_type", "error"]).to_pylist()
 
 
-def _count_rows(path: Path) -> int:
+def _count_clips(path: Path) -> int:
+    """Clips in a shard part (a frame run has a row per frame)."""
     _, pq = _pyarrow()
-    return pq.ParquetFile(path).metadata.num_rows
+    return len(set(pq.read_table(path, columns=["clip_id"]).column("clip_id").to_pylist()))
 
 
 def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper", seed: int = 0,
             length: int | None = None, pad: str = "repeat", precision: str = "fp32",
+            hop: float | None = None, window: float | None = None,
             extensions=AUDIO_EXTENSIONS,
             shard_size: int = 256, overwrite: bool = False, n_threads: int = 0,
             workers: int | None = None, scheduler: str | None = None,
@@ -589,6 +615,9 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
         out_dir: output folder (created if needed); see the module docstring for its layout.
         arch, size, seed, length, pad, precision: the :class:`~randcnn_fast.Embedder`
             configuration.
+        hop, window: seconds; both given, each shard row is a frame embedding
+            (:meth:`~randcnn_fast.Embedder.embed_frames`, every file whole) with its ``time``,
+            the frame's centre in seconds; ``length`` and ``pad`` then play no part.
         extensions: audio file extensions for a folder source.
         shard_size: clips per shard; part of the configuration.
         overwrite: delete a previous run in ``out_dir`` (another configuration or other files)
@@ -617,7 +646,10 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
     # Building the embedder validates the configuration before anything is written.
     embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, precision=precision,
                         n_threads=n_threads)
-    config = _make_config(embedder, shard_size)
+    if (hop is None) != (window is None):
+        raise ValueError(f"frame embeddings need both hop and window (got hop={hop!r}, "
+                         f"window={window!r})")
+    config = _make_config(embedder, shard_size, None if hop is None else (hop, window))
     digest = config_hash(config)
     with _EMBEDDERS_LOCK:  # the local path reuses it
         _EMBEDDERS.setdefault((digest, n_threads), embedder)
@@ -638,7 +670,7 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
         for i in range(n_shards):
             if _shard_done(out, i):
                 errors[i] = _recorded_errors(out, i)
-                summary.skipped += _count_rows(out / SHARDS_DIR / _shard_name(i))
+                summary.skipped += _count_clips(out / SHARDS_DIR / _shard_name(i))
             else:
                 lo = i * shard_size
                 todo.append((i, list(enumerate(paths[lo:lo + shard_size], start=lo))))
@@ -724,13 +756,19 @@ def _run_dask(todo, config, out: Path, n_threads: int, workers, scheduler, advan
 # --------------------------------------------------------------------------- reading back
 
 
-def load_embeddings(out_dir):
-    """The embeddings written so far in ``out_dir``, sorted by clip_id.
+def load_embeddings(out_dir, *, frames: bool = False):
+    """The embeddings written so far in ``out_dir``, sorted by clip_id (and time).
+
+    Args:
+        out_dir: the output folder of :func:`extract`.
+        frames: True to read a run of frame embeddings (``hop`` and ``window``); reading one
+            kind of run as the other is an error.
 
     Returns:
-        ``(X, metadata)``: X float32 (n_done, n_features); metadata a pandas DataFrame with
-        clip_id, path, seconds and the manifest's extra columns, row k describing X[k].
-        Clips that failed, or whose shard is not written yet, are absent.
+        ``(X, metadata)``: X float32 (n_rows, n_features); metadata a pandas DataFrame with
+        clip_id, path, seconds (of the clip), for frames the frame's centre ``time`` in
+        seconds, and the manifest's extra columns, row k describing X[k]. Clips that failed,
+        or whose shard is not written yet, are absent.
     """
     pa, pq = _pyarrow()
     pd = _pandas()
@@ -741,6 +779,10 @@ def load_embeddings(out_dir):
     stored = json.loads(config_path.read_text())
     config, digest = stored["config"], stored["config_hash"]
     n_features = config["n_features"]
+    if frames != ("frames" in config):
+        kind = "frame" if "frames" in config else "clip"
+        raise ValueError(f"{out} holds {kind} embeddings; pass frames={kind == 'frame'}")
+    columns = ["clip_id", "path", "seconds"] + (["time"] if frames else [])
     tables = []
     for path in sorted((out / SHARDS_DIR).glob("part-*.parquet")):
         index = int(path.name[len("part-"):-len(".parquet")])
@@ -755,17 +797,19 @@ def load_embeddings(out_dir):
             raise ValueError(f"{path} does not hold shard {index}")
         tables.append(table)
     if tables:
-        table = pa.concat_tables(tables).sort_by("clip_id")
+        table = pa.concat_tables(tables).sort_by([(c, "ascending") for c in columns
+                                                  if c in ("clip_id", "time")])
         vectors = table.column("embedding").combine_chunks()
         X = vectors.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
         X = np.ascontiguousarray(X.reshape(-1, n_features))
-        meta = table.select(["clip_id", "path", "seconds"]).to_pandas()
+        meta = table.select(columns).to_pandas()
     else:
         X = np.zeros((0, n_features), np.float32)
         meta = pd.DataFrame({"clip_id": pd.Series([], dtype="int64"),
                              "path": pd.Series([], dtype="object"),
-                             "seconds": pd.Series([], dtype="float64")})
-    if meta["clip_id"].duplicated().any():
+                             "seconds": pd.Series([], dtype="float64"),
+                             **({"time": pd.Series([], dtype="float64")} if frames else {})})
+    if meta[["clip_id", "time"] if frames else ["clip_id"]].duplicated().any():
         raise ValueError(f"{out}: a clip_id appears in more than one shard")
     manifest = pq.read_table(out / MANIFEST_FILE).to_pandas()
     extra = [c for c in manifest.columns if c not in ("clip_id", "path")]
