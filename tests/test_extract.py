@@ -124,32 +124,36 @@ def test_full_run(full_run, corpus, corpus_paths, reference):
     assert (again.done, again.skipped, again.failed) == (0, N_CLIPS, 0)
 
 
-KILL_SCRIPT = textwrap.dedent("""
-    import os, sys, time
-    import randcnn_fast.embedder as embedder_module
-    import randcnn_fast.extract as ex
+def kill_script(config: dict, shard_size: int, slowed: str = "embed") -> str:
+    """A script that runs an extraction slowed down (Embedder.<slowed> and renames), so that
+    kills land mid-shard and between writing a temporary file and renaming it into place."""
+    return textwrap.dedent("""
+        import os, sys, time
+        import randcnn_fast.embedder as embedder_module
+        import randcnn_fast.extract as ex
 
-    # Slow the run down so that kills land mid-shard and between writing a temporary file
-    # and renaming it into place.
-    embed = embedder_module.Embedder.embed
-    def slow_embed(self, *args, **kwargs):
-        time.sleep(0.01)
-        return embed(self, *args, **kwargs)
-    embedder_module.Embedder.embed = slow_embed
-    replace = os.replace
-    def slow_replace(src, dst):
-        time.sleep(0.1)
-        replace(src, dst)
-    os.replace = slow_replace
+        embed = getattr(embedder_module.Embedder, %r)
+        def slow_embed(self, *args, **kwargs):
+            time.sleep(0.01)
+            return embed(self, *args, **kwargs)
+        setattr(embedder_module.Embedder, %r, slow_embed)
+        replace = os.replace
+        def slow_replace(src, dst):
+            time.sleep(0.1)
+            replace(src, dst)
+        os.replace = slow_replace
 
-    ex.extract(sys.argv[1], sys.argv[2], shard_size=%d, progress=False, **%r)
-""") % (SHARD, CONFIG)
+        ex.extract(sys.argv[1], sys.argv[2], shard_size=%d, progress=False, **%r)
+    """) % (slowed, slowed, shard_size, config)
 
 
-def run_and_kill(corpus: Path, out: Path, when) -> tuple[bool, list[Path]]:
+KILL_SCRIPT = kill_script(CONFIG, SHARD)
+
+
+def run_and_kill(corpus: Path, out: Path, when, script: str = KILL_SCRIPT) -> tuple[bool, list[Path]]:
     """Start an extraction in a subprocess and SIGKILL it once when(out) is true (or after
     60 s). Returns (killed before it finished, temporary files present right after)."""
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(corpus), str(out)],
+    proc = subprocess.Popen([sys.executable, "-c", script, str(corpus), str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while proc.poll() is None and not when(out) and time.monotonic() < deadline:

@@ -6,7 +6,7 @@ from . import _core
 from .architectures import ARCHITECTURES, SIZES, architectures
 from .elm import ELMClassifier
 from .audio import AudioError, AudioWarning, decode_file
-from .embedder import Embedder, embed
+from .embedder import Embedder, embed, embed_frames
 from .frontend import logmel, mfcc_features
 
 __version__ = "0.1.0"
@@ -23,14 +23,15 @@ def isa_info() -> dict:
 
 
 __all__ = ["ARCHITECTURES", "SIZES", "AudioError", "AudioWarning", "ELMClassifier", "Embedder",
-           "architectures", "decode_file", "embed", "evaluate", "isa_info", "load_embeddings", "logmel", "mfcc_features", "__version__"]
+           "architectures", "decode_file", "embed", "embed_frames", "evaluate", "isa_info",
+           "load_embeddings", "logmel", "mfcc_features", "__version__"]
 
 
-def load_embeddings(out_dir):
+def load_embeddings(out_dir, *, frames: bool = False):
     """See :func:`randcnn_fast.extract.load_embeddings`: (X float32, metadata DataFrame)."""
     from .extract import load_embeddings as load
 
-    return load(out_dir)
+    return load(out_dir, frames=frames)
 
 
 def evaluate(*args, **kwargs):

@@ -10,6 +10,7 @@ from .architectures import ARCHITECTURES, SIZES
 from .audio import PAD_MODES
 from .embedder import PRECISIONS
 from .evaluate import SVM_MAX_ITER
+from .frames import DEFAULT_HOP, DEFAULT_WINDOW
 from .protocols import CLASSIFIERS, PROTOCOLS
 
 
@@ -54,12 +55,23 @@ def _embed(args) -> int:
 
     summary = extract(args.source, args.out, arch=args.arch, size=args.size, seed=args.seed,
                       length=args.length, pad=args.pad, precision=args.precision,
+                      **_frame_options(args),
                       extensions=tuple(args.ext) if args.ext else datasets.AUDIO_EXTENSIONS,
                       shard_size=args.shard_size, overwrite=args.overwrite, n_threads=args.threads,
                       workers=args.workers, scheduler=args.scheduler,
                       retry_failed=not args.keep_failures)
     print(summary)
     return 1 if summary.failed else 0
+
+
+def _frame_options(args) -> dict:
+    """hop and window for ``embed --frames``; --hop and --window alone are a mistake."""
+    if not args.frames:
+        if args.hop is not None or args.window is not None:
+            raise SystemExit("--hop and --window set frame embeddings: add --frames")
+        return {}
+    return {"hop": DEFAULT_HOP if args.hop is None else args.hop,
+            "window": DEFAULT_WINDOW if args.window is None else args.window}
 
 
 def _info(args) -> int:
@@ -112,6 +124,13 @@ def main(argv=None) -> int:
                     help="do not retry the clips an earlier run recorded as failed")
     em.add_argument("--threads", type=int, default=0, help="0 = all cores")
     em.add_argument("--precision", choices=PRECISIONS, default="fp32", help=PRECISION_HELP)
+    em.add_argument("--frames", action="store_true",
+                    help="one row per frame (each file whole): read back with "
+                         "load_embeddings(out, frames=True)")
+    em.add_argument("--hop", type=float, help=f"--frames: seconds between frames "
+                                              f"(default {DEFAULT_HOP})")
+    em.add_argument("--window", type=float, help=f"--frames: seconds per frame "
+                                                 f"(default {DEFAULT_WINDOW})")
     em.add_argument("--workers", type=int, help="start a local Dask cluster with this many workers")
     em.add_argument("--scheduler", help="join an existing Dask cluster (tcp://host:port)")
     em.set_defaults(run=_embed)

@@ -4,8 +4,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from collections import OrderedDict
-from collections import deque
+from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -15,7 +14,8 @@ import numpy as np
 from . import _core, frontend
 from . import audio as audio_io
 from .architectures import build
-from .executor import run_native
+from .executor import run_native, run_native_frames
+from .frames import DEFAULT_HOP, DEFAULT_WINDOW, frame_grid
 from .network import Network, NetworkSummary
 from .weights import check_seed, make_parameters
 
@@ -279,6 +279,77 @@ class Embedder:
                 yield path, (prepared if isinstance(prepared, Exception)
                              else _attempt(self._finish_file, prepared, self.n_threads))
 
+    def embed_frames(self, clips, *, sr: float | None = None, hop: float = DEFAULT_HOP,
+                     window: float = DEFAULT_WINDOW):
+        """Frame-wise embeddings: one vector per window of the audio, with its time.
+
+        Each clip is embedded whole (whatever ``pad`` says) in one forward pass, in time
+        tiles for long clips so memory does not grow with the length; each frame's vector is,
+        per feature layer, the mean of that layer's outputs at the positions whose input-time
+        centre falls in the frame's window. Frame ``i`` covers samples ``[i * hop, i * hop +
+        window)`` at 12 kHz, frames run while the whole window fits, and a layer with no
+        position centred in a window (its step is longer) gives that frame its position
+        nearest the window's centre. :mod:`randcnn_fast.frames` states the alignment exactly.
+        A window of the whole clip gives the clip's ``pad="none"`` embedding.
+
+        Parameters
+        ----------
+        clips : numpy.ndarray, str, os.PathLike or list of paths
+            As for :meth:`embed`: a 1-D array (``sr`` required), a 2-D batch, a path or a list
+            of paths (read one at a time). Audio only: not log-mel frames.
+        sr : float, optional
+            Sample rate of array input in Hz; audio is resampled to 12 kHz.
+        hop : float
+            Seconds between frame starts, default 0.1; rounded to whole samples at 12 kHz.
+        window : float
+            Seconds each frame spans, default 1.0; rounded to whole samples at 12 kHz.
+
+        Returns
+        -------
+        frames : numpy.ndarray or list of numpy.ndarray
+            float32 (n_frames, n_features) for one clip, a list of them for several.
+        timestamps : numpy.ndarray or list of numpy.ndarray
+            The centre of each frame in seconds, float64 (n_frames,), ``(i * hop + window /
+            2) / 12000`` computed from integer sample positions (no drift); the last frame
+            ends at or before the end of the clip.
+
+        Raises
+        ------
+        ValueError
+            A hop or window that is not positive or is longer than a clip (naming the value
+            and the clip's duration), a clip too short for the network, ``input="logmel"`` or
+            the ONNX backend.
+        """
+        if self.input == "logmel":
+            raise ValueError("embed_frames takes audio, which places frames in time; "
+                             "input='logmel' frames carry no sample positions")
+        if self._onnx is not None:
+            raise ValueError("embed_frames runs on backend='native' (the ONNX model returns "
+                             "clip means only)")
+        if sr is None and _is_path_list(clips):
+            results = [self._frames_of(*audio_io.load_clips(path, sr=None, length=None, pad="none")[:2],
+                                       hop, window) for path in clips]
+            return [r[0] for r in results], [r[1] for r in results]
+        waves, names, single = audio_io.load_clips(clips, sr=sr, length=None, pad="none")
+        results = [self._frames_of([wave], [name], hop, window) for wave, name in zip(waves, names)]
+        if single:
+            return results[0]
+        return [r[0] for r in results], [r[1] for r in results]
+
+    def _frames_of(self, waves, names, hop, window):
+        """(frames, timestamps) of the one 12 kHz clip in ``waves``."""
+        wave, name = waves[0], names[0]
+        grid = frame_grid(wave.size, hop, window, name=name)
+        if self.network.input_kind == "waveform":
+            x = wave.reshape(-1, 1, 1)
+        else:
+            x = frontend.logmel(wave, preset=self.logmel_preset)[:, :, None]
+        if x.shape[0] < self.network.min_length:
+            raise ValueError(self._too_short(f"{name}: {x.shape[0]} {self.network.input_unit}"))
+        frames = run_native_frames(self.network, self._params, x, grid, self.n_threads,
+                                   precision=self.precision)
+        return frames, grid.timestamps
+
     def _embed_file_on(self, path, n_threads: int) -> FileEmbedding:
         return self._finish_file(self._prepare_file(path), n_threads)
 
@@ -393,3 +464,20 @@ def embed(audio, arch: str = "sample_level", *, sr: float | None = None, size: s
                         logmel_preset=logmel_preset, backend_features=backend_features,
                         n_threads=n_threads, backend=backend, device=device, precision=precision)
     return embedder.embed(audio, sr=sr)
+
+
+def embed_frames(audio, arch: str = "sample_level", *, sr: float | None = None,
+                 hop: float = DEFAULT_HOP, window: float = DEFAULT_WINDOW, size: str = "paper",
+                 seed: int = 0, logmel_preset: str = "elmarc",
+                 backend_features: str = "faithful", n_threads: int = 0,
+                 precision: str = "fp32"):
+    """Frame-wise embeddings: ``Embedder(arch, ...).embed_frames(audio, sr=sr, hop=hop,
+    window=window)``, returning ``(frames, timestamps)``.
+
+    See :meth:`Embedder.embed_frames` for the alignment and :class:`Embedder` for the other
+    parameters. Weights are cached per (arch, size, seed).
+    """
+    embedder = Embedder(arch, size=size, seed=seed, pad="none", logmel_preset=logmel_preset,
+                        backend_features=backend_features, n_threads=n_threads,
+                        precision=precision)
+    return embedder.embed_frames(audio, sr=sr, hop=hop, window=window)

@@ -15,6 +15,7 @@ from typing import Mapping
 import numpy as np
 
 from . import _core
+from .frames import FrameGrid, FrameMeans
 from .network import Concat, Conv, MaxPoolTime, MeanFrequency, Network, conv_length
 
 # Tiles of twice the default input: every clip up to ~58 s (waveform) or 2752 frames runs as one
@@ -36,6 +37,29 @@ def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray
     network.default_length``). Within a chunk a map is kept only while a later layer still reads
     it; a convolution that no layer reads is never written out, only its channel sums are.
     """
+    shapes = network.shapes(x.shape[0])
+    sums = ChannelSums(network)
+    forward(network, params, x, n_threads, tile_length, precision, sums)
+    means = {name: total / (shapes[name][0] * shapes[name][1])
+             for name, total in sums.totals.items()}
+    return feature_vector(network, means)
+
+
+def run_native_frames(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray,
+                      grid: FrameGrid, n_threads: int, tile_length: int | None = None,
+                      precision: str = "fp32") -> np.ndarray:
+    """Frame embeddings of one validated input map, float32 (grid.n_frames, n_features): the
+    same single tiled pass as :func:`run_native`, reduced per frame of ``grid`` (the alignment
+    is in :mod:`randcnn_fast.frames`) instead of over the whole input."""
+    frames = FrameMeans(network, x.shape[0], grid, reduced_layers(network))
+    forward(network, params, x, n_threads, tile_length, precision, frames)
+    return feature_vector(network, frames.means())
+
+
+def forward(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray, n_threads: int,
+            tile_length: int | None, precision: str, reducer) -> None:
+    """One forward pass over the whole input in time tiles, handing each chunk's owned rows of
+    every tensor in ``reducer.layers`` to the reducer (see :class:`ChannelSums`)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     total = x.shape[0]
     tile = TILE_FACTOR * network.default_length if tile_length is None else int(tile_length)
@@ -44,31 +68,65 @@ def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray
     shapes = network.shapes(total)
     scales = time_scales(network)
     readers = Counter(source for layer in network.layers for source in layer.sources)
-    sums = {layer.name: np.zeros(shapes[layer.name][2]) for layer in network.layers
-            if not isinstance(layer, Concat)}
     bounds = list(range(0, total, tile)) + [total]
     for start, stop in zip(bounds[:-1], bounds[1:]):
         owned = {name: owned_range(start, stop, scales[name], shape[0], stop == total)
                  for name, shape in shapes.items()}
         required = required_ranges(network, shapes, owned)
         run_chunk(network, params, x[slice(*required["input"])], shapes, owned, required,
-                  Counter(readers), sums, n_threads, precision)
-    means: dict[str, np.ndarray] = {}
-    for layer in network.layers:
-        if isinstance(layer, Concat):
-            means[layer.name] = np.concatenate([means[s] for s in layer.sources])
+                  Counter(readers), reducer, n_threads, precision)
+
+
+def reduced_layers(network: Network) -> set[str]:
+    """The tensors whose channel means make the features: every feature layer, and for a
+    concatenation its sources instead (its means are theirs, side by side)."""
+    names, pending = set(), [feature.name for feature in network.features]
+    by_name = {layer.name: layer for layer in network.layers}
+    while pending:
+        name = pending.pop()
+        if isinstance(by_name[name], Concat):
+            pending.extend(by_name[name].sources)
         else:
-            t, f, _ = shapes[layer.name]
-            means[layer.name] = sums[layer.name] / (t * f)
+            names.add(name)
+    return names
+
+
+class ChannelSums:
+    """The clip reduction: per tensor, the sum of every output over time and frequency."""
+
+    def __init__(self, network: Network):
+        self.layers = reduced_layers(network)
+        self.totals = {name: 0.0 for name in self.layers}
+
+    def wants_map(self, name: str) -> bool:
+        """False: the kernels' own channel sums serve, so no map needs writing for them."""
+        return False
+
+    def add_sums(self, name: str, sums: np.ndarray) -> None:
+        self.totals[name] = self.totals[name] + sums
+
+    def add_rows(self, name: str, rows: np.ndarray, first: int) -> None:
+        self.totals[name] = self.totals[name] + rows.sum(axis=(0, 1), dtype=np.float64)
+
+
+def feature_vector(network: Network, means: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The features from the channel means of the reduced tensors, along the last axis, so
+    one clip's means (channels,) give (n_features,) and frames' (n_frames, channels) give
+    (n_frames, n_features)."""
+    means = dict(means)
+    for layer in network.layers:
+        if isinstance(layer, Concat) and all(s in means for s in layer.sources):
+            means[layer.name] = np.concatenate([means[s] for s in layer.sources], axis=-1)
     parts = []
     for feature in network.features:
+        mean = means[feature.name]
         if feature.collapse:  # one mean over everything, zero-padded (PAPER.md 1.3 quirk)
-            row = np.zeros(feature.collapse)
-            row[0] = means[feature.name].mean()
+            row = np.zeros(mean.shape[:-1] + (feature.collapse,), mean.dtype)
+            row[..., 0] = mean.mean(axis=-1, dtype=np.float64)
             parts.append(row)
         else:
-            parts.append(means[feature.name])
-    return np.concatenate(parts).astype(np.float32)
+            parts.append(mean)
+    return np.concatenate(parts, axis=-1).astype(np.float32, copy=False)
 
 
 def time_scales(network: Network) -> dict[str, int]:
@@ -122,16 +180,19 @@ def required_ranges(network: Network, shapes, owned: dict[str, Range]) -> dict[s
 
 
 def run_chunk(network: Network, params, x: np.ndarray, shapes, owned, required, readers,
-              sums, n_threads: int, precision: str) -> None:
-    """One chunk, layer by layer: adds the owned rows of each tensor to ``sums``. ``x`` holds
-    the input's required rows; ``readers`` counts the layers still to read each tensor."""
+              reducer, n_threads: int, precision: str) -> None:
+    """One chunk, layer by layer: hands the owned rows of each reduced tensor to ``reducer``.
+    ``x`` holds the input's required rows; ``readers`` counts the layers still to read each
+    tensor."""
     tensors = {"input": (x, required["input"][0])}  # name -> (rows, time index of row 0)
     for layer in network.layers:
         rows = required[layer.name]
+        reduced = layer.name in reducer.layers
         y = None
         if rows[0] < rows[1]:
             exact = rows == owned[layer.name]  # then the kernel's sums are the owned rows'
-            write = readers[layer.name] > 0 or not exact
+            from_kernel = reduced and exact and not reducer.wants_map(layer.name)
+            write = readers[layer.name] > 0 or (reduced and not from_kernel)
             if isinstance(layer, Conv):
                 y, kernel_sums = run_conv(layer, params, tensors, shapes, rows, write, n_threads,
                                           precision)
@@ -141,11 +202,11 @@ def run_chunk(network: Network, params, x: np.ndarray, shapes, owned, required, 
                 y = max_pool_time(layer, tensors[layer.source], rows)
             elif readers[layer.name] > 0:  # Concat: its means are its sources' (taken at the end)
                 y = np.concatenate([take(tensors[s], rows) for s in layer.sources], axis=2)
-            if isinstance(layer, (Conv, MeanFrequency)) and exact:
-                sums[layer.name] += kernel_sums
-            elif not isinstance(layer, Concat):
+            if reduced and from_kernel and isinstance(layer, (Conv, MeanFrequency)):
+                reducer.add_sums(layer.name, kernel_sums)
+            elif reduced:
                 a, b = owned[layer.name]
-                sums[layer.name] += y[a - rows[0]:b - rows[0]].sum(axis=(0, 1), dtype=np.float64)
+                reducer.add_rows(layer.name, y[a - rows[0]:b - rows[0]], a)
         for source in layer.sources:
             readers[source] -= 1
             if readers[source] == 0:

@@ -6,6 +6,7 @@
       config.json                    embedding configuration, package version, config hash
       manifest.parquet               clip_id, path, the manifest's extra columns
       shards/part-00000.parquet      clip_id, path, seconds, warning, embedding (fixed_size_list)
+                                     (with hop and window: one row per frame, and its time)
       errors/part-00000.parquet      clip_id, path, error_type, error  (clips that failed)
       ...
 
@@ -63,9 +64,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .atomic import TMP_MARK, atomic_write
-from .audio import SAMPLE_RATE
+from .audio import SAMPLE_RATE, decode_file
 from .datasets import AUDIO_EXTENSIONS, audio_files, normalise_extensions
 from .embedder import Embedder, check_threads
+from .frames import to_samples
 
 __all__ = ["ExtractSummary", "extract", "embed_shard", "load_embeddings", "FORMAT_VERSION"]
 
@@ -260,9 +262,10 @@ def config_hash(config: dict) -> str:
     return hashlib.sha256(_canonical(config).encode()).hexdigest()
 
 
-def _make_config(embedder: Embedder, shard_size: int) -> dict:
-    """Everything the files depend on (not n_threads: results do not depend on it)."""
-    return {
+def _make_config(embedder: Embedder, shard_size: int, frames=None) -> dict:
+    """Everything the files depend on (not n_threads: results do not depend on it).
+    ``frames`` is (hop, window) in seconds for frame embeddings, None for clip ones."""
+    return _frames_config(frames) | {
         "format": FORMAT_VERSION,
         "randcnn_fast": _package_version(),
         "arch": embedder.arch,
@@ -277,6 +280,17 @@ def _make_config(embedder: Embedder, shard_size: int) -> dict:
         "sample_rate": SAMPLE_RATE,
         "shard_size": int(shard_size),
     }
+
+
+def _frames_config(frames) -> dict:
+    """The keys of a frame-embedding run, checked before anything is written; none for clip
+    embeddings, so their configuration (and hash) is what it always was."""
+    if frames is None:
+        return {}
+    hop, window = frames
+    to_samples(hop, "hop")
+    to_samples(window, "window")
+    return {"frames": {"hop": float(hop), "window": float(window)}}
 
 
 def _describe_difference(stored: dict, wanted: dict) -> str:
@@ -433,13 +447,14 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
     embedded, errors = [], []
     rows = sorted(rows)
     # Whatever goes wrong with one clip (MemoryError included) is that clip's failure.
-    for (clip_id, path), (_, result) in zip(rows, embedder.embed_files([p for _, p in rows])):
-        if not isinstance(result, Exception) and not np.isfinite(result.vector).all():
+    for (clip_id, path), (_, result) in zip(rows, _clip_rows(embedder, [p for _, p in rows],
+                                                             config)):
+        if not isinstance(result, Exception) and not np.isfinite(result.vectors).all():
             result = ValueError(f"{path}: the embedding is not finite")
         if isinstance(result, Exception):
             message = str(result) or type(result).__name__
-            if path not in message:
-                message = f"{path}: {message}"
+            if path not in message:  # the frame path's checks name the decoded array "audio"
+                message = f"{path}: {message.removeprefix('audio: ')}"
             errors.append({"clip_id": clip_id, "path": path, "error_type": type(result).__name__,
                            "error": message})
             if on_clip is not None:
@@ -449,17 +464,7 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
         if on_clip is not None:
             on_clip(result.seconds)
 
-    flat = (np.stack([r.vector for _, _, r in embedded]) if embedded
-            else np.zeros((0, n_features), np.float32))
-    flat = np.ascontiguousarray(flat, dtype=np.float32).reshape(-1)
-    table = pa.table(
-        {"clip_id": pa.array([c for c, _, _ in embedded], type=pa.int64()),
-         "path": pa.array([p for _, p, _ in embedded], type=pa.string()),
-         "seconds": pa.array([r.seconds for _, _, r in embedded], type=pa.float64()),
-         "warning": pa.array(["; ".join(r.warnings) or None for _, _, r in embedded],
-                             type=pa.string()),
-         "embedding": pa.FixedSizeListArray.from_arrays(pa.array(flat, type=pa.float32()),
-                                                        n_features)})
+    table = _rows_table(embedded, n_features, frames="frames" in config)
     error_table = pa.table(
         {"clip_id": pa.array([e["clip_id"] for e in errors], type=pa.int64()),
          "path": pa.array([e["path"] for e in errors], type=pa.string()),
@@ -493,18 +498,76 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
             "warnings": _warnings_of(table)}
 
 
+@dataclass
+class _ClipRows:
+    """One clip's rows for a shard: its vector (one row) or its frames' vectors and times."""
+
+    vectors: np.ndarray  # (rows, n_features)
+    times: np.ndarray | None  # frame centres in seconds, or None for a clip vector
+    seconds: float
+    warnings: tuple
+
+
+def _clip_rows(embedder: Embedder, paths, config: dict):
+    """(path, _ClipRows or the exception it raised) for each file, in order."""
+    if "frames" not in config:
+        for path, result in embedder.embed_files(paths):
+            yield path, (result if isinstance(result, Exception) else
+                         _ClipRows(result.vector[None], None, result.seconds, result.warnings))
+        return
+    for path in paths:
+        try:
+            decoded = decode_file(path)
+            vectors, times = embedder.embed_frames(decoded.samples, sr=SAMPLE_RATE,
+                                                   **config["frames"])
+            yield path, _ClipRows(vectors, times, decoded.seconds, decoded.warnings)
+        except Exception as error:  # noqa: BLE001
+            yield path, error
+
+
+def _rows_table(embedded, n_features: int, *, frames: bool):
+    """The embeddings part's rows: one per clip, or one per frame with its ``time``."""
+    pa, _ = _pyarrow()
+    per_clip = [len(r.vectors) for _, _, r in embedded]
+    flat = (np.concatenate([r.vectors for _, _, r in embedded]) if embedded
+            else np.zeros((0, n_features), np.float32))
+    flat = np.ascontiguousarray(flat, dtype=np.float32).reshape(-1)
+
+    def repeated(values, type_):
+        return pa.array([v for v, n in zip(values, per_clip) for _ in range(n)], type=type_)
+
+    columns = {"clip_id": repeated([c for c, _, _ in embedded], pa.int64()),
+               "path": repeated([p for _, p, _ in embedded], pa.string()),
+               "seconds": repeated([r.seconds for _, _, r in embedded], pa.float64()),
+               "warning": repeated(["; ".join(r.warnings) or None for _, _, r in embedded],
+                                   pa.string())}
+    if frames:
+        columns["time"] = pa.array(np.concatenate([r.times for _, _, r in embedded])
+                                   if embedded else np.zeros(0), type=pa.float64())
+    columns["embedding"] = pa.FixedSizeListArray.from_arrays(
+        pa.array(flat, type=pa.float32()), n_features)
+    return pa.table(columns)
+
+
 def _keep_other_clips(recorded, redone, fresh):
-    """``fresh`` and the rows of ``recorded`` whose clip_id is not in ``redone``, by clip_id."""
+    """``fresh`` and the rows of ``recorded`` whose clip_id is not in ``redone``, in clip (and
+    frame time) order."""
     pa, _ = _pyarrow()
     import pyarrow.compute as pc
 
     kept = recorded.filter(pc.invert(pc.is_in(recorded.column("clip_id"), value_set=redone)))
-    return pa.concat_tables([kept.replace_schema_metadata(None), fresh]).sort_by("clip_id")
+    keys = [(c, "ascending") for c in ("clip_id", "time") if c in fresh.column_names]
+    return pa.concat_tables([kept.replace_schema_metadata(None), fresh]).sort_by(keys)
 
 
 def _warnings_of(table) -> list[dict]:
-    rows = table.select(["clip_id", "path", "warning"]).to_pylist()
-    return [row for row in rows if row["warning"] is not None]
+    """The warnings of a shard's clips, once per clip (a frame run repeats them on each row)."""
+    seen, found = set(), []
+    for row in table.select(["clip_id", "path", "warning"]).to_pylist():
+        if row["warning"] is not None and row["clip_id"] not in seen:
+            seen.add(row["clip_id"])
+            found.append(row)
+    return found
 
 
 # --------------------------------------------------------------------------- the driver
@@ -589,13 +652,15 @@ def _recorded_warnings(out_dir: Path, index: int) -> list[dict]:
                                       columns=["clip_id", "path", "warning"]))
 
 
-def _count_rows(path: Path) -> int:
+def _count_clips(path: Path) -> int:
+    """Clips in a shard part (a frame run has a row per frame)."""
     _, pq = _pyarrow()
-    return pq.ParquetFile(path).metadata.num_rows
+    return len(set(pq.read_table(path, columns=["clip_id"]).column("clip_id").to_pylist()))
 
 
 def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper", seed: int = 0,
             length: int | None = None, pad: str = "repeat", precision: str = "fp32",
+            hop: float | None = None, window: float | None = None,
             extensions=AUDIO_EXTENSIONS,
             shard_size: int = 256, overwrite: bool = False, n_threads: int = 0,
             workers: int | None = None, scheduler: str | None = None,
@@ -609,6 +674,9 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
         out_dir: output folder (created if needed); see the module docstring for its layout.
         arch, size, seed, length, pad, precision: the :class:`~randcnn_fast.Embedder`
             configuration.
+        hop, window: seconds; both given, each shard row is a frame embedding
+            (:meth:`~randcnn_fast.Embedder.embed_frames`, every file whole) with its ``time``,
+            the frame's centre in seconds; ``length`` and ``pad`` then play no part.
         extensions: audio file extensions for a folder source.
         shard_size: clips per shard; part of the configuration.
         overwrite: delete a previous run in ``out_dir`` (another configuration or other files)
@@ -639,7 +707,10 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
     # Building the embedder validates the configuration before anything is written.
     embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, precision=precision,
                         n_threads=n_threads)
-    config = _make_config(embedder, shard_size)
+    if (hop is None) != (window is None):
+        raise ValueError(f"frame embeddings need both hop and window (got hop={hop!r}, "
+                         f"window={window!r})")
+    config = _make_config(embedder, shard_size, None if hop is None else (hop, window))
     digest = config_hash(config)
     with _EMBEDDERS_LOCK:  # the local path reuses it
         _EMBEDDERS.setdefault((digest, n_threads), embedder)
@@ -661,7 +732,7 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
             if _shard_done(out, i):
                 errors[i] = _recorded_errors(out, i)
                 warned[i] = _recorded_warnings(out, i)
-                summary.skipped += _count_rows(out / SHARDS_DIR / _shard_name(i))
+                summary.skipped += _count_clips(out / SHARDS_DIR / _shard_name(i))
                 if retry_failed and errors[i]:
                     todo.append((i, [(e["clip_id"], paths[e["clip_id"]]) for e in errors[i]]))
                     summary.retried += len(errors[i])
@@ -752,14 +823,19 @@ def _run_dask(todo, config, out: Path, n_threads: int, workers, scheduler, advan
 # --------------------------------------------------------------------------- reading back
 
 
-def load_embeddings(out_dir):
-    """The embeddings written so far in ``out_dir``, sorted by clip_id.
+def load_embeddings(out_dir, *, frames: bool = False):
+    """The embeddings written so far in ``out_dir``, sorted by clip_id (and time).
+
+    Args:
+        out_dir: the output folder of :func:`extract`.
+        frames: True to read a run of frame embeddings (``hop`` and ``window``); reading one
+            kind of run as the other is an error.
 
     Returns:
-        ``(X, metadata)``: X float32 (n_done, n_features); metadata a pandas DataFrame with
-        clip_id, path, seconds (of decoded audio), warning (None, or what decoding noticed)
-        and the manifest's extra columns, row k describing X[k].
-        Clips that failed, or whose shard is not written yet, are absent.
+        ``(X, metadata)``: X float32 (n_rows, n_features); metadata a pandas DataFrame with
+        clip_id, path, seconds (of the decoded clip), warning (None, or what decoding noticed),
+        for frames the frame's centre ``time`` in seconds, and the manifest's extra columns,
+        row k describing X[k]. Clips that failed, or whose shard is not written yet, are absent.
     """
     pa, pq = _pyarrow()
     pd = _pandas()
@@ -770,6 +846,10 @@ def load_embeddings(out_dir):
     stored = json.loads(config_path.read_text())
     config, digest = stored["config"], stored["config_hash"]
     n_features = config["n_features"]
+    if frames != ("frames" in config):
+        kind = "frame" if "frames" in config else "clip"
+        raise ValueError(f"{out} holds {kind} embeddings; pass frames={kind == 'frame'}")
+    columns = ["clip_id", "path", "seconds", "warning"] + (["time"] if frames else [])
     tables = []
     for path in sorted((out / SHARDS_DIR).glob("part-*.parquet")):
         index = int(path.name[len("part-"):-len(".parquet")])
@@ -784,18 +864,20 @@ def load_embeddings(out_dir):
             raise ValueError(f"{path} does not hold shard {index}")
         tables.append(table)
     if tables:
-        table = pa.concat_tables(tables).sort_by("clip_id")
+        table = pa.concat_tables(tables).sort_by([(c, "ascending") for c in columns
+                                                  if c in ("clip_id", "time")])
         vectors = table.column("embedding").combine_chunks()
         X = vectors.flatten().to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
         X = np.ascontiguousarray(X.reshape(-1, n_features))
-        meta = table.select(["clip_id", "path", "seconds", "warning"]).to_pandas()
+        meta = table.select(columns).to_pandas()
     else:
         X = np.zeros((0, n_features), np.float32)
         meta = pd.DataFrame({"clip_id": pd.Series([], dtype="int64"),
                              "path": pd.Series([], dtype="object"),
                              "seconds": pd.Series([], dtype="float64"),
-                             "warning": pd.Series([], dtype="object")})
-    if meta["clip_id"].duplicated().any():
+                             "warning": pd.Series([], dtype="object"),
+                             **({"time": pd.Series([], dtype="float64")} if frames else {})})
+    if meta[["clip_id", "time"] if frames else ["clip_id"]].duplicated().any():
         raise ValueError(f"{out}: a clip_id appears in more than one shard")
     manifest = pq.read_table(out / MANIFEST_FILE).to_pandas()
     extra = [c for c in manifest.columns if c not in ("clip_id", "path")]

@@ -1,0 +1,219 @@
+"""Frame-wise embeddings: a grid of windows over a clip, and the per-window channel means.
+
+The alignment, exactly (all positions are integer samples at 12 kHz):
+
+- Frame ``i`` covers samples ``[i * hop, i * hop + window)`` of the clip; its timestamp is the
+  centre of that span, ``(i * hop + window / 2) / 12000`` seconds. Frames run while the whole
+  window fits, so there are ``1 + (n_samples - window) // hop`` of them and the last ends at or
+  before the clip's end.
+- A position of a layer stands at the centre of its receptive field in the input: for a
+  waveform model the samples its value reads, counting 'same' padding as if it were input; for
+  a spectrogram model the log-mel frames it reads, log-mel frame ``t`` being centred on sample
+  ``256 t``. A centre before the first sample or after the last counts as that sample. A
+  concatenation takes the geometry of its first input.
+- A frame's vector holds, for each feature layer, the mean of that layer's outputs (over
+  channels' frequency positions too) at the positions whose centre falls in the frame's span.
+  Where no centre falls in it (a window shorter than the layer's step), the frame takes the one
+  position whose centre is nearest the frame's centre, the earlier one on a tie.
+
+So a window of the whole clip (``window = n_samples``) gives exactly the clip embedding of the
+whole clip (``pad="none"``), and a layer's frame means are always a reduction of the same maps
+that the clip embedding averages, computed in the same single pass over the clip.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from numbers import Real
+
+import numpy as np
+
+from .audio import SAMPLE_RATE
+from .frontend import HOP as LOGMEL_HOP
+from .network import Conv, MaxPoolTime, Network
+
+DEFAULT_HOP = 0.1  # seconds
+DEFAULT_WINDOW = 1.0  # seconds
+# Positions reduced at once: float32 segment sums over at most this many rows keep a relative
+# error near 1e-6, like the kernels' own per-tile sums.
+BLOCK_ROWS = 4096
+
+
+@dataclass(frozen=True)
+class FrameGrid:
+    """Windows of ``window`` samples every ``hop`` samples over a clip of ``n_samples`` (all
+    at 12 kHz)."""
+
+    n_samples: int
+    hop: int
+    window: int
+
+    @property
+    def n_frames(self) -> int:
+        return 1 + (self.n_samples - self.window) // self.hop
+
+    @property
+    def starts(self) -> np.ndarray:
+        """The first sample of each frame, int64 (n_frames,)."""
+        return np.arange(self.n_frames, dtype=np.int64) * self.hop
+
+    @property
+    def timestamps(self) -> np.ndarray:
+        """The centre of each frame in seconds, float64 (n_frames,), from integer positions so
+        that spacing neither drifts nor accumulates rounding over long clips."""
+        return (2 * self.starts + self.window) / (2 * SAMPLE_RATE)
+
+
+def to_samples(seconds, what: str) -> int:
+    """A positive duration in seconds as a whole number of 12 kHz samples (rounded)."""
+    if isinstance(seconds, bool) or not isinstance(seconds, Real) or not math.isfinite(seconds):
+        raise ValueError(f"{what} must be a finite number of seconds, got {seconds!r}")
+    if seconds <= 0:
+        raise ValueError(f"{what}={seconds!r} s must be positive")
+    samples = round(seconds * SAMPLE_RATE)
+    if samples < 1:
+        raise ValueError(f"{what}={seconds!r} s is shorter than one sample at {SAMPLE_RATE} Hz "
+                         f"(1/{SAMPLE_RATE} s)")
+    return samples
+
+
+def frame_grid(n_samples: int, hop: float, window: float, *, name: str = "audio") -> FrameGrid:
+    """The frames of a clip of ``n_samples`` samples at 12 kHz for ``hop`` and ``window`` in
+    seconds; ValueError naming the value and the limit when either is not positive or is
+    longer than the clip."""
+    hop_n, window_n = to_samples(hop, "hop"), to_samples(window, "window")
+    duration = n_samples / SAMPLE_RATE
+    for what, value, samples in (("hop", hop, hop_n), ("window", window, window_n)):
+        if samples > n_samples:
+            raise ValueError(f"{what}={value!r} s is longer than {name} ({duration:.6g} s, "
+                             f"{n_samples} samples at {SAMPLE_RATE} Hz); it can be at most the "
+                             f"clip's duration")
+    return FrameGrid(int(n_samples), hop_n, window_n)
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """Where a tensor's positions sit in the input: position ``p`` reads input rows
+    ``[start + p * scale, start + p * scale + span)`` (rows before 0 or past the end are
+    padding)."""
+
+    start: int
+    scale: int
+    span: int
+
+
+def footprints(network: Network, length: int) -> dict[str, Footprint]:
+    """The footprint of every tensor for an input of ``length`` rows ('same' padding depends
+    on the length)."""
+    shapes = network.shapes(length)
+    prints = {"input": Footprint(0, 1, 1)}
+    for layer in network.layers:
+        src = prints[layer.sources[0]]
+        if isinstance(layer, Conv):
+            k, s, pool = layer.kernel[0], layer.stride[0], layer.pool[0]
+            before = layer.paddings(shapes[layer.source])[0]
+            prints[layer.name] = Footprint(src.start - before * src.scale, src.scale * s * pool,
+                                           ((pool - 1) * s + k - 1) * src.scale + src.span)
+        elif isinstance(layer, MaxPoolTime):
+            prints[layer.name] = Footprint(src.start, src.scale * layer.pool,
+                                           (layer.pool - 1) * src.scale + src.span)
+        else:  # MeanFrequency keeps the grid; a Concat takes its first input's
+            prints[layer.name] = src
+    return prints
+
+
+def ceil_div(a, b):
+    return -np.floor_divide(-a, b)
+
+
+def position_ranges(footprint: Footprint, rows_per_sample_unit: int, n_positions: int,
+                    grid: FrameGrid) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, the positions ``[lo, hi)`` of a tensor whose centres fall in its span (the
+    nearest one where none does), int64 arrays (n_frames,), both non-decreasing.
+
+    Centres are handled doubled, as integers: ``2 * centre = offset + p * step`` samples.
+    """
+    unit = rows_per_sample_unit
+    offset = unit * (2 * footprint.start + footprint.span - 1)
+    step = 2 * unit * footprint.scale
+    starts = grid.starts
+    lo = np.clip(ceil_div(2 * starts - offset, step), 0, n_positions)
+    hi = np.clip(ceil_div(2 * (starts + grid.window) - offset, step), 0, n_positions)
+    lo[starts == 0] = 0  # centres before the clip's start count as its first sample
+    hi[starts + grid.window >= grid.n_samples] = n_positions  # and past its end as its last
+    empty = lo >= hi
+    nearest = np.clip(ceil_div(2 * (2 * starts + grid.window - offset) - step, 2 * step),
+                      0, n_positions - 1)
+    lo[empty], hi[empty] = nearest[empty], nearest[empty] + 1
+    if np.any(np.diff(lo) < 0) or np.any(np.diff(hi) < 0):
+        raise AssertionError("frame position ranges must be non-decreasing")
+    return lo, hi
+
+
+class FrameMeans:
+    """The frame reduction (an executor reducer): per frame, the sum of each reduced tensor's
+    outputs over the positions of the frame, added chunk by chunk from the owned rows.
+
+    A chunk sums its frames in float64 and adds them once to float32 totals, which are as
+    large as the result itself (frames x channels)."""
+
+    def __init__(self, network: Network, length: int, grid: FrameGrid, reduced: set[str]):
+        shapes = network.shapes(length)
+        prints = footprints(network, length)
+        unit = 1 if network.input_kind == "waveform" else LOGMEL_HOP
+        self.layers = reduced
+        self.ranges = {name: position_ranges(prints[name], unit, shapes[name][0], grid)
+                       for name in reduced}
+        self.counts = {name: (hi - lo) * shapes[name][1] for name, (lo, hi) in self.ranges.items()}
+        self.totals = {name: np.zeros((grid.n_frames, shapes[name][2]), np.float32)
+                       for name in reduced}
+
+    def wants_map(self, name: str) -> bool:
+        """True: frames need the outputs per position, not only the kernels' channel sums."""
+        return True
+
+    def add_sums(self, name: str, sums: np.ndarray) -> None:
+        raise AssertionError("frame means need per-position outputs, not channel sums")
+
+    def add_rows(self, name: str, rows: np.ndarray, first: int) -> None:
+        """Rows (positions ``first``, ``first + 1``, ...; frequency; channel) of a tensor, added
+        to every frame whose range covers them."""
+        lo, hi = self.ranges[name]
+        frames = self.frames_touched(lo, hi, first, first + rows.shape[0])
+        if frames.start >= frames.stop:
+            return
+        chunk = np.zeros((frames.stop - frames.start, rows.shape[2]))
+        for offset in range(0, rows.shape[0], BLOCK_ROWS):
+            self.add_block(lo, hi, rows[offset:offset + BLOCK_ROWS], first + offset, frames, chunk)
+        self.totals[name][frames] += chunk
+
+    @staticmethod
+    def frames_touched(lo: np.ndarray, hi: np.ndarray, a: int, b: int) -> slice:
+        """The frames whose position ranges meet positions [a, b)."""
+        return slice(int(np.searchsorted(hi, a, "right")), int(np.searchsorted(lo, b, "left")))
+
+    def add_block(self, lo, hi, rows: np.ndarray, first: int, frames: slice,
+                  chunk: np.ndarray) -> None:
+        """Rows from position ``first`` into ``chunk`` (the float64 sums of ``frames``): one
+        pass sums the rows between consecutive frame boundaries (in float32, over at most
+        ``BLOCK_ROWS`` rows, one read of the map), and each frame adds its stretch of them."""
+        n = rows.shape[0]
+        touched = self.frames_touched(lo, hi, first, first + n)
+        if touched.start >= touched.stop:
+            return
+        starts = np.clip(lo[touched], first, first + n) - first
+        stops = np.clip(hi[touched], first, first + n) - first
+        cuts = np.unique(np.concatenate([starts, stops]))
+        cuts = cuts[cuts < n]  # reduceat's last segment runs to the end of the rows
+        segments = np.add.reduceat(rows, cuts, axis=0).sum(axis=1, dtype=np.float64)
+        prefix = np.zeros((cuts.size + 1, segments.shape[1]))
+        np.cumsum(segments, axis=0, out=prefix[1:])
+        edges = np.append(cuts, n)  # prefix[k] sums the rows from cuts[0] to edges[k]
+        chunk[touched.start - frames.start:touched.stop - frames.start] += (
+            prefix[np.searchsorted(edges, stops)] - prefix[np.searchsorted(edges, starts)])
+
+    def means(self) -> dict[str, np.ndarray]:
+        """Per reduced tensor, (n_frames, channels) float32 means, divided in place."""
+        for name, total in self.totals.items():
+            total /= self.counts[name][:, None].astype(np.float32)
+        return self.totals
