@@ -3,11 +3,13 @@
 After Pons & Serra, "Randomly weighted CNNs for (music) audio classification", ICASSP 2019.
 """
 from . import _core
+from .archfile import load_architecture
 from .architectures import ARCHITECTURES, SIZES, architectures
 from .elm import ELMClassifier
 from .audio import AudioError
 from .embedder import Embedder, embed
 from .frontend import logmel, mfcc_features
+from .network import Network
 
 __version__ = "0.1.0"
 
@@ -22,8 +24,9 @@ def isa_info() -> dict:
     return {**_core.isa_info(), "onnx_providers": available_providers()}
 
 
-__all__ = ["ARCHITECTURES", "SIZES", "AudioError", "ELMClassifier", "Embedder", "architectures",
-           "embed", "evaluate", "isa_info", "load_embeddings", "logmel", "mfcc_features", "__version__"]
+__all__ = ["ARCHITECTURES", "SIZES", "AudioError", "ELMClassifier", "Embedder", "Network",
+           "architectures", "embed", "evaluate", "isa_info", "load_architecture",
+           "load_embeddings", "logmel", "mfcc_features", "rank", "__version__"]
 
 
 def load_embeddings(out_dir):
@@ -37,5 +40,13 @@ def evaluate(*args, **kwargs):
     """See :func:`randcnn_fast.evaluate.evaluate` (imported on first use: matplotlib and the
     dataset loaders are not needed to embed)."""
     from .evaluate import evaluate as run
+
+    return run(*args, **kwargs)
+
+
+def rank(*args, **kwargs):
+    """See :func:`randcnn_fast.ranking.rank`: architectures over seeds, with 95 % intervals
+    and a paired test against the best (imported on first use, as :func:`evaluate`)."""
+    from .ranking import rank as run
 
     return run(*args, **kwargs)

@@ -12,6 +12,8 @@ file, the layer and the problem before any audio is read.
 """
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 import os
 import sys
@@ -394,3 +396,21 @@ def save_architecture(network: Network, path) -> None:
     data = network_to_dict(network)
     text = to_toml(data) if suffix == ".toml" else json.dumps(data, indent=1) + "\n"
     path.write_text(text, encoding="utf-8")
+
+
+def describe_architecture(arch, *, size: str = "small", backend_features: str = "faithful",
+                          features: int | None = None, length: int | None = None,
+                          save=None) -> str:
+    """The table of :meth:`Network.describe` for ``arch`` (a name, file or Network); with
+    ``save``, the network is first written there (a built-in with its docstring as its
+    ``description``), to start a new design from."""
+    network = load_architecture(arch, size=size, backend_features=backend_features,
+                                features=features)
+    text = str(network.describe(length))
+    if save is not None:
+        if not network.notes and isinstance(arch, str) and arch in ARCHITECTURES:
+            doc = inspect.cleandoc(ARCHITECTURES[arch].__doc__ or "")
+            network = dataclasses.replace(network, notes=" ".join(doc.split()))
+        save_architecture(network, save)
+        text += f"\nwritten to {save}"
+    return text

@@ -61,6 +61,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from .archfile import network_from_dict, network_to_dict
 from .audio import SAMPLE_RATE, load_file
 from .datasets import AUDIO_EXTENSIONS, audio_files, normalise_extensions
 from .embedder import Embedder, check_threads
@@ -249,8 +250,11 @@ def config_hash(config: dict) -> str:
 
 
 def _make_config(embedder: Embedder, shard_size: int) -> dict:
-    """Everything the files depend on (not n_threads: results do not depend on it)."""
-    return {
+    """Everything the files depend on (not n_threads: results do not depend on it). A network
+    that is not a built-in (a file, a Network, a width) is stored whole, so that every worker
+    rebuilds it; a built-in's configuration stays as it always was."""
+    network = {} if embedder.builtin else {"network": network_to_dict(embedder.network)}
+    return {**network,
         "format": FORMAT_VERSION,
         "randcnn_fast": _package_version(),
         "arch": embedder.arch,
@@ -407,7 +411,8 @@ def _embedder_for(config: dict, n_threads: int) -> Embedder:
     with _EMBEDDERS_LOCK:
         embedder = _EMBEDDERS.get(key)
         if embedder is None:
-            embedder = Embedder(config["arch"], size=config["size"], seed=config["seed"],
+            arch = network_from_dict(config["network"])[0] if "network" in config else config["arch"]
+            embedder = Embedder(arch, size=config["size"], seed=config["seed"],
                                 length=config["length"], pad=config["pad"],
                                 logmel_preset=config["logmel_preset"],
                                 backend_features=config["backend_features"], n_threads=n_threads,
@@ -574,8 +579,9 @@ def _count_rows(path: Path) -> int:
     return pq.ParquetFile(path).metadata.num_rows
 
 
-def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper", seed: int = 0,
+def extract(source, out_dir, *, arch="sample_level", size: str = "paper", seed: int = 0,
             length: int | None = None, pad: str = "repeat", precision: str = "fp32",
+            features: int | None = None,
             extensions=AUDIO_EXTENSIONS,
             shard_size: int = 256, overwrite: bool = False, n_threads: int = 0,
             workers: int | None = None, scheduler: str | None = None,
@@ -587,8 +593,9 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
             path) or a CSV manifest with a ``path`` column (relative paths are relative to the
             CSV; its other columns, kept as text, go to the metadata).
         out_dir: output folder (created if needed); see the module docstring for its layout.
-        arch, size, seed, length, pad, precision: the :class:`~randcnn_fast.Embedder`
-            configuration.
+        arch, size, seed, length, pad, precision, features: the
+            :class:`~randcnn_fast.Embedder` configuration (``arch`` a built-in name, an
+            architecture file or a Network).
         extensions: audio file extensions for a folder source.
         shard_size: clips per shard; part of the configuration.
         overwrite: delete a previous run in ``out_dir`` (another configuration or other files)
@@ -616,7 +623,7 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
         workers = _check_positive_int(workers, "workers")
     # Building the embedder validates the configuration before anything is written.
     embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, precision=precision,
-                        n_threads=n_threads)
+                        n_threads=n_threads, features=features)
     config = _make_config(embedder, shard_size)
     digest = config_hash(config)
     with _EMBEDDERS_LOCK:  # the local path reuses it
