@@ -34,6 +34,7 @@ TEST = "paired t-test over seeds, two-sided"
 INTERVAL = "95 % Student t interval over seeds"
 LEVEL = 0.05  # p below this: distinguishable from the best
 SEEDS = (0, 1, 2, 3, 4)
+SAME = 1e-12  # accuracy differences closer than this are float rounding of equal counts
 CSV_FIELDS = ("rank", "features", "size", "classifier", "protocol", "scale", "n_features", "mean",
               "ci_low", "ci_high", "n_seeds", "p_vs_best", "best")
 
@@ -104,8 +105,8 @@ def paired_p(best: np.ndarray, other: np.ndarray) -> float | None:
     differences = np.asarray(best, float) - np.asarray(other, float)
     if len(differences) < 2:
         return None
-    if np.all(differences == differences[0]):  # no spread: equal, or a sure difference
-        return 1.0 if differences[0] == 0 else 0.0
+    if np.ptp(differences) <= SAME:  # no spread: equal, or the same gap every seed
+        return 1.0 if abs(differences[0]) <= SAME else 0.0
     return float(stats.ttest_1samp(differences, 0.0).pvalue)
 
 
