@@ -225,6 +225,9 @@ class Concat:
                              f"got {self.sources!r}")
         for source in self.sources:
             _check_name(source, f"{self.name}: source")
+        if "input" in self.sources:  # its means would be the input's, never a feature
+            raise ValueError(f"{self.name}: a concatenation joins layers, not the input; put a "
+                             f"layer between")
 
     def output_shape(self, shapes: dict[str, Shape]) -> Shape:
         first = shapes[self.sources[0]]
