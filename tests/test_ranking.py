@@ -108,6 +108,9 @@ def test_rank_end_to_end_with_a_file_and_a_builtin(tmp_path, capsys):
         assert {"mean", "ci_low", "ci_high", "n_seeds", "p_vs_best"} <= set(entry)
         assert entry["scale"] == "standard" and entry["size"] == "small"
     assert all(r["scale"] == "standard" for r in results["results"])
+    assert "feature scaling: standard" in (out / "results.md").read_text()
+    with open(out / "results.csv") as f:
+        assert {r["scale"] for r in csv.DictReader(f)} == {"standard"}
     assert results["configuration"]["width"] == 40
     with open(out / "ranking.csv") as f:
         assert len(list(csv.DictReader(f))) == 6
