@@ -106,15 +106,18 @@ def load_architecture(arch, *, size: str = "paper", backend_features: str = "fai
     return network if features is None else scale_to_features(network, features)
 
 
-def builtin_of(network: Network) -> tuple[str, str, str] | None:
+def builtin_of(network: Network, prefer: tuple[str, str] = ("small", "faithful")
+               ) -> tuple[str, str, str] | None:
     """(arch, size, backend_features) of the built-in equal to ``network``, else None: a
-    built-in saved to a file and read back is that built-in."""
+    built-in saved to a file and read back is that built-in. Where several settings give the
+    same network (``backend_features`` of a model without a back-end), ``prefer`` wins."""
     if network.arch not in ARCHITECTURES:
         return None
-    for size in ("small", "paper"):
-        for mode in ("faithful", "per_filter"):
-            if network == build(network.arch, size, mode):
-                return network.arch, size, mode
+    settings = [prefer] + [(size, mode) for size in ("small", "paper")
+                           for mode in ("faithful", "per_filter")]
+    for size, mode in settings:
+        if size in ("small", "paper") and network == build(network.arch, size, mode):
+            return network.arch, size, mode
     return None
 
 

@@ -94,7 +94,7 @@ class Embedder:
         self.network: Network = load_architecture(arch, size=size, backend_features=backend_features,
                                                   features=features)
         # A network equal to a built-in (its name, or a file saved from it) is that built-in.
-        builtin = builtin_of(self.network)
+        builtin = builtin_of(self.network, prefer=(size, backend_features))
         self.builtin = builtin is not None
         self.arch = self.network.arch
         self.size, self.backend_features = builtin[1:] if builtin else (self.network.size,
