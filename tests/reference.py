@@ -141,3 +141,57 @@ def frame_level_many(clip, params, filters, faithful=True):
                              pad=same_padding(len(x), k, 32)))
     front = np.concatenate(fronts, axis=1)
     return np.concatenate([f.mean(axis=0) for f in fronts] + backend_as_image(front, params, filters, faithful))
+
+
+# ---------------------------------------------------------------- any network description
+
+def _pads(length, kernel, stride, padding):
+    if padding == "valid":
+        return 0, 0
+    if padding == "same":
+        return same_padding(length, kernel, stride)
+    return int(padding[0]), int(padding[1])
+
+
+def _max_pool(y, pt, pf):
+    """'valid' max-pool with stride = window over (time, freq) of a (t, f, c) map."""
+    tp, fp = y.shape[0] // pt, y.shape[1] // pf
+    return y[: tp * pt, : fp * pf].reshape(tp, pt, fp, pf, -1).max(axis=(1, 3))
+
+
+def network(x, net, params):
+    """Any randcnn_fast Network on an input map x (time, freq), in float64, layer by layer as
+    its description reads: conv, bias, activation, max-pool, then the residual sum."""
+    tensors = {"input": np.asarray(x, np.float64)[:, :, None]}
+    for layer in net.layers:
+        kind = type(layer).__name__
+        if kind == "Conv":
+            h = tensors[layer.source]
+            w = np.asarray(params[f"{layer.name}.weight"], np.float64)
+            w = w[..., None] if w.ndim == 3 else w
+            (kt, kf), (st, sf) = layer.kernel, layer.stride
+            pt0, pt1 = _pads(h.shape[0], kt, st, layer.padding[0])
+            pf0, pf1 = _pads(h.shape[1], kf, sf, layer.padding[1])
+            y = conv2d(h, w, params[f"{layer.name}.bias"], stride=(st, sf),
+                       padding=(pt0, pt1, pf0, pf1), activation=layer.activation)
+            pool_f = y.shape[1] if layer.pool[1] is None else layer.pool[1]
+            y = _max_pool(y, layer.pool[0], pool_f)
+            if layer.residual is not None:
+                y = y + tensors[layer.residual]
+        elif kind == "MaxPoolTime":
+            y = _max_pool(tensors[layer.source], layer.pool, 1)
+        elif kind == "MeanFrequency":
+            y = tensors[layer.source].mean(axis=1, keepdims=True)
+        else:  # Concat
+            y = np.concatenate([tensors[s] for s in layer.sources], axis=2)
+        tensors[layer.name] = y
+    parts = []
+    for feature in net.features:
+        means = tensors[feature.name].mean(axis=(0, 1))
+        if feature.collapse:
+            row = np.zeros(feature.collapse)
+            row[0] = means.mean()  # equal-size maps: the mean of the means is the mean of all
+            parts.append(row)
+        else:
+            parts.append(means)
+    return np.concatenate(parts)

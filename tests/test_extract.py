@@ -376,3 +376,27 @@ def test_too_short_file_is_recorded_with_its_path(tmp_path):
     assert summary.failed == 1
     error = summary.errors[0]["error"]
     assert error.startswith(str(data / "short.wav") + ": ") and "too short" in error, error
+
+
+def test_an_architecture_file_with_a_width_embeds_on_workers(corpus, corpus_paths, full_run, tmp_path):
+    """A file's network travels in the configuration, so every worker rebuilds it; a built-in
+    keeps the configuration it always had (so earlier runs still resume)."""
+    from randcnn_fast import extract as module
+    from randcnn_fast.architectures import build
+    from randcnn_fast.cli import main
+
+    assert "network" not in json.loads((full_run[0] / "config.json").read_text())["config"]
+    path = tmp_path / "sample_level.toml"
+    build("sample_level", "small").save(path)
+    out = tmp_path / "out"
+    assert main(["embed", str(corpus), "--out", str(out), "--arch", str(path), "--features", "70",
+                 "--length", "6000", "--shard-size", "8"]) == 0
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["network"]["layer"][0]["channels"] == 10 and config["n_features"] == 70
+    module._EMBEDDERS.clear()  # as on a fresh worker: rebuilt from the configuration alone
+    result = module.embed_shard(0, [(i, corpus_paths[i]) for i in range(8)], config,
+                                tmp_path / "again", n_threads=1)
+    assert result["done"] == 8
+    X, _ = rf.load_embeddings(out)
+    want = Embedder(path, features=70, length=6000).embed(corpus_paths[:8])
+    np.testing.assert_array_equal(X[:8], want)

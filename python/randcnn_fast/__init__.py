@@ -3,11 +3,13 @@
 After Pons & Serra, "Randomly weighted CNNs for (music) audio classification", ICASSP 2019.
 """
 from . import _core
+from .archfile import load_architecture
 from .architectures import ARCHITECTURES, SIZES, architectures
 from .elm import ELMClassifier
 from .audio import AudioError, AudioWarning, decode_file
 from .embedder import Embedder, embed, embed_frames
 from .frontend import logmel, mfcc_features
+from .network import Network
 
 __version__ = "0.1.0"
 
@@ -23,8 +25,9 @@ def isa_info() -> dict:
 
 
 __all__ = ["ARCHITECTURES", "SIZES", "AudioError", "AudioWarning", "ELMClassifier", "Embedder",
-           "architectures", "decode_file", "embed", "embed_frames", "evaluate", "isa_info",
-           "load_embeddings", "logmel", "mfcc_features", "__version__"]
+           "Network", "architectures", "decode_file", "embed", "embed_frames", "evaluate",
+           "isa_info", "load_architecture", "load_embeddings", "logmel", "mfcc_features", "rank",
+           "__version__"]
 
 
 def load_embeddings(out_dir, *, frames: bool = False):
@@ -38,5 +41,13 @@ def evaluate(*args, **kwargs):
     """See :func:`randcnn_fast.evaluate.evaluate` (imported on first use: matplotlib and the
     dataset loaders are not needed to embed)."""
     from .evaluate import evaluate as run
+
+    return run(*args, **kwargs)
+
+
+def rank(*args, **kwargs):
+    """See :func:`randcnn_fast.ranking.rank`: architectures over seeds, with 95 % intervals
+    and a paired test against the best (imported on first use, as :func:`evaluate`)."""
+    from .ranking import rank as run
 
     return run(*args, **kwargs)

@@ -1,4 +1,4 @@
-"""The command line: ``randcnn-fast evaluate`` and ``randcnn-fast info``."""
+"""The command line: ``randcnn-fast evaluate``, ``rank``, ``embed``, ``arch`` and ``info``."""
 from __future__ import annotations
 
 import argparse
@@ -7,11 +7,13 @@ import sys
 
 from . import __version__, datasets
 from .architectures import ARCHITECTURES, SIZES
+from .archfile import is_architecture_file
 from .audio import PAD_MODES
 from .embedder import PRECISIONS
 from .evaluate import SVM_MAX_ITER
 from .frames import DEFAULT_HOP, DEFAULT_WINDOW
 from .protocols import CLASSIFIERS, PROTOCOLS
+from .scaling import SCALES
 
 
 def _dataset(args) -> datasets.Dataset | None:
@@ -31,18 +33,38 @@ def _dataset(args) -> datasets.Dataset | None:
     return datasets.load(args.dataset, **options)
 
 
+def arch_argument(value: str) -> str:
+    """A built-in name or an architecture file's path (read, and checked, when used)."""
+    if value in ARCHITECTURES or is_architecture_file(value):
+        return value
+    raise argparse.ArgumentTypeError(f"unknown architecture {value!r}: choose one of "
+                                     f"{sorted(ARCHITECTURES)}, or give a .toml/.json file")
+
+
+FEATURES_HELP = ("scale every network's channels to this embedding size, to compare designs "
+                 "at the same size (the nearest count one common factor reaches)")
+SCALE_HELP = ("none: features as the networks give them (the paper's); standard: zero mean, unit "
+              "variance, fitted on each training part only")
+RANK_HELP = ("rank architectures over seeds (default 5): mean, 95%% interval, paired test "
+             "against the best")
 PRECISION_HELP = ("bf16: bfloat16 multiplies, about 2x faster where the CPU has AVX512-BF16, "
                   "features within about 1 %% of fp32's")
+
+
+def _evaluate_options(args) -> dict:
+    """The keyword arguments of evaluate() and rank() from the command line."""
+    return dict(archs=args.arch, sizes=args.size, classifiers=args.classifier, seeds=args.seed,
+                protocols=args.protocol, mfcc=not args.no_mfcc, out_dir=args.out,
+                cache_dir=args.cache, length=args.length, pad=args.pad,
+                backend_features=args.backend_features, n_threads=args.threads,
+                svm_max_iter=args.svm_max_iter, precision=args.precision,
+                features=args.features, scale=args.scale)
 
 
 def _evaluate(args) -> int:
     from .evaluate import evaluate
 
-    results = evaluate(_dataset(args), archs=args.arch, sizes=args.size, classifiers=args.classifier,
-                       seeds=args.seed, protocols=args.protocol, mfcc=not args.no_mfcc,
-                       out_dir=args.out, cache_dir=args.cache, length=args.length, pad=args.pad,
-                       backend_features=args.backend_features, n_threads=args.threads,
-                       svm_max_iter=args.svm_max_iter, precision=args.precision)
+    results = evaluate(_dataset(args), **_evaluate_options(args))
     from .report import markdown
     print(markdown(results))
     print(f"written to {args.out}/ (results.json, results.csv, results.md, *.png) in "
@@ -55,7 +77,7 @@ def _embed(args) -> int:
 
     summary = extract(args.source, args.out, arch=args.arch, size=args.size, seed=args.seed,
                       length=args.length, pad=args.pad, precision=args.precision,
-                      **_frame_options(args),
+                      **_frame_options(args), features=args.features,
                       extensions=tuple(args.ext) if args.ext else datasets.AUDIO_EXTENSIONS,
                       shard_size=args.shard_size, overwrite=args.overwrite, n_threads=args.threads,
                       workers=args.workers, scheduler=args.scheduler,
@@ -72,6 +94,24 @@ def _frame_options(args) -> dict:
         return {}
     return {"hop": DEFAULT_HOP if args.hop is None else args.hop,
             "window": DEFAULT_WINDOW if args.window is None else args.window}
+
+
+def _rank(args) -> int:
+    from .ranking import rank, ranking_markdown
+
+    results = rank(_dataset(args), **_evaluate_options(args))
+    print(ranking_markdown(results))
+    print(f"written to {args.out}/ (ranking.md, ranking.csv, ranking_*.png, results.json) in "
+          f"{results['provenance']['seconds']} s")
+    return 1 if results["failures"] else 0
+
+
+def _arch(args) -> int:
+    from .archfile import describe_architecture
+
+    print(describe_architecture(args.arch, size=args.size, backend_features=args.backend_features,
+                                features=args.features, length=args.length, save=args.save))
+    return 0
 
 
 def _info(args) -> int:
@@ -91,7 +131,8 @@ def main(argv=None) -> int:
                                       "a folder of class folders, or a CSV manifest")
     ev.add_argument("--root", help="the dataset's folder (named datasets)")
     ev.add_argument("--lists", help="GTZAN: folder of the fault-filtered split lists")
-    ev.add_argument("--arch", nargs="+", choices=list(ARCHITECTURES), help="default: all")
+    ev.add_argument("--arch", nargs="+", type=arch_argument, metavar="ARCH",
+                    help="built-in names or architecture files (.toml/.json); default: every built-in")
     ev.add_argument("--size", nargs="+", choices=SIZES, default=["small"])
     ev.add_argument("--classifier", nargs="+", choices=CLASSIFIERS, default=list(CLASSIFIERS))
     ev.add_argument("--protocol", nargs="+", choices=PROTOCOLS, default=["paper"])
@@ -106,12 +147,20 @@ def main(argv=None) -> int:
     ev.add_argument("--cache", help="feature cache folder (default ~/.cache/randcnn_fast/features)")
     ev.add_argument("--threads", type=int, default=0, help="0 = all cores")
     ev.add_argument("--precision", choices=PRECISIONS, default="fp32", help=PRECISION_HELP)
+    ev.add_argument("--features", type=int, help=FEATURES_HELP)
+    ev.add_argument("--scale", choices=SCALES, default="none", help=SCALE_HELP)
     ev.set_defaults(run=_evaluate)
+
+    # rank takes every evaluate option, with five seeds by default
+    rk = commands.add_parser("rank", parents=[ev], add_help=False, help=RANK_HELP)
+    rk.set_defaults(run=_rank, seed=list(range(5)), out="randcnn_fast_ranking")
 
     em = commands.add_parser("embed", help="embed a folder or CSV manifest into resumable Parquet shards")
     em.add_argument("source", help="a folder (searched recursively) or a CSV manifest with a 'path' column")
     em.add_argument("--out", required=True, help="output folder; rerun the same command to resume")
-    em.add_argument("--arch", choices=list(ARCHITECTURES), default="sample_level")
+    em.add_argument("--arch", type=arch_argument, default="sample_level",
+                    help="a built-in name or an architecture file (.toml/.json)")
+    em.add_argument("--features", type=int, help=FEATURES_HELP)
     em.add_argument("--size", choices=SIZES, default="paper")
     em.add_argument("--seed", type=int, default=0)
     em.add_argument("--length", type=int, help="input length (samples or frames; default: the paper's)")
@@ -134,6 +183,15 @@ def main(argv=None) -> int:
     em.add_argument("--workers", type=int, help="start a local Dask cluster with this many workers")
     em.add_argument("--scheduler", help="join an existing Dask cluster (tcp://host:port)")
     em.set_defaults(run=_embed)
+
+    ar = commands.add_parser("arch", help="describe an architecture, or write it as a file to start from")
+    ar.add_argument("arch", type=arch_argument, help="a built-in name or an architecture file")
+    ar.add_argument("--size", choices=SIZES, default="small", help="a built-in's size")
+    ar.add_argument("--backend-features", choices=["faithful", "per_filter"], default="faithful")
+    ar.add_argument("--features", type=int, help=FEATURES_HELP)
+    ar.add_argument("--length", type=int, help="describe at this input length (default: its own)")
+    ar.add_argument("--save", metavar="FILE", help="write it to FILE (.toml or .json)")
+    ar.set_defaults(run=_arch)
 
     info = commands.add_parser("info", help="instruction sets and ONNX Runtime providers")
     info.set_defaults(run=_info)

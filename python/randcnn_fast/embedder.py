@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _core, frontend
 from . import audio as audio_io
-from .architectures import build
+from .archfile import builtin_of, load_architecture
 from .executor import run_native, run_native_frames
 from .frames import DEFAULT_HOP, DEFAULT_WINDOW, frame_grid
 from .network import Network, NetworkSummary
@@ -80,10 +80,17 @@ class Embedder:
 
     Parameters
     ----------
-    arch : str
-        Architecture name; :func:`randcnn_fast.architectures` lists them.
+    arch : str, os.PathLike or Network
+        A built-in architecture's name (:func:`randcnn_fast.architectures` lists them), the
+        path of a TOML or JSON architecture file (docs/architectures.md), or a
+        :class:`~randcnn_fast.network.Network`.
     size : {"paper", "small"}
-        "paper" gives the study's ~3585-d features, "small" its ~160-d ones.
+        A built-in's size: "paper" gives the study's ~3585-d features, "small" its ~160-d
+        ones. A file or a Network has its own widths.
+    features : int, optional
+        Scale the network's channels so that the embedding has this many entries (the
+        nearest count one common factor reaches; see :mod:`randcnn_fast.width`), to compare
+        designs at the same size. Overrides a file's own ``features``.
     seed : int
         Weights are a pure function of (seed, arch, layer): the same seed gives the same
         network in every process.
@@ -127,9 +134,15 @@ class Embedder:
                  length: int | None = None, pad: str = "repeat", input: str = "audio",
                  logmel_preset: str = "elmarc", backend_features: str = "faithful",
                  n_threads: int = 0, backend: str = "native", device: str = "cpu",
-                 precision: str = "fp32"):
-        self.network: Network = build(arch, size, backend_features)
-        self.arch, self.size, self.backend_features = arch, size, backend_features
+                 precision: str = "fp32", features: int | None = None):
+        self.network: Network = load_architecture(arch, size=size, backend_features=backend_features,
+                                                  features=features)
+        # A network equal to a built-in (its name, or a file saved from it) is that built-in.
+        builtin = builtin_of(self.network, prefer=(size, backend_features))
+        self.builtin = builtin is not None
+        self.arch = self.network.arch
+        self.size, self.backend_features = builtin[1:] if builtin else (self.network.size,
+                                                                         backend_features)
         self.seed = check_seed(seed)
         self.length = self.network.default_length if length is None else length
         if isinstance(self.length, bool) or not isinstance(self.length, (int, np.integer)) or self.length < 1:
@@ -139,14 +152,14 @@ class Embedder:
         if input not in INPUTS:
             raise ValueError(f"unknown input {input!r}; choose one of {INPUTS}")
         if input == "logmel" and self.network.input_kind != "logmel":
-            raise ValueError(f"{arch} reads the waveform; input='logmel' is for spectrogram models")
+            raise ValueError(f"{self.arch} reads the waveform; input='logmel' is for spectrogram models")
         if logmel_preset not in frontend.LOGMEL_PRESETS:
             raise ValueError(f"unknown logmel_preset {logmel_preset!r}; choose one of {frontend.LOGMEL_PRESETS}")
         self.pad, self.input, self.logmel_preset = pad, input, logmel_preset
         self.n_threads = check_threads(n_threads)
         if pad not in ("crop", "none") and not self.network.accepts(self.length):
             raise ValueError(self._too_short(f"length={self.length}"))
-        self._params = _cached_parameters(arch, size, backend_features, self.seed)
+        self._params = _cached_parameters(self.network, self.seed)
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
         if backend == "native" and device != "cpu":
@@ -162,7 +175,7 @@ class Embedder:
             from .onnx_backend import OnnxRunner, dynamic_time
             if pad == "none" and not dynamic_time(self.network, self.length):
                 raise ValueError(f"pad='none' needs any input length, but the ONNX model of "
-                                 f"{arch} has a fixed time axis; use backend='native' or "
+                                 f"{self.arch} has a fixed time axis; use backend='native' or "
                                  f"another pad mode")
             self._onnx = OnnxRunner(self.network, self._params, length=self.length, device=device,
                                     n_threads=self.n_threads)
@@ -444,8 +457,8 @@ class Embedder:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_parameters(arch: str, size: str, backend_features: str, seed: int):
-    params = make_parameters(build(arch, size, backend_features), seed)
+def _cached_parameters(network: Network, seed: int):
+    params = make_parameters(network, seed)
     for value in params.values():
         value.flags.writeable = False  # shared between embedders: never mutated in place
     return params
@@ -455,14 +468,16 @@ def embed(audio, arch: str = "sample_level", *, sr: float | None = None, size: s
           seed: int = 0, length: int | None = None, pad: str = "repeat", input: str = "audio",
           logmel_preset: str = "elmarc", backend_features: str = "faithful",
           n_threads: int = 0, backend: str = "native", device: str = "cpu",
-          precision: str = "fp32") -> np.ndarray:
+          precision: str = "fp32", features: int | None = None) -> np.ndarray:
     """Embed audio with a random-weight CNN: ``Embedder(arch, ...).embed(audio, sr=sr)``.
 
-    See :class:`Embedder` for the parameters. Weights are cached per (arch, size, seed).
+    See :class:`Embedder` for the parameters (``arch`` a name, a file or a Network; ``features``
+    a width). Weights are cached per (network, seed).
     """
     embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, input=input,
                         logmel_preset=logmel_preset, backend_features=backend_features,
-                        n_threads=n_threads, backend=backend, device=device, precision=precision)
+                        n_threads=n_threads, backend=backend, device=device, precision=precision,
+                        features=features)
     return embedder.embed(audio, sr=sr)
 
 

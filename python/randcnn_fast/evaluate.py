@@ -5,6 +5,7 @@ Features come from :mod:`randcnn_fast.features` (cached), classifiers and protoc
 """
 from __future__ import annotations
 
+import json
 import platform
 import time
 from dataclasses import asdict
@@ -15,11 +16,13 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__, _core, datasets, demo
+from .archfile import is_architecture_file, load_architecture, network_to_dict
 from .architectures import ARCHITECTURES, SIZES
 from .elm import PAPER_HIDDEN_SIZES
 from .features import MFCC, FeatureConfig, dataset_features
 from .protocols import CLASSIFIERS, PROTOCOLS, run_protocol, work_units
 from .report import write_report
+from .scaling import check_scale
 
 # libsvm iterations per SVM fit: about 15 s for 2,000 clips; converged fits are unaffected.
 SVM_MAX_ITER = 1_000_000
@@ -49,14 +52,49 @@ def _check_choices(values, allowed, what):
     return list(values)
 
 
+def feature_configs(archs, sizes, seeds, *, features=None, length=None, pad="repeat",
+                    backend_features="faithful", precision="fp32") -> list[FeatureConfig]:
+    """One FeatureConfig per (architecture, size, seed), every network built and checked
+    first, so a bad name, file or width fails before any audio is read.
+
+    A built-in's name keeps the cache keys it always had; any other network (a file, a
+    Network, a width) is described in full in its configuration. Architectures must have
+    distinct names, the label of their rows.
+    """
+    configs = []
+    for size in sizes:
+        named = {}
+        for arch in archs:
+            network = load_architecture(arch, size=size, backend_features=backend_features,
+                                        features=features)
+            if network.arch in named or network.arch == MFCC:
+                raise ValueError(f"two architectures are named {network.arch!r} ({named.get(network.arch, MFCC)!r} "
+                                 f"and {arch!r}); rows are labelled by name: give the file "
+                                 f"another name = ...")
+            named[network.arch] = arch
+            plain = isinstance(arch, str) and not is_architecture_file(arch) and features is None
+            description = "" if plain else json.dumps(network_to_dict(network), sort_keys=True)
+            configs += [FeatureConfig(network.arch, size, seed, length, pad,
+                                      backend_features=backend_features, precision=precision,
+                                      features=features, network=description)
+                        for seed in seeds]
+    return configs
+
+
 def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("small",),
              classifiers=CLASSIFIERS, seeds=(0,), protocols=("paper",), mfcc: bool = True,
              out_dir="randcnn_fast_results", cache_dir=None, length=None, pad="repeat",
              backend_features="faithful", hidden_sizes=PAPER_HIDDEN_SIZES, n_threads: int = 0,
              svm_max_iter: int = SVM_MAX_ITER, precision: str = "fp32",
-             progress: bool = True) -> dict:
+             progress: bool = True, features: int | None = None, scale: str = "none",
+             mfcc_classifiers=("svm",)) -> dict:
     """Run the experiments and write results.json, results.csv, results.md and PNG plots.
 
+    ``archs`` are built-in names, architecture files or Networks (default: every built-in);
+    ``features`` scales each to that embedding size (:mod:`randcnn_fast.width`). ``scale``
+    "none" (the paper's) or "standard" standardises the features, fitted on each training
+    part only (:mod:`randcnn_fast.scaling`). The MFCC baseline runs with
+    ``mfcc_classifiers`` (the SVM, as in the paper; an ELM once per seed).
     ``dataset`` None uses the built-in demo. ``svm_max_iter`` caps libsvm's iterations per fit
     (-1: none): on the paper's unscaled features a linear SVM can otherwise run for many
     minutes on large-magnitude embeddings (the temporal models); a capped fit that stopped
@@ -67,16 +105,17 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     Returns the results dictionary written to results.json.
     """
     started = time.time()
-    dataset = demo_dataset() if dataset is None else dataset
-    archs = _check_choices(list(ARCHITECTURES) if archs is None else archs, ARCHITECTURES, "archs")
+    width = features  # the name is taken below by the feature matrices
+    archs = list(ARCHITECTURES) if archs is None else list(archs)
     sizes = _check_choices(sizes, SIZES, "sizes")
     classifiers = _check_choices(classifiers, CLASSIFIERS, "classifiers")
+    mfcc_classifiers = _check_choices(mfcc_classifiers, CLASSIFIERS, "mfcc_classifiers")
     protocols = _check_choices(protocols, PROTOCOLS, "protocols")
+    scale = check_scale(scale)
     seeds = [int(s) for s in seeds]
-
-    configs = [FeatureConfig(arch, size, seed, length, pad, backend_features=backend_features,
-                             precision=precision)
-               for arch in archs for size in sizes for seed in seeds]
+    configs = feature_configs(archs, sizes, seeds, features=features, length=length, pad=pad,
+                              backend_features=backend_features, precision=precision)
+    dataset = demo_dataset() if dataset is None else dataset
     if mfcc:
         configs.append(FeatureConfig(MFCC, size="-", seed=0, length=None))
     features, failures, warned = {}, [], {}
@@ -90,17 +129,20 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     clips = dataset.subset(usable)
 
     rows, confusions = [], {}
-    jobs = [(config, classifier, protocol) for config in configs for protocol in protocols
-            for classifier in (["svm"] if config.arch == MFCC else classifiers)]
-    total = sum(work_units(clips, c, p, hidden_sizes) for _, c, p in jobs)
+    # (config, classifier, protocol, seed); the MFCC features have no seed, an ELM on them has
+    jobs = [(config, classifier, protocol, seed) for config in configs for protocol in protocols
+            for classifier in (mfcc_classifiers if config.arch == MFCC else classifiers)
+            for seed in ([config.seed] if config.arch != MFCC or classifier == "svm" else seeds)]
+    total = sum(work_units(clips, c, p, hidden_sizes) for _, c, p, _ in jobs)
     with tqdm(total=total, desc="classifiers", unit="fit", disable=not progress) as bar:
-        for config, classifier, protocol in jobs:
+        for config, classifier, protocol, seed in jobs:
             outcome = run_protocol(features[config][usable], clips, classifier, protocol,
-                                   seed=config.seed, hidden_sizes=hidden_sizes,
-                                   n_threads=n_threads, progress=bar, svm_max_iter=svm_max_iter)
+                                   seed=seed, hidden_sizes=hidden_sizes,
+                                   n_threads=n_threads, progress=bar, svm_max_iter=svm_max_iter,
+                                   scale=scale)
             rows.append({"dataset": dataset.name, "features": config.arch, "size": config.size,
-                         "n_features": features[config].shape[1], "seed": config.seed,
-                         "classifier": classifier, "protocol": protocol,
+                         "n_features": features[config].shape[1], "seed": seed,
+                         "classifier": classifier, "protocol": protocol, "scale": scale,
                          "accuracy": outcome.accuracy, "fold_accuracies": outcome.fold_accuracies,
                          "chosen": outcome.chosen, "n_clips": clips.n_clips})
             key = (config.arch, config.size, classifier, protocol)
@@ -113,9 +155,12 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
                        "seconds": round(time.time() - started, 1)},
         "dataset": {"name": dataset.name, "clips": dataset.n_clips, "used": clips.n_clips,
                     "classes": list(dataset.classes), "protocol_kind": dataset.protocol_kind},
-        "configuration": {"archs": archs, "sizes": sizes, "classifiers": classifiers, "seeds": seeds,
+        "configuration": {"archs": [a if isinstance(a, str) else getattr(a, "arch", str(a))
+                                    for a in archs],
+                          "sizes": sizes, "classifiers": classifiers, "seeds": seeds,
                           "protocols": protocols, "mfcc": mfcc, "hidden_sizes": list(hidden_sizes),
-                          "svm_max_iter": svm_max_iter,
+                          "svm_max_iter": svm_max_iter, "width": width, "scale": scale,
+                          "mfcc_classifiers": mfcc_classifiers if mfcc else [],
                           "features": [asdict(c) for c in configs]},
         "results": rows,
         "confusion": [{"features": k[0], "size": k[1], "classifier": k[2], "protocol": k[3],

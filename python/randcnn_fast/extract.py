@@ -63,6 +63,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from .archfile import network_from_dict, network_to_dict
 from .atomic import TMP_MARK, atomic_write
 from .audio import SAMPLE_RATE, decode_file
 from .datasets import AUDIO_EXTENSIONS, audio_files, normalise_extensions
@@ -264,8 +265,11 @@ def config_hash(config: dict) -> str:
 
 def _make_config(embedder: Embedder, shard_size: int, frames=None) -> dict:
     """Everything the files depend on (not n_threads: results do not depend on it).
-    ``frames`` is (hop, window) in seconds for frame embeddings, None for clip ones."""
-    return _frames_config(frames) | {
+    ``frames`` is (hop, window) in seconds for frame embeddings, None for clip ones. A network
+    that is not a built-in (a file, a Network, a width) is stored whole, so that every worker
+    rebuilds it; a built-in's configuration stays as it always was."""
+    network = {} if embedder.builtin else {"network": network_to_dict(embedder.network)}
+    return _frames_config(frames) | network | {
         "format": FORMAT_VERSION,
         "randcnn_fast": _package_version(),
         "arch": embedder.arch,
@@ -400,7 +404,8 @@ def _embedder_for(config: dict, n_threads: int) -> Embedder:
     with _EMBEDDERS_LOCK:
         embedder = _EMBEDDERS.get(key)
         if embedder is None:
-            embedder = Embedder(config["arch"], size=config["size"], seed=config["seed"],
+            arch = network_from_dict(config["network"])[0] if "network" in config else config["arch"]
+            embedder = Embedder(arch, size=config["size"], seed=config["seed"],
                                 length=config["length"], pad=config["pad"],
                                 logmel_preset=config["logmel_preset"],
                                 backend_features=config["backend_features"], n_threads=n_threads,
@@ -658,9 +663,10 @@ def _count_clips(path: Path) -> int:
     return len(set(pq.read_table(path, columns=["clip_id"]).column("clip_id").to_pylist()))
 
 
-def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper", seed: int = 0,
+def extract(source, out_dir, *, arch="sample_level", size: str = "paper", seed: int = 0,
             length: int | None = None, pad: str = "repeat", precision: str = "fp32",
             hop: float | None = None, window: float | None = None,
+            features: int | None = None,
             extensions=AUDIO_EXTENSIONS,
             shard_size: int = 256, overwrite: bool = False, n_threads: int = 0,
             workers: int | None = None, scheduler: str | None = None,
@@ -672,8 +678,9 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
             path) or a CSV manifest with a ``path`` column (relative paths are relative to the
             CSV; its other columns, kept as text, go to the metadata).
         out_dir: output folder (created if needed); see the module docstring for its layout.
-        arch, size, seed, length, pad, precision: the :class:`~randcnn_fast.Embedder`
-            configuration.
+        arch, size, seed, length, pad, precision, features: the
+            :class:`~randcnn_fast.Embedder` configuration (``arch`` a built-in name, an
+            architecture file or a Network).
         hop, window: seconds; both given, each shard row is a frame embedding
             (:meth:`~randcnn_fast.Embedder.embed_frames`, every file whole) with its ``time``,
             the frame's centre in seconds; ``length`` and ``pad`` then play no part.
@@ -706,7 +713,7 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
         workers = _check_positive_int(workers, "workers")
     # Building the embedder validates the configuration before anything is written.
     embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, precision=precision,
-                        n_threads=n_threads)
+                        n_threads=n_threads, features=features)
     if (hop is None) != (window is None):
         raise ValueError(f"frame embeddings need both hop and window (got hop={hop!r}, "
                          f"window={window!r})")

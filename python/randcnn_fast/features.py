@@ -21,6 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__, _core
+from .archfile import network_from_dict
 from .atomic import atomic_write
 from .audio import decode_file
 from .embedder import Embedder, FileEmbedding
@@ -35,7 +36,11 @@ CACHE_FORMAT = 2
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """What a clip's features depend on. ``arch="mfcc"`` is the 120-d MFCC baseline."""
+    """What a clip's features depend on. ``arch="mfcc"`` is the 120-d MFCC baseline.
+
+    ``network`` holds the canonical JSON description of a network that is not a built-in (an
+    architecture file, a Network, a width set by ``features``), "" for a built-in's name.
+    """
 
     arch: str
     size: str = "small"
@@ -45,6 +50,8 @@ class FeatureConfig:
     logmel_preset: str = "elmarc"
     backend_features: str = "faithful"
     precision: str = "fp32"
+    features: int | None = None
+    network: str = ""
 
     @property
     def label(self) -> str:
@@ -63,10 +70,15 @@ def _native_build() -> str:
         return hashlib.sha256(f.read()).hexdigest()[:16]
 
 
+_OPTIONAL_KEYS = ("features", "network")  # left out of a cache key while unset
+
+
 def _cache_path(cache_dir: Path, config: FeatureConfig, path: str) -> Path:
     stat = os.stat(path)
+    described = {k: v for k, v in asdict(config).items()
+                 if not (k in _OPTIONAL_KEYS and v in (None, ""))}
     key = json.dumps({"format": CACHE_FORMAT, "version": __version__, "native": _native_build(),
-                      "config": asdict(config),
+                      "config": described,
                       "path": os.path.abspath(path),
                       "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()
@@ -98,7 +110,8 @@ def dataset_features(paths, config: FeatureConfig, *, cache_dir: Path | None = N
     cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
     embedder = None
     if config.arch != MFCC:
-        embedder = Embedder(config.arch, size=config.size, seed=config.seed, length=config.length,
+        arch = network_from_dict(json.loads(config.network))[0] if config.network else config.arch
+        embedder = Embedder(arch, size=config.size, seed=config.seed, length=config.length,
                             pad=config.pad, logmel_preset=config.logmel_preset,
                             backend_features=config.backend_features, n_threads=n_threads,
                             precision=config.precision)

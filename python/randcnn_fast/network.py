@@ -9,6 +9,7 @@ native executor (:mod:`randcnn_fast.executor`) and :meth:`Network.describe`.
 from __future__ import annotations
 
 import functools
+import numbers
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -26,6 +27,28 @@ def tf_padding(length: int, kernel: int, stride: int, padding) -> tuple[int, int
         total = max((out - 1) * stride + kernel - length, 0)
         return total // 2, total - total // 2
     return int(padding[0]), int(padding[1])
+
+
+def _check_name(value, what: str) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+
+
+def _check_positive(value, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+
+
+def _check_padding(value, what: str) -> None:
+    """'valid', 'same' or a (before, after) pair of non-negative integers."""
+    if value in ("valid", "same"):
+        return
+    if (isinstance(value, tuple) and len(value) == 2
+            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
+                    for v in value)):
+        return
+    raise ValueError(f"{what} must be 'valid', 'same' or a (before, after) pair of integers "
+                     f">= 0, got {value!r}")
 
 
 def conv_length(length: int, kernel: int, stride: int, pads: tuple[int, int]) -> int:
@@ -57,10 +80,35 @@ class Conv:
     dims: int = 2
 
     def __post_init__(self):
+        _check_name(self.name, "layer name")
+        _check_name(self.source, f"{self.name}: source")
+        _check_positive(self.out_channels, f"{self.name}: out_channels")
+        if self.dims not in (1, 2):
+            raise ValueError(f"{self.name}: dims must be 1 or 2, got {self.dims!r}")
+        for what, pair in (("kernel", self.kernel), ("stride", self.stride)):
+            if not isinstance(pair, tuple) or len(pair) != 2:
+                raise ValueError(f"{self.name}: {what} must be a (time, frequency) pair, got {pair!r}")
+            for value in pair:
+                _check_positive(value, f"{self.name}: {what}")
+        if not isinstance(self.padding, tuple) or len(self.padding) != 2:
+            raise ValueError(f"{self.name}: padding must be a (time, frequency) pair, got {self.padding!r}")
+        for axis, padding in zip(("time", "frequency"), self.padding):
+            _check_padding(padding, f"{self.name}: {axis} padding")
         if self.activation not in ACTIVATIONS:
-            raise ValueError(f"{self.name}: activation must be one of {ACTIVATIONS}")
-        if self.residual is not None and self.pool != (1, 1):
-            raise ValueError(f"{self.name}: a residual layer cannot pool")
+            raise ValueError(f"{self.name}: activation must be one of {ACTIVATIONS}, "
+                             f"got {self.activation!r}")
+        if not isinstance(self.pool, tuple) or len(self.pool) != 2:
+            raise ValueError(f"{self.name}: pool must be a (time, frequency) pair, got {self.pool!r}")
+        _check_positive(self.pool[0], f"{self.name}: time pool")
+        if self.pool[1] is not None:
+            _check_positive(self.pool[1], f"{self.name}: frequency pool")
+        if self.dims == 1 and (self.kernel[1], self.stride[1], self.pool[1]) != (1, 1, 1):
+            raise ValueError(f"{self.name}: a 1-D layer has kernel, stride and pool 1 over "
+                             f"frequency")
+        if self.residual is not None:
+            _check_name(self.residual, f"{self.name}: residual")
+            if self.pool != (1, 1):
+                raise ValueError(f"{self.name}: a residual layer cannot pool")
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -123,6 +171,11 @@ class MaxPoolTime:
     source: str
     pool: int
 
+    def __post_init__(self):
+        _check_name(self.name, "layer name")
+        _check_name(self.source, f"{self.name}: source")
+        _check_positive(self.pool, f"{self.name}: pool")
+
     @property
     def sources(self) -> tuple[str, ...]:
         return (self.source,)
@@ -141,6 +194,10 @@ class MeanFrequency:
 
     name: str
     source: str
+
+    def __post_init__(self):
+        _check_name(self.name, "layer name")
+        _check_name(self.source, f"{self.name}: source")
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -161,10 +218,23 @@ class Concat:
     name: str
     sources: tuple[str, ...]
 
+    def __post_init__(self):
+        _check_name(self.name, "layer name")
+        if not isinstance(self.sources, tuple) or not self.sources:
+            raise ValueError(f"{self.name}: sources must be a non-empty tuple of layer names, "
+                             f"got {self.sources!r}")
+        for source in self.sources:
+            _check_name(source, f"{self.name}: source")
+        if "input" in self.sources:  # its means would be the input's, never a feature
+            raise ValueError(f"{self.name}: a concatenation joins layers, not the input; put a "
+                             f"layer between")
+
     def output_shape(self, shapes: dict[str, Shape]) -> Shape:
         first = shapes[self.sources[0]]
         if any(shapes[s][:2] != first[:2] for s in self.sources):
-            raise ValueError(f"{self.name}: inputs differ in time or frequency extent")
+            extents = ", ".join(f"{s} {shapes[s][0]} x {shapes[s][1]}" for s in self.sources)
+            raise ValueError(f"{self.name}: inputs differ in time or frequency extent ({extents}); "
+                             f"a concatenation joins maps of the same time x frequency")
         return first[0], first[1], sum(shapes[s][2] for s in self.sources)
 
     def describe(self) -> str:
@@ -182,6 +252,11 @@ class Feature:
 
     name: str
     collapse: Union[int, None] = None
+
+    def __post_init__(self):
+        _check_name(self.name, "feature layer")
+        if self.collapse is not None:
+            _check_positive(self.collapse, f"feature {self.name}: collapse")
 
 
 @dataclass(frozen=True)
@@ -203,6 +278,7 @@ class NetworkSummary:
     input_unit: str
     layers: tuple[LayerSummary, ...]
     n_features: int
+    min_length: int = 1
 
     @property
     def parameters(self) -> int:
@@ -213,7 +289,8 @@ class NetworkSummary:
         return sum(layer.macs for layer in self.layers)
 
     def __str__(self) -> str:
-        head = f"{self.arch} ({self.size}) on {self.input_length} {self.input_unit}"
+        head = (f"{self.arch} ({self.size}) on {self.input_length} {self.input_unit} "
+                f"(minimum {self.min_length})")
         rows = [("layer", "operation", "output (T x F x C)", "parameters", "MACs")]
         for layer in self.layers:
             shape = " x ".join(str(n) for n in layer.output_shape)
@@ -243,15 +320,74 @@ class Network:
     notes: str = field(default="", compare=False)
 
     def __post_init__(self):
+        _check_name(self.arch, "network name")
+        _check_name(self.size, f"{self.arch}: size")
+        if self.input_kind not in INPUT_KINDS:
+            raise ValueError(f"{self.arch}: input must be one of {list(INPUT_KINDS)}, "
+                             f"got {self.input_kind!r}")
+        _check_positive(self.default_length, f"{self.arch}: default length")
+        if not self.layers:
+            raise ValueError(f"{self.arch}: the network has no layers")
         known = {"input"}
+        names = [layer.name for layer in self.layers]
         for layer in self.layers:
+            if layer.name in known:
+                raise ValueError(f"{self.arch}: layer name {layer.name!r} is used twice "
+                                 f"('input' is the network's input); give each layer its own name")
             missing = [s for s in layer.sources if s not in known]
             if missing:
-                raise ValueError(f"{self.arch}: {layer.name} reads unknown tensors {missing}")
+                later = [s for s in missing if s in names]
+                why = (f"which come after it: a layer reads only layers before it" if later
+                       else f"not in the network")
+                raise ValueError(f"{self.arch}: {layer.name} reads unknown tensors {missing}, {why}")
             known.add(layer.name)
-        missing = [f.name for f in self.features if f.name not in known]
+        if not self.features:
+            raise ValueError(f"{self.arch}: no feature layers: name the layers whose per-channel "
+                             f"means form the embedding")
+        missing = [f.name for f in self.features if f.name not in known or f.name == "input"]
         if missing:
             raise ValueError(f"{self.arch}: feature layers {missing} are not in the network")
+        self._check_shapes()
+
+    def _check_shapes(self) -> None:
+        """Every layer at the default length: a ValueError naming the first layer whose kernel
+        is longer than its padded input, whose pooling leaves nothing, or whose residual or
+        concatenation inputs do not fit."""
+        length = self.default_length
+        shapes = {"input": self.input_shape(length)}
+        for layer in self.layers:
+            source = shapes[layer.sources[0]]
+            where = f"{self.arch}: {layer.name}"
+            if isinstance(layer, Conv):
+                pads = layer.paddings(source)
+                padded = (source[0] + pads[0] + pads[1], source[1] + pads[2] + pads[3])
+                for axis, size, kernel in zip(("time", "frequency"), padded, layer.kernel):
+                    if size < kernel:
+                        raise ValueError(
+                            f"{where}: its {axis} kernel ({kernel}) is longer than its padded "
+                            f"input ({size}) at the default length {length}; use a smaller "
+                            f"kernel, more padding or a longer default length")
+            shape = layer.output_shape(shapes)
+            if shape[0] < 1 or shape[1] < 1:
+                raise ValueError(f"{where}: pooling leaves nothing of its {source[0]} x "
+                                 f"{source[1]} input at the default length {length}; use a "
+                                 f"smaller pool or a longer default length")
+            if isinstance(layer, Conv) and layer.residual is not None:
+                other = shapes[layer.residual]
+                if other != shape:
+                    raise ValueError(f"{where}: its output ({' x '.join(map(str, shape))}) and "
+                                     f"the residual {layer.residual} "
+                                     f"({' x '.join(map(str, other))}) differ in shape; a "
+                                     f"residual adds a map of the output's time x frequency x "
+                                     f"channels")
+            shapes[layer.name] = shape
+
+    def save(self, path) -> None:
+        """Write the network as a TOML (``.toml``) or JSON (``.json``) architecture file that
+        :func:`randcnn_fast.load_architecture` reads back into an equal network."""
+        from .archfile import save_architecture
+
+        save_architecture(self, path)
 
     @property
     def input_unit(self) -> str:
@@ -312,4 +448,4 @@ class Network:
             rows.append(LayerSummary(layer.name, layer.describe(), shapes[layer.name], params,
                                      layer.macs(shapes) if is_conv else 0))
         return NetworkSummary(self.arch, self.size, length, self.input_unit, tuple(rows),
-                              self.n_features)
+                              self.n_features, self.min_length)

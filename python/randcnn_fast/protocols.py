@@ -16,6 +16,7 @@ from sklearn.model_selection import StratifiedKFold
 from . import svm
 from .datasets import Dataset
 from .elm import ELMClassifier, PAPER_HIDDEN_SIZES, hidden_size_predictions
+from .scaling import check_scale, split_features
 
 PROTOCOLS = ("paper", "nested")
 CLASSIFIERS = ("svm", "elm")
@@ -62,35 +63,36 @@ def _derived_seed(seed: int, stream: int) -> int:
 class _SVM:
     """Selection over the paper's grid; scores per split, then the first best."""
 
-    def __init__(self, X, y, progress, max_iter, n_threads):
+    def __init__(self, X, y, progress, max_iter, n_threads, scale):
         self.X, self.y, self.progress, self.max_iter = X, y, progress, max_iter
-        self.n_threads = n_threads
+        self.n_threads, self.scale = n_threads, scale
 
     def select(self, splits):
         configs, scores, predictions = svm.grid_scores(self.X, self.y, splits, progress=self.progress,
                                                        max_iter=self.max_iter,
-                                                       n_threads=self.n_threads)
+                                                       n_threads=self.n_threads, scale=self.scale)
         index, config, score = svm.best_config(configs, scores)
         return config, score, predictions[index]
 
     def fit_predict(self, config, train, test):
-        kernels = svm.FoldKernels(self.X[train], self.X[test])
+        kernels = svm.FoldKernels(*split_features(self.X, train, test, self.scale))
         return svm.fit_predict(kernels, self.y[train], config, self.max_iter)
 
 
 class _ELM:
     """Selection over the paper's hidden sizes, one random layer per split."""
 
-    def __init__(self, X, y, seed, sizes, n_threads, progress):
+    def __init__(self, X, y, seed, sizes, n_threads, progress, scale):
         self.X, self.y, self.seed, self.sizes = X, y, seed, tuple(sizes)
-        self.n_threads, self.progress = n_threads, progress
+        self.n_threads, self.progress, self.scale = n_threads, progress, scale
 
     def select(self, splits):
         predictions = {k: np.full(len(self.y), -1) for k in self.sizes}
         scores = {k: [] for k in self.sizes}
         for train, test in splits:
             # The same seed in every split, as cross_val_score clones the estimator.
-            per_size = hidden_size_predictions(self.X[train], self.y[train], self.X[test], self.sizes,
+            X_train, X_test = split_features(self.X, train, test, self.scale)
+            per_size = hidden_size_predictions(X_train, self.y[train], X_test, self.sizes,
                                                random_state=self.seed, n_threads=self.n_threads)
             for k, predicted in per_size.items():
                 predictions[k][test] = predicted
@@ -105,24 +107,27 @@ class _ELM:
         # A new random layer for the final model, as the original re-created its ELM.
         model = ELMClassifier(config["n_hidden"], random_state=_derived_seed(self.seed, 1),
                               n_threads=self.n_threads)
-        return model.fit(self.X[train], self.y[train]).predict(self.X[test])
+        X_train, X_test = split_features(self.X, train, test, self.scale)
+        return model.fit(X_train, self.y[train]).predict(X_test)
 
 
 def run_protocol(X: np.ndarray, dataset: Dataset, classifier: str, protocol: str, *, seed: int = 0,
                  hidden_sizes=PAPER_HIDDEN_SIZES, n_threads: int = 0, progress=None,
-                 svm_max_iter: int = -1) -> Outcome:
+                 svm_max_iter: int = -1, scale: str = "none") -> Outcome:
     """Select and score ``classifier`` ("svm" or "elm") on features X under ``protocol``.
 
     ``svm_max_iter`` caps libsvm's iterations per fit (-1: none, GridSearchCV's behaviour).
-    ``n_threads`` (0: every core) runs the ELM's kernels and the SVM grid's fits.
+    ``n_threads`` (0: every core) runs the ELM's kernels and the SVM grid's fits. ``scale``
+    (:mod:`randcnn_fast.scaling`) is fitted on every training part the protocol uses.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
+    check_scale(scale)
     y = dataset.y
     if classifier == "svm":
-        model = _SVM(X, y, progress, svm_max_iter, n_threads)
+        model = _SVM(X, y, progress, svm_max_iter, n_threads, scale)
     elif classifier == "elm":
-        model = _ELM(X, y, seed, hidden_sizes, n_threads, progress)
+        model = _ELM(X, y, seed, hidden_sizes, n_threads, progress, scale)
     else:
         raise ValueError(f"unknown classifier {classifier!r}; choose one of {CLASSIFIERS}")
 

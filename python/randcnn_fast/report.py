@@ -45,7 +45,8 @@ def markdown(results: dict) -> str:
     data = results["dataset"]
     lines = [f"# {data['name']}: accuracy (%)", "",
              f"{data['used']} clips ({data['clips']} listed), {len(data['classes'])} classes; "
-             f"seeds {results['configuration']['seeds']}; mean +- std over seeds.", ""]
+             f"seeds {results['configuration']['seeds']}; mean +- std over seeds; feature "
+             f"scaling: {results['configuration'].get('scale', 'none')}.", ""]
     for (size, protocol), table in summarise(rows).items():
         lines += [f"## size {size}, protocol {protocol}", "",
                   "| features | " + " | ".join(c.upper() for c in classifiers) + " |",
@@ -70,7 +71,7 @@ def markdown(results: dict) -> str:
 def _csv(rows) -> str:
     out = io.StringIO()
     fields = ["dataset", "features", "size", "n_features", "seed", "classifier", "protocol",
-              "accuracy", "n_clips", "chosen"]
+              "scale", "accuracy", "n_clips", "chosen"]
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     for row in rows:

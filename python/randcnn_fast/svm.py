@@ -16,6 +16,7 @@ from sklearn.model_selection import ParameterGrid
 from sklearn.svm import SVC
 
 from . import _core
+from .scaling import split_features
 
 # PAPER.md 2.1: 28 rbf and 4 linear configurations ('auto' gamma = 1 / n_features).
 SVM_GRID = (
@@ -87,14 +88,15 @@ def _fit_predict_finite(kernels: FoldKernels, y_train, config: dict, max_iter: i
 
 
 def grid_scores(X, y, splits, grid=SVM_GRID, progress=None, max_iter: int = -1,
-                n_threads: int = 0):
+                n_threads: int = 0, scale: str = "none"):
     """Accuracy of every configuration on every (train_index, test_index) split.
 
     Returns the configurations (GridSearchCV's order), the scores (n_configs, n_splits) and
     the predictions (n_configs, n_samples) of each clip from the split that tests it (the
     last one, if several do; -1 where none does). ``progress`` (a tqdm bar) advances by one
     per fitted model. ``n_threads`` models are fitted at once (0: one per core); each fit is
-    deterministic and on its own, so the results do not depend on it.
+    deterministic and on its own, so the results do not depend on it. ``scale``
+    (:mod:`randcnn_fast.scaling`) is fitted on each split's training part.
     """
     X = np.asarray(X, dtype=np.float64)
     if not np.isfinite(X).all():
@@ -118,7 +120,7 @@ def grid_scores(X, y, splits, grid=SVM_GRID, progress=None, max_iter: int = -1,
     with ThreadPoolExecutor(_core.resolve_threads(n_threads)) as pool:
         pending = None
         for j, (train, test) in enumerate(splits):
-            kernels = FoldKernels(X[train], X[test])
+            kernels = FoldKernels(*split_features(X, train, test, scale))
             fits = [pool.submit(_fit_predict_finite, kernels, y[train], config, max_iter)
                     for config in configs]
             del kernels  # held by the fits only, so freed with the last of them
