@@ -56,3 +56,12 @@ def test_a_list_of_paths_raises_the_first_bad_files_error(files):
 def test_big_networks_run_one_clip_at_a_time():
     assert rf.Embedder("sample_level", size="paper", n_threads=2)._clips_at_once(10) == 1
     assert rf.Embedder("sample_level", size="small", n_threads=0)._clips_at_once(1) == 1
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_a_batch_of_small_clips_equals_one_clip_at_a_time(n_threads):
+    batch = (0.1 * np.random.default_rng(5).standard_normal((5, 9000))).astype(np.float32)
+    embedder = rf.Embedder("sample_level", size="small", n_threads=n_threads)
+    single = rf.Embedder("sample_level", size="small", n_threads=1)
+    np.testing.assert_array_equal(embedder.embed(batch, sr=12000),
+                                  np.stack([single.embed(row, sr=12000) for row in batch]))

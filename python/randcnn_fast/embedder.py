@@ -380,11 +380,11 @@ class Embedder:
         vector = self._run([x], [name], True, n_threads=n_threads)
         return FileEmbedding(vector, decoded.seconds, decoded.warnings)
 
-    def _clips_at_once(self, n_files: int) -> int:
-        """How many files :meth:`embed_files` embeds side by side."""
-        if n_files < 2 or self._onnx is not None or self._macs() >= CLIP_PARALLEL_MACS:
+    def _clips_at_once(self, n_clips: int) -> int:
+        """How many clips (files, or rows of a batch) run side by side."""
+        if n_clips < 2 or self._onnx is not None or self._macs() >= CLIP_PARALLEL_MACS:
             return 1
-        return min(n_files, _core.resolve_threads(self.n_threads))
+        return min(n_clips, _core.resolve_threads(self.n_threads))
 
     def _macs(self) -> int:
         """Multiply-adds of one clip at the embedder's length (computed once)."""
@@ -412,11 +412,17 @@ class Embedder:
             out = self._onnx.run(maps)
         elif self._onnx is not None:  # 'crop' and 'none' can leave clips of different lengths
             out = np.concatenate([self._onnx.run([x]) for x in maps])
+        elif n_threads is None and self._clips_at_once(len(maps)) > 1:
+            # A batch of small clips: side by side, one thread each (see embed_files).
+            with ThreadPoolExecutor(max_workers=self._clips_at_once(len(maps))) as pool:
+                out = np.stack(list(pool.map(lambda x: self._native(x, 1), maps)))
         else:
             threads = self.n_threads if n_threads is None else n_threads
-            out = np.stack([run_native(self.network, self._params, x, threads,
-                                       precision=self.precision) for x in maps])
+            out = np.stack([self._native(x, threads) for x in maps])
         return out[0] if single else out
+
+    def _native(self, x, n_threads: int) -> np.ndarray:
+        return run_native(self.network, self._params, x, n_threads, precision=self.precision)
 
     __call__ = embed
 
