@@ -109,14 +109,14 @@ def test_partial_cholesky_factors_the_leading_block(isa, p):
     spd = m.T @ m
     spd[p, p] = -1.0
     for mirror in (False, True):
-        factor, factored = _core.cholesky(spd, 2, mirror=mirror, partial=True)
+        factor, factored = _core.cholesky_partial(spd, 2, mirror=mirror)
         assert factored == p
         assert _core.cholesky(spd, 2, mirror=mirror) is None
         want = np.linalg.cholesky(spd[:p, :p]) if p else np.zeros((0, 0))
         np.testing.assert_allclose(np.tril(factor[:p, :p]), want, rtol=1e-9, atol=1e-10)
         lower = np.tril(factor[:p, :p])
         np.testing.assert_array_equal(np.triu(factor[:p, :p], 1), np.triu(lower.T, 1) if mirror else 0)
-    factor, factored = _core.cholesky(m.T @ m, 2, partial=True)
+    factor, factored = _core.cholesky_partial(m.T @ m, 2)
     assert factored == 150
 
 

@@ -1,3 +1,6 @@
+// The convolution driver: plans a layer's tiles, packs its weights (direct, Winograd, bf16) once
+// per kernel table, and runs the tiles on the thread pool through the microkernels with the
+// fused epilogue (pool, bias, activation, channel sums).
 #include "core/conv.hpp"
 
 #include <algorithm>
@@ -6,47 +9,34 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <new>
 #include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
 
 #include "core/isa.hpp"
+#include "core/large_buffer.hpp"
+#include "core/sizes.hpp"
 #include "core/thread_pool.hpp"
 #include "core/winograd.hpp"
 
 namespace rcf {
 namespace {
 
+using Floats = LargeBuffer<float>;
+
 constexpr long kTilePositions = kConvTilePositions;
 constexpr long kKc = kConvKc;
 // Tiles in flight at once: bounds the partial-sum memory whatever the input length.
 constexpr long kTilesPerChunk = 128;
 
-// 64-byte aligned, zero-initialised float storage.
-class AlignedFloats {
-  public:
-    explicit AlignedFloats(size_t n)
-        : size_(std::max<size_t>(n, 1)),
-          data_(static_cast<float*>(::operator new[](size_ * sizeof(float), std::align_val_t(64)))) {
-        std::memset(data_, 0, size_ * sizeof(float));
-    }
-    ~AlignedFloats() { ::operator delete[](data_, std::align_val_t(64)); }
-    AlignedFloats(const AlignedFloats&) = delete;
-    AlignedFloats& operator=(const AlignedFloats&) = delete;
-    float* get() const { return data_; }
-
-  private:
-    size_t size_;
-    float* data_;
-};
-
 // Weight panels and the zero-padded bias for one kernel table and algorithm.
 struct Packed {
-    AlignedFloats panels, bias;
+    Floats panels, bias;
     std::vector<uint16_t> panels16;  // bf16 only: [group][tap][run_even / 2][nr][2]
-    Packed(size_t panel_floats, size_t bias_floats) : panels(panel_floats), bias(bias_floats) {}
+    Packed(size_t panel_floats, size_t bias_floats)
+        : panels(Floats::zeroed(panel_floats)),
+          bias(Floats::zeroed(bias_floats)) {}
 };
 
 // Round to the nearest bfloat16, ties to even (inputs are finite).
@@ -68,8 +58,6 @@ void pack_bf16(const float* panels, long groups, int taps, long run, long run_ev
                     out[((g * taps + tap) * run_even + k / 2 * 2) * nr + 2 * n + k % 2] =
                         to_bf16(panels[((g * taps + tap) * run + k) * nr + n]);
 }
-
-long round_up(long n, long multiple) { return (n + multiple - 1) / multiple * multiple; }
 
 void check(bool ok, const std::string& message) {
     if (!ok) throw std::invalid_argument("conv: " + message);
@@ -144,10 +132,9 @@ long winograd_tiles_per_task(int m, int pool_t, long cols, int mr) {
 Plan make_plan(const ConvArgs& a, int mr) {
     Plan p{};
     p.bf16 = a.precision == kPrecisionBf16 ? active_bf16_kernels() : nullptr;
-    const long t_conv = conv_output_length(a.t_in, a.kh, a.stride_t, a.pad_t0, a.pad_t1);
-    const long f_conv = conv_output_length(a.f_in, a.kw, a.stride_f, a.pad_f0, a.pad_f1);
-    p.rows_out = t_conv / a.pool_t;
-    p.cols_out = f_conv / a.pool_f;
+    const ConvShape shape = conv_output_shape(a);
+    p.rows_out = shape.rows;
+    p.cols_out = shape.cols;
     p.rows = p.rows_out * a.pool_t;
     p.cols = p.cols_out * a.pool_f;
     p.f_padded = a.f_in + a.pad_f0 + a.pad_f1;
@@ -197,9 +184,9 @@ void pack_winograd_weights(const ConvArgs& a, const WinogradTransform& t, int nr
 
 // Per-worker scratch, sized once per call.
 struct Scratch {
-    AlignedFloats window, c;
-    AlignedFloats transformed;  // Winograd's transformed rows, or a gathering direct task's patches
-    AlignedFloats products;
+    Floats window, c;
+    Floats transformed;  // Winograd's transformed rows, or a gathering direct task's patches
+    Floats products;
     std::vector<const float*> rows;
     // bf16 only: the GEMM's input (window or transformed rows) rounded, with two zeros of
     // slack for the pair that straddles the end of an odd run.
@@ -207,7 +194,8 @@ struct Scratch {
     std::vector<const uint16_t*> rows16;
     Scratch(long window_size, long c_size, long transformed_size, long products_size, long n_rows,
             long input16_size)
-        : window(window_size), c(c_size), transformed(transformed_size), products(products_size),
+        : window(Floats::zeroed(window_size)), c(Floats::zeroed(c_size)),
+          transformed(Floats::zeroed(transformed_size)), products(Floats::zeroed(products_size)),
           rows(n_rows), input16(input16_size > 0 ? input16_size + 2 : 0),
           rows16(input16_size > 0 ? n_rows : 0) {}
 
@@ -223,7 +211,7 @@ struct Scratch {
 const float* input_window(const ConvArgs& a, const Plan& p, long first, Scratch& s) {
     if (a.pad_f0 + a.pad_f1 == 0 && first >= 0 && first + p.window_rows <= a.t_in)
         return a.x + first * p.row_floats;
-    float* buf = s.window.get();
+    float* buf = s.window.data();
     std::memset(buf, 0, sizeof(float) * p.window_rows * p.row_floats);
     const long lo = std::max<long>(first, 0), hi = std::min(first + p.window_rows, a.t_in);
     for (long t = lo; t < hi; ++t)
@@ -277,7 +265,7 @@ void direct_tile(const ConvArgs& a, const Plan& p, const KernelTable& kt, const 
     long input_floats = p.window_rows * p.row_floats;
     if (p.gather) {
         const long tap_run = p.run / a.kh;
-        float* patches = s.transformed.get();
+        float* patches = s.transformed.data();
         for (long i = 0; i < n_positions; ++i)
             for (int tap = 0; tap < a.kh; ++tap)
                 std::memcpy(patches + i * p.run + tap * tap_run,
@@ -292,11 +280,11 @@ void direct_tile(const ConvArgs& a, const Plan& p, const KernelTable& kt, const 
         point_rows(p, s, input, input16, n_positions, position_start);
     for (long j = 0; j < panels; ++j)
         for (int tap = 0; tap < p.taps; ++tap) {
-            const float* panel = packed.panels.get() + (j * p.taps + tap) * p.run * kt.nr;
+            const float* panel = packed.panels.data() + (j * p.taps + tap) * p.run * kt.nr;
             const uint16_t* panel16 =
                 p.bf16 ? packed.panels16.data() + (j * p.taps + tap) * p.run_even * kt.nr : nullptr;
             panel_product(p, kt, s, n_positions, tap * p.tap_stride, panel, panel16,
-                          s.c.get() + j * kt.nr, ldc, tap > 0);
+                          s.c.data() + j * kt.nr, ldc, tap > 0);
         }
 }
 
@@ -308,14 +296,14 @@ void winograd_tile(const ConvArgs& a, const Plan& p, const KernelTable& kt,
                    const float* window, Scratch& s) {
     const int m = t.m, n = t.n;
     const long nt = p.tile_rows / m, positions = nt * p.cols;
-    float* v = s.transformed.get();  // [n][nt][row_floats]
+    float* v = s.transformed.data();  // [n][nt][row_floats]
     WinogradInputArgs in{window, p.row_floats, nt, m, n, t.bt.data(), v};
     kt.winograd_input(&in);
     const uint16_t* v16 = p.bf16 ? s.rounded(*p.bf16, v, n * nt * p.row_floats) : nullptr;
     // Weight panels go in blocks whose products stay in L2; each block reads the transformed
     // input once per point.
     const long block = winograd_panel_block(n, positions, kt.nr, panels);
-    float* products = s.products.get();  // [n][block][positions][nr]
+    float* products = s.products.data();  // [n][block][positions][nr]
     const long point_stride = block * positions * kt.nr;
     for (long j0 = 0; j0 < panels; j0 += block) {
         const long block_panels = std::min(block, panels - j0);
@@ -325,7 +313,7 @@ void winograd_tile(const ConvArgs& a, const Plan& p, const KernelTable& kt,
             });
             for (long j = j0; j < j0 + block_panels; ++j) {
                 const long group = x * panels + j;
-                panel_product(p, kt, s, positions, 0, packed.panels.get() + group * p.run * kt.nr,
+                panel_product(p, kt, s, positions, 0, packed.panels.data() + group * p.run * kt.nr,
                               p.bf16 ? packed.panels16.data() + group * p.run_even * kt.nr : nullptr,
                               products + x * point_stride + (j - j0) * positions * kt.nr, kt.nr,
                               false);
@@ -333,7 +321,7 @@ void winograd_tile(const ConvArgs& a, const Plan& p, const KernelTable& kt,
         }
         for (long j = j0; j < j0 + block_panels; ++j) {
             WinogradOutputArgs out{products + (j - j0) * positions * kt.nr, point_stride, nt,
-                                   p.cols, m, n, t.at.data(), s.c.get() + j * kt.nr, ldc};
+                                   p.cols, m, n, t.at.data(), s.c.data() + j * kt.nr, ldc};
             kt.winograd_output(&out);
         }
     }
@@ -346,15 +334,15 @@ std::unique_ptr<Packed> pack(const ConvArgs& a, const KernelTable& kt, const Pla
     std::unique_ptr<Packed> packed;
     if (p.wino_m > 0) {
         packed.reset(new Packed(static_cast<size_t>(transform.n * panels * depth * kt.nr), ldc));
-        pack_winograd_weights(a, transform, kt.nr, panels, packed->panels.get());
+        pack_winograd_weights(a, transform, kt.nr, panels, packed->panels.data());
     } else {
         packed.reset(new Packed(static_cast<size_t>(panels * depth * kt.nr), ldc));
-        pack_weights(a, kt.nr, packed->panels.get());
+        pack_weights(a, kt.nr, packed->panels.data());
     }
-    std::memcpy(packed->bias.get(), a.bias, sizeof(float) * a.c_out);
+    std::memcpy(packed->bias.data(), a.bias, sizeof(float) * a.c_out);
     if (p.bf16) {
         const long groups = p.wino_m > 0 ? transform.n * panels : panels;
-        pack_bf16(packed->panels.get(), groups, p.taps, p.run, p.run_even, kt.nr, packed->panels16);
+        pack_bf16(packed->panels.data(), groups, p.taps, p.run, p.run_even, kt.nr, packed->panels16);
     }
     return packed;
 }
@@ -382,6 +370,60 @@ PackedWeights::~PackedWeights() = default;
 long conv_output_length(long n_in, int k, int stride, int pad0, int pad1) {
     const long padded = n_in + pad0 + pad1;
     return padded < k ? 0 : (padded - k) / stride + 1;
+}
+
+ConvLayer::ConvLayer(const float* w, const float* b, int c_out, int c_in, int kh, int kw)
+    : w_(w, w + static_cast<size_t>(c_out) * c_in * kh * kw), b_(b, b + c_out), c_out_(c_out),
+      c_in_(c_in), kh_(kh), kw_(kw), packed_(new PackedWeights) {}
+
+void ConvLayer::operator()(ConvArgs args) const {
+    args.w = w_.data();
+    args.bias = b_.data();
+    args.c_out = c_out_;
+    args.kh = kh_;
+    args.kw = kw_;
+    args.packed = packed_.get();
+    conv(args);
+}
+
+ConvShape conv_output_shape(const ConvArgs& a) {
+    const auto positive = [](int v) { return v > 0 ? v : 1; };  // conv() rejects the others
+    return {conv_output_length(a.t_in, a.kh, positive(a.stride_t), a.pad_t0, a.pad_t1) /
+                positive(a.pool_t),
+            conv_output_length(a.f_in, a.kw, positive(a.stride_f), a.pad_f0, a.pad_f1) /
+                positive(a.pool_f)};
+}
+
+namespace {
+
+// The index of `name` in `names`, or an invalid_argument listing them under `what`.
+template <size_t N>
+int parse_name(const std::string& name, const char* const (&names)[N], const char* what) {
+    std::string choices;
+    for (size_t i = 0; i < N; ++i) {
+        if (name == names[i]) return static_cast<int>(i);
+        choices += (i ? (i + 1 == N ? " or " : ", ") : "") + std::string(names[i]);
+    }
+    throw std::invalid_argument("unknown " + std::string(what) + " '" + name + "' (expected " +
+                                choices + ")");
+}
+
+}  // namespace
+
+int parse_activation(const std::string& name) {
+    static_assert(kActNone == 0 && kActRelu == 1 && kActElu == 2, "names below in enum order");
+    static const char* const names[] = {"none", "relu", "elu"};
+    return parse_name(name, names, "activation");
+}
+
+ConvAlgorithm parse_algorithm(const std::string& name) {
+    static const char* const names[] = {"auto", "direct", "winograd"};
+    return static_cast<ConvAlgorithm>(parse_name(name, names, "algorithm"));
+}
+
+ConvPrecision parse_precision(const std::string& name) {
+    static const char* const names[] = {"fp32", "bf16"};
+    return static_cast<ConvPrecision>(parse_name(name, names, "precision"));
 }
 
 void conv(const ConvArgs& a) {
@@ -434,7 +476,8 @@ void conv(const ConvArgs& a) {
         scratch.emplace_back(new Scratch(p.window_rows * p.row_floats, tile_positions * ldc,
                                          transformed_floats, product_floats, tile_positions,
                                          input16_size));
-    AlignedFloats tile_sums(static_cast<size_t>(std::min(p.n_tiles, kTilesPerChunk) * ldc));
+    Floats tile_sums =
+        Floats::zeroed(static_cast<size_t>(std::min(p.n_tiles, kTilesPerChunk) * ldc));
 
     for (int co = 0; co < a.c_out; ++co) a.sums[co] = 0.0;
     for (long chunk = 0; chunk < p.n_tiles; chunk += kTilesPerChunk) {
@@ -450,10 +493,10 @@ void conv(const ConvArgs& a) {
                 winograd_tile(a, p, kt, transform, *packed, panels, ldc, window, s);
             else
                 direct_tile(a, p, kt, *packed, panels, ldc, window, n_rows, s);
-            float* sums = tile_sums.get() + index * ldc;
+            float* sums = tile_sums.data() + index * ldc;
             std::memset(sums, 0, sizeof(float) * ldc);
             EpilogueArgs e;
-            e.c = s.c.get();
+            e.c = s.c.data();
             e.ldc = ldc;
             e.rows_out = n_rows / a.pool_t;
             e.cols_in = p.cols;
@@ -461,7 +504,7 @@ void conv(const ConvArgs& a) {
             e.pool_t = a.pool_t;
             e.pool_f = a.pool_f;
             e.channels = a.c_out;
-            e.bias = packed->bias.get();
+            e.bias = packed->bias.data();
             e.activation = a.activation;
             const long first_output = (r0 / a.pool_t) * p.cols_out * a.c_out;
             e.residual = a.residual ? a.residual + first_output : nullptr;
@@ -471,7 +514,7 @@ void conv(const ConvArgs& a) {
         });
         // Tiles are added in order, in double, so the sums do not depend on the thread count.
         for (long index = 0; index < chunk_tiles; ++index)
-            for (int co = 0; co < a.c_out; ++co) a.sums[co] += tile_sums.get()[index * ldc + co];
+            for (int co = 0; co < a.c_out; ++co) a.sums[co] += tile_sums.data()[index * ldc + co];
     }
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace rcf {
 
@@ -35,6 +37,12 @@ enum ConvAlgorithm : int { kAlgoAuto = 0, kAlgoDirect = 1, kAlgoWinograd = 2 };
 // float32, the more accurate answer.
 enum ConvPrecision : int { kPrecisionFp32 = 0, kPrecisionBf16 = 1 };
 
+// The enums from their names ("none", "relu", "elu"; "auto", "direct", "winograd"; "fp32",
+// "bf16"); std::invalid_argument naming the choices otherwise. Activation is kernel_table.hpp's.
+int parse_activation(const std::string& name);
+ConvAlgorithm parse_algorithm(const std::string& name);
+ConvPrecision parse_precision(const std::string& name);
+
 struct ConvArgs {
     const float* x;      // input [t_in][f_in][c_in], C-contiguous
     long t_in;
@@ -62,8 +70,33 @@ struct ConvArgs {
 // Output extent of the convolution itself along one axis (before pooling); 0 if too short.
 long conv_output_length(long n_in, int k, int stride, int pad0, int pad1);
 
+// The pooled output's extent over time and frequency: the shape of out (rows x cols x c_out).
+struct ConvShape {
+    long rows, cols;
+};
+ConvShape conv_output_shape(const ConvArgs& args);
+
 // Computes out and sums. Throws std::invalid_argument on bad sizes, including an input too
 // short to give one pooled output. The result does not depend on n_threads.
 void conv(const ConvArgs& args);
+
+// One layer's weights (copied) with their packed forms, kept for repeated calls: a network
+// packs each layer once per process rather than on every clip. Safe to share between threads.
+class ConvLayer {
+  public:
+    // w: [c_out][c_in][kh][kw], b: [c_out].
+    ConvLayer(const float* w, const float* b, int c_out, int c_in, int kh, int kw);
+    int c_out() const { return c_out_; }
+    int c_in() const { return c_in_; }
+    int kh() const { return kh_; }
+    int kw() const { return kw_; }
+    // conv(args) with this layer's weights, bias, shape and packed cache filled in.
+    void operator()(ConvArgs args) const;
+
+  private:
+    std::vector<float> w_, b_;
+    int c_out_, c_in_, kh_, kw_;
+    std::unique_ptr<PackedWeights> packed_;
+};
 
 }  // namespace rcf

@@ -1,3 +1,5 @@
+// The ELM's random hidden layer: weight panels packed (or drawn) once, then row blocks times
+// panel groups on the thread pool, with the bias and ReLU applied in float64.
 #include "core/dense.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// Instruction-set detection (the compiler's CPU feature checks), the RANDCNN_FAST_ISA override,
+// and the kernel tables chosen from them.
 #include "core/isa.hpp"
 
 #include <atomic>

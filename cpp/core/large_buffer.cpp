@@ -1,3 +1,4 @@
+// The pool behind LargeBuffer: aligned blocks, large ones kept for reuse up to a cap.
 #include "core/large_buffer.hpp"
 
 #include <algorithm>

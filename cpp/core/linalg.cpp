@@ -1,3 +1,5 @@
+// The ELM read-out's float64 linear algebra on the GEMM microkernels: products, Gram matrices,
+// a blocked Cholesky factorisation and triangular solves.
 #include "core/linalg.hpp"
 
 #include <algorithm>
@@ -7,6 +9,7 @@
 
 #include "core/isa.hpp"
 #include "core/large_buffer.hpp"
+#include "core/sizes.hpp"
 #include "core/thread_pool.hpp"
 
 namespace rcf {
@@ -18,7 +21,6 @@ constexpr long kBlock = 96;     // Cholesky block size
 static_assert(kBlock % 16 == 0, "Cholesky blocks must hold whole float64 panels");
 constexpr long kSolveBlock = 32;   // rows a triangular solve substitutes between two products
 
-long round_up(long n, long multiple) { return (n + multiple - 1) / multiple * multiple; }
 
 // Fills packed with panels [j][k][nr] of the n_cols x depth matrix whose rows are
 // right[0..n_cols) from column offset on, times sign, zero past n_cols: the right factor of the

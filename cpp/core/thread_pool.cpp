@@ -1,3 +1,4 @@
+// The persistent thread pool behind parallel_for, and the count of usable cores.
 #include "core/thread_pool.hpp"
 
 #include <atomic>

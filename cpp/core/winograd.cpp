@@ -1,3 +1,4 @@
+// Winograd F(m, r) transform matrices, built from their interpolation points in float64.
 #include "core/winograd.hpp"
 
 #include <cmath>

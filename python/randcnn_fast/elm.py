@@ -128,7 +128,7 @@ def _leading_cholesky(gram: np.ndarray, n_threads: int = 0):
     leading rows it serves: the leading usable x usable block is the factor of the Gram
     matrix's leading block, which is positive definite and, by the estimate from the factor's
     diagonal, conditioned well enough (the estimate only grows with the block)."""
-    factor, factored = _core.cholesky(gram, n_threads, overwrite=True, mirror=True, partial=True)
+    factor, factored = _core.cholesky_partial(gram, n_threads, overwrite=True, mirror=True)
     if factored == 0:
         return factor, 0
     diagonal = np.diag(factor)[:factored]  # square roots of positive pivots: all > 0

@@ -1,0 +1,150 @@
+// Bindings of the fused convolution: one call with its weights, or a ConvLayer that keeps its
+// weights packed between calls.
+#include <array>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bindings/common.hpp"
+#include "core/conv.hpp"
+
+namespace rcf_bindings {
+namespace {
+
+// The arguments shared by conv and ConvLayer, checked; weights are filled in by the caller.
+rcf::ConvArgs conv_args(const FloatArray& x, std::array<int, 2> stride, std::array<int, 4> padding,
+                        const std::string& activation, std::array<int, 2> pool, int n_threads,
+                        const std::string& algorithm, const std::string& precision) {
+    if (x.ndim() != 3) throw std::invalid_argument("conv: x must be 3-D (time, freq, channels)");
+    rcf::ConvArgs a{};
+    a.x = x.data();
+    a.t_in = static_cast<long>(x.shape(0));
+    a.f_in = static_cast<int>(x.shape(1));
+    a.c_in = static_cast<int>(x.shape(2));
+    a.stride_t = stride[0];
+    a.stride_f = stride[1];
+    a.pad_t0 = padding[0];
+    a.pad_t1 = padding[1];
+    a.pad_f0 = padding[2];
+    a.pad_f1 = padding[3];
+    a.activation = rcf::parse_activation(activation);
+    a.pool_t = pool[0];
+    a.pool_f = pool[1];
+    a.n_threads = check_threads(n_threads);
+    a.algorithm = rcf::parse_algorithm(algorithm);
+    a.precision = rcf::parse_precision(precision);
+    return a;
+}
+
+// Runs `call` on a (weights set) with its output, residual and sums attached: (y or None, sums).
+template <typename Call>
+py::tuple run(rcf::ConvArgs a, bool write_output, const std::optional<FloatArray>& residual,
+              Call&& call) {
+    const rcf::ConvShape shape = rcf::conv_output_shape(a);
+    if (residual) {
+        const FloatArray& r = *residual;
+        if (r.ndim() != 3 || r.shape(0) != shape.rows || r.shape(1) != shape.cols ||
+            r.shape(2) != a.c_out)
+            throw std::invalid_argument("conv: residual must have the output's shape (" +
+                                        std::to_string(shape.rows) + ", " +
+                                        std::to_string(shape.cols) + ", " +
+                                        std::to_string(a.c_out) + ")");
+        a.residual = r.data();
+    }
+    py::object out = py::none();
+    if (write_output && shape.rows > 0 && shape.cols > 0) {
+        FloatArray y({shape.rows, shape.cols, static_cast<long>(a.c_out)});
+        a.out = y.mutable_data();
+        out = y;
+    }
+    py::array_t<double> sums(a.c_out);
+    a.sums = sums.mutable_data();
+    {
+        py::gil_scoped_release release;
+        call(a);
+    }
+    return py::make_tuple(out, sums);
+}
+
+py::tuple conv(const FloatArray& x, const FloatArray& w, const FloatArray& b,
+               std::array<int, 2> stride, std::array<int, 4> padding,
+               const std::string& activation, std::array<int, 2> pool, bool write_output,
+               int n_threads, const std::optional<FloatArray>& residual,
+               const std::string& algorithm, const std::string& precision) {
+    if (w.ndim() != 4) throw std::invalid_argument("conv: w must be 4-D (out, in, kh, kw)");
+    if (b.ndim() != 1) throw std::invalid_argument("conv: b must be 1-D (out,)");
+    if (b.shape(0) != w.shape(0))
+        throw std::invalid_argument("conv: b and w disagree on the output channels");
+    rcf::ConvArgs a = conv_args(x, stride, padding, activation, pool, n_threads, algorithm, precision);
+    if (w.shape(1) != a.c_in)
+        throw std::invalid_argument("conv: w has " + std::to_string(w.shape(1)) +
+                                    " input channels but x has " + std::to_string(a.c_in));
+    a.w = w.data();
+    a.bias = b.data();
+    a.c_out = static_cast<int>(w.shape(0));
+    a.kh = static_cast<int>(w.shape(2));
+    a.kw = static_cast<int>(w.shape(3));
+    return run(a, write_output, residual, [](const rcf::ConvArgs& args) { rcf::conv(args); });
+}
+
+std::unique_ptr<rcf::ConvLayer> make_layer(const FloatArray& w, const FloatArray& b) {
+    if (w.ndim() != 4) throw std::invalid_argument("ConvLayer: w must be 4-D (out, in, kh, kw)");
+    if (b.ndim() != 1 || b.shape(0) != w.shape(0))
+        throw std::invalid_argument("ConvLayer: b must be 1-D with w's output channels");
+    return std::make_unique<rcf::ConvLayer>(w.data(), b.data(), static_cast<int>(w.shape(0)),
+                                            static_cast<int>(w.shape(1)), static_cast<int>(w.shape(2)),
+                                            static_cast<int>(w.shape(3)));
+}
+
+py::tuple run_layer(const rcf::ConvLayer& layer, const FloatArray& x, std::array<int, 2> stride,
+                    std::array<int, 4> padding, const std::string& activation,
+                    std::array<int, 2> pool, bool write_output, int n_threads,
+                    const std::optional<FloatArray>& residual, const std::string& algorithm,
+                    const std::string& precision) {
+    rcf::ConvArgs a = conv_args(x, stride, padding, activation, pool, n_threads, algorithm, precision);
+    if (a.c_in != layer.c_in())
+        throw std::invalid_argument("conv: the layer has " + std::to_string(layer.c_in()) +
+                                    " input channels but x has " + std::to_string(a.c_in));
+    a.c_out = layer.c_out();
+    a.kh = layer.kh();
+    a.kw = layer.kw();
+    return run(a, write_output, residual, [&layer](const rcf::ConvArgs& args) { layer(args); });
+}
+
+}  // namespace
+
+void bind_conv(py::module_& m) {
+    m.def("conv", &conv, py::arg("x").noconvert(), py::arg("w").noconvert(),
+          py::arg("b").noconvert(), py::arg("stride"), py::arg("padding"), py::arg("activation"),
+          py::arg("pool"), py::arg("write_output"), py::arg("n_threads"),
+          py::arg("residual").noconvert() = py::none(), py::arg("algorithm") = "auto",
+          py::arg("precision") = "fp32",
+          R"doc(Fused convolution over time x frequency, channels last: conv, max-pool, bias, activation.
+
+x: float32 (t, f, c_in); w: float32 (c_out, c_in, kh, kw); b: float32 (c_out,).
+stride: (time, freq); padding: (time before, time after, freq before, freq after);
+activation: "none", "relu" or "elu"; pool: 'valid' max-pool window = stride (time, freq).
+residual: optional float32 map of the output's shape added after the activation (pool 1 x 1).
+algorithm: "auto" (Winograd over time where it applies and pays, else direct), "direct" or
+"winograd" (an error where it does not apply: stride 1 over time and 3, 5 or 7 taps).
+precision: "fp32", or "bf16": inputs and weights rounded to bfloat16, float32 accumulation,
+where isa_info()["bf16"] is True; elsewhere "bf16" computes in float32.
+Returns (y, sums): y float32 (t_pool, f_pool, c_out) or None when write_output is False;
+sums float64 (c_out,), the per-channel sums of the pooled activated outputs.
+The result does not depend on n_threads (0 = all cores).)doc");
+
+    py::class_<rcf::ConvLayer>(m, "ConvLayer",
+                          "A convolution's weights (copied) and their packed forms, kept for "
+                          "repeated calls: call it like conv without w and b.")
+        .def(py::init(&make_layer), py::arg("w").noconvert(), py::arg("b").noconvert())
+        .def("__call__", &run_layer, py::arg("x").noconvert(), py::arg("stride"),
+             py::arg("padding"), py::arg("activation"), py::arg("pool"),
+             py::arg("write_output"), py::arg("n_threads"),
+             py::arg("residual").noconvert() = py::none(), py::arg("algorithm") = "auto",
+             py::arg("precision") = "fp32");
+
+}
+
+}  // namespace rcf_bindings
