@@ -181,3 +181,10 @@ def test_isa_info_and_override():
     env["RANDCNN_FAST_ISA"] = "sse9"
     bad = subprocess.run([sys.executable, "-c", "import randcnn_fast"], env=env, capture_output=True, text=True)
     assert bad.returncode != 0 and "RANDCNN_FAST_ISA='sse9'" in bad.stderr
+
+
+def test_a_directory_is_named_as_a_directory(tmp_path):
+    with pytest.raises(ValueError, match=f"{tmp_path}: is a directory.*list of its files"):
+        rf.embed(tmp_path, **SMALL)
+    with pytest.raises(ValueError, match="is a directory"):
+        rf.embed([tmp_path], **SMALL)

@@ -4,7 +4,6 @@ After Pons & Serra, "Randomly weighted CNNs for (music) audio classification", I
 """
 from . import _core
 from .architectures import ARCHITECTURES, SIZES, architectures
-from .elm import ELMClassifier
 from .audio import AudioError
 from .embedder import Embedder, embed
 from .frontend import logmel, mfcc_features
@@ -24,6 +23,16 @@ def isa_info() -> dict:
 
 __all__ = ["ARCHITECTURES", "SIZES", "AudioError", "ELMClassifier", "Embedder", "architectures",
            "embed", "evaluate", "isa_info", "load_embeddings", "logmel", "mfcc_features", "__version__"]
+
+
+def __getattr__(name):
+    # ELMClassifier is a scikit-learn estimator: importing it imports scikit-learn (about a
+    # second), which embedding never needs, so it is imported on first use.
+    if name == "ELMClassifier":
+        from .elm import ELMClassifier
+
+        return ELMClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_embeddings(out_dir):

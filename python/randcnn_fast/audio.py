@@ -331,6 +331,7 @@ def load_clips(
     if isinstance(audio, (str, os.PathLike)):
         _reject_sr_for_files(sr)
         name = os.fspath(audio)
+        _reject_directory(name)
         return [_fit(load_file(audio), length, pad, name)], [name], True
 
     if isinstance(audio, (list, tuple)):
@@ -345,6 +346,8 @@ def load_clips(
                 )
         _reject_sr_for_files(sr)
         names = [os.fspath(p) for p in audio]
+        for name in names:
+            _reject_directory(name)
         clips = [_fit(load_file(p), length, pad, n) for p, n in zip(audio, names)]
         return clips, names, False
 
@@ -462,6 +465,16 @@ def _check_fix_args(length, mode) -> None:
         raise ValueError(f"length must be a positive int, got {length!r}")
     if length <= 0:
         raise ValueError(f"length must be a positive int, got {length}")
+
+
+def _reject_directory(name: str) -> None:
+    """A folder given as an audio file gets its own message, not "no such file"."""
+    if os.path.isdir(name):
+        raise AudioError(
+            f"{name}: is a directory, not an audio file; pass a list of its files "
+            "(e.g. sorted(glob.glob('folder/*.wav'))) or embed the folder with "
+            "`randcnn-fast embed FOLDER --out OUT`"
+        )
 
 
 def _reject_sr_for_files(sr) -> None:

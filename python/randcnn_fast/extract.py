@@ -24,7 +24,9 @@ its embeddings part last, so the embeddings part is the shard's "done" marker: a
 done when both parts exist, and a run killed between the two redoes the shard (rewriting the
 same errors part). At start a run removes temporary files left by a killed one, skips the done
 shards and computes the others. A lock file (``.extract.lock``, held with ``flock`` while a run
-is writing, released by the kernel even on SIGKILL) refuses a second run into the same folder.
+is writing, released by the kernel even on SIGKILL, removed when the run ends) refuses a second
+run into the same folder. A folder the process cannot write is only read: a finished run there
+is checked and summarised, anything else is refused with the reason.
 
 ``config.json`` keys the run: the sha256 of its canonical JSON (the "config hash") is checked
 against the existing one, and a run with another configuration, package version or shard size,
@@ -46,6 +48,7 @@ pyarrow (and pandas for :func:`load_embeddings`) are imported when needed:
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
 import os
@@ -366,22 +369,55 @@ def _remove_run(out_dir: Path) -> None:
 
 @contextmanager
 def _run_lock(out_dir: Path):
-    """Hold an exclusive flock on out_dir/.extract.lock (released by the kernel if the process
-    dies), refusing a second concurrent run into the same folder."""
+    """Hold an exclusive flock on out_dir/.extract.lock while the run works (the kernel releases
+    it if the process dies), refusing a second concurrent run into the same folder; the file is
+    removed when the run ends, so a finished folder holds only its results.
+
+    Yields True, or False where out_dir cannot be written (a read-only folder): such a run may
+    only read and check what is there.
+    """
     try:
         import fcntl
     except ImportError:  # no flock (Windows): no protection against concurrent runs
-        yield
+        yield True
         return
-    fh = open(out_dir / LOCK_FILE, "a+b")
+    path = out_dir / LOCK_FILE
+    fh = _open_lock(path, fcntl)
+    if fh is None:
+        yield False
+        return
     try:
+        yield True
+    finally:
+        try:
+            path.unlink()  # while still holding the lock: see _open_lock
+        except OSError:
+            pass
+        fh.close()
+
+
+def _open_lock(path: Path, fcntl):
+    """The lock file, open and locked; None where its folder cannot be written."""
+    while True:
+        try:
+            fh = open(path, "a+b")
+        except OSError as error:
+            if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                return None
+            raise
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise RuntimeError(f"another extraction is writing into {out_dir} (it holds "
-                               f"{out_dir / LOCK_FILE}); wait for it or stop it") from None
-        yield
-    finally:
+            fh.close()
+            raise RuntimeError(f"another extraction is writing into {path.parent} (it holds "
+                               f"{path}); wait for it or stop it") from None
+        # A run that ended between our open and flock has removed the file we locked; a lock
+        # on it would not exclude a run that creates the file anew, so lock that one instead.
+        try:
+            if os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino:
+                return fh
+        except FileNotFoundError:
+            pass
         fh.close()
 
 
@@ -563,6 +599,12 @@ def _check_same_manifest(out_dir: Path, stored, wanted) -> None:
         _write_parquet(wanted, out_dir / MANIFEST_FILE)
 
 
+def _read_only(out_dir: Path, problem: str) -> PermissionError:
+    """The error for a run that would have to write into a folder it cannot write."""
+    return PermissionError(f"{out_dir} is not writable and {problem}; make it writable or "
+                           "choose another out_dir")
+
+
 def _recorded_errors(out_dir: Path, index: int) -> list[dict]:
     _, pq = _pyarrow()
     table = pq.read_table(out_dir / ERRORS_DIR / _shard_name(index))
@@ -627,11 +669,19 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
     out = Path(os.path.abspath(os.path.expanduser(os.fspath(out_dir))))
     out.mkdir(parents=True, exist_ok=True)
     summary = ExtractSummary(out_dir=str(out), n_clips=len(paths), config_hash=digest)
-    with _run_lock(out):
-        _remove_temporary_files(out)  # leftovers of a killed run
+    with _run_lock(out) as writable:
+        # A folder this process cannot write can still be re-checked: a finished run of this
+        # configuration over these files needs no write.
+        if not writable and overwrite:
+            raise _read_only(out, "overwrite=True would replace the run there")
+        if not writable and not (out / CONFIG_FILE).is_file():
+            raise _read_only(out, "holds no extraction")
+        if writable:
+            _remove_temporary_files(out)  # leftovers of a killed run
         _prepare(out, config, manifest, overwrite)
-        (out / SHARDS_DIR).mkdir(exist_ok=True)
-        (out / ERRORS_DIR).mkdir(exist_ok=True)
+        if writable:
+            (out / SHARDS_DIR).mkdir(exist_ok=True)
+            (out / ERRORS_DIR).mkdir(exist_ok=True)
 
         n_shards = -(-len(paths) // shard_size)
         todo, errors = [], {}
@@ -642,6 +692,9 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
             else:
                 lo = i * shard_size
                 todo.append((i, list(enumerate(paths[lo:lo + shard_size], start=lo))))
+        if todo and not writable:
+            raise _read_only(out, f"{len(todo)} shard(s) of the run there are not done "
+                                  f"(the first: {SHARDS_DIR}/{_shard_name(todo[0][0])})")
 
         bar = tqdm(total=len(paths), initial=len(paths) - sum(len(r) for _, r in todo),
                    desc="extract", unit="clip", disable=not progress, smoothing=0.1)
@@ -668,7 +721,8 @@ def extract(source, out_dir, *, arch: str = "sample_level", size: str = "paper",
             summary.failed_this_run += result["failed"]
             summary.audio_seconds += result["audio_seconds"]
             errors[result["shard"]] = result["errors"]
-        _remove_temporary_files(out)  # a retried Dask task can leave one
+        if writable:
+            _remove_temporary_files(out)  # a retried Dask task can leave one
 
     summary.errors = [e for i in sorted(errors) for e in errors[i]]
     summary.failed = len(summary.errors)
