@@ -77,13 +77,17 @@ class Embedder:
     device : {"cpu", "cuda"}
         ONNX Runtime's device. "cuda" raises an error explaining what to install when the
         CUDA provider is not available; it never falls back to the CPU silently.
+    min_seconds : float
+        Audio arrays shorter than this are refused (default
+        :data:`randcnn_fast.audio.MIN_SECONDS`, 0.1 s: shorter is more likely a damaged or
+        misread input than a sound); 0 accepts any clip.
     """
 
     def __init__(self, arch: str = "sample_level", *, size: str = "paper", seed: int = 0,
                  length: int | None = None, pad: str = "repeat", input: str = "audio",
                  logmel_preset: str = "elmarc", backend_features: str = "faithful",
                  n_threads: int = 0, backend: str = "native", device: str = "cpu",
-                 precision: str = "fp32"):
+                 precision: str = "fp32", min_seconds: float = audio_io.MIN_SECONDS):
         self.network: Network = build(arch, size, backend_features)
         self.arch, self.size, self.backend_features = arch, size, backend_features
         self.seed = check_seed(seed)
@@ -99,6 +103,7 @@ class Embedder:
         if logmel_preset not in frontend.LOGMEL_PRESETS:
             raise ValueError(f"unknown logmel_preset {logmel_preset!r}; choose one of {frontend.LOGMEL_PRESETS}")
         self.pad, self.input, self.logmel_preset = pad, input, logmel_preset
+        self.min_seconds = audio_io.check_min_seconds(min_seconds)
         self.n_threads = check_threads(n_threads)
         if pad not in ("crop", "none") and not self.network.accepts(self.length):
             raise ValueError(self._too_short(f"length={self.length}"))
@@ -150,18 +155,30 @@ class Embedder:
         length); ``print()`` it for a table."""
         return self.network.describe(self.length if length is None else length)
 
-    def embed(self, clips, *, sr: float | None = None) -> np.ndarray:
+    def embed(self, clips, *, sr: float | None = None, channel_axis: int | None = None) -> np.ndarray:
         """Embed audio: a 1-D array (``sr`` required), a 2-D batch of equal-length clips, a
         path, or a list of paths; or, with ``input="logmel"``, log-mel frames.
+
+        Parameters
+        ----------
+        clips : array_like, str, os.PathLike or list of paths
+            The audio (see above).
+        sr : float, optional
+            Sample rate of an array in Hz; files carry their own.
+        channel_axis : {None, 0, 1}
+            For a 2-D array that is one multichannel clip: the axis of its channels, which
+            are averaged to mono (1 for soundfile's (samples, channels), 0 for librosa's
+            (channels, samples)). None: a 2-D array is a batch (n_clips, n_samples), and one
+            with at most 8 columns is refused as a likely (samples, channels) clip.
 
         Returns
         -------
         numpy.ndarray
             float32, (n_features,) for one clip, (n_clips, n_features) for a batch.
         """
-        if self.input == "audio" and sr is None and _is_path_list(clips):
+        if self.input == "audio" and sr is None and channel_axis is None and _is_path_list(clips):
             return self._embed_files(list(clips))
-        return self._run(*self._input_maps(clips, sr))
+        return self._run(*self._input_maps(clips, sr, channel_axis))
 
     def _embed_files(self, paths) -> np.ndarray:
         """Files one at a time, reading and decoding the next one while the network runs on
@@ -192,15 +209,21 @@ class Embedder:
 
     __call__ = embed
 
-    def _input_maps(self, clips, sr):
+    def _input_maps(self, clips, sr, channel_axis=None):
         """(time, frequency, 1) input maps at the network's length, their names, single."""
         if self.input == "logmel":
+            if channel_axis is not None:
+                raise ValueError("channel_axis is for audio; log-mel frames have no channels")
             frames, names, single = frontend.check_logmel(clips)
         elif self.network.input_kind == "waveform":
-            waves, names, single = audio_io.load_clips(clips, sr=sr, length=self.length, pad=self.pad)
+            waves, names, single = audio_io.load_clips(clips, sr=sr, length=self.length, pad=self.pad,
+                                                       channel_axis=channel_axis,
+                                                       min_seconds=self.min_seconds)
             return [w.reshape(-1, 1, 1) for w in waves], names, single
         else:  # the log is taken over the whole clip, then frames are cropped or padded
-            waves, names, single = audio_io.load_clips(clips, sr=sr, length=None, pad=self.pad)
+            waves, names, single = audio_io.load_clips(clips, sr=sr, length=None, pad=self.pad,
+                                                       channel_axis=channel_axis,
+                                                       min_seconds=self.min_seconds)
             frames = [frontend.logmel(w, preset=self.logmel_preset) for w in waves]
         fixed = [audio_io.fix_length(f, self.length, self.pad, name=n) for f, n in zip(frames, names)]
         return [f[:, :, None] for f in fixed], names, single
@@ -231,12 +254,16 @@ def embed(audio, arch: str = "sample_level", *, sr: float | None = None, size: s
           seed: int = 0, length: int | None = None, pad: str = "repeat", input: str = "audio",
           logmel_preset: str = "elmarc", backend_features: str = "faithful",
           n_threads: int = 0, backend: str = "native", device: str = "cpu",
-          precision: str = "fp32") -> np.ndarray:
-    """Embed audio with a random-weight CNN: ``Embedder(arch, ...).embed(audio, sr=sr)``.
+          precision: str = "fp32", channel_axis: int | None = None,
+          min_seconds: float = audio_io.MIN_SECONDS) -> np.ndarray:
+    """Embed audio with a random-weight CNN:
+    ``Embedder(arch, ...).embed(audio, sr=sr, channel_axis=channel_axis)``.
 
-    See :class:`Embedder` for the parameters. Weights are cached per (arch, size, seed).
+    See :class:`Embedder` and :meth:`Embedder.embed` for the parameters. Weights are cached
+    per (arch, size, seed).
     """
     embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, input=input,
                         logmel_preset=logmel_preset, backend_features=backend_features,
-                        n_threads=n_threads, backend=backend, device=device, precision=precision)
-    return embedder.embed(audio, sr=sr)
+                        n_threads=n_threads, backend=backend, device=device, precision=precision,
+                        min_seconds=min_seconds)
+    return embedder.embed(audio, sr=sr, channel_axis=channel_axis)
