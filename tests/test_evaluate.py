@@ -73,7 +73,8 @@ def test_evaluate_writes_every_output_and_records_failures(tmp_path):
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"not audio at all")
     data = datasets.Dataset(data.name, data.paths + (str(broken),), data.labels + (data.labels[0],),
-                            data.classes, folds=data.folds + (0,))
+                            data.classes, folds=data.folds + (0,),
+                            protocol_source=data.protocol_source)
     out = tmp_path / "out"
     results = evaluate(data, archs=["temporal", "sample_level"], seeds=[0, 1], out_dir=out,
                        cache_dir=tmp_path / "cache", length=None, hidden_sizes=(10, 30), progress=False)
@@ -86,7 +87,12 @@ def test_evaluate_writes_every_output_and_records_failures(tmp_path):
     assert saved["provenance"]["isa"]["active"] and "numpy" in saved["provenance"]["dependencies"]
     # 2 archs x 2 seeds x 2 classifiers + the MFCC baseline
     assert len(saved["results"]) == 9
-    assert "MFCC (120)" in (out / "results.md").read_text()
+    report = (out / "results.md").read_text()
+    assert "MFCC (120)" in report
+    # One broken file fails in each of the 5 feature configurations: one clip, 5 records.
+    assert len(saved["failures"]) == 5
+    assert "1 of 25 clip(s) could not be used (5 failure record(s)" in report
+    assert f"Clips used: 5 folds 0-4 (4-8 clips each), from column 'fold' of {root / 'labels.csv'}" in report
     # The cache makes a second run reuse every embedding.
     again = evaluate(data, archs=["temporal"], seeds=[0], out_dir=tmp_path / "out2",
                      cache_dir=tmp_path / "cache", hidden_sizes=(10, 30), progress=False)
@@ -107,3 +113,24 @@ def test_command_line_on_a_folder(tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "| 7x96 |" in printed and (tmp_path / "out" / "results.csv").is_file()
+
+
+def test_command_line_uses_a_manifests_fold_column_and_says_so(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    rows = ["path,label,fold"]
+    for i in range(12):
+        label, freq = ("low", 200.0) if i % 2 else ("high", 2000.0)
+        t = np.arange(6000) / 12000
+        sf.write(tmp_path / f"{i}.wav", 0.3 * np.sin(2 * np.pi * freq * t)
+                 + 0.01 * rng.standard_normal(6000), 12000)
+        rows.append(f"{i}.wav,{label},{11 + i % 3}")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    code = main(["evaluate", "--dataset", str(tmp_path / "labels.csv"), "--arch", "7x96",
+                 "--classifier", "svm", "--no-mfcc", "--out", str(tmp_path / "out"),
+                 "--cache", str(tmp_path / "cache"), "--length", "30"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert (f"Clips used: 3 folds 11-13 (4 clips each), from column 'fold' of "
+            f"{tmp_path / 'labels.csv'}") in printed
+    saved = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert len(saved["results"][0]["fold_accuracies"]) == 3

@@ -27,6 +27,11 @@ def _dataset(args) -> datasets.Dataset | None:
                                  "valid_filtered.txt and test_filtered.txt (public repository "
                                  "jongpillee/music_dataset_split, GTZAN_split/)")
             options["lists_dir"] = args.lists
+    if args.fold_column is not None:
+        if not args.dataset.lower().endswith(".csv"):
+            raise SystemExit(f"--fold-column names a column of a CSV manifest; --dataset "
+                             f"{args.dataset} is not one")
+        options["fold_column"] = args.fold_column
     return datasets.load(args.dataset, **options)
 
 
@@ -78,6 +83,9 @@ def main(argv=None) -> int:
                                       "a folder of class folders, or a CSV manifest")
     ev.add_argument("--root", help="the dataset's folder (named datasets)")
     ev.add_argument("--lists", help="GTZAN: folder of the fault-filtered split lists")
+    ev.add_argument("--fold-column", help="CSV manifest: the column of integer fold ids "
+                                          "(default: 'fold' when the CSV has one, else 5 "
+                                          "stratified folds are made)")
     ev.add_argument("--arch", nargs="+", choices=list(ARCHITECTURES), help="default: all")
     ev.add_argument("--size", nargs="+", choices=SIZES, default=["small"])
     ev.add_argument("--classifier", nargs="+", choices=CLASSIFIERS, default=list(CLASSIFIERS))

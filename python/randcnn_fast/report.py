@@ -51,7 +51,8 @@ def markdown(results: dict) -> str:
     data = results["dataset"]
     lines = [f"# {data['name']}: accuracy (%)", "",
              f"{data['used']} clips ({data['clips']} listed), {len(data['classes'])} classes; "
-             f"seeds {results['configuration']['seeds']}; mean +- std over seeds.", ""]
+             f"seeds {results['configuration']['seeds']}; mean +- std over seeds.", "",
+             f"Clips used: {data['protocol_used']}.", ""]
     for (size, protocol), table in summarise(rows).items():
         lines += [f"## size {size}, protocol {protocol}", "",
                   "| features | " + " | ".join(c.upper() for c in classifiers) + " |",
@@ -66,7 +67,10 @@ def markdown(results: dict) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
     if results["failures"]:
-        lines += [f"{len(results['failures'])} clip(s) could not be used; see results.json.", ""]
+        # A clip that fails fails in every feature configuration: count clips, not records.
+        lines += [f"{data['clips'] - data['used']} of {data['clips']} clip(s) could not be used "
+                  f"({len(results['failures'])} failure record(s) over the feature "
+                  "configurations); see results.json.", ""]
     return "\n".join(lines)
 
 
