@@ -134,3 +134,61 @@ def test_command_line_uses_a_manifests_fold_column_and_says_so(tmp_path, capsys)
             f"{tmp_path / 'labels.csv'}") in printed
     saved = json.loads((tmp_path / "out" / "results.json").read_text())
     assert len(saved["results"][0]["fold_accuracies"]) == 3
+
+
+@pytest.fixture
+def no_forward_pass(monkeypatch):
+    """Makes any attempt to embed fail the test: the dataset checks come first."""
+    import randcnn_fast.evaluate as evaluate_module
+
+    def embed(*args, **kwargs):
+        raise AssertionError("a forward pass ran before the dataset was checked")
+
+    monkeypatch.setattr(evaluate_module, "dataset_features", embed)
+
+
+def labelled(labels, folds=None, split=None):
+    return datasets.Dataset("toy", [f"/x/{i}.wav" for i in range(len(labels))], labels,
+                            sorted(set(labels)), folds=folds, split=split)
+
+
+@pytest.mark.parametrize("dataset, message", [
+    (labelled(["a"] * 6, folds=[0, 1, 2] * 2), r"6 clip\(s\) in 1 class\(es\) \['a'\]; "
+                                                "classification needs at least two classes"),
+    (labelled(["a"] * 5 + ["b"], folds=[0, 1] * 3), r"class\(es\) \['b'\] have a single clip"),
+    (labelled(["a", "b"] * 3, folds=[4] * 6), "every clip is in fold 4"),
+    (labelled(["a", "a", "b", "b"], folds=[0, 0, 1, 1]),
+     r"with fold 0 held out the training part holds only class\(es\) \['b'\]"),
+    (labelled(["a", "a", "b", "b"], split=["train", "train", "test", "test"]),
+     r"the train part holds 1 class\(es\) \['a'\]"),
+    (labelled(["a", "b"] * 2, split=["train"] * 4), "the test part is empty"),
+])
+def test_evaluate_refuses_a_dataset_before_embedding(no_forward_pass, tmp_path, dataset, message):
+    with pytest.raises(ValueError, match=message):
+        evaluate(dataset, archs=["temporal"], out_dir=tmp_path / "out", progress=False)
+
+
+def test_evaluate_warns_of_a_class_some_folds_never_test(no_forward_pass, tmp_path):
+    dataset = labelled(["a"] * 6 + ["b"] * 2, folds=[0, 1, 2] * 2 + [0, 1])
+    with pytest.warns(UserWarning, match=r"class\(es\) \['b'\] have fewer clips than the 3 folds"):
+        with pytest.raises(AssertionError, match="forward pass"):
+            evaluate(dataset, archs=["temporal"], out_dir=tmp_path / "out", progress=False)
+    split = labelled(["a", "b", "a", "b", "c"], split=["train"] * 4 + ["test"])
+    with pytest.warns(UserWarning, match=r"test class\(es\) \['c'\] have no train clips"):
+        with pytest.raises(AssertionError, match="forward pass"):
+            evaluate(split, archs=["temporal"], out_dir=tmp_path / "out", progress=False)
+
+
+def test_empty_class_folder_and_repeated_manifest_paths(tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / "set" / name).mkdir(parents=True)
+        for i in range(2):
+            (tmp_path / "set" / name / f"{i}.wav").write_bytes(b"")
+    (tmp_path / "set" / "c").mkdir()
+    with pytest.warns(UserWarning, match=r"class folder\(s\) \['c'\] hold no audio files"):
+        datasets.folder(tmp_path / "set", n_folds=2)
+    (tmp_path / "set" / "labels.csv").write_text("path,label\na/0.wav,a\na/1.wav,a\nb/0.wav,b\n"
+                                                 "a/0.wav,a\nb/1.wav,b\n")
+    with pytest.raises(ValueError, match=r"1 path\(s\) listed more than once: .*a/0.wav on lines "
+                                         "2, 5; list each clip once"):
+        datasets.manifest(tmp_path / "set" / "labels.csv")

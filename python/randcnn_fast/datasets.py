@@ -629,6 +629,14 @@ def folder(root, *, extensions=AUDIO_EXTENSIONS, n_folds: int = 5, shuffle: bool
         raise ValueError(
             f"{root}: no class folders with audio files ({', '.join(exts)}) found"
         )
+    empty = sorted(p.name for p in root.iterdir()
+                   if p.is_dir() and not p.name.startswith(".") and p.name not in by_class)
+    if empty:
+        warnings.warn(
+            f"{root}: class folder(s) {empty[:_N_SHOWN]} hold no audio files "
+            f"({', '.join(exts)}) and are left out",
+            stacklevel=2,
+        )
     loose = [p for p in root.iterdir()
              if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in exts]
     if loose:
@@ -709,6 +717,7 @@ def manifest(csv_path, *, path_column: str = "path", label_column: str = "label"
         )
     if missing:
         raise _missing_error(missing, len(paths), f"in {csv_path}")
+    _refuse_repeated_paths(paths, csv_path)
 
     classes = _numeric_or_text_order(labels)
     if name is None:
@@ -723,6 +732,20 @@ def manifest(csv_path, *, path_column: str = "path", label_column: str = "label"
                                where=str(csv_path))
     return Dataset(name, tuple(paths), tuple(labels), classes, folds=folds_,
                    protocol_source=_made_folds(shuffle, seed))
+
+
+def _refuse_repeated_paths(paths: list[str], csv_path: Path) -> None:
+    """A clip listed twice would be counted twice, in one fold or in two (trained on and
+    tested): refuse it, naming the lines."""
+    lines: dict[str, list[int]] = {}
+    for lineno, path in enumerate(paths, start=2):
+        lines.setdefault(path, []).append(lineno)
+    repeated = [(p, ln) for p, ln in lines.items() if len(ln) > 1]
+    if repeated:
+        shown = "; ".join(f"{p} on lines {', '.join(map(str, ln))}"
+                          for p, ln in repeated[:_N_SHOWN])
+        raise ValueError(f"{csv_path}: {len(repeated)} path(s) listed more than once: {shown}; "
+                         "list each clip once")
 
 
 def fsdd(root) -> Dataset:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import platform
 import time
+import warnings
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
@@ -18,7 +19,7 @@ from . import __version__, _core, datasets, demo
 from .architectures import ARCHITECTURES, SIZES
 from .elm import PAPER_HIDDEN_SIZES
 from .features import MFCC, FeatureConfig, dataset_features
-from .protocols import CLASSIFIERS, PROTOCOLS, run_protocol, work_units
+from .protocols import CLASSIFIERS, PROTOCOLS, check_dataset, run_protocol, work_units
 from .report import write_report
 
 # libsvm iterations per SVM fit: about 15 s for 2,000 clips; converged fits are unaffected.
@@ -71,6 +72,8 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     classifiers = _check_choices(classifiers, CLASSIFIERS, "classifiers")
     protocols = _check_choices(protocols, PROTOCOLS, "protocols")
     seeds = [int(s) for s in seeds]
+    for problem in check_dataset(dataset):  # before any forward pass
+        warnings.warn(problem, stacklevel=2)
 
     configs = [FeatureConfig(arch, size, seed, length, pad, backend_features=backend_features,
                              precision=precision)
@@ -84,6 +87,10 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
         failures += failed
     usable = np.all([np.isfinite(X).all(axis=1) for X in features.values()], axis=0)
     clips = dataset.subset(usable)
+    if not usable.all():
+        unusable = f" without its {len(usable) - usable.sum()} unusable clip(s)"
+        for problem in check_dataset(clips, context=unusable):
+            warnings.warn(problem, stacklevel=2)
 
     rows, confusions = [], {}
     jobs = [(config, classifier, protocol) for config in configs for protocol in protocols

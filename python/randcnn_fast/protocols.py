@@ -33,6 +33,53 @@ class Outcome:
     fold_accuracies: list[float] = field(default_factory=list)
 
 
+def check_dataset(dataset: Dataset, *, context: str = "") -> list[str]:
+    """Refuse a dataset no classifier can be scored on, before anything is embedded.
+
+    Raises ValueError for fewer than two classes with clips; for a fold dataset, a class with
+    a single clip (it is never both learnt and tested), one fold only, or a fold whose
+    training part holds one class; for a split dataset, a train part with fewer than two
+    classes or an empty test part. Returns warnings for what runs but weakens the
+    result: a class with fewer clips than there are folds (some folds never test it), a test
+    class absent from train (it can never be predicted). ``context`` is added to messages.
+    """
+    where = f"dataset {dataset.name!r}{context}"
+    counts = {c: k for c, k in dataset.class_counts().items() if k}
+    if len(counts) < 2:
+        raise ValueError(f"{where}: {dataset.n_clips} clip(s) in {len(counts)} class(es) "
+                         f"{sorted(counts)}; classification needs at least two classes")
+    labels = np.asarray(dataset.labels, dtype=object)  # str items, for the messages
+    if dataset.protocol_kind == "split":
+        split = np.asarray(dataset.split)
+        learnt = set(labels[split == "train"])
+        tested = set(labels[split == "test"])
+        if len(learnt) < 2:
+            raise ValueError(f"{where}: the train part holds {len(learnt)} class(es) "
+                             f"{sorted(learnt)}; a classifier needs at least two to learn")
+        if not tested:
+            raise ValueError(f"{where}: the test part is empty; nothing would be scored")
+        unseen = sorted(tested - learnt)
+        return [f"{where}: test class(es) {unseen} have no train clips and can never be "
+                "predicted"] if unseen else []
+    single = sorted(c for c, k in counts.items() if k < 2)
+    if single:
+        raise ValueError(f"{where}: class(es) {single} have a single clip, which can never be "
+                         "both learnt and tested; add clips or leave the class out")
+    folds = np.asarray(dataset.folds)
+    fold_ids = np.unique(folds)
+    if len(fold_ids) < 2:
+        raise ValueError(f"{where}: every clip is in fold {fold_ids[0]}; cross-validation "
+                         "needs at least two folds")
+    for fold in fold_ids:
+        learnt = set(labels[folds != fold])
+        if len(learnt) < 2:
+            raise ValueError(f"{where}: with fold {fold} held out the training part holds only "
+                             f"class(es) {sorted(learnt)}; a classifier needs at least two")
+    few = sorted(c for c, k in counts.items() if k < len(fold_ids))
+    return [f"{where}: class(es) {few} have fewer clips than the {len(fold_ids)} folds, so "
+            "some folds never test them"] if few else []
+
+
 def _fold_splits(folds: np.ndarray, keep: np.ndarray | None = None):
     """(train, test) index pairs, one per fold id among the clips in ``keep``."""
     keep = np.arange(len(folds)) if keep is None else keep
