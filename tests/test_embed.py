@@ -206,10 +206,10 @@ def test_stereo_array_is_not_a_batch_of_two_sample_clips():
 
 def test_clip_shorter_than_the_minimum_is_refused_unless_asked_for():
     assert rf.audio.MIN_SECONDS == 0.1
-    with pytest.raises(ValueError, match=r"audio: 1000 sample\(s\) at 12000 Hz last 0.08333 s, "
-                                         r"less than the minimum of 0.1 s; pass min_seconds=0"):
+    with pytest.raises(ValueError, match=r"audio: too short: 1000 sample\(s\) at 12000 Hz last 0.08333 "
+                                         r"s, less than the minimum of 0.1 s; pass min_seconds=0"):
         rf.embed(noise(1000), sr=12000, **SMALL)
-    with pytest.raises(ValueError, match=r"clip 0: 1000 sample\(s\) at 12000 Hz"):
+    with pytest.raises(ValueError, match=r"clip 0: too short: 1000 sample\(s\) at 12000 Hz"):
         rf.embed(np.stack([noise(1000), noise(1000, 1)]), sr=12000, **SMALL)
     assert rf.embed(noise(1000), sr=12000, min_seconds=0, **SMALL).shape == (161,)
     assert rf.embed(noise(1200), sr=12000, **SMALL).shape == (161,)

@@ -451,8 +451,8 @@ def _prepare_array_clip(x, sr, length: int, pad: str, name: str,
     seconds = clip.size / sr
     if seconds < min_seconds:
         raise AudioError(
-            f"{name}: {clip.size} sample(s) at {sr:g} Hz last {seconds:.4g} s, less than the "
-            f"minimum of {min_seconds:g} s; pass min_seconds=0 to embed it anyway"
+            f"{name}: too short: {clip.size} sample(s) at {sr:g} Hz last {seconds:.4g} s, less "
+            f"than the minimum of {min_seconds:g} s; pass min_seconds=0 to embed it anyway"
         )
     return _fit(_to_model_rate(clip, sr, name), length, pad, name)
 
