@@ -50,6 +50,7 @@ __all__ = [
     "manifest",
     "fsdd",
     "load",
+    "read_csv",
 ]
 
 #: File extensions recognised as audio by the folder-based loaders (case-insensitive).
@@ -436,11 +437,17 @@ def _parse_int(value: str, what: str) -> int:
     raise ValueError(f"{what}: {value!r} is not an integer")
 
 
-def _read_csv(csv_path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        rows = list(reader)
-        columns = list(reader.fieldnames or [])
+def read_csv(csv_path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """(column names, rows as dicts) of a UTF-8 CSV file (a byte-order mark is allowed); a
+    file in another encoding is a ValueError saying so."""
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            columns = list(reader.fieldnames or [])
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{csv_path}: not UTF-8 text (byte {error.start} cannot be decoded: "
+                         f"{error.reason}); save the CSV as UTF-8") from None
     return columns, rows
 
 
@@ -567,7 +574,7 @@ def urbansound8k(root) -> Dataset:
             f"UrbanSound8K metadata not found: looked for {csv_path} (root/metadata/"
             f"UrbanSound8K.csv next to root/audio/fold1..fold10){_urbansound8k_hint(root)}"
         )
-    columns, rows = _read_csv(csv_path)
+    columns, rows = read_csv(csv_path)
     _require_columns(columns, ("slice_file_name", "fold", "classID", "class"), csv_path)
     if not rows:
         raise ValueError(f"{csv_path} lists no clips")
@@ -674,7 +681,7 @@ def manifest(csv_path, *, path_column: str = "path", label_column: str = "label"
     csv_path = _abspath(csv_path)
     if not csv_path.is_file():
         raise FileNotFoundError(f"manifest CSV not found: {csv_path}")
-    columns, rows = _read_csv(csv_path)
+    columns, rows = read_csv(csv_path)
     if fold_column is None and split_column is None and DEFAULT_FOLD_COLUMN in columns:
         fold_column = DEFAULT_FOLD_COLUMN
     wanted = [path_column, label_column]

@@ -25,6 +25,9 @@ from .report import write_report
 # libsvm iterations per SVM fit: about 15 s for 2,000 clips; converged fits are unaffected.
 SVM_MAX_ITER = 1_000_000
 
+#: Where runs without an out_dir write, each into a folder named for the run.
+RESULTS_ROOT = "randcnn_fast_results"
+
 
 def demo_dataset() -> datasets.Dataset:
     """The built-in synthetic demo set (made once, then read from the cache folder)."""
@@ -43,6 +46,25 @@ def _versions() -> dict:
     return found
 
 
+def run_folder(dataset_name: str, root=RESULTS_ROOT) -> Path:
+    """A new folder name for a run: ``root/<dataset>-<date>-<time>`` (a suffix -2, -3... when
+    one of that name exists already)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset_name) or "dataset"
+    base = Path(root) / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
+
+
+def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
+    """Refuse to write over an earlier run's results unless asked to."""
+    if not overwrite and (out_dir / "results.json").exists():
+        raise FileExistsError(f"{out_dir} holds the results of an earlier run (results.json); "
+                              "pass overwrite=True to replace them, or choose another out_dir")
+
+
 def _check_choices(values, allowed, what):
     bad = [v for v in values if v not in allowed]
     if bad:
@@ -52,13 +74,15 @@ def _check_choices(values, allowed, what):
 
 def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("small",),
              classifiers=CLASSIFIERS, seeds=(0,), protocols=("paper",), mfcc: bool = True,
-             out_dir="randcnn_fast_results", cache_dir=None, length=None, pad="repeat",
+             out_dir=None, overwrite: bool = False, cache_dir=None, length=None, pad="repeat",
              backend_features="faithful", hidden_sizes=PAPER_HIDDEN_SIZES, n_threads: int = 0,
              svm_max_iter: int = SVM_MAX_ITER, precision: str = "fp32",
              progress: bool = True) -> dict:
     """Run the experiments and write results.json, results.csv, results.md and PNG plots.
 
-    ``dataset`` None uses the built-in demo. ``svm_max_iter`` caps libsvm's iterations per fit
+    ``dataset`` None uses the built-in demo. ``out_dir`` None writes into a new folder named
+    for the run, ``randcnn_fast_results/<dataset>-<date>-<time>``; a folder holding an earlier
+    run's results.json is refused unless ``overwrite``. ``svm_max_iter`` caps libsvm's iterations per fit
     (-1: none): on the paper's unscaled features a linear SVM can otherwise run for many
     minutes on large-magnitude embeddings (the temporal models); a capped fit that stopped
     early can differ from plain GridSearchCV(SVC()). Clips that fail to load are recorded in the
@@ -74,6 +98,8 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     seeds = [int(s) for s in seeds]
     for problem in check_dataset(dataset):  # before any forward pass
         warnings.warn(problem, stacklevel=2)
+    out_dir = run_folder(dataset.name) if out_dir is None else Path(out_dir)
+    _check_out_dir(out_dir, overwrite)
 
     configs = [FeatureConfig(arch, size, seed, length, pad, backend_features=backend_features,
                              precision=precision)
@@ -126,6 +152,7 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
         "confusion": [{"features": k[0], "size": k[1], "classifier": k[2], "protocol": k[3],
                        "matrix": m.tolist()} for k, m in confusions.items()],
         "failures": failures,
+        "out_dir": str(out_dir),
     }
-    write_report(results, Path(out_dir))
+    write_report(results, out_dir)
     return results

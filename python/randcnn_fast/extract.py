@@ -47,7 +47,6 @@ pyarrow (and pandas for :func:`load_embeddings`) are imported when needed:
 """
 from __future__ import annotations
 
-import csv
 import errno
 import hashlib
 import json
@@ -65,7 +64,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .audio import SAMPLE_RATE, load_file
-from .datasets import AUDIO_EXTENSIONS, audio_files, normalise_extensions
+from .datasets import AUDIO_EXTENSIONS, audio_files, normalise_extensions, read_csv
 from .embedder import Embedder, check_threads
 
 __all__ = ["ExtractSummary", "extract", "embed_shard", "load_embeddings", "FORMAT_VERSION"]
@@ -188,10 +187,7 @@ def _folder_manifest(root: Path, extensions) -> tuple[list[str], dict[str, list[
 def _csv_manifest(csv_path: Path) -> tuple[list[str], dict[str, list[str]]]:
     """Paths (relative ones taken relative to the CSV's folder) and the extra columns, as
     text, of a CSV with a ``path`` column."""
-    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        rows = list(reader)
-        columns = list(reader.fieldnames or [])
+    columns, rows = read_csv(csv_path)
     if "path" not in columns:
         raise ValueError(f"{csv_path}: a manifest needs a 'path' column; the CSV has columns "
                          f"{columns}")
