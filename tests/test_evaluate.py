@@ -192,3 +192,42 @@ def test_empty_class_folder_and_repeated_manifest_paths(tmp_path):
     with pytest.raises(ValueError, match=r"1 path\(s\) listed more than once: .*a/0.wav on lines "
                                          "2, 5; list each clip once"):
         datasets.manifest(tmp_path / "set" / "labels.csv")
+
+
+def test_svm_early_stops_are_counted_not_printed(tmp_path):
+    import warnings
+
+    root = demo.make_demo(tmp_path / "demo", clips_per_class=5, seconds=1.0)
+    data = datasets.manifest(root / "labels.csv", name="tiny")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = evaluate(data, archs=["temporal"], classifiers=["svm"], mfcc=False,
+                           out_dir=tmp_path / "out", cache_dir=tmp_path / "cache",
+                           svm_max_iter=1, progress=False)
+    assert not [w for w in caught if "terminated early" in str(w.message)]
+    counted = results["svm_convergence"]
+    # the paper protocol on the demo's 5 folds: 32 configurations x 5 folds
+    assert counted["fits"] == 160 and 0 < counted["stopped_early"] <= 160
+    assert counted["max_iter"] == 1
+    report = (tmp_path / "out" / "results.md").read_text()
+    assert report.count(f"{counted['stopped_early']} of 160 SVM fits stopped at the iteration "
+                        "cap (1, --svm-max-iter)") == 1
+    saved = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert saved["svm_convergence"] == counted
+
+
+def test_plots_label_their_bars_axes_and_counts():
+    from randcnn_fast.report import bar_chart, confusion_matrices
+
+    table = {("temporal", "svm"): (81.25, 2.0, 2), ("temporal", "elm"): (75.0, 0.0, 1),
+             ("vgg", "svm"): (62.5, 0.0, 1), ("mfcc", "svm"): (70.0, 0.0, 1)}
+    fig = bar_chart(table, "t")
+    texts = {t.get_text() for t in fig.axes[0].texts}
+    assert {"81.2", "75.0", "62.5"} <= texts
+    matrix = [[3, 1], [0, 4]]
+    fig = confusion_matrices([{"features": "temporal", "classifier": "svm", "matrix": matrix}],
+                             ["a", "b"], "t")
+    panel, colour_bar = fig.axes
+    assert panel.get_xlabel() == "predicted class" and panel.get_ylabel() == "true class"
+    assert colour_bar.get_ylabel() == "share of the true class"
+    assert sorted(t.get_text() for t in panel.texts) == ["0", "1", "3", "4"]

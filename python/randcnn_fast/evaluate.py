@@ -13,6 +13,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
 
 from . import __version__, _core, datasets, demo
@@ -122,7 +123,13 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     jobs = [(config, classifier, protocol) for config in configs for protocol in protocols
             for classifier in (["svm"] if config.arch == MFCC else classifiers)]
     total = sum(work_units(clips, c, p, hidden_sizes) for _, c, p in jobs)
-    with tqdm(total=total, desc="classifiers", unit="fit", disable=not progress) as bar:
+    svm_fits = svm_stopped_early = 0
+    with tqdm(total=total, desc="classifiers", unit="fit", disable=not progress) as bar, \
+            warnings.catch_warnings():
+        # libsvm's early stops at svm_max_iter are counted and reported once, in the summary
+        # and results.json, rather than printed fit by fit.
+        warnings.filterwarnings("ignore", message="Solver terminated early",
+                                category=ConvergenceWarning)
         for config, classifier, protocol in jobs:
             outcome = run_protocol(features[config][usable], clips, classifier, protocol,
                                    seed=config.seed, hidden_sizes=hidden_sizes,
@@ -131,7 +138,10 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
                          "n_features": features[config].shape[1], "seed": config.seed,
                          "classifier": classifier, "protocol": protocol,
                          "accuracy": outcome.accuracy, "fold_accuracies": outcome.fold_accuracies,
-                         "chosen": outcome.chosen, "n_clips": clips.n_clips})
+                         "chosen": outcome.chosen, "n_clips": clips.n_clips,
+                         "svm_stopped_early": outcome.svm_stopped_early})
+            svm_fits += outcome.svm_fits
+            svm_stopped_early += outcome.svm_stopped_early
             key = (config.arch, config.size, classifier, protocol)
             matrix = confusions.setdefault(key, np.zeros((clips.n_classes,) * 2, dtype=np.int64))
             np.add.at(matrix, (outcome.y_true, outcome.y_pred), 1)
@@ -152,6 +162,8 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
         "confusion": [{"features": k[0], "size": k[1], "classifier": k[2], "protocol": k[3],
                        "matrix": m.tolist()} for k, m in confusions.items()],
         "failures": failures,
+        "svm_convergence": {"fits": svm_fits, "stopped_early": svm_stopped_early,
+                            "max_iter": svm_max_iter},
         "out_dir": str(out_dir),
     }
     write_report(results, out_dir)

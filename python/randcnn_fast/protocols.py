@@ -31,6 +31,8 @@ class Outcome:
     y_true: np.ndarray
     y_pred: np.ndarray
     fold_accuracies: list[float] = field(default_factory=list)
+    svm_fits: int = 0
+    svm_stopped_early: int = 0
 
 
 def check_dataset(dataset: Dataset, *, context: str = "") -> list[str]:
@@ -112,17 +114,19 @@ class _SVM:
     def __init__(self, X, y, progress, max_iter, n_threads):
         self.X, self.y, self.progress, self.max_iter = X, y, progress, max_iter
         self.n_threads = n_threads
+        self.counter = svm.FitCounter()
 
     def select(self, splits):
         configs, scores, predictions = svm.grid_scores(self.X, self.y, splits, progress=self.progress,
                                                        max_iter=self.max_iter,
-                                                       n_threads=self.n_threads)
+                                                       n_threads=self.n_threads,
+                                                       counter=self.counter)
         index, config, score = svm.best_config(configs, scores)
         return config, score, predictions[index]
 
     def fit_predict(self, config, train, test):
         kernels = svm.FoldKernels(self.X[train], self.X[test])
-        return svm.fit_predict(kernels, self.y[train], config, self.max_iter)
+        return svm.fit_predict(kernels, self.y[train], config, self.max_iter, self.counter)
 
 
 class _ELM:
@@ -161,7 +165,8 @@ def run_protocol(X: np.ndarray, dataset: Dataset, classifier: str, protocol: str
     """Select and score ``classifier`` ("svm" or "elm") on features X under ``protocol``.
 
     ``svm_max_iter`` caps libsvm's iterations per fit (-1: none, GridSearchCV's behaviour).
-    ``n_threads`` (0: every core) runs the ELM's kernels and the SVM grid's fits.
+    ``n_threads`` (0: every core) runs the ELM's kernels and the SVM grid's fits. An SVM's
+    outcome counts its fits and those libsvm stopped at ``svm_max_iter`` before converging.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
@@ -172,7 +177,15 @@ def run_protocol(X: np.ndarray, dataset: Dataset, classifier: str, protocol: str
         model = _ELM(X, y, seed, hidden_sizes, n_threads, progress)
     else:
         raise ValueError(f"unknown classifier {classifier!r}; choose one of {CLASSIFIERS}")
+    outcome = _score(model, dataset, protocol)
+    if classifier == "svm":
+        outcome.svm_fits, outcome.svm_stopped_early = model.counter.fits, model.counter.stopped_early
+    return outcome
 
+
+def _score(model, dataset: Dataset, protocol: str) -> Outcome:
+    """Select and score ``model`` (an _SVM or an _ELM) on ``dataset`` under ``protocol``."""
+    y = dataset.y
     if dataset.protocol_kind == "split":
         train, valid, test = _split_parts(dataset)
         config, _, _ = model.select(_selection_splits(y, train, valid))
