@@ -126,3 +126,17 @@ def test_evaluate_writes_a_folder_per_run_and_never_over_an_earlier_one(capsys, 
     with pytest.warns(UserWarning):
         assert main(args + ["--out", str(runs[0]), "--overwrite"]) == 0
     assert json.loads((runs[0] / "results.json").read_text())["out_dir"] == str(runs[0])
+
+
+def test_operating_system_refusals_come_with_their_fix():
+    import errno
+
+    from randcnn_fast.cli import one_line
+
+    full = OSError(errno.ENOSPC, "No space left on device", "/data/out/shards/part-00003.parquet")
+    assert one_line(full) == ("[Errno 28] No space left on device: "
+                              "'/data/out/shards/part-00003.parquet'; free space on that disk, "
+                              "then run the same command again (finished work is kept)")
+    denied = PermissionError(errno.EACCES, "Permission denied", "/data/out")
+    assert one_line(denied).endswith("check that path's permissions, or choose another --out")
+    assert one_line(ValueError("a\n  b")) == "a b"
