@@ -200,3 +200,28 @@ def test_units_that_never_fire_get_zero_weight():
     for k, beta in elm.solve_readouts(H.T, T, [8, 20, 40]).items():
         np.testing.assert_allclose(beta, np.linalg.pinv(H[:, :k]) @ T, rtol=1e-6, atol=1e-8)
         assert not beta[[0, 7]].any()
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_elm_probabilities_follow_its_scores(n_classes):
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((60, 5))
+    y = np.arange(60) % n_classes
+    model = elm.ELMClassifier(30).fit(X, y)
+    proba = model.predict_proba(X[:10])
+    assert proba.shape == (10, n_classes)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(model.classes_[proba.argmax(axis=1)], model.predict(X[:10]))
+    scores = model.decision_function(X[:10])
+    if n_classes == 2:  # the second class's score: positive where it is predicted
+        np.testing.assert_array_equal(scores > 0, proba[:, 1] > 0.5)
+    else:
+        np.testing.assert_array_equal(scores.argmax(axis=1), proba.argmax(axis=1))
+
+
+def test_elm_default_is_one_fixed_layer():
+    rng = np.random.default_rng(9)
+    X, y = rng.standard_normal((40, 4)), np.arange(40) % 2
+    first, second = elm.ELMClassifier(20).fit(X, y), elm.ELMClassifier(20).fit(X, y)
+    np.testing.assert_array_equal(first.weights_, second.weights_)
+    np.testing.assert_array_equal(first.coef_, second.coef_)

@@ -198,7 +198,7 @@ def test_a_retry_killed_between_its_two_writes_loses_nothing(corpus, tmp_path, m
 
 def test_damaged_files_are_recorded_in_the_store(corpus, tmp_path):
     cut = corpus / "clip4.wav"
-    cut.write_bytes(cut.read_bytes()[:3044])
+    cut.write_bytes(cut.read_bytes()[:4044])  # 0.125 s of the 0.7 s the header declares
     out = tmp_path / "out"
     summary = extract(corpus, out)
     assert summary.failed == 0 and len(summary.warnings) == 1
@@ -218,3 +218,15 @@ def test_evaluation_features_survive_a_damaged_header(corpus, tmp_path):
                                           cache_dir=tmp_path, progress=False)
         assert [f["path"] for f in failures] == [paths[0]] and "damaged header" in failures[0]["error"]
         assert np.isnan(X[0]).all() and np.isfinite(X[1:]).all()
+
+
+def test_a_one_sample_file_is_too_short_unless_asked_for(corpus, tmp_path):
+    blip = corpus / "clip2.wav"
+    sf.write(blip, np.array([0.5], np.float32), SR, subtype="PCM_16")
+    with pytest.raises(audio.AudioError, match=r"clip2.wav: too short: 1 sample\(s\) at 16000 Hz"):
+        rf.embed(blip, **CONFIG)
+    assert rf.embed(blip, min_seconds=0, **CONFIG).shape == (161,)
+    summary = extract(corpus, tmp_path / "out")
+    assert summary.failed == 1 and "too short" in summary.errors[0]["error"]
+    accepted = extract(corpus, tmp_path / "accepted", min_seconds=0)
+    assert (accepted.done, accepted.failed) == (5, 0)

@@ -428,7 +428,9 @@ def test_manifest_folds_and_generated_folds(tmp_path):
     d = ds.manifest(csv_path, fold_column="fold", split_column="split")  # fold wins
     assert d.protocol_kind == "folds" and d.folds == tuple(i % 4 for i in range(12))
     assert d.classes == ("Cat", "ant", "dog")  # text order
+    csv_path = write_csv(tmp_path / "no_folds.csv", ["path", "label"], [r[:2] for r in rows])
     g = ds.manifest(csv_path, n_folds=4, seed=1)
+    assert g.protocol_source == "stratified folds made by randcnn_fast (shuffled, seed 1)"
     assert sorted(set(g.folds)) == [0, 1, 2, 3]
     for counts in fold_class_table(g).values():
         assert set(counts) == set(g.classes)
@@ -436,6 +438,36 @@ def test_manifest_folds_and_generated_folds(tmp_path):
     assert ds.manifest(csv_path, n_folds=4, seed=2).folds != g.folds
     with pytest.warns(UserWarning, match="using 4"):
         ds.manifest(csv_path, n_folds=6)
+
+
+def test_manifest_fold_column_is_used_when_present_and_can_be_named(tmp_path):
+    rows = []
+    for i in range(12):
+        touch(tmp_path / f"{i}.wav")
+        rows.append([f"{i}.wav", ["dog", "cat"][i % 2], str(1 + i % 3), str(7 + i % 2)])
+    csv_path = write_csv(tmp_path / "labels.csv", ["path", "label", "fold", "session"], rows)
+    d = ds.manifest(csv_path)  # no fold_column: the 'fold' column, not stratified folds
+    assert d.folds == tuple(1 + i % 3 for i in range(12))
+    assert d.protocol_source == f"column 'fold' of {csv_path}"
+    assert d.describe_protocol() == f"3 folds 1-3 (4 clips each), from column 'fold' of {csv_path}"
+    named = ds.load(csv_path, fold_column="session")
+    assert named.folds == tuple(7 + i % 2 for i in range(12))
+    assert named.describe_protocol() == (f"2 folds 7, 8 (6 clips each), from column 'session' "
+                                         f"of {csv_path}")
+    assert named.subset([0, 1]).protocol_source == named.protocol_source
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['speaker'\]"):
+        ds.manifest(csv_path, fold_column="speaker")
+
+
+def test_urbansound8k_metadata_missing_says_where_it_looked(tmp_path):
+    root, _ = make_us8k(tmp_path)
+    with pytest.raises(FileNotFoundError) as info:
+        ds.urbansound8k(root / "audio")
+    assert str(info.value).startswith(
+        f"UrbanSound8K metadata not found: looked for {root / 'audio' / 'metadata' / 'UrbanSound8K.csv'}")
+    assert str(info.value).endswith(f"did you mean root={root}?")
+    assert ds.urbansound8k(root).describe_protocol().endswith(
+        f"from the official folds in {root / 'metadata' / 'UrbanSound8K.csv'}")
 
 
 def test_manifest_errors(tmp_path):

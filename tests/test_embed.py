@@ -181,3 +181,35 @@ def test_isa_info_and_override():
     env["RANDCNN_FAST_ISA"] = "sse9"
     bad = subprocess.run([sys.executable, "-c", "import randcnn_fast"], env=env, capture_output=True, text=True)
     assert bad.returncode != 0 and "RANDCNN_FAST_ISA='sse9'" in bad.stderr
+
+
+def test_a_directory_is_named_as_a_directory(tmp_path):
+    with pytest.raises(ValueError, match=f"{tmp_path}: is a directory.*list of its files"):
+        rf.embed(tmp_path, **SMALL)
+    with pytest.raises(ValueError, match="is a directory"):
+        rf.embed([tmp_path], **SMALL)
+
+
+def test_stereo_array_is_not_a_batch_of_two_sample_clips():
+    left, right = noise(6000, 1), noise(6000, 2)
+    frames_by_channels = np.stack([left, right], axis=1)  # soundfile's (frames, channels)
+    with pytest.raises(ValueError, match=r"shape \(6000, 2\).*channel_axis=1.*x\[:, 0\]"):
+        rf.embed(frames_by_channels, sr=12000, **SMALL)
+    mono = rf.embed((left + right) / 2, sr=12000, **SMALL)
+    np.testing.assert_allclose(rf.embed(frames_by_channels, sr=12000, channel_axis=1, **SMALL),
+                               mono, rtol=1e-6)
+    np.testing.assert_allclose(rf.embed(frames_by_channels.T, sr=12000, channel_axis=0, **SMALL),
+                               mono, rtol=1e-6)
+    # (n_clips, n_samples) keeps its meaning: two clips, two rows.
+    assert rf.embed(frames_by_channels.T, sr=12000, **SMALL).shape == (2, 161)
+
+
+def test_clip_shorter_than_the_minimum_is_refused_unless_asked_for():
+    assert rf.audio.MIN_SECONDS == 0.1
+    with pytest.raises(ValueError, match=r"audio: too short: 1000 sample\(s\) at 12000 Hz last 0.08333 "
+                                         r"s, less than the minimum of 0.1 s; pass min_seconds=0"):
+        rf.embed(noise(1000), sr=12000, **SMALL)
+    with pytest.raises(ValueError, match=r"clip 0: too short: 1000 sample\(s\) at 12000 Hz"):
+        rf.embed(np.stack([noise(1000), noise(1000, 1)]), sr=12000, **SMALL)
+    assert rf.embed(noise(1000), sr=12000, min_seconds=0, **SMALL).shape == (161,)
+    assert rf.embed(noise(1200), sr=12000, **SMALL).shape == (161,)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -400,3 +401,102 @@ def test_an_architecture_file_with_a_width_embeds_on_workers(corpus, corpus_path
     X, _ = rf.load_embeddings(out)
     want = Embedder(path, features=70, length=6000).embed(corpus_paths[:8])
     np.testing.assert_array_equal(X[:8], want)
+
+
+def test_finished_run_leaves_no_lock_file(full_run):
+    out, _ = full_run
+    assert not (out / ".extract.lock").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "errors", "manifest.parquet",
+                                                     "shards"]
+
+
+RECHECK = """
+import sys
+from randcnn_fast.extract import extract, load_embeddings
+source, out = sys.argv[1], sys.argv[2]
+X, meta = load_embeddings(out)
+summary = extract(source, out, shard_size={shard}, progress=False, **{config!r})
+print(X.shape[0], summary.skipped, summary.done)
+"""
+
+
+def _without_write_permission() -> list[str]:
+    """A command prefix under which this process's files and folders are only what their
+    modes say: root drops the capabilities that override file modes, others need nothing."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: cannot make a folder read-only for root")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
+
+
+def _make_read_only(folder: Path) -> None:
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+
+
+def test_finished_run_is_read_and_rechecked_from_a_read_only_folder(corpus, tmp_path):
+    prefix = _without_write_permission()
+    out = tmp_path / "out"
+    extract(corpus, out, shard_size=SHARD, progress=False, **CONFIG)
+    _make_read_only(out)
+    try:
+        done = subprocess.run([*prefix, sys.executable, "-c",
+                               RECHECK.format(shard=SHARD, config=CONFIG), str(corpus), str(out)],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split() == [str(N_CLIPS), str(N_CLIPS), "0"]
+        # Unfinished work there is refused with the reason, not a raw permission error.
+        other = tmp_path / "unfinished"
+        shutil.copytree(out, other)
+        for part in (other / "shards").iterdir():
+            part.chmod(0o644)
+        (other / "shards").chmod(0o755)
+        (other / "shards" / "part-00001.parquet").unlink()
+        _make_read_only(other)
+        done = subprocess.run([*prefix, sys.executable, "-c",
+                               RECHECK.format(shard=SHARD, config=CONFIG), str(corpus), str(other)],
+                              capture_output=True, text=True)
+        assert done.returncode == 1
+        assert "is not writable and 1 shard(s) of the run there are not done" in done.stderr
+    finally:
+        for folder in tmp_path.iterdir():
+            for path in [folder, *folder.rglob("*")]:
+                path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_a_second_run_into_the_folder_is_refused_while_the_first_holds_the_lock(tmp_path):
+    from randcnn_fast.extract import _run_lock
+
+    with _run_lock(tmp_path) as writable:
+        assert writable
+        with pytest.raises(RuntimeError, match="another extraction is writing into"):
+            with _run_lock(tmp_path):
+                pass
+    assert not (tmp_path / ".extract.lock").exists()
+
+
+def test_lock_taken_on_a_file_its_holder_removed_is_taken_again(tmp_path, monkeypatch):
+    import fcntl
+
+    from randcnn_fast import extract as extract_module
+
+    class HolderEndsFirst:
+        """flock that lets a previous run end (and remove the file) just before locking."""
+        calls = 0
+
+        def __getattr__(self, name):
+            return getattr(fcntl, name)
+
+        def flock(self, fd, operation):
+            HolderEndsFirst.calls += 1
+            if HolderEndsFirst.calls == 1:
+                (tmp_path / ".extract.lock").unlink()
+            return fcntl.flock(fd, operation)
+
+    fh = extract_module._open_lock(tmp_path / ".extract.lock", HolderEndsFirst())
+    try:
+        assert HolderEndsFirst.calls == 2
+        assert os.fstat(fh.fileno()).st_ino == os.stat(tmp_path / ".extract.lock").st_ino
+    finally:
+        fh.close()

@@ -5,7 +5,6 @@ After Pons & Serra, "Randomly weighted CNNs for (music) audio classification", I
 from . import _core
 from .archfile import load_architecture
 from .architectures import ARCHITECTURES, SIZES, architectures
-from .elm import ELMClassifier
 from .audio import AudioError, AudioWarning, decode_file
 from .embedder import Embedder, embed, embed_frames
 from .frontend import logmel, mfcc_features
@@ -28,6 +27,16 @@ __all__ = ["ARCHITECTURES", "SIZES", "AudioError", "AudioWarning", "ELMClassifie
            "Network", "architectures", "decode_file", "embed", "embed_frames", "evaluate",
            "isa_info", "load_architecture", "load_embeddings", "logmel", "mfcc_features", "rank",
            "__version__"]
+
+
+def __getattr__(name):
+    # ELMClassifier is a scikit-learn estimator: importing it imports scikit-learn (about a
+    # second), which embedding never needs, so it is imported on first use.
+    if name == "ELMClassifier":
+        from .elm import ELMClassifier
+
+        return ELMClassifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_embeddings(out_dir, *, frames: bool = False):

@@ -23,8 +23,11 @@ import soxr
 __all__ = [
     "SAMPLE_RATE",
     "PAD_MODES",
+    "MIN_SECONDS",
+    "MAX_CHANNELS",
     "AudioError",
     "AudioWarning",
+    "check_duration",
     "DecodedFile",
     "decode_file",
     "load_file",
@@ -39,6 +42,16 @@ SAMPLE_RATE = 12000
 
 #: Ways :func:`fix_length` can bring a clip to the target length ("none" keeps it whole).
 PAD_MODES = ("crop", "zero", "repeat", "none")
+
+#: Shortest clip (seconds) accepted by default: a clip shorter than this (a fraction of a
+#: syllable; the shortest spoken digit of FSDD lasts 0.14 s) is more likely a damaged or
+#: misread input than a sound to describe, and "repeat" padding would tile it thousands of
+#: times. ``min_seconds=0`` accepts any clip with at least one sample.
+MIN_SECONDS = 0.1
+
+#: The most channels a 2-D array's second axis may have and still be read as (samples,
+#: channels) rather than as a batch of clips that short.
+MAX_CHANNELS = 8
 
 #: Frames :func:`load_file` decodes at a time (1 MiB per channel in float32), so a long
 #: multichannel file is never held at its own rate and channel count.
@@ -186,7 +199,8 @@ def decode_file(path: str | os.PathLike) -> DecodedFile:
 def _check_readable(name: str) -> int:
     """The file's size in bytes, after the checks libsndfile would only report vaguely."""
     # libsndfile calls a missing, unreadable or empty file a "System error" or an unknown
-    # format; name each (directories count as missing files).
+    # format; name each.
+    _reject_directory(name)
     if not os.path.isfile(name):
         raise AudioError(f"{name}: no such file")
     try:
@@ -469,7 +483,8 @@ def fix_length(x: np.ndarray, length: int, mode: str, *, name: str) -> np.ndarra
 
 
 def load_clips(
-    audio, *, sr=None, length: int, pad: str
+    audio, *, sr=None, length: int, pad: str, channel_axis: int | None = None,
+    min_seconds: float = MIN_SECONDS,
 ) -> tuple[list[np.ndarray], list[str], bool]:
     """Turn any supported audio input into a list of 12 kHz float32 clips.
 
@@ -481,6 +496,9 @@ def load_clips(
         - 1-D array: one mono clip (`sr` required), named ``"audio"``.
         - 2-D array of shape ``(n_clips, n_samples)``: a batch of equal-length
           mono clips (`sr` required), named ``"clip 0"``, ``"clip 1"``, ...
+          A 2-D array with at most :data:`MAX_CHANNELS` columns is refused
+          unless `channel_axis` says how to read it: it is almost surely one
+          multichannel clip in soundfile's (samples, channels) layout.
         - str or os.PathLike: one audio file.
         - list or tuple of paths: a batch of audio files.
 
@@ -495,6 +513,14 @@ def load_clips(
         length in frames instead).
     pad : {"crop", "zero", "repeat", "none"}
         Length mode, passed to :func:`fix_length`.
+    channel_axis : {None, 0, 1}
+        For a 2-D array holding one multichannel clip, the axis of its channels,
+        which are averaged to mono: 1 for soundfile's (samples, channels), 0
+        for librosa's (channels, samples). None (default): a 2-D array is a
+        batch (n_clips, n_samples).
+    min_seconds : float
+        Clips (arrays and files) shorter than this many seconds are refused
+        (:data:`MIN_SECONDS` by default; 0 accepts any).
 
     Returns
     -------
@@ -514,10 +540,16 @@ def load_clips(
         non-floating array dtype.
     ValueError
         For a missing or invalid `sr`, `sr` given with files, an empty list,
-        arrays that are neither 1-D nor 2-D, or invalid `length`/`pad`.
+        arrays that are neither 1-D nor 2-D, or invalid `length`/`pad`/
+        `channel_axis`/`min_seconds`.
     AudioError
-        For an unusable clip; the message names the clip.
+        For an unusable clip, including a clip shorter than `min_seconds` and
+        a (samples, channels) array passed without `channel_axis`; the
+        message names the clip.
     """
+    if channel_axis not in (None, 0, 1):
+        raise ValueError(f"channel_axis must be None, 0 or 1, got {channel_axis!r}")
+    min_seconds = check_min_seconds(min_seconds)
     # Validate the cheap arguments before decoding possibly many files.
     if length is not None:
         _check_fix_args(length, pad)
@@ -525,7 +557,8 @@ def load_clips(
     if isinstance(audio, (str, os.PathLike)):
         _reject_sr_for_files(sr)
         name = os.fspath(audio)
-        return [_fit(load_file(audio), length, pad, name)], [name], True
+        _reject_directory(name)
+        return [_fit(_load_file_of_duration(audio, min_seconds), length, pad, name)], [name], True
 
     if isinstance(audio, (list, tuple)):
         if len(audio) == 0:
@@ -539,7 +572,10 @@ def load_clips(
                 )
         _reject_sr_for_files(sr)
         names = [os.fspath(p) for p in audio]
-        clips = [_fit(load_file(p), length, pad, n) for p, n in zip(audio, names)]
+        for name in names:
+            _reject_directory(name)
+        clips = [_fit(_load_file_of_duration(p, min_seconds), length, pad, n)
+                 for p, n in zip(audio, names)]
         return clips, names, False
 
     # numpy arrays and array-likes such as CPU tensors all expose __array__.
@@ -554,12 +590,16 @@ def load_clips(
         if sr is None:
             raise ValueError("sr is required for arrays: pass the sample rate in Hz")
         _check_sr(sr)
+        if channel_axis is not None:
+            arr = _mix_channels(arr, channel_axis)
         if arr.ndim == 1:
-            return [_prepare_array_clip(arr, sr, length, pad, "audio")], ["audio"], True
+            return [_prepare_array_clip(arr, sr, length, pad, "audio", min_seconds)], ["audio"], True
         if arr.shape[0] == 0:
             raise ValueError(f"audio: the batch has no clips (shape {arr.shape})")
+        _reject_channels_as_batch(arr)
         names = [f"clip {i}" for i in range(arr.shape[0])]
-        clips = [_prepare_array_clip(row, sr, length, pad, n) for row, n in zip(arr, names)]
+        clips = [_prepare_array_clip(row, sr, length, pad, n, min_seconds)
+                 for row, n in zip(arr, names)]
         return clips, names, False
 
     raise TypeError(
@@ -568,10 +608,87 @@ def load_clips(
     )
 
 
-def _prepare_array_clip(x, sr, length: int, pad: str, name: str) -> np.ndarray:
+def check_min_seconds(value) -> float:
+    """``value`` as a float, or a ValueError unless it is a number of seconds >= 0."""
+    if not isinstance(value, numbers.Real) or isinstance(value, (bool, np.bool_)) or not value >= 0:
+        raise ValueError(f"min_seconds must be a number of seconds >= 0, got {value!r}")
+    return float(value)
+
+
+def _mix_channels(arr: np.ndarray, channel_axis: int) -> np.ndarray:
+    """One multichannel clip averaged to mono along ``channel_axis``."""
+    if arr.ndim != 2:
+        raise ValueError(
+            f"audio: channel_axis={channel_axis} is for a 2-D array holding one multichannel "
+            f"clip, got shape {arr.shape}"
+        )
+    if arr.shape[channel_axis] == 0:
+        raise AudioError(f"audio: no channels (shape {arr.shape})")
+    # float64 sum, as load_file mixes: huge-but-finite channels cannot overflow to inf.
+    return arr.mean(axis=channel_axis, dtype=np.float64)
+
+
+def _reject_channels_as_batch(arr: np.ndarray) -> None:
+    """A (frames, channels) array read as a batch would embed each frame as a clip."""
+    frames, channels = arr.shape
+    if channels <= MAX_CHANNELS:
+        raise AudioError(
+            f"audio: shape {arr.shape} reads as a batch of {frames} clips of {channels} "
+            f"sample(s) each; for one clip of {frames} frames in {channels} channels "
+            "(soundfile's layout) pass channel_axis=1 to average the channels to mono, or "
+            "one channel as a 1-D array (x[:, 0]); librosa's (channels, samples) takes "
+            "channel_axis=0; a batch of clips is (n_clips, n_samples)"
+        )
+
+
+def _prepare_array_clip(x, sr, length: int, pad: str, name: str,
+                        min_seconds: float) -> np.ndarray:
     """Validate, resample and fix the length of one in-memory clip."""
     clip = check_array(x, name=name)
+    check_duration(name, clip.size, sr, min_seconds)
     return _fit(_to_model_rate(clip, sr, name), length, pad, name)
+
+
+def check_duration(name: str, n_samples: int, sr, min_seconds: float) -> None:
+    """Refuse a clip of ``n_samples`` at ``sr`` Hz shorter than ``min_seconds``.
+
+    Parameters
+    ----------
+    name : str
+        How to refer to the clip (its path, ``"clip i"`` or ``"audio"``).
+    n_samples : int
+        Its length in samples (frames, for a file) at its own rate.
+    sr : int or float
+        That rate in Hz.
+    min_seconds : float
+        The minimum duration; 0 accepts any clip.
+
+    Raises
+    ------
+    AudioError
+        "too short", with the duration, the minimum and how to accept it anyway.
+
+    Examples
+    --------
+    >>> check_duration("blip.wav", 800, 16000, MIN_SECONDS)     # doctest: +SKIP
+    AudioError: blip.wav: too short: 800 sample(s) at 16000 Hz last 0.05 s, ...
+    """
+    seconds = n_samples / sr
+    if seconds < min_seconds:
+        raise AudioError(
+            f"{name}: too short: {n_samples} sample(s) at {sr:g} Hz last {seconds:.4g} s, less "
+            f"than the minimum of {min_seconds:g} s; pass min_seconds=0 (--min-seconds 0) to "
+            "embed it anyway"
+        )
+
+
+def _load_file_of_duration(path, min_seconds: float) -> np.ndarray:
+    """load_file, refusing a file shorter than ``min_seconds``."""
+    decoded = decode_file(path)
+    check_duration(os.fspath(path), decoded.frames, decoded.sample_rate, min_seconds)
+    for message in decoded.warnings:
+        warnings.warn(message, AudioWarning, stacklevel=4)
+    return decoded.samples
 
 
 def _fit(clip: np.ndarray, length, pad: str, name: str) -> np.ndarray:
@@ -656,6 +773,16 @@ def _check_fix_args(length, mode) -> None:
         raise ValueError(f"length must be a positive int, got {length!r}")
     if length <= 0:
         raise ValueError(f"length must be a positive int, got {length}")
+
+
+def _reject_directory(name: str) -> None:
+    """A folder given as an audio file gets its own message, not "no such file"."""
+    if os.path.isdir(name):
+        raise AudioError(
+            f"{name}: is a directory, not an audio file; pass a list of its files "
+            "(e.g. sorted(glob.glob('folder/*.wav'))) or embed the folder with "
+            "`randcnn-fast embed FOLDER --out OUT`"
+        )
 
 
 def _reject_sr_for_files(sr) -> None:

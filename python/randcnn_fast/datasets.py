@@ -50,6 +50,7 @@ __all__ = [
     "manifest",
     "fsdd",
     "load",
+    "read_csv",
 ]
 
 #: File extensions recognised as audio by the folder-based loaders (case-insensitive).
@@ -99,6 +100,9 @@ _SPLIT_ALIASES = {
 
 _N_SHOWN = 5  # how many offending items an error message lists
 
+#: A manifest column of this name holds the folds unless another protocol column is named.
+DEFAULT_FOLD_COLUMN = "fold"
+
 
 # --------------------------------------------------------------------------- Dataset
 
@@ -115,6 +119,8 @@ class Dataset:
         folds: fold id of every clip for cross-validation datasets, else ``None``.
         split: ``"train"``, ``"valid"`` or ``"test"`` per clip for split datasets,
             else ``None``.
+        protocol_source: where the folds or the split come from, in words (for example
+            "column 'fold' of /data/labels.csv"), shown with the results.
 
     Exactly one of ``folds`` and ``split`` is set. Sequences given to the
     constructor are stored as tuples.
@@ -126,6 +132,7 @@ class Dataset:
     classes: tuple[str, ...]
     folds: tuple[int, ...] | None = None
     split: tuple[str, ...] | None = None
+    protocol_source: str = ""
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # the dataclass is frozen
@@ -230,6 +237,7 @@ class Dataset:
             classes=self.classes,
             folds=None if self.folds is None else pick(self.folds),
             split=None if self.split is None else pick(self.split),
+            protocol_source=self.protocol_source,
         )
 
     def _indices(self, mask_or_indices) -> list[int]:
@@ -266,10 +274,27 @@ class Dataset:
             counts = Counter(self.split)
             proto = "split " + ", ".join(f"{s}: {counts[s]}" for s in SPLITS if counts[s])
         per_class = ", ".join(f"{c}: {k}" for c, k in self.class_counts().items())
+        source = f" from {self.protocol_source}" if self.protocol_source else ""
         return (
             f"Dataset(name={self.name!r}, n_clips={self.n_clips}, "
-            f"n_classes={self.n_classes}, {proto}; classes {per_class})"
+            f"n_classes={self.n_classes}, {proto}{source}; classes {per_class})"
         )
+
+    def describe_protocol(self) -> str:
+        """Which folds or split parts the clips fall in and where they come from, in words:
+        "folds 1-10 (873-990 clips each), from column 'fold' of /data/UrbanSound8K.csv"."""
+        if self.folds is not None:
+            counts = Counter(self.folds)
+            ids = sorted(counts)
+            named = (f"folds {ids[0]}-{ids[-1]}" if ids == list(range(ids[0], ids[-1] + 1))
+                     and len(ids) > 2 else "folds " + ", ".join(map(str, ids)))
+            sizes = sorted(counts.values())
+            spread = f"{sizes[0]}" if sizes[0] == sizes[-1] else f"{sizes[0]}-{sizes[-1]}"
+            text = f"{len(ids)} {named} ({spread} clips each)"
+        else:
+            counts = Counter(self.split)
+            text = "split " + ", ".join(f"{s} {counts[s]}" for s in SPLITS if counts[s])
+        return text + (f", from {self.protocol_source}" if self.protocol_source else "")
 
 
 def _as_sequence(value, what: str) -> Sequence:
@@ -381,6 +406,12 @@ def _stratified_folds(labels: Sequence[str], n_folds: int, *, shuffle: bool, see
     return tuple(folds.tolist())
 
 
+def _made_folds(shuffle: bool, seed) -> str:
+    """protocol_source of folds made by :func:`_stratified_folds`."""
+    how = f"shuffled, seed {seed}" if shuffle else "unshuffled"
+    return f"stratified folds made by randcnn_fast ({how})"
+
+
 def _numeric_or_text_order(labels: Iterable[str]) -> tuple[str, ...]:
     """Distinct labels sorted numerically if all are integers, else as text."""
     distinct = set(labels)
@@ -406,11 +437,17 @@ def _parse_int(value: str, what: str) -> int:
     raise ValueError(f"{what}: {value!r} is not an integer")
 
 
-def _read_csv(csv_path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        rows = list(reader)
-        columns = list(reader.fieldnames or [])
+def read_csv(csv_path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """(column names, rows as dicts) of a UTF-8 CSV file (a byte-order mark is allowed); a
+    file in another encoding is a ValueError saying so."""
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            columns = list(reader.fieldnames or [])
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{csv_path}: not UTF-8 text (byte {error.start} cannot be decoded: "
+                         f"{error.reason}); save the CSV as UTF-8") from None
     return columns, rows
 
 
@@ -486,7 +523,8 @@ def gtzan(root, lists_dir) -> Dataset:
         raise err
     if not paths:
         raise ValueError(f"the GTZAN split lists in {lists_dir} are empty")
-    return Dataset("gtzan", tuple(paths), tuple(labels), GTZAN_CLASSES, split=tuple(split))
+    return Dataset("gtzan", tuple(paths), tuple(labels), GTZAN_CLASSES, split=tuple(split),
+                   protocol_source=f"the fault-filtered split lists in {lists_dir}")
 
 
 def extended_ballroom(root, *, shuffle: bool = False, seed: int = 0) -> Dataset:
@@ -518,7 +556,8 @@ def extended_ballroom(root, *, shuffle: bool = False, seed: int = 0) -> Dataset:
     classes = tuple(c for c in BALLROOM_CLASSES if c in by_class)
     folds = _stratified_folds(labels, 10, shuffle=shuffle, seed=seed, adapt=False,
                               where=f"Extended Ballroom at {root}")
-    return Dataset("extended_ballroom", paths, labels, classes, folds=folds)
+    return Dataset("extended_ballroom", paths, labels, classes, folds=folds,
+                   protocol_source=_made_folds(shuffle, seed))
 
 
 def urbansound8k(root) -> Dataset:
@@ -532,10 +571,10 @@ def urbansound8k(root) -> Dataset:
     csv_path = root / "metadata" / "UrbanSound8K.csv"
     if not csv_path.is_file():
         raise FileNotFoundError(
-            f"UrbanSound8K metadata not found: {csv_path} (expected root/metadata/"
-            "UrbanSound8K.csv next to root/audio/fold1..fold10)"
+            f"UrbanSound8K metadata not found: looked for {csv_path} (root/metadata/"
+            f"UrbanSound8K.csv next to root/audio/fold1..fold10){_urbansound8k_hint(root)}"
         )
-    columns, rows = _read_csv(csv_path)
+    columns, rows = read_csv(csv_path)
     _require_columns(columns, ("slice_file_name", "fold", "classID", "class"), csv_path)
     if not rows:
         raise ValueError(f"{csv_path} lists no clips")
@@ -567,7 +606,16 @@ def urbansound8k(root) -> Dataset:
     if len(set(names)) != len(names):
         raise ValueError(f"{csv_path}: one class name has several classIDs: {class_of_id}")
     return Dataset("urbansound8k", tuple(paths), tuple(labels), tuple(names),
-                   folds=tuple(folds))
+                   folds=tuple(folds), protocol_source=f"the official folds in {csv_path}")
+
+
+def _urbansound8k_hint(root: Path) -> str:
+    """'; did you mean root=...?' where the metadata lies where a near miss of root puts it:
+    root one level too high, or the audio folder given as root."""
+    for candidate in (root / "UrbanSound8K", root.parent):
+        if (candidate / "metadata" / "UrbanSound8K.csv").is_file():
+            return f"; did you mean root={candidate}?"
+    return ""
 
 
 def folder(root, *, extensions=AUDIO_EXTENSIONS, n_folds: int = 5, shuffle: bool = True,
@@ -588,6 +636,14 @@ def folder(root, *, extensions=AUDIO_EXTENSIONS, n_folds: int = 5, shuffle: bool
         raise ValueError(
             f"{root}: no class folders with audio files ({', '.join(exts)}) found"
         )
+    empty = sorted(p.name for p in root.iterdir()
+                   if p.is_dir() and not p.name.startswith(".") and p.name not in by_class)
+    if empty:
+        warnings.warn(
+            f"{root}: class folder(s) {empty[:_N_SHOWN]} hold no audio files "
+            f"({', '.join(exts)}) and are left out",
+            stacklevel=2,
+        )
     loose = [p for p in root.iterdir()
              if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in exts]
     if loose:
@@ -604,7 +660,7 @@ def folder(root, *, extensions=AUDIO_EXTENSIONS, n_folds: int = 5, shuffle: bool
     folds = _stratified_folds(labels, n_folds, shuffle=shuffle, seed=seed, adapt=True,
                               where=str(root))
     return Dataset(name if name is not None else root.name, tuple(paths), tuple(labels),
-                   classes, folds=folds)
+                   classes, folds=folds, protocol_source=_made_folds(shuffle, seed))
 
 
 def manifest(csv_path, *, path_column: str = "path", label_column: str = "label",
@@ -616,15 +672,18 @@ def manifest(csv_path, *, path_column: str = "path", label_column: str = "label"
     Relative paths are relative to the CSV's folder. The protocol comes from
     ``fold_column`` (integer fold ids) if given, else from ``split_column`` (values
     ``train``/``valid``/``test``; ``validation`` and ``val`` mean ``valid``; case and
-    surrounding spaces are ignored; not every split has to occur), else stratified
-    folds are made as in :func:`folder`. Classes are the distinct labels sorted
+    surrounding spaces are ignored; not every split has to occur), else from a column
+    named ``fold`` when the CSV has one, else stratified folds are made as in
+    :func:`folder`. A path listed twice is an error. Classes are the distinct labels sorted
     numerically when all are integers, else as text. ``name`` defaults to the
     CSV's file name without extension.
     """
     csv_path = _abspath(csv_path)
     if not csv_path.is_file():
         raise FileNotFoundError(f"manifest CSV not found: {csv_path}")
-    columns, rows = _read_csv(csv_path)
+    columns, rows = read_csv(csv_path)
+    if fold_column is None and split_column is None and DEFAULT_FOLD_COLUMN in columns:
+        fold_column = DEFAULT_FOLD_COLUMN
     wanted = [path_column, label_column]
     if fold_column is not None:
         wanted.append(fold_column)
@@ -665,17 +724,35 @@ def manifest(csv_path, *, path_column: str = "path", label_column: str = "label"
         )
     if missing:
         raise _missing_error(missing, len(paths), f"in {csv_path}")
+    _refuse_repeated_paths(paths, csv_path)
 
     classes = _numeric_or_text_order(labels)
     if name is None:
         name = csv_path.stem
     if fold_column is not None:
-        return Dataset(name, tuple(paths), tuple(labels), classes, folds=tuple(folds))
+        return Dataset(name, tuple(paths), tuple(labels), classes, folds=tuple(folds),
+                       protocol_source=f"column {fold_column!r} of {csv_path}")
     if split_column is not None:
-        return Dataset(name, tuple(paths), tuple(labels), classes, split=tuple(split))
+        return Dataset(name, tuple(paths), tuple(labels), classes, split=tuple(split),
+                       protocol_source=f"column {split_column!r} of {csv_path}")
     folds_ = _stratified_folds(labels, n_folds, shuffle=shuffle, seed=seed, adapt=True,
                                where=str(csv_path))
-    return Dataset(name, tuple(paths), tuple(labels), classes, folds=folds_)
+    return Dataset(name, tuple(paths), tuple(labels), classes, folds=folds_,
+                   protocol_source=_made_folds(shuffle, seed))
+
+
+def _refuse_repeated_paths(paths: list[str], csv_path: Path) -> None:
+    """A clip listed twice would be counted twice, in one fold or in two (trained on and
+    tested): refuse it, naming the lines."""
+    lines: dict[str, list[int]] = {}
+    for lineno, path in enumerate(paths, start=2):
+        lines.setdefault(path, []).append(lineno)
+    repeated = [(p, ln) for p, ln in lines.items() if len(ln) > 1]
+    if repeated:
+        shown = "; ".join(f"{p} on lines {', '.join(map(str, ln))}"
+                          for p, ln in repeated[:_N_SHOWN])
+        raise ValueError(f"{csv_path}: {len(repeated)} path(s) listed more than once: {shown}; "
+                         "list each clip once")
 
 
 def fsdd(root) -> Dataset:

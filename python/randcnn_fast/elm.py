@@ -238,7 +238,9 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
         Ridge penalty on the read-out. 0 (default) is the original's unregularised
         minimum-norm least squares.
     random_state : int, RandomState or None
-        Seeds the random layer (N(0, 1) biases, then N(0, 1) weights, as the original).
+        Seeds the random layer (N(0, 1) biases, then N(0, 1) weights, as the original). The
+        default 0 makes every fit of the same data the same model; None draws a new layer
+        each time, as scikit-learn's convention has it.
     n_threads : int
         Threads for the layer draw, the hidden layer and the read-out; 0 uses every core.
 
@@ -251,7 +253,7 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
         Read-out weights onto the +-1 one-vs-all targets.
     """
 
-    def __init__(self, n_hidden: int = 500, *, alpha: float = 0.0, random_state=None,
+    def __init__(self, n_hidden: int = 500, *, alpha: float = 0.0, random_state=0,
                  n_threads: int = 0):
         self.n_hidden = n_hidden
         self.alpha = alpha
@@ -294,6 +296,17 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
         (n_samples,), positive where it is predicted, as scikit-learn expects."""
         scores = self._scores(X)
         return scores[:, 1] if len(self.classes_) == 2 else scores
+
+    def predict_proba(self, X):
+        """Class probabilities (n_samples, n_classes): the softmax of the read-out scores.
+
+        The read-out is fitted to +-1 targets, not to likelihoods, so these are a monotone
+        rescaling of the scores (their argmax is :meth:`predict`'s class), not calibrated
+        probabilities; wrap the model in scikit-learn's ``CalibratedClassifierCV`` for those.
+        """
+        scores = self._scores(X)
+        exps = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return exps / exps.sum(axis=1, keepdims=True)
 
     def predict(self, X):
         winners = np.argmax(self._scores(X), axis=1)

@@ -128,13 +128,18 @@ class Embedder:
     device : {"cpu", "cuda"}
         ONNX Runtime's device. "cuda" raises an error explaining what to install when the
         CUDA provider is not available; it never falls back to the CPU silently.
+    min_seconds : float
+        Audio arrays shorter than this are refused (default
+        :data:`randcnn_fast.audio.MIN_SECONDS`, 0.1 s: shorter is more likely a damaged or
+        misread input than a sound); 0 accepts any clip.
     """
 
     def __init__(self, arch: str = "sample_level", *, size: str = "paper", seed: int = 0,
                  length: int | None = None, pad: str = "repeat", input: str = "audio",
                  logmel_preset: str = "elmarc", backend_features: str = "faithful",
                  n_threads: int = 0, backend: str = "native", device: str = "cpu",
-                 precision: str = "fp32", features: int | None = None):
+                 precision: str = "fp32", features: int | None = None,
+                 min_seconds: float = audio_io.MIN_SECONDS):
         self.network: Network = load_architecture(arch, size=size, backend_features=backend_features,
                                                   features=features)
         # A network equal to a built-in (its name, or a file saved from it) is that built-in.
@@ -156,6 +161,7 @@ class Embedder:
         if logmel_preset not in frontend.LOGMEL_PRESETS:
             raise ValueError(f"unknown logmel_preset {logmel_preset!r}; choose one of {frontend.LOGMEL_PRESETS}")
         self.pad, self.input, self.logmel_preset = pad, input, logmel_preset
+        self.min_seconds = audio_io.check_min_seconds(min_seconds)
         self.n_threads = check_threads(n_threads)
         if pad not in ("crop", "none") and not self.network.accepts(self.length):
             raise ValueError(self._too_short(f"length={self.length}"))
@@ -208,18 +214,30 @@ class Embedder:
         length); ``print()`` it for a table."""
         return self.network.describe(self.length if length is None else length)
 
-    def embed(self, clips, *, sr: float | None = None) -> np.ndarray:
+    def embed(self, clips, *, sr: float | None = None, channel_axis: int | None = None) -> np.ndarray:
         """Embed audio: a 1-D array (``sr`` required), a 2-D batch of equal-length clips, a
         path, or a list of paths; or, with ``input="logmel"``, log-mel frames.
+
+        Parameters
+        ----------
+        clips : array_like, str, os.PathLike or list of paths
+            The audio (see above).
+        sr : float, optional
+            Sample rate of an array in Hz; files carry their own.
+        channel_axis : {None, 0, 1}
+            For a 2-D array that is one multichannel clip: the axis of its channels, which
+            are averaged to mono (1 for soundfile's (samples, channels), 0 for librosa's
+            (channels, samples)). None: a 2-D array is a batch (n_clips, n_samples), and one
+            with at most 8 columns is refused as a likely (samples, channels) clip.
 
         Returns
         -------
         numpy.ndarray
             float32, (n_features,) for one clip, (n_clips, n_features) for a batch.
         """
-        if self.input == "audio" and sr is None and _is_path_list(clips):
+        if self.input == "audio" and sr is None and channel_axis is None and _is_path_list(clips):
             return self._embed_files(list(clips))
-        return self._run(*self._input_maps(clips, sr))
+        return self._run(*self._input_maps(clips, sr, channel_axis))
 
     def embed_file(self, path) -> FileEmbedding:
         """Embed one audio file and report what its decoding noticed.
@@ -373,6 +391,7 @@ class Embedder:
                              "frames")
         decoded = audio_io.decode_file(path)
         name = os.fspath(path)
+        audio_io.check_duration(name, decoded.frames, decoded.sample_rate, self.min_seconds)
         return self._wave_maps([decoded.samples], [name])[0], name, decoded
 
     def _finish_file(self, prepared, n_threads: int) -> FileEmbedding:
@@ -426,12 +445,16 @@ class Embedder:
 
     __call__ = embed
 
-    def _input_maps(self, clips, sr):
+    def _input_maps(self, clips, sr, channel_axis=None):
         """(time, frequency, 1) input maps at the network's length, their names, single."""
         if self.input == "logmel":
+            if channel_axis is not None:
+                raise ValueError("channel_axis is for audio; log-mel frames have no channels")
             frames, names, single = frontend.check_logmel(clips)
             return self._fixed_maps(frames, names), names, single
-        waves, names, single = audio_io.load_clips(clips, sr=sr, length=None, pad=self.pad)
+        waves, names, single = audio_io.load_clips(clips, sr=sr, length=None, pad=self.pad,
+                                                   channel_axis=channel_axis,
+                                                   min_seconds=self.min_seconds)
         return self._wave_maps(waves, names), names, single
 
     def _wave_maps(self, waves, names):
@@ -474,17 +497,19 @@ def embed(audio, arch: str = "sample_level", *, sr: float | None = None, size: s
           seed: int = 0, length: int | None = None, pad: str = "repeat", input: str = "audio",
           logmel_preset: str = "elmarc", backend_features: str = "faithful",
           n_threads: int = 0, backend: str = "native", device: str = "cpu",
-          precision: str = "fp32", features: int | None = None) -> np.ndarray:
-    """Embed audio with a random-weight CNN: ``Embedder(arch, ...).embed(audio, sr=sr)``.
+          precision: str = "fp32", features: int | None = None,
+          channel_axis: int | None = None, min_seconds: float = audio_io.MIN_SECONDS) -> np.ndarray:
+    """Embed audio with a random-weight CNN:
+    ``Embedder(arch, ...).embed(audio, sr=sr, channel_axis=channel_axis)``.
 
-    See :class:`Embedder` for the parameters (``arch`` a name, a file or a Network; ``features``
-    a width). Weights are cached per (network, seed).
+    See :class:`Embedder` and :meth:`Embedder.embed` for the parameters (``arch`` a name, a
+    file or a Network; ``features`` a width). Weights are cached per (network, seed).
     """
     embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, input=input,
                         logmel_preset=logmel_preset, backend_features=backend_features,
                         n_threads=n_threads, backend=backend, device=device, precision=precision,
-                        features=features)
-    return embedder.embed(audio, sr=sr)
+                        features=features, min_seconds=min_seconds)
+    return embedder.embed(audio, sr=sr, channel_axis=channel_axis)
 
 
 def embed_frames(audio, arch: str = "sample_level", *, sr: float | None = None,

@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import platform
 import time
+import warnings
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
 
 from . import __version__, _core, datasets, demo
@@ -20,12 +22,15 @@ from .archfile import is_architecture_file, load_architecture, network_to_dict
 from .architectures import ARCHITECTURES, SIZES
 from .elm import PAPER_HIDDEN_SIZES
 from .features import MFCC, FeatureConfig, dataset_features
-from .protocols import CLASSIFIERS, PROTOCOLS, run_protocol, work_units
+from .protocols import CLASSIFIERS, PROTOCOLS, check_dataset, run_protocol, work_units
 from .report import write_report
 from .scaling import check_scale
 
 # libsvm iterations per SVM fit: about 15 s for 2,000 clips; converged fits are unaffected.
 SVM_MAX_ITER = 1_000_000
+
+#: Where runs without an out_dir write, each into a folder named for the run.
+RESULTS_ROOT = "randcnn_fast_results"
 
 
 def demo_dataset() -> datasets.Dataset:
@@ -43,6 +48,25 @@ def _versions() -> dict:
         except metadata.PackageNotFoundError:
             continue
     return found
+
+
+def run_folder(dataset_name: str, root=RESULTS_ROOT) -> Path:
+    """A new folder name for a run: ``root/<dataset>-<date>-<time>`` (a suffix -2, -3... when
+    one of that name exists already)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset_name) or "dataset"
+    base = Path(root) / f"{safe}-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
+
+
+def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
+    """Refuse to write over an earlier run's results unless asked to."""
+    if not overwrite and (out_dir / "results.json").exists():
+        raise FileExistsError(f"{out_dir} holds the results of an earlier run (results.json); "
+                              "pass overwrite=True to replace them, or choose another out_dir")
 
 
 def _check_choices(values, allowed, what):
@@ -83,7 +107,7 @@ def feature_configs(archs, sizes, seeds, *, features=None, length=None, pad="rep
 
 def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("small",),
              classifiers=CLASSIFIERS, seeds=(0,), protocols=("paper",), mfcc: bool = True,
-             out_dir="randcnn_fast_results", cache_dir=None, length=None, pad="repeat",
+             out_dir=None, overwrite: bool = False, cache_dir=None, length=None, pad="repeat",
              backend_features="faithful", hidden_sizes=PAPER_HIDDEN_SIZES, n_threads: int = 0,
              svm_max_iter: int = SVM_MAX_ITER, precision: str = "fp32",
              progress: bool = True, features: int | None = None, scale: str = "none",
@@ -95,7 +119,9 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     "none" (the paper's) or "standard" standardises the features, fitted on each training
     part only (:mod:`randcnn_fast.scaling`). The MFCC baseline runs with
     ``mfcc_classifiers`` (the SVM, as in the paper; an ELM once per seed).
-    ``dataset`` None uses the built-in demo. ``svm_max_iter`` caps libsvm's iterations per fit
+    ``dataset`` None uses the built-in demo. ``out_dir`` None writes into a new folder named
+    for the run, ``randcnn_fast_results/<dataset>-<date>-<time>``; a folder holding an earlier
+    run's results.json is refused unless ``overwrite``. ``svm_max_iter`` caps libsvm's iterations per fit
     (-1: none): on the paper's unscaled features a linear SVM can otherwise run for many
     minutes on large-magnitude embeddings (the temporal models); a capped fit that stopped
     early can differ from plain GridSearchCV(SVC()). Clips that fail to load are recorded in the
@@ -116,6 +142,10 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     configs = feature_configs(archs, sizes, seeds, features=features, length=length, pad=pad,
                               backend_features=backend_features, precision=precision)
     dataset = demo_dataset() if dataset is None else dataset
+    for problem in check_dataset(dataset):  # before any forward pass
+        warnings.warn(problem, stacklevel=2)
+    out_dir = run_folder(dataset.name) if out_dir is None else Path(out_dir)
+    _check_out_dir(out_dir, overwrite)
     if mfcc:
         configs.append(FeatureConfig(MFCC, size="-", seed=0, length=None))
     features, failures, warned = {}, [], {}
@@ -127,6 +157,10 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
             warned.setdefault((w["path"], w["warning"]), w)
     usable = np.all([np.isfinite(X).all(axis=1) for X in features.values()], axis=0)
     clips = dataset.subset(usable)
+    if not usable.all():
+        unusable = f" without its {len(usable) - usable.sum()} unusable clip(s)"
+        for problem in check_dataset(clips, context=unusable):
+            warnings.warn(problem, stacklevel=2)
 
     rows, confusions = [], {}
     # (config, classifier, protocol, seed); the MFCC features have no seed, an ELM on them has
@@ -134,7 +168,13 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
             for classifier in (mfcc_classifiers if config.arch == MFCC else classifiers)
             for seed in ([config.seed] if config.arch != MFCC or classifier == "svm" else seeds)]
     total = sum(work_units(clips, c, p, hidden_sizes) for _, c, p, _ in jobs)
-    with tqdm(total=total, desc="classifiers", unit="fit", disable=not progress) as bar:
+    svm_fits = svm_stopped_early = 0
+    with tqdm(total=total, desc="classifiers", unit="fit", disable=not progress) as bar, \
+            warnings.catch_warnings():
+        # libsvm's early stops at svm_max_iter are counted and reported once, in the summary
+        # and results.json, rather than printed fit by fit.
+        warnings.filterwarnings("ignore", message="Solver terminated early",
+                                category=ConvergenceWarning)
         for config, classifier, protocol, seed in jobs:
             outcome = run_protocol(features[config][usable], clips, classifier, protocol,
                                    seed=seed, hidden_sizes=hidden_sizes,
@@ -144,7 +184,10 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
                          "n_features": features[config].shape[1], "seed": seed,
                          "classifier": classifier, "protocol": protocol, "scale": scale,
                          "accuracy": outcome.accuracy, "fold_accuracies": outcome.fold_accuracies,
-                         "chosen": outcome.chosen, "n_clips": clips.n_clips})
+                         "chosen": outcome.chosen, "n_clips": clips.n_clips,
+                         "svm_stopped_early": outcome.svm_stopped_early})
+            svm_fits += outcome.svm_fits
+            svm_stopped_early += outcome.svm_stopped_early
             key = (config.arch, config.size, classifier, protocol)
             matrix = confusions.setdefault(key, np.zeros((clips.n_classes,) * 2, dtype=np.int64))
             np.add.at(matrix, (outcome.y_true, outcome.y_pred), 1)
@@ -154,7 +197,9 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
                        "platform": platform.platform(), "dependencies": _versions(),
                        "seconds": round(time.time() - started, 1)},
         "dataset": {"name": dataset.name, "clips": dataset.n_clips, "used": clips.n_clips,
-                    "classes": list(dataset.classes), "protocol_kind": dataset.protocol_kind},
+                    "classes": list(dataset.classes), "protocol_kind": dataset.protocol_kind,
+                    "protocol_source": dataset.protocol_source,
+                    "protocol_used": clips.describe_protocol()},
         "configuration": {"archs": [a if isinstance(a, str) else getattr(a, "arch", str(a))
                                     for a in archs],
                           "sizes": sizes, "classifiers": classifiers, "seeds": seeds,
@@ -167,6 +212,9 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
                        "matrix": m.tolist()} for k, m in confusions.items()],
         "failures": failures,
         "warnings": list(warned.values()),
+        "svm_convergence": {"fits": svm_fits, "stopped_early": svm_stopped_early,
+                            "max_iter": svm_max_iter},
+        "out_dir": str(out_dir),
     }
-    write_report(results, Path(out_dir))
+    write_report(results, out_dir)
     return results

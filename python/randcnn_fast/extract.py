@@ -25,7 +25,9 @@ its embeddings part last, so the embeddings part is the shard's "done" marker: a
 done when both parts exist, and a run killed between the two redoes the shard (rewriting the
 same errors part). At start a run removes temporary files left by a killed one, skips the done
 shards and computes the others. A lock file (``.extract.lock``, held with ``flock`` while a run
-is writing, released by the kernel even on SIGKILL) refuses a second run into the same folder.
+is writing, released by the kernel even on SIGKILL, removed when the run ends) refuses a second
+run into the same folder. A folder the process cannot write is only read: a finished run there
+is checked and summarised, anything else is refused with the reason.
 
 ``config.json`` keys the run: the sha256 of its canonical JSON (the "config hash") is checked
 against the existing one, and a run with another configuration, package version or shard size,
@@ -48,7 +50,7 @@ pyarrow (and pandas for :func:`load_embeddings`) are imported when needed:
 """
 from __future__ import annotations
 
-import csv
+import errno
 import hashlib
 import json
 import os
@@ -65,8 +67,8 @@ from tqdm.auto import tqdm
 
 from .archfile import network_from_dict, network_to_dict
 from .atomic import TMP_MARK, atomic_write
-from .audio import SAMPLE_RATE, decode_file
-from .datasets import AUDIO_EXTENSIONS, audio_files, normalise_extensions
+from .audio import MIN_SECONDS, SAMPLE_RATE, check_duration, decode_file
+from .datasets import AUDIO_EXTENSIONS, audio_files, normalise_extensions, read_csv
 from .embedder import Embedder, check_threads
 from .frames import to_samples
 
@@ -200,10 +202,7 @@ def _folder_manifest(root: Path, extensions) -> tuple[list[str], dict[str, list[
 def _csv_manifest(csv_path: Path) -> tuple[list[str], dict[str, list[str]]]:
     """Paths (relative ones taken relative to the CSV's folder) and the extra columns, as
     text, of a CSV with a ``path`` column."""
-    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        rows = list(reader)
-        columns = list(reader.fieldnames or [])
+    columns, rows = read_csv(csv_path)
     if "path" not in columns:
         raise ValueError(f"{csv_path}: a manifest needs a 'path' column; the CSV has columns "
                          f"{columns}")
@@ -283,6 +282,7 @@ def _make_config(embedder: Embedder, shard_size: int, frames=None) -> dict:
         "n_features": int(embedder.n_features),
         "sample_rate": SAMPLE_RATE,
         "shard_size": int(shard_size),
+        "min_seconds": embedder.min_seconds,
     }
 
 
@@ -363,22 +363,55 @@ def _remove_run(out_dir: Path) -> None:
 
 @contextmanager
 def _run_lock(out_dir: Path):
-    """Hold an exclusive flock on out_dir/.extract.lock (released by the kernel if the process
-    dies), refusing a second concurrent run into the same folder."""
+    """Hold an exclusive flock on out_dir/.extract.lock while the run works (the kernel releases
+    it if the process dies), refusing a second concurrent run into the same folder; the file is
+    removed when the run ends, so a finished folder holds only its results.
+
+    Yields True, or False where out_dir cannot be written (a read-only folder): such a run may
+    only read and check what is there.
+    """
     try:
         import fcntl
     except ImportError:  # no flock (Windows): no protection against concurrent runs
-        yield
+        yield True
         return
-    fh = open(out_dir / LOCK_FILE, "a+b")
+    path = out_dir / LOCK_FILE
+    fh = _open_lock(path, fcntl)
+    if fh is None:
+        yield False
+        return
     try:
+        yield True
+    finally:
+        try:
+            path.unlink()  # while still holding the lock: see _open_lock
+        except OSError:
+            pass
+        fh.close()
+
+
+def _open_lock(path: Path, fcntl):
+    """The lock file, open and locked; None where its folder cannot be written."""
+    while True:
+        try:
+            fh = open(path, "a+b")
+        except OSError as error:
+            if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                return None
+            raise
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            raise RuntimeError(f"another extraction is writing into {out_dir} (it holds "
-                               f"{out_dir / LOCK_FILE}); wait for it or stop it") from None
-        yield
-    finally:
+            fh.close()
+            raise RuntimeError(f"another extraction is writing into {path.parent} (it holds "
+                               f"{path}); wait for it or stop it") from None
+        # A run that ended between our open and flock has removed the file we locked; a lock
+        # on it would not exclude a run that creates the file anew, so lock that one instead.
+        try:
+            if os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino:
+                return fh
+        except FileNotFoundError:
+            pass
         fh.close()
 
 
@@ -409,7 +442,7 @@ def _embedder_for(config: dict, n_threads: int) -> Embedder:
                                 length=config["length"], pad=config["pad"],
                                 logmel_preset=config["logmel_preset"],
                                 backend_features=config["backend_features"], n_threads=n_threads,
-                                precision=config["precision"])
+                                precision=config["precision"], min_seconds=config["min_seconds"])
             if embedder.n_features != config["n_features"]:
                 raise RuntimeError(f"{config['arch']} gives {embedder.n_features} features here "
                                    f"but {config['n_features']} where the run was configured")
@@ -523,6 +556,7 @@ def _clip_rows(embedder: Embedder, paths, config: dict):
     for path in paths:
         try:
             decoded = decode_file(path)
+            check_duration(path, decoded.frames, decoded.sample_rate, embedder.min_seconds)
             vectors, times = embedder.embed_frames(decoded.samples, sr=SAMPLE_RATE,
                                                    **config["frames"])
             yield path, _ClipRows(vectors, times, decoded.seconds, decoded.warnings)
@@ -640,6 +674,12 @@ def _check_same_manifest(out_dir: Path, stored, wanted) -> None:
         _write_parquet(wanted, out_dir / MANIFEST_FILE)
 
 
+def _read_only(out_dir: Path, problem: str) -> PermissionError:
+    """The error for a run that would have to write into a folder it cannot write."""
+    return PermissionError(f"{out_dir} is not writable and {problem}; make it writable or "
+                           "choose another out_dir")
+
+
 def _recorded_errors(out_dir: Path, index: int) -> list[dict]:
     """The failures recorded for a done shard, less clips its embeddings part holds (a retry
     killed between its two writes leaves a clip in both)."""
@@ -666,7 +706,7 @@ def _count_clips(path: Path) -> int:
 def extract(source, out_dir, *, arch="sample_level", size: str = "paper", seed: int = 0,
             length: int | None = None, pad: str = "repeat", precision: str = "fp32",
             hop: float | None = None, window: float | None = None,
-            features: int | None = None,
+            features: int | None = None, min_seconds: float = MIN_SECONDS,
             extensions=AUDIO_EXTENSIONS,
             shard_size: int = 256, overwrite: bool = False, n_threads: int = 0,
             workers: int | None = None, scheduler: str | None = None,
@@ -684,6 +724,8 @@ def extract(source, out_dir, *, arch="sample_level", size: str = "paper", seed: 
         hop, window: seconds; both given, each shard row is a frame embedding
             (:meth:`~randcnn_fast.Embedder.embed_frames`, every file whole) with its ``time``,
             the frame's centre in seconds; ``length`` and ``pad`` then play no part.
+        min_seconds: files shorter than this are recorded as failures ("too short");
+            0 embeds any file with a sample.
         extensions: audio file extensions for a folder source.
         shard_size: clips per shard; part of the configuration.
         overwrite: delete a previous run in ``out_dir`` (another configuration or other files)
@@ -713,7 +755,7 @@ def extract(source, out_dir, *, arch="sample_level", size: str = "paper", seed: 
         workers = _check_positive_int(workers, "workers")
     # Building the embedder validates the configuration before anything is written.
     embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, precision=precision,
-                        n_threads=n_threads, features=features)
+                        n_threads=n_threads, features=features, min_seconds=min_seconds)
     if (hop is None) != (window is None):
         raise ValueError(f"frame embeddings need both hop and window (got hop={hop!r}, "
                          f"window={window!r})")
@@ -727,11 +769,19 @@ def extract(source, out_dir, *, arch="sample_level", size: str = "paper", seed: 
     out = Path(os.path.abspath(os.path.expanduser(os.fspath(out_dir))))
     out.mkdir(parents=True, exist_ok=True)
     summary = ExtractSummary(out_dir=str(out), n_clips=len(paths), config_hash=digest)
-    with _run_lock(out):
-        _remove_temporary_files(out)  # leftovers of a killed run
+    with _run_lock(out) as writable:
+        # A folder this process cannot write can still be re-checked: a finished run of this
+        # configuration over these files needs no write.
+        if not writable and overwrite:
+            raise _read_only(out, "overwrite=True would replace the run there")
+        if not writable and not (out / CONFIG_FILE).is_file():
+            raise _read_only(out, "holds no extraction")
+        if writable:
+            _remove_temporary_files(out)  # leftovers of a killed run
         _prepare(out, config, manifest, overwrite)
-        (out / SHARDS_DIR).mkdir(exist_ok=True)
-        (out / ERRORS_DIR).mkdir(exist_ok=True)
+        if writable:
+            (out / SHARDS_DIR).mkdir(exist_ok=True)
+            (out / ERRORS_DIR).mkdir(exist_ok=True)
 
         n_shards = -(-len(paths) // shard_size)
         todo, errors, warned = [], {}, {}
@@ -740,12 +790,15 @@ def extract(source, out_dir, *, arch="sample_level", size: str = "paper", seed: 
                 errors[i] = _recorded_errors(out, i)
                 warned[i] = _recorded_warnings(out, i)
                 summary.skipped += _count_clips(out / SHARDS_DIR / _shard_name(i))
-                if retry_failed and errors[i]:
+                if retry_failed and writable and errors[i]:
                     todo.append((i, [(e["clip_id"], paths[e["clip_id"]]) for e in errors[i]]))
                     summary.retried += len(errors[i])
             else:
                 lo = i * shard_size
                 todo.append((i, list(enumerate(paths[lo:lo + shard_size], start=lo))))
+        if todo and not writable:
+            raise _read_only(out, f"{len(todo)} shard(s) of the run there are not done "
+                                  f"(the first: {SHARDS_DIR}/{_shard_name(todo[0][0])})")
 
         bar = tqdm(total=len(paths), initial=len(paths) - sum(len(r) for _, r in todo),
                    desc="extract", unit="clip", disable=not progress, smoothing=0.1)
@@ -773,7 +826,8 @@ def extract(source, out_dir, *, arch="sample_level", size: str = "paper", seed: 
             summary.audio_seconds += result["audio_seconds"]
             errors[result["shard"]] = result["errors"]
             warned[result["shard"]] = result["warnings"]
-        _remove_temporary_files(out)  # a retried Dask task can leave one
+        if writable:
+            _remove_temporary_files(out)  # a retried Dask task can leave one
 
     summary.errors = [e for i in sorted(errors) for e in errors[i]]
     summary.warnings = [w for i in sorted(warned) for w in warned[i]]

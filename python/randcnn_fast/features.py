@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from . import __version__, _core
 from .archfile import network_from_dict
 from .atomic import atomic_write
-from .audio import decode_file
+from .audio import MIN_SECONDS, check_duration, decode_file
 from .embedder import Embedder, FileEmbedding
 from .frontend import mfcc_features
 
@@ -152,6 +152,7 @@ def _mfcc_files(paths):
     for path in paths:
         try:
             decoded = decode_file(path)
+            check_duration(path, decoded.frames, decoded.sample_rate, MIN_SECONDS)
             yield path, FileEmbedding(mfcc_features(decoded.samples), decoded.seconds,
                                       decoded.warnings)
         except Exception as error:  # noqa: BLE001

@@ -32,6 +32,55 @@ class Outcome:
     y_true: np.ndarray
     y_pred: np.ndarray
     fold_accuracies: list[float] = field(default_factory=list)
+    svm_fits: int = 0
+    svm_stopped_early: int = 0
+
+
+def check_dataset(dataset: Dataset, *, context: str = "") -> list[str]:
+    """Refuse a dataset no classifier can be scored on, before anything is embedded.
+
+    Raises ValueError for fewer than two classes with clips; for a fold dataset, a class with
+    a single clip (it is never both learnt and tested), one fold only, or a fold whose
+    training part holds one class; for a split dataset, a train part with fewer than two
+    classes or an empty test part. Returns warnings for what runs but weakens the
+    result: a class with fewer clips than there are folds (some folds never test it), a test
+    class absent from train (it can never be predicted). ``context`` is added to messages.
+    """
+    where = f"dataset {dataset.name!r}{context}"
+    counts = {c: k for c, k in dataset.class_counts().items() if k}
+    if len(counts) < 2:
+        raise ValueError(f"{where}: {dataset.n_clips} clip(s) in {len(counts)} class(es) "
+                         f"{sorted(counts)}; classification needs at least two classes")
+    labels = np.asarray(dataset.labels, dtype=object)  # str items, for the messages
+    if dataset.protocol_kind == "split":
+        split = np.asarray(dataset.split)
+        learnt = set(labels[split == "train"])
+        tested = set(labels[split == "test"])
+        if len(learnt) < 2:
+            raise ValueError(f"{where}: the train part holds {len(learnt)} class(es) "
+                             f"{sorted(learnt)}; a classifier needs at least two to learn")
+        if not tested:
+            raise ValueError(f"{where}: the test part is empty; nothing would be scored")
+        unseen = sorted(tested - learnt)
+        return [f"{where}: test class(es) {unseen} have no train clips and can never be "
+                "predicted"] if unseen else []
+    single = sorted(c for c, k in counts.items() if k < 2)
+    if single:
+        raise ValueError(f"{where}: class(es) {single} have a single clip, which can never be "
+                         "both learnt and tested; add clips or leave the class out")
+    folds = np.asarray(dataset.folds)
+    fold_ids = np.unique(folds)
+    if len(fold_ids) < 2:
+        raise ValueError(f"{where}: every clip is in fold {fold_ids[0]}; cross-validation "
+                         "needs at least two folds")
+    for fold in fold_ids:
+        learnt = set(labels[folds != fold])
+        if len(learnt) < 2:
+            raise ValueError(f"{where}: with fold {fold} held out the training part holds only "
+                             f"class(es) {sorted(learnt)}; a classifier needs at least two")
+    few = sorted(c for c, k in counts.items() if k < len(fold_ids))
+    return [f"{where}: class(es) {few} have fewer clips than the {len(fold_ids)} folds, so "
+            "some folds never test them"] if few else []
 
 
 def _fold_splits(folds: np.ndarray, keep: np.ndarray | None = None):
@@ -66,17 +115,19 @@ class _SVM:
     def __init__(self, X, y, progress, max_iter, n_threads, scale):
         self.X, self.y, self.progress, self.max_iter = X, y, progress, max_iter
         self.n_threads, self.scale = n_threads, scale
+        self.counter = svm.FitCounter()
 
     def select(self, splits):
         configs, scores, predictions = svm.grid_scores(self.X, self.y, splits, progress=self.progress,
                                                        max_iter=self.max_iter,
-                                                       n_threads=self.n_threads, scale=self.scale)
+                                                       n_threads=self.n_threads, scale=self.scale,
+                                                       counter=self.counter)
         index, config, score = svm.best_config(configs, scores)
         return config, score, predictions[index]
 
     def fit_predict(self, config, train, test):
         kernels = svm.FoldKernels(*split_features(self.X, train, test, self.scale))
-        return svm.fit_predict(kernels, self.y[train], config, self.max_iter)
+        return svm.fit_predict(kernels, self.y[train], config, self.max_iter, self.counter)
 
 
 class _ELM:
@@ -118,7 +169,8 @@ def run_protocol(X: np.ndarray, dataset: Dataset, classifier: str, protocol: str
 
     ``svm_max_iter`` caps libsvm's iterations per fit (-1: none, GridSearchCV's behaviour).
     ``n_threads`` (0: every core) runs the ELM's kernels and the SVM grid's fits. ``scale``
-    (:mod:`randcnn_fast.scaling`) is fitted on every training part the protocol uses.
+    (:mod:`randcnn_fast.scaling`) is fitted on every training part the protocol uses. An SVM's
+    outcome counts its fits and those libsvm stopped at ``svm_max_iter`` before converging.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
@@ -130,7 +182,15 @@ def run_protocol(X: np.ndarray, dataset: Dataset, classifier: str, protocol: str
         model = _ELM(X, y, seed, hidden_sizes, n_threads, progress, scale)
     else:
         raise ValueError(f"unknown classifier {classifier!r}; choose one of {CLASSIFIERS}")
+    outcome = _score(model, dataset, protocol)
+    if classifier == "svm":
+        outcome.svm_fits, outcome.svm_stopped_early = model.counter.fits, model.counter.stopped_early
+    return outcome
 
+
+def _score(model, dataset: Dataset, protocol: str) -> Outcome:
+    """Select and score ``model`` (an _SVM or an _ELM) on ``dataset`` under ``protocol``."""
+    y = dataset.y
     if dataset.protocol_kind == "split":
         train, valid, test = _split_parts(dataset)
         config, _, _ = model.select(_selection_splits(y, train, valid))

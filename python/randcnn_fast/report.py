@@ -46,7 +46,8 @@ def markdown(results: dict) -> str:
     lines = [f"# {data['name']}: accuracy (%)", "",
              f"{data['used']} clips ({data['clips']} listed), {len(data['classes'])} classes; "
              f"seeds {results['configuration']['seeds']}; mean +- std over seeds; feature "
-             f"scaling: {results['configuration'].get('scale', 'none')}.", ""]
+             f"scaling: {results['configuration'].get('scale', 'none')}.", "",
+             f"Clips used: {data['protocol_used']}.", ""]
     for (size, protocol), table in summarise(rows).items():
         lines += [f"## size {size}, protocol {protocol}", "",
                   "| features | " + " | ".join(c.upper() for c in classifiers) + " |",
@@ -60,8 +61,17 @@ def markdown(results: dict) -> str:
             name = "MFCC (120)" if features == MFCC else features
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
+    convergence = results.get("svm_convergence", {})
+    if convergence.get("stopped_early"):
+        lines += [f"{convergence['stopped_early']} of {convergence['fits']} SVM fits stopped at "
+                  f"the iteration cap ({convergence['max_iter']}, --svm-max-iter) before "
+                  "converging (libsvm's ConvergenceWarning, counted here instead of printed); "
+                  "their rows can differ from an uncapped GridSearchCV.", ""]
     if results["failures"]:
-        lines += [f"{len(results['failures'])} clip(s) could not be used; see results.json.", ""]
+        # A clip that fails fails in every feature configuration: count clips, not records.
+        lines += [f"{data['clips'] - data['used']} of {data['clips']} clip(s) could not be used "
+                  f"({len(results['failures'])} failure record(s) over the feature "
+                  "configurations); see results.json.", ""]
     if results.get("warnings"):
         lines += [f"{len(results['warnings'])} clip(s) were used with a decoding warning (for "
                   f"example an MP3 whose header announced another length); see results.json.", ""]
@@ -79,11 +89,18 @@ def _csv(rows) -> str:
     return out.getvalue()
 
 
-def _bar_chart(path: Path, table: dict, title: str) -> None:
+def _pyplot():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def bar_chart(table: dict, title: str):
+    """The paper's grouped bar chart of one (size, protocol) table, each bar labelled with its
+    accuracy; returns the matplotlib Figure."""
+    plt = _pyplot()
     archs = list(dict.fromkeys(f for f, _ in table if f != MFCC))
     classifiers = list(dict.fromkeys(c for f, c in table if f != MFCC))
     width = 0.8 / max(len(classifiers), 1)
@@ -92,46 +109,59 @@ def _bar_chart(path: Path, table: dict, title: str) -> None:
     for i, classifier in enumerate(classifiers):
         means = [table.get((a, classifier), (np.nan, 0, 0))[0] for a in archs]
         stds = [table.get((a, classifier), (0, 0, 0))[1] for a in archs]
-        ax.bar(x + (i - (len(classifiers) - 1) / 2) * width, means, width, yerr=stds, capsize=3,
-               label=classifier.upper())
+        bars = ax.bar(x + (i - (len(classifiers) - 1) / 2) * width, means, width, yerr=stds,
+                      capsize=3, label=classifier.upper())
+        ax.bar_label(bars, labels=["" if np.isnan(m) else f"{m:.1f}" for m in means],
+                     fontsize=6, padding=2)
     if (MFCC, "svm") in table:
         ax.axhline(table[(MFCC, "svm")][0], color="red", linestyle="--", label="MFCC (120) + SVM")
     ax.set_xticks(x, archs, rotation=30, ha="right")
     ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 105)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncol=len(classifiers) + 1, fontsize=8)
     fig.tight_layout()
-    with atomic_write(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
+    return fig
 
 
-def _confusions(path: Path, entries: list, classes: list, title: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def confusion_matrices(entries: list, classes: list, title: str):
+    """One panel per entry: the confusion matrix normalised by true class (the colour, with a
+    colour bar) with its counts written in the cells, true classes down, predicted across;
+    returns the matplotlib Figure."""
+    plt = _pyplot()
     cols = min(4, len(entries))
     rows = -(-len(entries) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 3.4 * rows), squeeze=False)
     for ax in axes.flat[len(entries):]:
         ax.axis("off")
+    size = max(3.0, min(7.0, 40.0 / max(len(classes), 1)))  # counts stay inside their cells
     for ax, entry in zip(axes.flat, entries):
-        matrix = np.asarray(entry["matrix"], dtype=float)
+        matrix = np.asarray(entry["matrix"], dtype=np.int64)
         normalised = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-        ax.imshow(normalised, vmin=0, vmax=1, cmap="Blues")
+        image = ax.imshow(normalised, vmin=0, vmax=1, cmap="Blues")
+        for (i, j), count in np.ndenumerate(matrix):
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=size,
+                    color="white" if normalised[i, j] > 0.5 else "black")
         name = "MFCC (120)" if entry["features"] == MFCC else entry["features"]
         ax.set_title(f"{name} + {entry['classifier'].upper()}", fontsize=9)
         ticks = np.arange(len(classes))
         ax.set_xticks(ticks, classes, rotation=90, fontsize=6)
         ax.set_yticks(ticks, classes, fontsize=6)
+        ax.set_xlabel("predicted class", fontsize=7)
+        ax.set_ylabel("true class", fontsize=7)
+        colour_bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+        colour_bar.set_label("share of the true class", fontsize=6)
+        colour_bar.ax.tick_params(labelsize=6)
     fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def _save(fig, path: Path, dpi: int) -> None:
     with atomic_write(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+        fig.savefig(tmp, format="png", dpi=dpi)
+    _pyplot().close(fig)
 
 
 def write_report(results: dict, out_dir: Path) -> None:
@@ -142,11 +172,12 @@ def write_report(results: dict, out_dir: Path) -> None:
     _text(out_dir / "results.md", markdown(results))
     name = results["dataset"]["name"]
     for (size, protocol), table in summarise(results["results"]).items():
-        _bar_chart(out_dir / f"accuracy_{size}_{protocol}.png", table,
-                   f"{name}, size {size}, protocol {protocol}")
+        _save(bar_chart(table, f"{name}, size {size}, protocol {protocol}"),
+              out_dir / f"accuracy_{size}_{protocol}.png", dpi=120)
         entries = [e for e in results["confusion"] if e["protocol"] == protocol
                    and (e["size"] == size or e["features"] == MFCC)]
         for classifier in dict.fromkeys(e["classifier"] for e in entries):
             chosen = [e for e in entries if e["classifier"] == classifier]
-            _confusions(out_dir / f"confusion_{size}_{protocol}_{classifier}.png", chosen,
-                        results["dataset"]["classes"], f"{name}: normalised confusion ({size}, {protocol})")
+            _save(confusion_matrices(chosen, results["dataset"]["classes"],
+                                     f"{name}: confusion ({size}, {protocol})"),
+                  out_dir / f"confusion_{size}_{protocol}_{classifier}.png", dpi=110)

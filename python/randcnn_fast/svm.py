@@ -69,26 +69,47 @@ class FoldKernels:
         return self._rbf[gamma]
 
 
-def fit_predict(kernels: FoldKernels, y_train, config: dict, max_iter: int = -1) -> np.ndarray:
+class FitCounter:
+    """How many SVM fits ran and how many of them libsvm stopped at ``max_iter`` before they
+    converged (``fit_status_`` 1: the fits scikit-learn gives a ConvergenceWarning); shared by
+    the fitting threads."""
+
+    def __init__(self):
+        self.fits = 0
+        self.stopped_early = 0
+        self._lock = threading.Lock()
+
+    def record(self, model: SVC) -> None:
+        with self._lock:
+            self.fits += 1
+            self.stopped_early += int(model.fit_status_ == 1)
+
+
+def fit_predict(kernels: FoldKernels, y_train, config: dict, max_iter: int = -1,
+                counter: FitCounter | None = None) -> np.ndarray:
     """Fit SVC(config) on the split's training part and predict its test part.
 
     ``max_iter=-1`` (SVC's default) lets libsvm run to convergence, as GridSearchCV(SVC())
     does; on unscaled features of large magnitude a linear SVM can then take minutes per fit.
+    ``counter`` records the fit and whether it stopped early.
     """
     K_train, K_test = kernels.matrices(config)
     model = SVC(kernel="precomputed", C=config["C"], max_iter=max_iter).fit(K_train, y_train)
+    if counter is not None:
+        counter.record(model)
     return model.predict(K_test)
 
 
-def _fit_predict_finite(kernels: FoldKernels, y_train, config: dict, max_iter: int) -> np.ndarray:
+def _fit_predict_finite(kernels: FoldKernels, y_train, config: dict, max_iter: int,
+                        counter: FitCounter | None) -> np.ndarray:
     # Kernels of features already checked finite: skip scikit-learn's scan of each matrix
     # (the setting is per thread, so it is made in the thread that fits).
     with config_context(assume_finite=True):
-        return fit_predict(kernels, y_train, config, max_iter)
+        return fit_predict(kernels, y_train, config, max_iter, counter)
 
 
 def grid_scores(X, y, splits, grid=SVM_GRID, progress=None, max_iter: int = -1,
-                n_threads: int = 0, scale: str = "none"):
+                n_threads: int = 0, scale: str = "none", counter: FitCounter | None = None):
     """Accuracy of every configuration on every (train_index, test_index) split.
 
     Returns the configurations (GridSearchCV's order), the scores (n_configs, n_splits) and
@@ -96,7 +117,8 @@ def grid_scores(X, y, splits, grid=SVM_GRID, progress=None, max_iter: int = -1,
     last one, if several do; -1 where none does). ``progress`` (a tqdm bar) advances by one
     per fitted model. ``n_threads`` models are fitted at once (0: one per core); each fit is
     deterministic and on its own, so the results do not depend on it. ``scale``
-    (:mod:`randcnn_fast.scaling`) is fitted on each split's training part.
+    (:mod:`randcnn_fast.scaling`) is fitted on each split's training part. ``counter``
+    records every fit.
     """
     X = np.asarray(X, dtype=np.float64)
     if not np.isfinite(X).all():
@@ -121,7 +143,7 @@ def grid_scores(X, y, splits, grid=SVM_GRID, progress=None, max_iter: int = -1,
         pending = None
         for j, (train, test) in enumerate(splits):
             kernels = FoldKernels(*split_features(X, train, test, scale))
-            fits = [pool.submit(_fit_predict_finite, kernels, y[train], config, max_iter)
+            fits = [pool.submit(_fit_predict_finite, kernels, y[train], config, max_iter, counter)
                     for config in configs]
             del kernels  # held by the fits only, so freed with the last of them
             if pending is not None:
