@@ -10,7 +10,7 @@ from .embedder import Embedder, embed, embed_frames
 from .frontend import logmel, mfcc_features
 from .network import Network
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 
 def isa_info() -> dict:

@@ -13,7 +13,8 @@ import json
 import re
 import sys
 
-from . import __version__, datasets
+from . import datasets
+from ._version import __version__
 from .architectures import ARCHITECTURES, SIZES
 from .archfile import is_architecture_file
 from .audio import MIN_SECONDS, PAD_MODES

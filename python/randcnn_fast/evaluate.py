@@ -17,7 +17,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
 
-from . import __version__, _core, datasets, demo
+from . import _core, datasets, demo
+from ._version import __version__
 from .archfile import is_architecture_file, load_architecture, network_to_dict
 from .architectures import ARCHITECTURES, SIZES
 from .elm import PAPER_HIDDEN_SIZES

@@ -66,6 +66,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .archfile import network_from_dict, network_to_dict
+from ._version import __version__
 from .atomic import TMP_MARK, atomic_write
 from .audio import MIN_SECONDS, SAMPLE_RATE, check_duration, decode_file
 from .datasets import AUDIO_EXTENSIONS, audio_files, normalise_extensions, read_csv
@@ -112,12 +113,6 @@ def _pandas():
         raise ImportError(f"load_embeddings returns a pandas DataFrame; pandas is not installed: "
                           f"{_INSTALL_HINT}") from error
     return pd
-
-
-def _package_version() -> str:
-    from . import __version__  # here, not at import: __init__ may import this module first
-
-    return __version__
 
 
 # --------------------------------------------------------------------------- summary
@@ -270,7 +265,7 @@ def _make_config(embedder: Embedder, shard_size: int, frames=None) -> dict:
     network = {} if embedder.builtin else {"network": network_to_dict(embedder.network)}
     return _frames_config(frames) | network | {
         "format": FORMAT_VERSION,
-        "randcnn_fast": _package_version(),
+        "randcnn_fast": __version__,
         "arch": embedder.arch,
         "size": embedder.size,
         "seed": int(embedder.seed),
@@ -428,7 +423,7 @@ _EMBEDDERS_LOCK = threading.Lock()
 
 def _embedder_for(config: dict, n_threads: int) -> Embedder:
     """The Embedder for ``config``, built once per process (each Dask worker keeps its own)."""
-    version = _package_version()
+    version = __version__
     if config["randcnn_fast"] != version:
         raise RuntimeError(f"this process runs randcnn_fast {version} but the extraction was "
                            f"configured with {config['randcnn_fast']}; install the same version "

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import __version__, _core
+from . import _core
+from ._version import __version__
 from .archfile import network_from_dict
 from .atomic import atomic_write
 from .audio import MIN_SECONDS, check_duration, decode_file
