@@ -2,7 +2,9 @@
 architecture, the whole-clip window, timestamps over an hour, and bad hops and windows."""
 from __future__ import annotations
 
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -238,3 +240,16 @@ def test_frames_reject_logmel_input_and_short_clips():
     with pytest.raises(ValueError, match="too short"):
         rf.Embedder("sample_level", size="small").embed_frames(noise(2000), sr=SR, hop=0.01,
                                                                window=0.1)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_an_hour_of_frames_peaks_within_ten_percent_of_its_clip_embedding():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from frames_cost import measure
+
+    clip_cpu, clip_peak = measure("frame_level", "small", "clip", 3600, 0.1, 1.0)
+    frames_cpu, frames_peak = measure("frame_level", "small", "frames", 3600, 0.1, 1.0)
+    report = (f"peak above the RSS before: clip {clip_peak / 2**20:.0f} MiB, frames "
+              f"{frames_peak / 2**20:.0f} MiB; CPU {clip_cpu:.2f} s and {frames_cpu:.2f} s")
+    print(report)
+    assert frames_peak <= 1.1 * clip_peak, report
