@@ -183,6 +183,8 @@ class FrameMeans:
         if frames.start >= frames.stop:
             return
         chunk = np.zeros((frames.stop - frames.start, rows.shape[2]))
+        # Frequency first: reduceat then runs over (positions, channels), contiguous rows.
+        rows = rows[:, 0, :] if rows.shape[1] == 1 else rows.sum(axis=1)
         for offset in range(0, rows.shape[0], BLOCK_ROWS):
             self.add_block(lo, hi, rows[offset:offset + BLOCK_ROWS], first + offset, frames, chunk)
         self.totals[name][frames] += chunk
@@ -194,9 +196,10 @@ class FrameMeans:
 
     def add_block(self, lo, hi, rows: np.ndarray, first: int, frames: slice,
                   chunk: np.ndarray) -> None:
-        """Rows from position ``first`` into ``chunk`` (the float64 sums of ``frames``): one
-        pass sums the rows between consecutive frame boundaries (in float32, over at most
-        ``BLOCK_ROWS`` rows, one read of the map), and each frame adds its stretch of them."""
+        """Rows (positions, channels) from position ``first`` into ``chunk`` (the float64 sums
+        of ``frames``): one pass sums the rows between consecutive frame boundaries (in
+        float32, over at most ``BLOCK_ROWS`` rows, one read of the map), and each frame adds
+        its stretch of them."""
         n = rows.shape[0]
         touched = self.frames_touched(lo, hi, first, first + n)
         if touched.start >= touched.stop:
@@ -205,7 +208,7 @@ class FrameMeans:
         stops = np.clip(hi[touched], first, first + n) - first
         cuts = np.unique(np.concatenate([starts, stops]))
         cuts = cuts[cuts < n]  # reduceat's last segment runs to the end of the rows
-        segments = np.add.reduceat(rows, cuts, axis=0).sum(axis=1, dtype=np.float64)
+        segments = np.add.reduceat(rows, cuts, axis=0).astype(np.float64)
         prefix = np.zeros((cuts.size + 1, segments.shape[1]))
         np.cumsum(segments, axis=0, out=prefix[1:])
         edges = np.append(cuts, n)  # prefix[k] sums the rows from cuts[0] to edges[k]
