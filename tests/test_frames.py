@@ -252,3 +252,21 @@ def test_an_hour_of_frames_peaks_within_ten_percent_of_its_clip_embedding():
     report = f"peak above the RSS before: clip {clip_peak / 2**20:.0f} MiB, frames {frames_peak / 2**20:.0f} MiB"
     print(report)
     assert frames_peak <= 1.1 * clip_peak, report
+
+
+def test_frames_need_the_native_backend():
+    pytest.importorskip("onnxruntime")
+    embedder = rf.Embedder("sample_level", size="small", pad="none", backend="onnx", n_threads=1)
+    with pytest.raises(ValueError, match="embed_frames runs on backend='native'"):
+        embedder.embed_frames(noise(SR), sr=SR)
+
+
+
+@pytest.mark.parametrize("lengths", [[1, 5, 4, 5, 1], [3] * 7, [40, 2, 1, 33]])
+def test_segment_sums_equal_reduceat(lengths):
+    from randcnn_fast.frames import segment_sums
+
+    rows = noise(sum(lengths) * 3, seed=len(lengths)).reshape(-1, 3)
+    cuts = np.cumsum([0] + lengths[:-1])
+    np.testing.assert_allclose(segment_sums(rows, cuts), np.add.reduceat(rows, cuts, axis=0),
+                               rtol=1e-6, atol=1e-6)

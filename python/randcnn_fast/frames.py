@@ -11,10 +11,10 @@ The alignment, exactly (all positions are integer samples at 12 kHz):
   a spectrogram model the log-mel frames it reads, log-mel frame ``t`` being centred on sample
   ``256 t``. A centre before the first sample or after the last counts as that sample. A
   concatenation takes the geometry of its first input.
-- A frame's vector holds, for each feature layer, the mean of that layer's outputs (over
-  channels' frequency positions too) at the positions whose centre falls in the frame's span.
-  Where no centre falls in it (a window shorter than the layer's step), the frame takes the one
-  position whose centre is nearest the frame's centre, the earlier one on a tie.
+- A frame's vector holds, for each feature layer, the mean of each channel (over frequency
+  too) at the positions whose centre falls in the frame's span. Where no centre falls in it (a
+  window shorter than the layer's step), the frame takes the one position whose centre is
+  nearest the frame's centre, the earlier one on a tie.
 
 So a window of the whole clip (``window = n_samples``) gives exactly the clip embedding of the
 whole clip (``pad="none"``), and a layer's frame means are always a reduction of the same maps
@@ -34,6 +34,8 @@ from .network import Conv, MaxPoolTime, Network
 
 DEFAULT_HOP = 0.1  # seconds
 DEFAULT_WINDOW = 1.0  # seconds
+# Segments up to this many positions are summed by gathers, longer ones by reduceat.
+SHORT_SEGMENT = 32
 # The longest run of positions summed in float32 before float64 takes over: keeps the relative
 # error of a frame's sum near 1e-6, like the kernels' own per-tile sums.
 BLOCK_ROWS = 4096
@@ -150,6 +152,20 @@ def position_ranges(footprint: Footprint, rows_per_sample_unit: int, n_positions
     return lo, hi
 
 
+def segment_sums(rows: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """The sums of ``rows`` (positions, channels) from each cut to the next (the last to the
+    end): ``numpy.add.reduceat``, but where every segment is short, a few whole-array gathers,
+    several times faster than reduceat's work per segment."""
+    lengths = np.diff(np.append(cuts, rows.shape[0]))
+    if lengths.max() > SHORT_SEGMENT:
+        return np.add.reduceat(rows, cuts, axis=0)
+    sums = rows[cuts]
+    for j in range(1, int(lengths.max())):
+        longer = np.flatnonzero(lengths > j)
+        sums[longer] += rows[cuts[longer] + j]
+    return sums
+
+
 class FrameMeans:
     """The frame reduction (an executor reducer): per frame, the sum of each reduced tensor's
     outputs over the positions of the frame, added chunk by chunk from the owned rows.
@@ -193,7 +209,7 @@ class FrameMeans:
         cuts = np.unique(np.concatenate([starts, stops, np.arange(0, n, BLOCK_ROWS)]))
         cuts = cuts[cuts < n]  # reduceat's last segment runs to the end of the rows
         prefix = np.zeros((cuts.size + 1, rows.shape[1]))
-        np.cumsum(np.add.reduceat(rows, cuts, axis=0), axis=0, dtype=np.float64, out=prefix[1:])
+        np.cumsum(segment_sums(rows, cuts), axis=0, dtype=np.float64, out=prefix[1:])
         edges = np.append(cuts, n)  # prefix[k] sums the rows from cuts[0] to edges[k]
         self.totals[name][frames] += (prefix[np.searchsorted(edges, stops)]
                                       - prefix[np.searchsorted(edges, starts)])
