@@ -2,7 +2,9 @@
 architecture, the whole-clip window, timestamps over an hour, and bad hops and windows."""
 from __future__ import annotations
 
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -238,3 +240,33 @@ def test_frames_reject_logmel_input_and_short_clips():
     with pytest.raises(ValueError, match="too short"):
         rf.Embedder("sample_level", size="small").embed_frames(noise(2000), sr=SR, hop=0.01,
                                                                window=0.1)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_an_hour_of_frames_peaks_within_ten_percent_of_its_clip_embedding():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from frames_cost import peak_memory
+
+    clip_peak = peak_memory("frame_level", "small", "clip", 3600, 0.1, 1.0)
+    frames_peak = peak_memory("frame_level", "small", "frames", 3600, 0.1, 1.0)
+    report = f"peak above the RSS before: clip {clip_peak / 2**20:.0f} MiB, frames {frames_peak / 2**20:.0f} MiB"
+    print(report)
+    assert frames_peak <= 1.1 * clip_peak, report
+
+
+def test_frames_need_the_native_backend():
+    pytest.importorskip("onnxruntime")
+    embedder = rf.Embedder("sample_level", size="small", pad="none", backend="onnx", n_threads=1)
+    with pytest.raises(ValueError, match="embed_frames runs on backend='native'"):
+        embedder.embed_frames(noise(SR), sr=SR)
+
+
+
+@pytest.mark.parametrize("lengths", [[1, 5, 4, 5, 1], [3] * 7, [40, 2, 1, 33]])
+def test_segment_sums_equal_reduceat(lengths):
+    from randcnn_fast.frames import segment_sums
+
+    rows = noise(sum(lengths) * 3, seed=len(lengths)).reshape(-1, 3)
+    cuts = np.cumsum([0] + lengths[:-1])
+    np.testing.assert_allclose(segment_sums(rows, cuts), np.add.reduceat(rows, cuts, axis=0),
+                               rtol=1e-6, atol=1e-6)
