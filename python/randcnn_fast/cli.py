@@ -50,8 +50,11 @@ PRECISION_HELP = ("bf16: bfloat16 multiplies, about 2x faster where the CPU has 
                   "features within about 1 %% of fp32's")
 
 
-def _evaluate_options(args) -> dict:
-    """The keyword arguments of evaluate() and rank() from the command line."""
+def _evaluate_options(args, *, seeds, out: str) -> dict:
+    """The keyword arguments of evaluate() and rank() from the command line, with the
+    command's own default seeds and output folder."""
+    args.seed = seeds if args.seed is None else args.seed
+    args.out = out if args.out is None else args.out
     return dict(archs=args.arch, sizes=args.size, classifiers=args.classifier, seeds=args.seed,
                 protocols=args.protocol, mfcc=not args.no_mfcc, out_dir=args.out,
                 cache_dir=args.cache, length=args.length, pad=args.pad,
@@ -63,7 +66,7 @@ def _evaluate_options(args) -> dict:
 def _evaluate(args) -> int:
     from .evaluate import evaluate
 
-    results = evaluate(_dataset(args), **_evaluate_options(args))
+    results = evaluate(_dataset(args), **_evaluate_options(args, seeds=[0], out="randcnn_fast_results"))
     from .report import markdown
     print(markdown(results))
     print(f"written to {args.out}/ (results.json, results.csv, results.md, *.png) in "
@@ -84,9 +87,10 @@ def _embed(args) -> int:
 
 
 def _rank(args) -> int:
-    from .ranking import rank, ranking_markdown
+    from .ranking import SEEDS, rank, ranking_markdown
 
-    results = rank(_dataset(args), **_evaluate_options(args))
+    results = rank(_dataset(args), **_evaluate_options(args, seeds=list(SEEDS),
+                                                        out="randcnn_fast_ranking"))
     print(ranking_markdown(results))
     print(f"written to {args.out}/ (ranking.md, ranking.csv, ranking_*.png, results.json) in "
           f"{results['provenance']['seconds']} s")
@@ -123,14 +127,14 @@ def main(argv=None) -> int:
     ev.add_argument("--size", nargs="+", choices=SIZES, default=["small"])
     ev.add_argument("--classifier", nargs="+", choices=CLASSIFIERS, default=list(CLASSIFIERS))
     ev.add_argument("--protocol", nargs="+", choices=PROTOCOLS, default=["paper"])
-    ev.add_argument("--seed", nargs="+", type=int, default=[0])
+    ev.add_argument("--seed", nargs="+", type=int, help="default: 0 (rank: 0 1 2 3 4)")
     ev.add_argument("--length", type=int, help="input length (samples or frames; default: the paper's)")
     ev.add_argument("--pad", choices=["repeat", "zero", "crop"], default="repeat")
     ev.add_argument("--backend-features", choices=["faithful", "per_filter"], default="faithful")
     ev.add_argument("--svm-max-iter", type=int, default=SVM_MAX_ITER,
                     help="libsvm iterations per fit; -1 = until convergence, as GridSearchCV")
     ev.add_argument("--no-mfcc", action="store_true", help="skip the MFCC + SVM baseline")
-    ev.add_argument("--out", default="randcnn_fast_results")
+    ev.add_argument("--out", help="default: randcnn_fast_results (rank: randcnn_fast_ranking)")
     ev.add_argument("--cache", help="feature cache folder (default ~/.cache/randcnn_fast/features)")
     ev.add_argument("--threads", type=int, default=0, help="0 = all cores")
     ev.add_argument("--precision", choices=PRECISIONS, default="fp32", help=PRECISION_HELP)
@@ -138,9 +142,10 @@ def main(argv=None) -> int:
     ev.add_argument("--scale", choices=SCALES, default="none", help=SCALE_HELP)
     ev.set_defaults(run=_evaluate)
 
-    # rank takes every evaluate option, with five seeds by default
+    # rank takes every evaluate option (the same argument objects: defaults stay None here and
+    # are resolved per command, in _evaluate_options)
     rk = commands.add_parser("rank", parents=[ev], add_help=False, help=RANK_HELP)
-    rk.set_defaults(run=_rank, seed=list(range(5)), out="randcnn_fast_ranking")
+    rk.set_defaults(run=_rank)
 
     em = commands.add_parser("embed", help="embed a folder or CSV manifest into resumable Parquet shards")
     em.add_argument("source", help="a folder (searched recursively) or a CSV manifest with a 'path' column")
