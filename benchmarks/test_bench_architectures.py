@@ -36,3 +36,22 @@ def test_architecture_paper_size(benchmark, throughput, smoke, clip, arch):
 def test_logmel_front_end(benchmark, throughput, clip):
     benchmark.group = "front-end"
     throughput(lambda: frontend.logmel(clip), audio_seconds=SECONDS, macs=0, threads=1, rounds=5)
+
+
+@pytest.mark.parametrize("source", ["built-in", "user file"])
+def test_user_file_runs_on_the_builtins_paths(benchmark, throughput, smoke, clip, tmp_path, source):
+    """sample_level as a user's file (the built-in written out under a name of its own, so
+    its weights and its Embedder are not the built-in's) against the built-in: the same
+    kernels run, so the two rows should agree within noise."""
+    import dataclasses
+
+    benchmark.group = "sample_level: built-in vs user file"
+    size = "small" if smoke else "paper"
+    arch = "sample_level"
+    if source == "user file":
+        arch = tmp_path / "mine.toml"
+        dataclasses.replace(rf.load_architecture("sample_level", size=size), arch="mine").save(arch)
+    embedder = rf.Embedder(arch, size=size, n_threads=2)
+    assert embedder.builtin == (source == "built-in")
+    throughput(lambda: embedder.embed(clip, sr=12000), audio_seconds=SECONDS,
+               macs=embedder.describe().macs, threads=2, rounds=3)

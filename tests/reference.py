@@ -159,15 +159,24 @@ def _max_pool(y, pt, pf):
     return y[: tp * pt, : fp * pf].reshape(tp, pt, fp, pf, -1).max(axis=(1, 3))
 
 
-def network(x, net, params):
+def bf16(x):
+    """float32 values rounded to the nearest bfloat16 (ties to even), as float64."""
+    bits = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
+    return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
+
+
+def network(x, net, params, precision="fp32"):
     """Any randcnn_fast Network on an input map x (time, freq), in float64, layer by layer as
-    its description reads: conv, bias, activation, max-pool, then the residual sum."""
+    its description reads: conv, bias, activation, max-pool, then the residual sum. "bf16"
+    rounds every convolution's input and weights to bfloat16 first (the rest stays exact)."""
+    round_to = bf16 if precision == "bf16" else (lambda v: np.asarray(v, np.float64))
     tensors = {"input": np.asarray(x, np.float64)[:, :, None]}
     for layer in net.layers:
         kind = type(layer).__name__
         if kind == "Conv":
-            h = tensors[layer.source]
-            w = np.asarray(params[f"{layer.name}.weight"], np.float64)
+            h = round_to(tensors[layer.source])
+            w = round_to(params[f"{layer.name}.weight"])
             w = w[..., None] if w.ndim == 3 else w
             (kt, kf), (st, sf) = layer.kernel, layer.stride
             pt0, pt1 = _pads(h.shape[0], kt, st, layer.padding[0])

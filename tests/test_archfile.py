@@ -71,6 +71,18 @@ def test_the_readme_example_runs_as_it_is(tmp_path):
     assert rf.Embedder(path, features=160).n_features == 160
 
 
+def test_a_file_exports_to_onnx_and_runs_there(tmp_path):
+    pytest.importorskip("onnxruntime", reason="the ONNX backend needs onnxruntime")
+    path = tmp_path / "design.toml"
+    path.write_text(readme_toml(), encoding="utf-8")
+    frames = np.random.default_rng(1).uniform(-60, 10, (60, 96)).astype(np.float32)
+    native = rf.Embedder(path, input="logmel", length=60)
+    on_onnx = rf.Embedder(path, input="logmel", length=60, backend="onnx")
+    np.testing.assert_allclose(on_onnx.embed(frames), native.embed(frames), rtol=1e-4, atol=1e-5)
+    native.to_onnx(tmp_path / "design.onnx")
+    assert (tmp_path / "design.onnx").stat().st_size > 0
+
+
 def test_layers_in_any_order_run_in_an_order_that_reads_forward(tmp_path):
     build("sample_level", "small").save(tmp_path / "s.json")
     data = json.loads((tmp_path / "s.json").read_text())

@@ -85,10 +85,6 @@ def networks(draw):
     return Network("random", "custom", kind, length, tuple(layers), features)
 
 
-def relative_error(got, want):
-    return np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-6)
-
-
 @settings(max_examples=60, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(net=networks(), seed=st.integers(0, 1000))
@@ -97,14 +93,23 @@ def test_random_networks_match_the_reference_everywhere(net, seed):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(net.input_shape(net.default_length)).astype(np.float32)
     want = reference.network(x[:, :, 0], net, params)
+    # bf16 multiplies on the AVX-512 kernels of a CPU that has them; elsewhere float32
+    want16 = reference.network(x[:, :, 0], net, params, "bf16")
+    scale = max(np.abs(want).max(), 1)
     before = _core.isa_info()["active"]
     try:
         for isa in ISAS:
             _core.set_isa(isa)
             got = run_native(net, params, x, 1)
-            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * max(np.abs(want).max(), 1),
-                                       err_msg=f"isa {isa}")
-            assert relative_error(run_native(net, params, x, 1, precision="bf16"), want) < 3e-2, isa
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * scale, err_msg=f"isa {isa}")
+            got16 = run_native(net, params, x, 1, precision="bf16")
+            bf16 = isa == "avx512" and _core.isa_info()["bf16"]
+            # bfloat16 keeps 8 bits: a chain of rounded layers moves a mean by up to a few %
+            np.testing.assert_allclose(got16, want16 if bf16 else got, rtol=3e-2, atol=1e-2 * scale,
+                                       err_msg=f"bf16 on {isa}")
+        # in time tiles (as pad="none" runs long inputs): the same embedding
+        tiled = run_native(net, params, x, 1, tile_length=max(5, net.default_length // 3))
+        np.testing.assert_allclose(tiled, got, rtol=1e-4, atol=1e-5 * scale)
     finally:
         _core.set_isa(before)
     assert network_from_dict(network_to_dict(net))[0] == net  # and the file form keeps it

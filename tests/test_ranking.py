@@ -128,3 +128,17 @@ def test_rank_end_to_end_with_a_file_and_a_builtin(tmp_path, capsys):
 def test_rank_needs_two_seeds():
     with pytest.raises(ValueError, match="at least two distinct seeds"):
         rf.rank(archs=["7x96"], seeds=[3])
+
+
+def test_evaluate_and_rank_keep_their_own_default_seeds_and_folders(tmp_path, monkeypatch):
+    root = demo.make_demo(tmp_path / "demo", clips_per_class=5, seconds=1.0)
+    monkeypatch.chdir(tmp_path)
+    common = ["--dataset", str(root / "labels.csv"), "--arch", "7x96", "--classifier", "elm",
+              "--no-mfcc", "--length", "30", "--cache", str(tmp_path / "cache")]
+    assert main(["rank"] + common) == 0
+    assert main(["evaluate"] + common) == 0
+    ranked = json.loads((tmp_path / "randcnn_fast_ranking" / "results.json").read_text())
+    (run,) = (tmp_path / "randcnn_fast_results").iterdir()  # a folder named for the run
+    evaluated = json.loads((run / "results.json").read_text())
+    assert ranked["configuration"]["seeds"] == [0, 1, 2, 3, 4]
+    assert evaluated["configuration"]["seeds"] == [0]

@@ -22,6 +22,7 @@ from .embedder import PRECISIONS
 from .evaluate import RESULTS_ROOT, SVM_MAX_ITER
 from .frames import DEFAULT_HOP, DEFAULT_WINDOW
 from .protocols import CLASSIFIERS, PROTOCOLS
+from .ranking import SEEDS as RANK_SEEDS
 from .scaling import SCALES
 
 PROG = "randcnn-fast"
@@ -257,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(run=_evaluate)
 
     rk = commands.add_parser("rank", help=RANK_HELP, formatter_class=_DefaultsFormatter)
-    _add_evaluate_arguments(rk, seeds=list(range(5)), out="randcnn_fast_ranking",
+    _add_evaluate_arguments(rk, seeds=list(RANK_SEEDS), out="randcnn_fast_ranking",
                             out_help="output folder")
     rk.set_defaults(run=_rank)
 

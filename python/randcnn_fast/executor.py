@@ -227,9 +227,13 @@ def run_conv(layer: Conv, params, tensors, shapes, rows: Range, write: bool, n_t
     full-length map would have where those rows fall outside it."""
     source = shapes[layer.source]
     na, nb = needs(layer, rows, shapes)[0][1]
-    x = take(tensors[layer.source], (max(na, 0), min(nb, source[0])))
     _, _, f0, f1 = layer.paddings(source)  # frequency padding as for the whole map
-    padding = (max(0, -na), max(0, nb - source[0]), f0, f1)
+    if max(na, 0) < min(nb, source[0]):
+        x = take(tensors[layer.source], (max(na, 0), min(nb, source[0])))
+        padding = (max(0, -na), max(0, nb - source[0]), f0, f1)
+    else:  # rows that read only padding (an explicit pad past the end): zeros
+        x = np.zeros((nb - na, source[1], source[2]), np.float32)
+        padding = (0, 0, f0, f1)
     pool = layer.pool_window(source)
     out_rows = conv_length(x.shape[0], layer.kernel[0], layer.stride[0], padding[:2]) // pool[0]
     if out_rows != rows[1] - rows[0]:

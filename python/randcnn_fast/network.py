@@ -337,8 +337,8 @@ class Network:
             missing = [s for s in layer.sources if s not in known]
             if missing:
                 later = [s for s in missing if s in names]
-                why = (f"which come after it: a layer reads only layers before it" if later
-                       else f"not in the network")
+                why = ("which come after it: a layer reads only layers before it" if later
+                       else "not in the network")
                 raise ValueError(f"{self.arch}: {layer.name} reads unknown tensors {missing}, {why}")
             known.add(layer.name)
         if not self.features:
