@@ -169,7 +169,7 @@ def test_frames_do_not_depend_on_the_tile():
     x = noise(40_000, seed=1).reshape(-1, 1, 1)
     grid = frame_grid(x.shape[0], 0.05, 0.3)
     whole = run_native_frames(network, params, x, grid, 1, tile_length=x.shape[0])
-    for tile in (1009, 97):
+    for tile in (1009, 97, 7):  # 7 rows: deep layers have chunks that own none of their rows
         np.testing.assert_allclose(run_native_frames(network, params, x, grid, 1, tile_length=tile),
                                    whole, rtol=1e-5, atol=1e-6 * np.abs(whole).max())
 
@@ -270,3 +270,12 @@ def test_segment_sums_equal_reduceat(lengths):
     cuts = np.cumsum([0] + lengths[:-1])
     np.testing.assert_allclose(segment_sums(rows, cuts), np.add.reduceat(rows, cuts, axis=0),
                                rtol=1e-6, atol=1e-6)
+
+
+def test_a_chunk_owning_no_rows_adds_nothing():
+    from randcnn_fast.frames import FrameMeans
+
+    grid = frame_grid(24000, 0.05, 0.3)
+    means = FrameMeans(build("sample_level", "small"), 24000, grid, {"conv0"})
+    means.add_rows("conv0", np.zeros((0, 1, 23), np.float32), 1000)  # inside frames 0-5
+    assert not means.totals["conv0"].any()

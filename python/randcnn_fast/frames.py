@@ -200,7 +200,7 @@ class FrameMeans:
         n = rows.shape[0]
         frames = slice(int(np.searchsorted(hi, first, "right")),
                        int(np.searchsorted(lo, first + n, "left")))
-        if frames.start >= frames.stop:
+        if n == 0 or frames.start >= frames.stop:  # a chunk may own none of a deep layer
             return
         # Frequency first: the segment sums then run over contiguous (positions, channels).
         rows = rows[:, 0, :] if rows.shape[1] == 1 else rows.sum(axis=1)
