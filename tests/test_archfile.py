@@ -218,3 +218,26 @@ def test_command_line_writes_a_builtin_to_start_from(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["arch", "no_such_net"])
     assert "unknown architecture 'no_such_net'" in capsys.readouterr().err
+
+
+def test_builtin_feature_cache_keys_are_unchanged_and_files_get_their_own(tmp_path):
+    """A built-in's cached embeddings keep their keys (the new width and network fields are
+    left out while unset); a file's network is part of its key."""
+    import hashlib
+    import os
+
+    from randcnn_fast import __version__
+    from randcnn_fast.features import FeatureConfig, _cache_path, _native_build
+
+    clip = tmp_path / "a.wav"
+    clip.write_bytes(b"x")
+    config = FeatureConfig("7x96", "small", 0)
+    stat = os.stat(clip)
+    old_fields = {"arch": "7x96", "size": "small", "seed": 0, "length": None, "pad": "repeat",
+                  "logmel_preset": "elmarc", "backend_features": "faithful", "precision": "fp32"}
+    key = json.dumps({"version": __version__, "native": _native_build(), "config": old_fields,
+                      "path": os.path.abspath(clip), "bytes": stat.st_size,
+                      "mtime_ns": stat.st_mtime_ns}, sort_keys=True)
+    assert _cache_path(tmp_path, config, str(clip)).stem == hashlib.sha256(key.encode()).hexdigest()
+    described = FeatureConfig("7x96", "small", 0, features=100, network="{}")
+    assert _cache_path(tmp_path, described, str(clip)) != _cache_path(tmp_path, config, str(clip))
