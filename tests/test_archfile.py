@@ -221,13 +221,13 @@ def test_command_line_writes_a_builtin_to_start_from(tmp_path, capsys):
 
 
 def test_builtin_feature_cache_keys_are_unchanged_and_files_get_their_own(tmp_path):
-    """A built-in's cached embeddings keep their keys (the new width and network fields are
-    left out while unset); a file's network is part of its key."""
+    """A built-in's cache key is made of its configuration's original fields (the width and
+    network fields are left out while unset); a file's network is part of its key."""
     import hashlib
     import os
 
     from randcnn_fast import __version__
-    from randcnn_fast.features import FeatureConfig, _cache_path, _native_build
+    from randcnn_fast.features import CACHE_FORMAT, FeatureConfig, _cache_path, _native_build
 
     clip = tmp_path / "a.wav"
     clip.write_bytes(b"x")
@@ -235,7 +235,8 @@ def test_builtin_feature_cache_keys_are_unchanged_and_files_get_their_own(tmp_pa
     stat = os.stat(clip)
     old_fields = {"arch": "7x96", "size": "small", "seed": 0, "length": None, "pad": "repeat",
                   "logmel_preset": "elmarc", "backend_features": "faithful", "precision": "fp32"}
-    key = json.dumps({"version": __version__, "native": _native_build(), "config": old_fields,
+    key = json.dumps({"format": CACHE_FORMAT, "version": __version__, "native": _native_build(),
+                      "config": old_fields,
                       "path": os.path.abspath(clip), "bytes": stat.st_size,
                       "mtime_ns": stat.st_mtime_ns}, sort_keys=True)
     assert _cache_path(tmp_path, config, str(clip)).stem == hashlib.sha256(key.encode()).hexdigest()
