@@ -89,8 +89,8 @@ def main() -> None:
     parser.add_argument("--hop", type=float, default=0.1)
     parser.add_argument("--window", type=float, default=1.0)
     args = parser.parse_args()
-    print(f"| arch | clip CPU s | frames CPU s | time ratio | clip peak MiB | frames peak MiB "
-          f"| memory ratio |\n|---|---:|---:|---:|---:|---:|---:|")
+    print("| arch | clip CPU s | frames CPU s | time ratio | clip peak MiB | frames peak MiB "
+          "| memory ratio |\n|---|---:|---:|---:|---:|---:|---:|")
     for arch in args.archs:
         cpu = dict(zip(("clip", "frames"), cpu_seconds(arch, args.size, args.seconds, args.hop,
                                                        args.window, args.repeats)))
