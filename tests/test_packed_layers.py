@@ -1,8 +1,7 @@
-"""Kept packed weights (_core.ConvLayer and executor.conv_layer): the same results as packing
-on every call, per instruction set, algorithm and precision, and never stale."""
+"""Kept packed weights (_core.ConvLayer, and the NativeRunner that owns one per convolution):
+the same results as packing on every call, per instruction set, algorithm and precision, and
+never stale."""
 from __future__ import annotations
-
-import gc
 
 import numpy as np
 import pytest
@@ -48,27 +47,33 @@ def test_layer_copies_its_weights():
     np.testing.assert_array_equal(layer(x, **ARGS)[0], expected)
 
 
-def test_read_only_weights_share_one_layer_and_writable_ones_do_not():
-    _, w, b = case(2)
-    w4 = w[..., 0]  # a 1-D layer's (out, in, k) weight
-    writable = executor.conv_layer(w4, b)
-    assert executor.conv_layer(w4, b) is not writable  # could have changed in between
-    w4.flags.writeable = False
-    b.flags.writeable = False
-    kept = executor.conv_layer(w4, b)
-    assert executor.conv_layer(w4, b) is kept
+def test_an_embedder_holds_one_runner_with_one_layer_per_convolution():
+    import randcnn_fast as rf
+    from randcnn_fast.architectures import build
+
+    embedder = rf.Embedder("sample_level", size="small", seed=3)
+    runner = embedder._runner
+    assert isinstance(runner, executor.NativeRunner)
+    convs = [layer.name for layer in build("sample_level", "small").layers]
+    assert sorted(runner.layers) == sorted(convs)
+    # The same network, seed and precision share the runner, so weights are packed once.
+    assert rf.Embedder("sample_level", size="small", seed=3)._runner is runner
+    assert rf.Embedder("sample_level", size="small", seed=4)._runner is not runner
+    assert rf.Embedder("sample_level", size="small", seed=3, precision="bf16")._runner is not runner
 
 
-def test_a_dead_array_leaves_no_entry_behind():
-    _, w, b = case(3)
-    w.flags.writeable = False
-    b.flags.writeable = False
-    executor.conv_layer(w, b)
-    key = (id(w), id(b))
-    assert key in executor._kept_layers
-    del w
-    gc.collect()
-    assert key not in executor._kept_layers  # a recycled id cannot find the old layer
+def test_a_runner_keeps_its_own_copy_of_the_weights():
+    from randcnn_fast.architectures import build
+    from randcnn_fast.weights import make_parameters
+
+    network = build("sample_level", "small")
+    params = make_parameters(network, 0)
+    x = np.random.default_rng(5).standard_normal((3000, 1, 1)).astype(np.float32)
+    runner = executor.NativeRunner(network, params)
+    expected = runner.embed(x, 1)
+    for value in params.values():
+        value[...] = 0.0  # the caller's arrays change; the runner keeps what it was given
+    np.testing.assert_array_equal(runner.embed(x, 1), expected)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])

@@ -14,7 +14,7 @@ import numpy as np
 from . import _core, frontend
 from . import audio as audio_io
 from .archfile import builtin_of, load_architecture
-from .executor import run_native, run_native_frames
+from .executor import NativeRunner
 from .frames import DEFAULT_HOP, DEFAULT_WINDOW, frame_grid
 from .network import Network, NetworkSummary
 from .weights import check_seed, make_parameters
@@ -175,16 +175,19 @@ class Embedder:
         if precision != "fp32" and backend != "native":
             raise ValueError(f"precision={precision!r} needs backend='native'")
         self.backend, self.device, self.precision = backend, device, precision
-        self._onnx = None
         self._macs_per_clip = None
+        # The one runner of the network: native (shared by every Embedder of the same network,
+        # seed and precision, so weights are packed once per process) or ONNX Runtime.
         if backend == "onnx":
             from .onnx_backend import OnnxRunner, dynamic_time
             if pad == "none" and not dynamic_time(self.network, self.length):
                 raise ValueError(f"pad='none' needs any input length, but the ONNX model of "
                                  f"{self.arch} has a fixed time axis; use backend='native' or "
                                  f"another pad mode")
-            self._onnx = OnnxRunner(self.network, self._params, length=self.length, device=device,
-                                    n_threads=self.n_threads)
+            self._runner = OnnxRunner(self.network, self._params, length=self.length,
+                                      device=device, n_threads=self.n_threads)
+        else:
+            self._runner = _cached_native_runner(self.network, self.seed, precision)
 
     @property
     def n_features(self) -> int:
@@ -354,7 +357,7 @@ class Embedder:
         if self.input == "logmel":
             raise ValueError("embed_frames takes audio, which places frames in time; "
                              "input='logmel' frames carry no sample positions")
-        if self._onnx is not None:
+        if not isinstance(self._runner, NativeRunner):
             raise ValueError("embed_frames runs on backend='native' (the ONNX model returns "
                              "clip means only)")
         if sr is None and _is_path_list(clips):
@@ -377,8 +380,7 @@ class Embedder:
             x = frontend.logmel(wave, preset=self.logmel_preset)[:, :, None]
         if x.shape[0] < self.network.min_length:
             raise ValueError(self._too_short(f"{name}: {x.shape[0]} {self.network.input_unit}"))
-        frames = run_native_frames(self.network, self._params, x, grid, self.n_threads,
-                                   precision=self.precision)
+        frames = self._runner.embed_frames(x, grid, self.n_threads)
         return frames, grid.timestamps
 
     def _embed_file_on(self, path, n_threads: int) -> FileEmbedding:
@@ -401,7 +403,7 @@ class Embedder:
 
     def _clips_at_once(self, n_clips: int) -> int:
         """How many clips (files, or rows of a batch) run side by side."""
-        if n_clips < 2 or self._onnx is not None or self._macs() >= CLIP_PARALLEL_MACS:
+        if n_clips < 2 or not self._runner.parallel_clips or self._macs() >= CLIP_PARALLEL_MACS:
             return 1
         return min(n_clips, _core.resolve_threads(self.n_threads))
 
@@ -427,21 +429,13 @@ class Embedder:
         for name, x in zip(names, maps):
             if x.shape[0] < self.network.min_length:
                 raise ValueError(self._too_short(f"{name}: {x.shape[0]} {self.network.input_unit}"))
-        if self._onnx is not None and len({x.shape for x in maps}) == 1:
-            out = self._onnx.run(maps)
-        elif self._onnx is not None:  # 'crop' and 'none' can leave clips of different lengths
-            out = np.concatenate([self._onnx.run([x]) for x in maps])
-        elif n_threads is None and self._clips_at_once(len(maps)) > 1:
+        if n_threads is None and self._clips_at_once(len(maps)) > 1:
             # A batch of small clips: side by side, one thread each (see embed_files).
             with ThreadPoolExecutor(max_workers=self._clips_at_once(len(maps))) as pool:
-                out = np.stack(list(pool.map(lambda x: self._native(x, 1), maps)))
+                out = np.concatenate(list(pool.map(lambda x: self._runner.run([x], 1), maps)))
         else:
-            threads = self.n_threads if n_threads is None else n_threads
-            out = np.stack([self._native(x, threads) for x in maps])
+            out = self._runner.run(maps, self.n_threads if n_threads is None else n_threads)
         return out[0] if single else out
-
-    def _native(self, x, n_threads: int) -> np.ndarray:
-        return run_native(self.network, self._params, x, n_threads, precision=self.precision)
 
     __call__ = embed
 
@@ -479,10 +473,16 @@ class Embedder:
                 f"pad='repeat' or pad='zero'")
 
     def __repr__(self) -> str:
-        where = f"isa={_core.isa_info()['active']!r}" if self._onnx is None else f"onnx {self.device}"
+        where = (f"isa={_core.isa_info()['active']!r}" if self.backend == "native"
+                 else f"onnx {self.device}")
         return (f"Embedder(arch={self.arch!r}, size={self.size!r}, seed={self.seed}, "
                 f"length={self.length}, pad={self.pad!r}, n_threads={self.n_threads}, "
                 f"precision={self.precision!r}, n_features={self.n_features}, {where})")
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_native_runner(network: Network, seed: int, precision: str) -> NativeRunner:
+    return NativeRunner(network, _cached_parameters(network, seed), precision=precision)
 
 
 @functools.lru_cache(maxsize=8)

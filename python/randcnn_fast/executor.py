@@ -7,8 +7,6 @@ whole input while memory is bounded by the tile, not by the input length.
 """
 from __future__ import annotations
 
-import threading
-import weakref
 from collections import Counter
 from typing import Mapping
 
@@ -25,39 +23,87 @@ TILE_FACTOR = 2
 Range = tuple[int, int]  # [start, stop) along time; empty when stop <= start
 
 
+class NativeRunner:
+    """A network and its parameters on the native core, the counterpart of
+    :class:`randcnn_fast.onnx_backend.OnnxRunner`.
+
+    It owns one ``_core.ConvLayer`` per convolution: each copies its weights once and keeps
+    their packed forms (made on first use for each instruction set), so a network packs its
+    weights once, not on every clip. Safe to share between threads.
+
+    Parameters
+    ----------
+    network, params
+        The description and its parameters (name -> array, PyTorch/ONNX layout).
+    precision : {"fp32", "bf16"}
+        The convolutions' multiply precision (see :class:`randcnn_fast.Embedder`).
+    algorithm : {"auto", "direct"}
+        "direct" turns Winograd off everywhere (for comparisons); "auto" is the fast choice.
+    """
+
+    #: Clips may run side by side, one thread each (:meth:`randcnn_fast.Embedder.embed_files`).
+    parallel_clips = True
+
+    def __init__(self, network: Network, params: Mapping[str, np.ndarray], *,
+                 precision: str = "fp32", algorithm: str = "auto"):
+        self.network, self.precision, self.algorithm = network, precision, algorithm
+        self.layers = {layer.name: make_conv_layer(params[f"{layer.name}.weight"],
+                                                   params[f"{layer.name}.bias"])
+                       for layer in network.layers if isinstance(layer, Conv)}
+
+    def embed(self, x: np.ndarray, n_threads: int, tile_length: int | None = None) -> np.ndarray:
+        """The embedding of one validated input map (time, frequency, 1), float32 (n_features,).
+
+        The input runs in chunks of ``tile_length`` rows (default ``TILE_FACTOR *
+        network.default_length``). Within a chunk a map is kept only while a later layer still
+        reads it; a convolution that no layer reads is never written out, only its channel sums
+        are.
+        """
+        shapes = self.network.shapes(x.shape[0])
+        sums = ChannelSums(self.network)
+        self._forward(x, n_threads, tile_length, sums)
+        means = {name: total / (shapes[name][0] * shapes[name][1])
+                 for name, total in sums.totals.items()}
+        return feature_vector(self.network, means)
+
+    def embed_frames(self, x: np.ndarray, grid: FrameGrid, n_threads: int,
+                     tile_length: int | None = None) -> np.ndarray:
+        """Frame embeddings of one validated input map, float32 (grid.n_frames, n_features): the
+        same single tiled pass as :meth:`embed`, reduced per frame of ``grid`` (the alignment is
+        in :mod:`randcnn_fast.frames`) instead of over the whole input."""
+        frames = FrameMeans(self.network, x.shape[0], grid, reduced_layers(self.network))
+        self._forward(x, n_threads, tile_length, frames)
+        return feature_vector(self.network, frames.means())
+
+    def run(self, maps, n_threads: int) -> np.ndarray:
+        """Embeddings of input maps of any lengths, one after another: (n_maps, n_features)."""
+        return np.stack([self.embed(x, n_threads) for x in maps])
+
+    def _forward(self, x, n_threads, tile_length, reducer) -> None:
+        forward(self.network, self.layers, x, n_threads, tile_length, self.precision,
+                self.algorithm, reducer)
+
+
 def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray,
                n_threads: int, tile_length: int | None = None,
-               precision: str = "fp32") -> np.ndarray:
-    """The embedding of one validated input map (time, frequency, 1), float32 (n_features,).
-
-    ``precision`` "bf16" runs the network's convolutions with bfloat16 multiplies (see
-    :class:`randcnn_fast.Embedder`); means and front-end layers stay float32.
-
-    The input runs in chunks of ``tile_length`` rows (default ``TILE_FACTOR *
-    network.default_length``). Within a chunk a map is kept only while a later layer still reads
-    it; a convolution that no layer reads is never written out, only its channel sums are.
-    """
-    shapes = network.shapes(x.shape[0])
-    sums = ChannelSums(network)
-    forward(network, params, x, n_threads, tile_length, precision, sums)
-    means = {name: total / (shapes[name][0] * shapes[name][1])
-             for name, total in sums.totals.items()}
-    return feature_vector(network, means)
+               precision: str = "fp32", algorithm: str = "auto") -> np.ndarray:
+    """One input map's embedding on a runner made for this call (see :class:`NativeRunner`)."""
+    runner = NativeRunner(network, params, precision=precision, algorithm=algorithm)
+    return runner.embed(x, n_threads, tile_length)
 
 
 def run_native_frames(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray,
                       grid: FrameGrid, n_threads: int, tile_length: int | None = None,
                       precision: str = "fp32") -> np.ndarray:
-    """Frame embeddings of one validated input map, float32 (grid.n_frames, n_features): the
-    same single tiled pass as :func:`run_native`, reduced per frame of ``grid`` (the alignment
-    is in :mod:`randcnn_fast.frames`) instead of over the whole input."""
-    frames = FrameMeans(network, x.shape[0], grid, reduced_layers(network))
-    forward(network, params, x, n_threads, tile_length, precision, frames)
-    return feature_vector(network, frames.means())
+    """One input map's frame embeddings on a runner made for this call (see
+    :meth:`NativeRunner.embed_frames`)."""
+    return NativeRunner(network, params, precision=precision).embed_frames(
+        x, grid, n_threads, tile_length)
 
 
-def forward(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray, n_threads: int,
-            tile_length: int | None, precision: str, reducer) -> None:
+def forward(network: Network, layers: Mapping[str, "_core.ConvLayer"], x: np.ndarray,
+            n_threads: int, tile_length: int | None, precision: str, algorithm: str,
+            reducer) -> None:
     """One forward pass over the whole input in time tiles, handing each chunk's owned rows of
     every tensor in ``reducer.layers`` to the reducer (see :class:`ChannelSums`)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
@@ -73,8 +119,8 @@ def forward(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray, n
         owned = {name: owned_range(start, stop, scales[name], shape[0], stop == total)
                  for name, shape in shapes.items()}
         required = required_ranges(network, shapes, owned)
-        run_chunk(network, params, x[slice(*required["input"])], shapes, owned, required,
-                  Counter(readers), reducer, n_threads, precision)
+        run_chunk(network, layers, x[slice(*required["input"])], shapes, owned, required,
+                  Counter(readers), reducer, n_threads, precision, algorithm)
 
 
 def reduced_layers(network: Network) -> set[str]:
@@ -179,8 +225,8 @@ def required_ranges(network: Network, shapes, owned: dict[str, Range]) -> dict[s
     return required
 
 
-def run_chunk(network: Network, params, x: np.ndarray, shapes, owned, required, readers,
-              reducer, n_threads: int, precision: str) -> None:
+def run_chunk(network: Network, layers, x: np.ndarray, shapes, owned, required, readers,
+              reducer, n_threads: int, precision: str, algorithm: str) -> None:
     """One chunk, layer by layer: hands the owned rows of each reduced tensor to ``reducer``.
     ``x`` holds the input's required rows; ``readers`` counts the layers still to read each
     tensor."""
@@ -194,8 +240,8 @@ def run_chunk(network: Network, params, x: np.ndarray, shapes, owned, required, 
             from_kernel = reduced and exact and not reducer.wants_map(layer.name)
             write = readers[layer.name] > 0 or (reduced and not from_kernel)
             if isinstance(layer, Conv):
-                y, kernel_sums = run_conv(layer, params, tensors, shapes, rows, write, n_threads,
-                                          precision)
+                y, kernel_sums = run_conv(layer, layers[layer.name], tensors, shapes, rows, write,
+                                          n_threads, precision, algorithm)
             elif isinstance(layer, MeanFrequency):
                 y, kernel_sums = mean_frequency(take(tensors[layer.source], rows), write, n_threads)
             elif isinstance(layer, MaxPoolTime):
@@ -221,8 +267,8 @@ def take(tensor, rows: Range) -> np.ndarray:
     return y[rows[0] - first:rows[1] - first]
 
 
-def run_conv(layer: Conv, params, tensors, shapes, rows: Range, write: bool, n_threads: int,
-             precision: str):
+def run_conv(layer: Conv, native: "_core.ConvLayer", tensors, shapes, rows: Range, write: bool,
+             n_threads: int, precision: str, algorithm: str):
     """Output rows ``rows`` of a convolution: the source rows they read, with the zeros the
     full-length map would have where those rows fall outside it."""
     source = shapes[layer.source]
@@ -238,47 +284,18 @@ def run_conv(layer: Conv, params, tensors, shapes, rows: Range, write: bool, n_t
     out_rows = conv_length(x.shape[0], layer.kernel[0], layer.stride[0], padding[:2]) // pool[0]
     if out_rows != rows[1] - rows[0]:
         raise AssertionError(f"{layer.name}: chunk rows {rows} do not match the source rows read")
-    return conv_layer(params[f"{layer.name}.weight"], params[f"{layer.name}.bias"])(
+    return native(
         x, stride=layer.stride, padding=padding,
         activation=layer.activation, pool=pool, write_output=write, n_threads=n_threads,
-        precision=precision,
+        precision=precision, algorithm=algorithm,
         residual=take(tensors[layer.residual], rows) if layer.residual else None)
 
 
-_kept_layers: dict[tuple[int, int], tuple[weakref.ref, weakref.ref, "_core.ConvLayer"]] = {}
-_kept_lock = threading.Lock()
-
-
-def conv_layer(w: np.ndarray, b: np.ndarray) -> "_core.ConvLayer":
+def make_conv_layer(w: np.ndarray, b: np.ndarray) -> "_core.ConvLayer":
     """The native layer for weights ``w`` (out, in, kh, kw), or (out, in, k) for a 1-D layer,
-    and bias ``b``; it keeps the packed forms of the weights.
-
-    Read-only arrays (every Embedder's weights are) get one layer for as long as they live,
-    so weights are packed once per process, not once per clip; writable arrays, which could
-    change between calls, get a fresh one.
-    """
-    if w.flags.writeable or b.flags.writeable:
-        return _new_layer(w, b)
-    key = (id(w), id(b))
-    with _kept_lock:
-        kept = _kept_layers.get(key)
-        if kept is not None and kept[0]() is w and kept[1]() is b:
-            return kept[2]
-        layer = _new_layer(w, b)
-        # The entry goes when either array does, so a recycled id never finds a stale layer.
-        _kept_layers[key] = (weakref.ref(w, lambda _: _forget(key)),
-                             weakref.ref(b, lambda _: _forget(key)), layer)
-        return layer
-
-
-def _new_layer(w: np.ndarray, b: np.ndarray) -> "_core.ConvLayer":
+    and bias ``b``: a copy of both that keeps the packed forms of the weights."""
     w4 = w[..., None] if w.ndim == 3 else w  # (out, in, k) -> (out, in, k, 1): a view
     return _core.ConvLayer(np.ascontiguousarray(w4), b)
-
-
-def _forget(key) -> None:
-    with _kept_lock:
-        _kept_layers.pop(key, None)
 
 
 def mean_frequency(x: np.ndarray, write: bool, n_threads: int):

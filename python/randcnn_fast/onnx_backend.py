@@ -268,9 +268,21 @@ class OnnxRunner:
         """The execution providers of the session, in priority order."""
         return list(self.session.get_providers())
 
-    def run(self, maps: Sequence[np.ndarray]) -> np.ndarray:
-        """Embed input maps: (time, freq, 1) float arrays of one shape, the maps the native
-        executor takes; returns float32 (n_maps, n_features)."""
+    #: Clips do not run side by side: the session has its own threads.
+    parallel_clips = False
+
+    def run(self, maps: Sequence[np.ndarray], n_threads: int | None = None) -> np.ndarray:
+        """Embed input maps, the (time, freq, 1) float arrays the native executor takes:
+        float32 (n_maps, n_features). Maps of one shape run as one batch, others one at a time
+        (pad modes "crop" and "none" leave clips of different lengths). ``n_threads`` is
+        accepted for the runners' common interface; the session's threads were set when it was
+        made."""
+        if len({np.shape(m) for m in maps}) > 1:
+            return np.concatenate([self._run_batch([m]) for m in maps])
+        return self._run_batch(maps)
+
+    def _run_batch(self, maps: Sequence[np.ndarray]) -> np.ndarray:
+        """One batch of maps of one shape."""
         arrays = [np.asarray(m) for m in maps]
         if not arrays:
             return np.zeros((0, self.n_features), np.float32)
