@@ -87,7 +87,7 @@ def _dataset(args) -> datasets.Dataset | None:
                              "labels.csv with it")
         return None
     options = {}
-    if args.dataset in ("gtzan", "extended_ballroom", "urbansound8k", "fsdd"):
+    if args.dataset in datasets.DATASETS:  # the named datasets read a folder of their own
         if not args.root:
             raise UsageError(f"--dataset {args.dataset} needs --root (the dataset's folder)")
         options["root"] = args.root
