@@ -11,8 +11,7 @@ solved from the smaller Gram matrix with a Cholesky factorisation (both native, 
 gives the same minimum-norm solution as the pseudo-inverse when the Gram matrix is well
 conditioned, and falls back to an SVD least-squares solve when it is not. Its products also run
 natively rather than through BLAS: OpenBLAS leaves its threads spinning for a while after a
-call, and they took a core from whatever ran next (the next layer draw measured 57 ms instead
-of 33). Nested hidden sizes share one random layer and, where the Gram matrix of the largest
+call, taking a core from whatever runs next. Nested hidden sizes share one random layer and, where the Gram matrix of the largest
 layer is positive definite, one factorisation: the Cholesky factor of a leading block is the
 leading block of the Cholesky factor.
 """
