@@ -32,8 +32,38 @@ def conv(x, w, b, precision, algorithm="direct", *, stride=(1, 1), padding=(0, 0
                       precision=precision)
 
 
-def native_bf16() -> bool:
-    return _core.isa_info()["bf16"]
+def _isas_where_bf16_is(native: bool) -> list[str]:
+    """The supported instruction sets on which precision "bf16" runs bfloat16 kernels (True)
+    or falls back to float32 (False)."""
+    before = _core.isa_info()["active"]
+    try:
+        found = []
+        for isa in _core.isa_info()["supported"]:
+            _core.set_isa(isa)
+            if _core.isa_info()["bf16"] == native:
+                found.append(isa)
+        return found
+    finally:
+        _core.set_isa(before)
+
+
+def _isa_fixture(isas: list[str], missing: str):
+    params = isas or [pytest.param(None, marks=pytest.mark.skip(reason=missing))]
+
+    @pytest.fixture(params=params)
+    def fixture(request):
+        before = _core.isa_info()["active"]
+        _core.set_isa(request.param)
+        yield request.param
+        _core.set_isa(before)
+
+    return fixture
+
+
+bf16_isa = _isa_fixture(_isas_where_bf16_is(True),
+                        "no instruction set of this CPU has AVX512-BF16: bf16 kernels cannot run")
+fallback_isa = _isa_fixture(_isas_where_bf16_is(False),
+                            "every instruction set here runs bf16 kernels: no float32 fallback")
 
 
 def test_rounding_helper_matches_the_definition():
@@ -48,15 +78,10 @@ def test_rounding_helper_matches_the_definition():
     (1, 1, 1, 1, 1, 1), (5, 1, 3, 33, 3, 1), (97, 1, 7, 31, 1, 1), (40, 12, 5, 17, 3, 3),
     (13, 96, 1, 40, 7, 86), (200, 1, 257, 65, 3, 1), (9, 1, 513, 8, 1, 1),
 ])
-def test_direct_bf16_is_exact_on_rounded_operands(isa, t, f, c_in, c_out, kh, kw):
+def test_direct_bf16_is_exact_on_rounded_operands(bf16_isa, t, f, c_in, c_out, kh, kw):
     x, w, b = case(np.random.default_rng(t * f + c_in), t, f, c_in, c_out, kh, kw)
     pads = ((kh - 1) // 2, kh // 2, 0, 0)
     y, sums = conv(x, w, b, "bf16", padding=pads)
-    if not native_bf16():  # the fallback is the float32 computation itself
-        y32, sums32 = conv(x, w, b, "fp32", padding=pads)
-        np.testing.assert_array_equal(y, y32)
-        np.testing.assert_array_equal(sums, sums32)
-        return
     # Products of bfloat16 values are exact in float32: only the accumulation order differs.
     ref = reference.conv2d(to_bf16(x), to_bf16(w), b, padding=pads)
     scale = max(np.abs(ref).max(), 1e-3)
@@ -66,8 +91,17 @@ def test_direct_bf16_is_exact_on_rounded_operands(isa, t, f, c_in, c_out, kh, kw
         assert np.abs(y - reference.conv2d(x, w, b, padding=pads)).max() > 0
 
 
+@pytest.mark.parametrize("algorithm", ["direct", "winograd"])
+def test_bf16_without_the_instructions_is_the_float32_computation(fallback_isa, algorithm):
+    x, w, b = case(np.random.default_rng(2), 200, 1, 257, 65, 3, 1)
+    y, sums = conv(x, w, b, "bf16", algorithm, padding=(1, 1, 0, 0))
+    y32, sums32 = conv(x, w, b, "fp32", algorithm, padding=(1, 1, 0, 0))
+    np.testing.assert_array_equal(y, y32)
+    np.testing.assert_array_equal(sums, sums32)
+
+
 @pytest.mark.parametrize("k,rows", [(3, 1), (3, 101), (5, 37), (7, 64), (7, 3)])
-def test_winograd_bf16_stays_near_float64(isa, k, rows):
+def test_winograd_bf16_stays_near_float64(bf16_isa, k, rows):
     x, w, b = case(np.random.default_rng(k + rows), rows + k - 1, 1, 48, 40, k, 1)
     y, _ = conv(x, w, b, "bf16", "winograd")
     ref = reference.conv2d(x, w, b)
@@ -101,8 +135,8 @@ def test_bf16_needs_the_native_backend():
         randcnn_fast.Embedder("vgg", size="small", precision="bf16", backend="onnx")
 
 
-@pytest.mark.parametrize("arch", [row["arch"] for row in randcnn_fast.architectures()])
-def test_bf16_embeddings_stay_close_to_fp32(isa, arch):
+def embeddings(arch: str):
+    """(fp32, bf16) embeddings of one short noise clip at size small."""
     # Three times the shortest input the network takes: below the default minimum duration.
     embedder32 = randcnn_fast.Embedder(arch, size="small", n_threads=1, min_seconds=0)
     embedder16 = randcnn_fast.Embedder(arch, size="small", n_threads=1, precision="bf16",
@@ -113,11 +147,19 @@ def test_bf16_embeddings_stay_close_to_fp32(isa, arch):
         clip = (0.1 * rng.standard_normal(length)).astype(np.float32)
     else:
         clip = (0.1 * rng.standard_normal(256 * length)).astype(np.float32)
-    e32 = embedder32.embed(clip, sr=12000)
-    e16 = embedder16.embed(clip, sr=12000)
-    if not native_bf16():
-        np.testing.assert_array_equal(e16, e32)
-        return
+    assert "precision='bf16'" in repr(embedder16)
+    return embedder32.embed(clip, sr=12000), embedder16.embed(clip, sr=12000)
+
+
+@pytest.mark.parametrize("arch", [row["arch"] for row in randcnn_fast.architectures()])
+def test_bf16_embeddings_stay_close_to_fp32(bf16_isa, arch):
+    e32, e16 = embeddings(arch)
     # Clip-level means average the rounding out: well inside 2 % of the vector's size.
     assert np.linalg.norm(e16 - e32) <= 2e-2 * np.linalg.norm(e32)
-    assert "precision='bf16'" in repr(embedder16)
+    assert not np.array_equal(e16, e32)  # the bfloat16 kernels did run
+
+
+@pytest.mark.parametrize("arch", ["sample_level", "vgg"])
+def test_bf16_embeddings_without_the_instructions_are_fp32s(fallback_isa, arch):
+    e32, e16 = embeddings(arch)
+    np.testing.assert_array_equal(e16, e32)
