@@ -20,10 +20,20 @@ def fsdd() -> Path:
 SUPPORTED_ISAS = _core.isa_info()["supported"]
 
 
-@pytest.fixture(params=SUPPORTED_ISAS)
-def isa(request):
-    """Runs the test once per instruction set this CPU supports, restoring the active one."""
-    before = _core.isa_info()["active"]
-    _core.set_isa(request.param)
-    yield request.param
-    _core.set_isa(before)
+def isa_fixture(isas: list[str], missing: str):
+    """A fixture that runs its test once per instruction set of ``isas`` (restoring the active
+    one afterwards), or skips it with ``missing`` as the reason when ``isas`` is empty."""
+    params = isas or [pytest.param(None, marks=pytest.mark.skip(reason=missing))]
+
+    @pytest.fixture(params=params)
+    def fixture(request):
+        before = _core.isa_info()["active"]
+        _core.set_isa(request.param)
+        yield request.param
+        _core.set_isa(before)
+
+    return fixture
+
+
+#: Runs the test once per instruction set this CPU supports.
+isa = isa_fixture(SUPPORTED_ISAS, "no instruction set is supported")

@@ -9,6 +9,7 @@ import randcnn_fast
 from randcnn_fast import _core
 
 import reference
+from conftest import isa_fixture
 
 
 def to_bf16(a) -> np.ndarray:
@@ -47,22 +48,9 @@ def _isas_where_bf16_is(native: bool) -> list[str]:
         _core.set_isa(before)
 
 
-def _isa_fixture(isas: list[str], missing: str):
-    params = isas or [pytest.param(None, marks=pytest.mark.skip(reason=missing))]
-
-    @pytest.fixture(params=params)
-    def fixture(request):
-        before = _core.isa_info()["active"]
-        _core.set_isa(request.param)
-        yield request.param
-        _core.set_isa(before)
-
-    return fixture
-
-
-bf16_isa = _isa_fixture(_isas_where_bf16_is(True),
+bf16_isa = isa_fixture(_isas_where_bf16_is(True),
                         "no instruction set of this CPU has AVX512-BF16: bf16 kernels cannot run")
-fallback_isa = _isa_fixture(_isas_where_bf16_is(False),
+fallback_isa = isa_fixture(_isas_where_bf16_is(False),
                             "every instruction set here runs bf16 kernels: no float32 fallback")
 
 
