@@ -9,6 +9,7 @@ import randcnn_fast
 from randcnn_fast import _core
 
 import reference
+from cases import conv_case as case
 from conftest import isa_fixture
 
 
@@ -17,13 +18,6 @@ def to_bf16(a) -> np.ndarray:
     bits = np.asarray(a, np.float32).view(np.uint32).astype(np.uint64)
     bits = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 << 16
     return bits.astype(np.uint32).view(np.float32)
-
-
-def case(rng, t, f, c_in, c_out, kh, kw):
-    x = rng.standard_normal((t, f, c_in)).astype(np.float32)
-    w = (rng.standard_normal((c_out, c_in, kh, kw)) / np.sqrt(c_in * kh * kw)).astype(np.float32)
-    b = (0.1 * rng.standard_normal(c_out)).astype(np.float32)
-    return x, w, b
 
 
 def conv(x, w, b, precision, algorithm="direct", *, stride=(1, 1), padding=(0, 0, 0, 0),

@@ -11,12 +11,9 @@ import pytest
 import soundfile as sf
 
 import randcnn_fast as rf
+from cases import noise
 
 SMALL = dict(arch="sample_level", size="small", length=6000)
-
-
-def noise(n, seed=0, scale=0.3):
-    return (np.random.default_rng(seed).standard_normal(n) * scale).astype(np.float32)
 
 
 def test_issue_example_paper_size():

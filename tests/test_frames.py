@@ -18,14 +18,11 @@ from randcnn_fast.network import Concat, Conv, MaxPoolTime, MeanFrequency
 from randcnn_fast.weights import make_parameters
 
 import reference
+from cases import noise
 
 NETWORKS = [(arch, mode) for arch in ARCHITECTURES
             for mode in (("faithful", "per_filter") if arch in FRAME_LEVEL else ("faithful",))]
 SR = 12000
-
-
-def noise(n, seed=0):
-    return (np.random.default_rng(seed).standard_normal(n) * 0.3).astype(np.float32)
 
 
 def pads(layer, length):

@@ -17,13 +17,10 @@ from randcnn_fast import audio
 from randcnn_fast.architectures import ARCHITECTURES, FRAME_LEVEL, build
 from randcnn_fast.executor import run_native, time_scales
 from randcnn_fast.weights import make_parameters
+from cases import noise
 
 NETWORKS = [(arch, mode) for arch in ARCHITECTURES
             for mode in (("faithful", "per_filter") if arch in FRAME_LEVEL else ("faithful",))]
-
-
-def noise(shape, seed=0, scale=0.3):
-    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
 
 
 def prime_at_least(n: int) -> int:

@@ -10,17 +10,11 @@ from hypothesis import strategies as st
 from randcnn_fast import _core
 
 import reference
+from cases import conv_case as case
 
 # Winograd's transforms add rounding: its outputs stay within this fraction of the largest
 # output (the direct kernel's bound is a few 1e-7).
 TOLERANCE = 3e-5
-
-
-def case(rng, t, f, c_in, c_out, kh, kw):
-    x = rng.standard_normal((t, f, c_in)).astype(np.float32)
-    w = (rng.standard_normal((c_out, c_in, kh, kw)) / np.sqrt(c_in * kh * kw)).astype(np.float32)
-    b = (0.1 * rng.standard_normal(c_out)).astype(np.float32)
-    return x, w, b
 
 
 def conv(x, w, b, algorithm="winograd", *, padding=(0, 0, 0, 0), pool=(1, 1), activation="relu",
