@@ -227,7 +227,7 @@ def test_builtin_feature_cache_keys_are_unchanged_and_files_get_their_own(tmp_pa
     import os
 
     from randcnn_fast import __version__
-    from randcnn_fast.features import CACHE_FORMAT, FeatureConfig, _cache_path, _native_build
+    from randcnn_fast.feature_cache import CACHE_FORMAT, FeatureConfig, _cache_path, _native_build
 
     clip = tmp_path / "a.wav"
     clip.write_bytes(b"x")

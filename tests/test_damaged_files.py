@@ -209,7 +209,7 @@ def test_damaged_files_are_recorded_in_the_store(corpus, tmp_path):
 
 
 def test_evaluation_features_survive_a_damaged_header(corpus, tmp_path):
-    from randcnn_fast.features import FeatureConfig, dataset_features
+    from randcnn_fast.feature_cache import FeatureConfig, dataset_features
 
     patch_wav(corpus / "clip0.wav", rate=1)
     paths = [str(p) for p in sorted(corpus.glob("*.wav"))]

@@ -104,7 +104,7 @@ def test_command_line_embed_records_the_warning(overcounted, tmp_path):
 
 
 def test_evaluation_features_record_the_warning_fresh_and_cached(overcounted, tmp_path):
-    from randcnn_fast.features import FeatureConfig, dataset_features
+    from randcnn_fast.feature_cache import FeatureConfig, dataset_features
 
     config = FeatureConfig("sample_level", "small")
     for _ in ("computed", "read from the cache"):

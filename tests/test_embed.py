@@ -16,7 +16,7 @@ from cases import noise
 SMALL = dict(arch="sample_level", size="small", length=6000)
 
 
-def test_issue_example_paper_size():
+def test_one_clip_at_paper_size():
     features = rf.embed(noise(350_000), arch="sample_level", sr=12000)
     assert features.shape == (3584,) and features.dtype == np.float32
     assert np.isfinite(features).all() and (features > 0).any()

@@ -1,6 +1,6 @@
 """The paper's experiments as one call: datasets x architectures x sizes x classifiers x seeds.
 
-Features come from :mod:`randcnn_fast.features` (cached), classifiers and protocols from
+Features come from :mod:`randcnn_fast.feature_cache` (cached), classifiers and protocols from
 :mod:`randcnn_fast.protocols`; :mod:`randcnn_fast.report` writes the tables and plots.
 """
 from __future__ import annotations
@@ -22,8 +22,8 @@ from ._version import __version__
 from .archfile import is_architecture_file, load_architecture, network_to_dict
 from .architectures import ARCHITECTURES, SIZES
 from .elm import PAPER_HIDDEN_SIZES
-from .features import MFCC, FeatureConfig, dataset_features
-from .protocols import CLASSIFIERS, PROTOCOLS, check_dataset, run_protocol, work_units
+from .feature_cache import MFCC, FeatureConfig, dataset_features
+from .protocols import CLASSIFIERS, PROTOCOLS, check_dataset, run_protocol, fits_to_run
 from .report import write_report
 from .scaling import check_scale
 
@@ -168,7 +168,7 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     jobs = [(config, classifier, protocol, seed) for config in configs for protocol in protocols
             for classifier in (mfcc_classifiers if config.arch == MFCC else classifiers)
             for seed in ([config.seed] if config.arch != MFCC or classifier == "svm" else seeds)]
-    total = sum(work_units(clips, c, p, hidden_sizes) for _, c, p, _ in jobs)
+    total = sum(fits_to_run(clips, c, p, hidden_sizes) for _, c, p, _ in jobs)
     svm_fits = svm_stopped_early = 0
     with tqdm(total=total, desc="classifiers", unit="fit", disable=not progress) as bar, \
             warnings.catch_warnings():

@@ -196,7 +196,7 @@ def owned_range(start: int, stop: int, scale: int, length: int, last: bool) -> R
     return min(length, -(-start // scale)), end
 
 
-def needs(layer, out: Range, shapes) -> list[tuple[str, Range]]:
+def source_rows(layer, out: Range, shapes) -> list[tuple[str, Range]]:
     """(source, rows) pairs, unclipped, that rows ``out`` of the layer's output read, in the
     order of ``layer.sources`` (a residual layer may read its source twice, with two ranges)."""
     a, b = out
@@ -218,7 +218,7 @@ def required_ranges(network: Network, shapes, owned: dict[str, Range]) -> dict[s
         a, b = required[layer.name]
         if a >= b:
             continue
-        for source, (na, nb) in needs(layer, (a, b), shapes):
+        for source, (na, nb) in source_rows(layer, (a, b), shapes):
             lo, hi = max(na, 0), min(nb, shapes[source][0])
             sa, sb = required[source]
             required[source] = (lo, hi) if sa >= sb else (min(sa, lo), max(sb, hi))
@@ -272,7 +272,7 @@ def run_conv(layer: Conv, native: "_core.ConvLayer", tensors, shapes, rows: Rang
     """Output rows ``rows`` of a convolution: the source rows they read, with the zeros the
     full-length map would have where those rows fall outside it."""
     source = shapes[layer.source]
-    na, nb = needs(layer, rows, shapes)[0][1]
+    na, nb = source_rows(layer, rows, shapes)[0][1]
     _, _, f0, f1 = layer.paddings(source)  # frequency padding as for the whole map
     if max(na, 0) < min(nb, source[0]):
         x = take(tensors[layer.source], (max(na, 0), min(nb, source[0])))

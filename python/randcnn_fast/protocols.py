@@ -213,7 +213,7 @@ def _score(model, dataset: Dataset, protocol: str) -> Outcome:
     return Outcome(float(np.mean(fold_scores)), chosen, y, predicted, fold_scores)
 
 
-def work_units(dataset: Dataset, classifier: str, protocol: str, hidden_sizes=PAPER_HIDDEN_SIZES) -> int:
+def fits_to_run(dataset: Dataset, classifier: str, protocol: str, hidden_sizes=PAPER_HIDDEN_SIZES) -> int:
     """How many models run_protocol fits (for progress bars), about."""
     per_split = len(svm.grid_configs()) if classifier == "svm" else len(hidden_sizes)
     if dataset.protocol_kind == "split":

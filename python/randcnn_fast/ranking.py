@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from .features import MFCC
+from .feature_cache import MFCC
 from .protocols import CLASSIFIERS
 from .atomic import atomic_write
 from .report import _text

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write
-from .features import MFCC
+from .feature_cache import MFCC
 
 
 def _text(path: Path, text: str) -> None:
