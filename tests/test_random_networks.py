@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from randcnn_fast import _core
-from randcnn_fast.archfile import network_from_dict, network_to_dict
+from randcnn_fast.archfile import network_from_dict
 from randcnn_fast.executor import run_native
 from randcnn_fast.network import Concat, Conv, Feature, MaxPoolTime, MeanFrequency, Network
 from randcnn_fast.weights import make_parameters
@@ -112,7 +112,7 @@ def test_random_networks_match_the_reference_everywhere(net, seed):
         np.testing.assert_allclose(tiled, got, rtol=1e-4, atol=1e-5 * scale)
     finally:
         _core.set_isa(before)
-    assert network_from_dict(network_to_dict(net))[0] == net  # and the file form keeps it
+    assert network_from_dict(net.to_dict())[0] == net  # and the file form keeps it
 
 
 @settings(max_examples=15, deadline=None, derandomize=True,

@@ -2,25 +2,17 @@
 
 After Pons & Serra, "Randomly weighted CNNs for (music) audio classification", ICASSP 2019.
 """
-from . import _core
 from .archfile import load_architecture
 from .architectures import ARCHITECTURES, SIZES, architectures
 from .audio import AudioError, AudioWarning, decode_file
 from .embedder import Embedder, embed, embed_frames
 from .frontend import logmel, mfcc_features
+from .machine import isa_info
 from .network import Network
 
 from ._version import __version__
 
 
-def isa_info() -> dict:
-    """The instruction sets: ``detected`` (best this CPU runs), ``active`` (in use; set
-    RANDCNN_FAST_ISA=scalar|avx2|avx512 to override), ``compiled`` (built in), ``supported``
-    (compiled and runnable here), the active register ``tile``, and the ONNX Runtime
-    ``onnx_providers`` available (empty without onnxruntime)."""
-    from .onnx_backend import available_providers
-
-    return {**_core.isa_info(), "onnx_providers": available_providers()}
 
 
 __all__ = ["ARCHITECTURES", "SIZES", "AudioError", "AudioWarning", "ELMClassifier", "Embedder",

@@ -324,83 +324,6 @@ def _cycle(pending: list) -> str:
     return " -> ".join(repr(name) for name in reversed(cycle))
 
 
-# --------------------------------------------------------------------------- writing
-
-
-def network_to_dict(network: Network) -> dict:
-    """The description of ``network`` as :func:`network_from_dict` reads it."""
-    data = {"name": network.arch, "size": network.size, "input": network.input_kind,
-            "length": network.default_length}
-    if network.notes:
-        data["description"] = network.notes
-    data["embedding"] = [f.name if f.collapse is None else {"layer": f.name, "collapse": f.collapse}
-                         for f in network.features]
-    data["layer"] = [_layer_dict(layer) for layer in network.layers]
-    return data
-
-
-def _padding_value(padding):
-    return padding if isinstance(padding, str) else [int(padding[0]), int(padding[1])]
-
-
-def _layer_dict(layer) -> dict:
-    if isinstance(layer, MeanFrequency):
-        return {"name": layer.name, "type": "mean_frequency", "source": layer.source}
-    if isinstance(layer, MaxPoolTime):
-        return {"name": layer.name, "type": "maxpool_time", "source": layer.source,
-                "pool": int(layer.pool)}
-    if isinstance(layer, Concat):
-        return {"name": layer.name, "type": "concat", "sources": list(layer.sources)}
-    table = {"name": layer.name, "type": f"conv{layer.dims}d", "source": layer.source,
-             "channels": int(layer.out_channels)}
-    if layer.dims == 1:
-        table.update(kernel=int(layer.kernel[0]), stride=int(layer.stride[0]),
-                     padding=_padding_value(layer.padding[0]), activation=layer.activation,
-                     pool=int(layer.pool[0]))
-    else:
-        table.update(kernel=[int(k) for k in layer.kernel], stride=[int(s) for s in layer.stride],
-                     padding=[_padding_value(p) for p in layer.padding],
-                     activation=layer.activation,
-                     pool=[int(layer.pool[0]), "all" if layer.pool[1] is None else int(layer.pool[1])])
-    if layer.residual is not None:
-        table["residual"] = layer.residual
-    return table
-
-
-def _toml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a TOML basic string
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    raise TypeError(f"no TOML form for {value!r}")
-
-
-def to_toml(data: dict) -> str:
-    """A description as TOML: the top-level fields, then one [[layer]] table per layer."""
-    lines = ["# A randcnn_fast architecture; docs/architectures.md lists every field."]
-    lines += [f"{key} = {_toml_value(value)}" for key, value in data.items() if key != "layer"]
-    for table in data["layer"]:
-        lines += ["", "[[layer]]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
-    return "\n".join(lines) + "\n"
-
-
-def save_architecture(network: Network, path) -> None:
-    """Write ``network`` to ``path``: TOML for .toml, JSON for .json."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise ValueError(f"{path}: an architecture file ends in .toml or .json")
-    data = network_to_dict(network)
-    text = to_toml(data) if suffix == ".toml" else json.dumps(data, indent=1) + "\n"
-    path.write_text(text, encoding="utf-8")
-
-
 def describe_architecture(arch, *, size: str = "small", backend_features: str = "faithful",
                           features: int | None = None, length: int | None = None,
                           save=None) -> str:
@@ -414,6 +337,6 @@ def describe_architecture(arch, *, size: str = "small", backend_features: str = 
         if not network.notes and isinstance(arch, str) and arch in ARCHITECTURES:
             doc = inspect.cleandoc(ARCHITECTURES[arch].__doc__ or "")
             network = dataclasses.replace(network, notes=" ".join(doc.split()))
-        save_architecture(network, save)
+        network.save(save)
         text += f"\nwritten to {save}"
     return text

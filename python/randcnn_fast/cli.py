@@ -189,7 +189,7 @@ def _arch(args) -> int:
 
 
 def _info(args) -> int:
-    from . import isa_info
+    from .machine import isa_info
     print(json.dumps({"randcnn_fast": __version__, "isa": isa_info(),
                       "architectures": list(ARCHITECTURES)}, indent=1))
     return 0

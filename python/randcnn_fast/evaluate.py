@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from . import _core, datasets, demo
 from ._version import __version__
-from .archfile import is_architecture_file, load_architecture, network_to_dict
+from .archfile import is_architecture_file, load_architecture
 from .architectures import ARCHITECTURES, SIZES
 from .elm import PAPER_HIDDEN_SIZES
 from .feature_cache import MFCC, FeatureConfig, dataset_features
@@ -98,7 +98,7 @@ def feature_configs(archs, sizes, seeds, *, features=None, length=None, pad="rep
                                  f"another name = ...")
             named[network.arch] = arch
             plain = isinstance(arch, str) and not is_architecture_file(arch) and features is None
-            description = "" if plain else json.dumps(network_to_dict(network), sort_keys=True)
+            description = "" if plain else json.dumps(network.to_dict(), sort_keys=True)
             configs += [FeatureConfig(network.arch, size, seed, length, pad,
                                       backend_features=backend_features, precision=precision,
                                       features=features, network=description)

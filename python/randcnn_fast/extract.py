@@ -65,7 +65,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .archfile import network_from_dict, network_to_dict
+from .archfile import network_from_dict
 from ._version import __version__
 from .atomic import TMP_MARK, atomic_write
 from .audio import MIN_SECONDS, SAMPLE_RATE, check_duration, decode_file
@@ -262,7 +262,7 @@ def _make_config(embedder: Embedder, shard_size: int, frames=None) -> dict:
     ``frames`` is (hop, window) in seconds for frame embeddings, None for clip ones. A network
     that is not a built-in (a file, a Network, a width) is stored whole, so that every worker
     rebuilds it; a built-in's configuration stays as it always was."""
-    network = {} if embedder.builtin else {"network": network_to_dict(embedder.network)}
+    network = {} if embedder.builtin else {"network": embedder.network.to_dict()}
     return _frames_config(frames) | network | {
         "format": FORMAT_VERSION,
         "randcnn_fast": __version__,

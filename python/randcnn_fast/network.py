@@ -9,8 +9,10 @@ native executor (:mod:`randcnn_fast.executor`) and :meth:`Network.describe`.
 from __future__ import annotations
 
 import functools
+import json
 import numbers
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Union
 
 ACTIVATIONS = ("none", "relu", "elu")
@@ -385,9 +387,25 @@ class Network:
     def save(self, path) -> None:
         """Write the network as a TOML (``.toml``) or JSON (``.json``) architecture file that
         :func:`randcnn_fast.load_architecture` reads back into an equal network."""
-        from .archfile import save_architecture
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".toml", ".json"):
+            raise ValueError(f"{path}: an architecture file ends in .toml or .json")
+        data = self.to_dict()
+        text = _to_toml(data) if suffix == ".toml" else json.dumps(data, indent=1) + "\n"
+        path.write_text(text, encoding="utf-8")
 
-        save_architecture(self, path)
+    def to_dict(self) -> dict:
+        """The description as an architecture file holds it (``archfile.network_from_dict``
+        reads it back)."""
+        data = {"name": self.arch, "size": self.size, "input": self.input_kind,
+                "length": self.default_length}
+        if self.notes:
+            data["description"] = self.notes
+        data["embedding"] = [f.name if f.collapse is None else {"layer": f.name, "collapse": f.collapse}
+                             for f in self.features]
+        data["layer"] = [_layer_dict(layer) for layer in self.layers]
+        return data
 
     @property
     def input_unit(self) -> str:
@@ -449,3 +467,57 @@ class Network:
                                      layer.macs(shapes) if is_conv else 0))
         return NetworkSummary(self.arch, self.size, length, self.input_unit, tuple(rows),
                               self.n_features, self.min_length)
+
+
+# --------------------------------------------------------------------------- the file form
+
+
+def _padding_value(padding):
+    return padding if isinstance(padding, str) else [int(padding[0]), int(padding[1])]
+
+
+def _layer_dict(layer) -> dict:
+    if isinstance(layer, MeanFrequency):
+        return {"name": layer.name, "type": "mean_frequency", "source": layer.source}
+    if isinstance(layer, MaxPoolTime):
+        return {"name": layer.name, "type": "maxpool_time", "source": layer.source,
+                "pool": int(layer.pool)}
+    if isinstance(layer, Concat):
+        return {"name": layer.name, "type": "concat", "sources": list(layer.sources)}
+    table = {"name": layer.name, "type": f"conv{layer.dims}d", "source": layer.source,
+             "channels": int(layer.out_channels)}
+    if layer.dims == 1:
+        table.update(kernel=int(layer.kernel[0]), stride=int(layer.stride[0]),
+                     padding=_padding_value(layer.padding[0]), activation=layer.activation,
+                     pool=int(layer.pool[0]))
+    else:
+        table.update(kernel=[int(k) for k in layer.kernel], stride=[int(s) for s in layer.stride],
+                     padding=[_padding_value(p) for p in layer.padding],
+                     activation=layer.activation,
+                     pool=[int(layer.pool[0]), "all" if layer.pool[1] is None else int(layer.pool[1])])
+    if layer.residual is not None:
+        table["residual"] = layer.residual
+    return table
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"no TOML form for {value!r}")
+
+
+def _to_toml(data: dict) -> str:
+    """A description as TOML: the top-level fields, then one [[layer]] table per layer."""
+    lines = ["# A randcnn_fast architecture; docs/architectures.md lists every field."]
+    lines += [f"{key} = {_toml_value(value)}" for key, value in data.items() if key != "layer"]
+    for table in data["layer"]:
+        lines += ["", "[[layer]]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
