@@ -1,7 +1,10 @@
 """Test inputs shared by the test modules: seeded noise and random convolution cases."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import soundfile as sf
 
 
 def noise(shape, seed: int = 0, scale: float = 0.3) -> np.ndarray:
@@ -16,3 +19,16 @@ def conv_case(rng: np.random.Generator, t: int, f: int, c_in: int, c_out: int, k
     w = (rng.standard_normal((c_out, c_in, kh, kw)) / np.sqrt(c_in * kh * kw)).astype(np.float32)
     b = (0.1 * rng.standard_normal(c_out)).astype(np.float32)
     return x, w, b
+
+
+def tone_folder(root: Path, clips_per_class: int = 5) -> Path:
+    """A dataset folder of two classes, "low" and "high": half-second tones near 200 and
+    2000 Hz with a little noise, at 12 kHz."""
+    rng = np.random.default_rng(0)
+    t = np.arange(6000) / 12000
+    for label, freq in (("low", 200.0), ("high", 2000.0)):
+        (root / label).mkdir(parents=True)
+        for i in range(clips_per_class):
+            clip = 0.3 * np.sin(2 * np.pi * freq * (1 + 0.05 * i) * t) + 0.01 * rng.standard_normal(6000)
+            sf.write(root / label / f"{i}.wav", clip, 12000)
+    return root

@@ -135,10 +135,10 @@ def test_a_one_hertz_header_is_a_failure_and_the_shard_is_written(corpus, tmp_pa
 def test_a_memory_error_is_that_clips_failure(corpus, tmp_path, monkeypatch):
     real = audio.decode_file
 
-    def decode_file(path):
+    def decode_file(path, **options):
         if str(path).endswith("clip2.wav"):
             raise MemoryError("Unable to allocate 44.7 GiB")
-        return real(path)
+        return real(path, **options)
 
     monkeypatch.setattr(audio, "decode_file", decode_file)
     summary = extract(corpus, tmp_path / "out")

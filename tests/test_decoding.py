@@ -15,6 +15,7 @@ import soxr
 
 import randcnn_fast as rf
 from randcnn_fast import audio
+from cases import tone_folder
 from mp3_fixtures import decoded_frames, write_overcounting_mp3
 
 SMALL = dict(size="small", n_threads=1)
@@ -206,14 +207,7 @@ def test_an_mp3_past_one_read_is_decoded_in_several(tmp_path, monkeypatch):
 def test_evaluate_lists_the_warning_in_its_results(overcounted, tmp_path):
     from randcnn_fast.cli import main
 
-    root = tmp_path / "set"
-    rng = np.random.default_rng(0)
-    for label, freq in (("low", 200.0), ("high", 2000.0)):
-        (root / label).mkdir(parents=True)
-        for i in range(5):
-            t = np.arange(6000) / 12000
-            clip = 0.3 * np.sin(2 * np.pi * freq * (1 + 0.05 * i) * t) + 0.01 * rng.standard_normal(6000)
-            sf.write(root / label / f"{i}.wav", clip, 12000)
+    root = tone_folder(tmp_path / "set")
     (root / "high" / "5.mp3").write_bytes(overcounted.read_bytes())
     out = tmp_path / "out"
     assert main(["evaluate", "--dataset", str(root), "--arch", "7x96", "--classifier", "svm",

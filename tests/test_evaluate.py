@@ -13,6 +13,7 @@ from randcnn_fast import datasets, demo, svm
 from randcnn_fast.cli import main
 from randcnn_fast.evaluate import evaluate
 from randcnn_fast.protocols import run_protocol
+from cases import tone_folder
 
 
 def blobs(n_per_class=12, n_classes=3, d=6, seed=0):
@@ -100,14 +101,7 @@ def test_evaluate_writes_every_output_and_records_failures(tmp_path):
 
 
 def test_command_line_on_a_folder(tmp_path, capsys):
-    root = tmp_path / "set"
-    rng = np.random.default_rng(0)
-    for label, freq in (("low", 200.0), ("high", 2000.0)):
-        (root / label).mkdir(parents=True)
-        for i in range(5):
-            t = np.arange(6000) / 12000
-            clip = 0.3 * np.sin(2 * np.pi * freq * (1 + 0.05 * i) * t) + 0.01 * rng.standard_normal(6000)
-            sf.write(root / label / f"{i}.wav", clip, 12000)
+    root = tone_folder(tmp_path / "set")
     code = main(["evaluate", "--dataset", str(root), "--arch", "7x96", "--classifier", "svm",
                  "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--length", "30"])
     assert code == 0

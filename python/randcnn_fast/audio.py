@@ -122,7 +122,7 @@ class DecodedFile:
         return self.frames / self.sample_rate
 
 
-def decode_file(path: str | os.PathLike) -> DecodedFile:
+def decode_file(path: str | os.PathLike, *, min_seconds: float = 0.0) -> DecodedFile:
     """Decode an audio file to mono float32 at :data:`SAMPLE_RATE`, with what was noticed.
 
     The file is read block by block until the decoder returns no more frames; the length in
@@ -134,6 +134,8 @@ def decode_file(path: str | os.PathLike) -> DecodedFile:
     ----------
     path : str or os.PathLike
         Any format libsndfile can decode (WAV, FLAC, OGG/Vorbis, MP3, ...).
+    min_seconds : float
+        Refuse ("too short") a file whose decoded audio lasts less; 0 (default) accepts any.
 
     Returns
     -------
@@ -166,13 +168,12 @@ def decode_file(path: str | os.PathLike) -> DecodedFile:
             f"audio file path must be a str or os.PathLike, got {type(path).__name__}"
         )
     name = os.fspath(path)
-    # libsndfile reports a missing file as a vague "System error"; check first
-    # so the user gets a clear message (directories count as missing files).
     file_bytes = _check_readable(name)
     try:
         with soundfile.SoundFile(name) as f:
             sr, announced = f.samplerate, f.frames
             _check_sample_rate(name, sr)
+            missing = _wav_missing_bytes(name, file_bytes) if f.format in ("WAV", "WAVEX") else 0
             clip, frames, bad, first_bad = _decode_mono(f, file_bytes)
     # SoundFileError covers unrecognised/corrupt files; soundfile raises
     # TypeError for headerless formats (e.g. .raw) it cannot open without
@@ -185,11 +186,11 @@ def decode_file(path: str | os.PathLike) -> DecodedFile:
     if bad:
         raise _non_finite_error(name, bad, first_bad)
     _require_samples(clip, frames, sr, name)
+    check_duration(name, frames, sr, min_seconds)
     notes = []
     if abs(frames - announced) > LENGTH_TOLERANCE_FRAMES:
         notes.append(f"{name}: decoded {frames} frames ({frames / sr:.3f} s) where the header "
                      f"announced {announced} ({announced / sr:.3f} s); the decoded audio is used")
-    missing = _wav_missing_bytes(name, file_bytes)
     if missing:
         notes.append(f"{name}: truncated: the header declares {missing} bytes of audio more than "
                      f"the file holds; the {frames / sr:.3f} s present are used")
@@ -247,11 +248,11 @@ def _wav_missing_bytes(name: str, file_bytes: int) -> int:
     return 0
 
 
-def load_file(path: str | os.PathLike) -> np.ndarray:
+def load_file(path: str | os.PathLike, *, min_seconds: float = 0.0) -> np.ndarray:
     """Read an audio file as a mono float32 clip at :data:`SAMPLE_RATE`.
 
-    :func:`decode_file` does the work, and takes the same `path` and raises the same errors;
-    its warnings are issued as :class:`AudioWarning`.
+    :func:`decode_file` does the work, and takes the same arguments and raises the same
+    errors; its warnings are issued as :class:`AudioWarning`.
 
     Returns
     -------
@@ -265,7 +266,7 @@ def load_file(path: str | os.PathLike) -> np.ndarray:
     >>> clip.dtype, clip.ndim                   # doctest: +SKIP
     (dtype('float32'), 1)
     """
-    decoded = decode_file(path)
+    decoded = decode_file(path, min_seconds=min_seconds)
     for message in decoded.warnings:
         warnings.warn(message, AudioWarning, stacklevel=2)
     return decoded.samples
@@ -558,7 +559,7 @@ def load_clips(
         _reject_sr_for_files(sr)
         name = os.fspath(audio)
         _reject_directory(name)
-        return [_fit(_load_file_of_duration(audio, min_seconds), length, pad, name)], [name], True
+        return [_fit(load_file(audio, min_seconds=min_seconds), length, pad, name)], [name], True
 
     if isinstance(audio, (list, tuple)):
         if len(audio) == 0:
@@ -574,7 +575,7 @@ def load_clips(
         names = [os.fspath(p) for p in audio]
         for name in names:
             _reject_directory(name)
-        clips = [_fit(_load_file_of_duration(p, min_seconds), length, pad, n)
+        clips = [_fit(load_file(p, min_seconds=min_seconds), length, pad, n)
                  for p, n in zip(audio, names)]
         return clips, names, False
 
@@ -680,15 +681,6 @@ def check_duration(name: str, n_samples: int, sr, min_seconds: float) -> None:
             f"than the minimum of {min_seconds:g} s; pass min_seconds=0 (--min-seconds 0) to "
             "embed it anyway"
         )
-
-
-def _load_file_of_duration(path, min_seconds: float) -> np.ndarray:
-    """load_file, refusing a file shorter than ``min_seconds``."""
-    decoded = decode_file(path)
-    check_duration(os.fspath(path), decoded.frames, decoded.sample_rate, min_seconds)
-    for message in decoded.warnings:
-        warnings.warn(message, AudioWarning, stacklevel=4)
-    return decoded.samples
 
 
 def _fit(clip: np.ndarray, length, pad: str, name: str) -> np.ndarray:

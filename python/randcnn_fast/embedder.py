@@ -270,7 +270,7 @@ class Embedder:
         >>> result.vector.shape, result.warnings                            # doctest: +SKIP
         ((160,), ())
         """
-        return self._finish_file(self._prepare_file(path), self.n_threads)
+        return self._embed_file_on(path, self.n_threads)
 
     def embed_files(self, paths) -> Iterator[tuple[str, FileEmbedding | Exception]]:
         """Embed audio files one after another, yielding each as soon as it is ready.
@@ -374,10 +374,7 @@ class Embedder:
         """(frames, timestamps) of the one 12 kHz clip in ``waves``."""
         wave, name = waves[0], names[0]
         grid = frame_grid(wave.size, hop, window, name=name)
-        if self.network.input_kind == "waveform":
-            x = wave.reshape(-1, 1, 1)
-        else:
-            x = frontend.logmel(wave, preset=self.logmel_preset)[:, :, None]
+        x = self._whole_map(wave)
         if x.shape[0] < self.network.min_length:
             raise ValueError(self._too_short(f"{name}: {x.shape[0]} {self.network.input_unit}"))
         frames = self._runner.embed_frames(x, grid, self.n_threads)
@@ -391,9 +388,8 @@ class Embedder:
         if self.input != "audio":
             raise ValueError("embedding files needs input='audio'; this embedder takes log-mel "
                              "frames")
-        decoded = audio_io.decode_file(path)
+        decoded = audio_io.decode_file(path, min_seconds=self.min_seconds)
         name = os.fspath(path)
-        audio_io.check_duration(name, decoded.frames, decoded.sample_rate, self.min_seconds)
         return self._wave_maps([decoded.samples], [name])[0], name, decoded
 
     def _finish_file(self, prepared, n_threads: int) -> FileEmbedding:
@@ -429,9 +425,10 @@ class Embedder:
         for name, x in zip(names, maps):
             if x.shape[0] < self.network.min_length:
                 raise ValueError(self._too_short(f"{name}: {x.shape[0]} {self.network.input_unit}"))
-        if n_threads is None and self._clips_at_once(len(maps)) > 1:
+        side_by_side = 1 if n_threads is not None else self._clips_at_once(len(maps))
+        if side_by_side > 1:
             # A batch of small clips: side by side, one thread each (see embed_files).
-            with ThreadPoolExecutor(max_workers=self._clips_at_once(len(maps))) as pool:
+            with ThreadPoolExecutor(max_workers=side_by_side) as pool:
                 out = np.concatenate(list(pool.map(lambda x: self._runner.run([x], 1), maps)))
         else:
             out = self._runner.run(maps, self.n_threads if n_threads is None else n_threads)
@@ -452,15 +449,18 @@ class Embedder:
         return self._wave_maps(waves, names), names, single
 
     def _wave_maps(self, waves, names):
-        """Input maps of whole 12 kHz clips; the log-mel is taken over the whole clip, then its
-        frames are cropped or padded, as in the paper."""
+        """Input maps of 12 kHz clips at the embedder's length: the log-mel is taken over the
+        whole clip, then its frames are cropped or padded, as in the paper."""
+        return self._fixed([self._whole_map(w) for w in waves], names)
+
+    def _whole_map(self, wave):
+        """The (time, frequency, 1) input map of a whole 12 kHz clip."""
         if self.network.input_kind == "waveform":
-            return [w.reshape(-1, 1, 1) for w in self._fixed(waves, names)]
-        return self._fixed_maps([frontend.logmel(w, preset=self.logmel_preset) for w in waves],
-                                names)
+            return wave.reshape(-1, 1, 1)
+        return frontend.logmel(wave, preset=self.logmel_preset)[:, :, None]
 
     def _fixed_maps(self, frames, names):
-        return [f[:, :, None] for f in self._fixed(frames, names)]
+        return self._fixed([f[:, :, None] for f in frames], names)
 
     def _fixed(self, inputs, names):
         return [audio_io.fix_length(x, self.length, self.pad, name=n) for x, n in zip(inputs, names)]

@@ -68,7 +68,7 @@ from tqdm.auto import tqdm
 from .archfile import network_from_dict
 from ._version import __version__
 from .atomic import TMP_MARK, atomic_write
-from .audio import MIN_SECONDS, SAMPLE_RATE, check_duration, decode_file
+from .audio import MIN_SECONDS, SAMPLE_RATE, decode_file
 from .datasets import AUDIO_EXTENSIONS, audio_files, normalise_extensions, read_csv
 from .embedder import Embedder, check_threads
 from .frames import to_samples
@@ -521,7 +521,7 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
     shard_path.parent.mkdir(parents=True, exist_ok=True)
     # A new shard's embeddings part, written last, marks it done. A retry rewrites the
     # embeddings first: a kill before its errors part is rewritten leaves a retried clip in
-    # both, and a clip in the embeddings part counts as embedded (_recorded_errors).
+    # both, and a clip in the embeddings part counts as embedded (_recorded).
     for table_, path in ([(table, shard_path), (error_table, errors_path)] if retry
                          else [(error_table, errors_path), (table, shard_path)]):
         _write_parquet(table_, path)
@@ -550,8 +550,7 @@ def _clip_rows(embedder: Embedder, paths, config: dict):
         return
     for path in paths:
         try:
-            decoded = decode_file(path)
-            check_duration(path, decoded.frames, decoded.sample_rate, embedder.min_seconds)
+            decoded = decode_file(path, min_seconds=embedder.min_seconds)
             vectors, times = embedder.embed_frames(decoded.samples, sr=SAMPLE_RATE,
                                                    **config["frames"])
             yield path, _ClipRows(vectors, times, decoded.seconds, decoded.warnings)
@@ -675,27 +674,18 @@ def _read_only(out_dir: Path, problem: str) -> PermissionError:
                            "choose another out_dir")
 
 
-def _recorded_errors(out_dir: Path, index: int) -> list[dict]:
-    """The failures recorded for a done shard, less clips its embeddings part holds (a retry
-    killed between its two writes leaves a clip in both)."""
+def _recorded(out_dir: Path, index: int) -> tuple[int, list[dict], list[dict]]:
+    """A done shard's record, from one read of each part: how many clips its embeddings part
+    holds, its warnings, and its failures less the clips the embeddings part holds (a retry
+    killed between its two writes leaves a clip in both; a frame run has a row per frame)."""
     _, pq = _pyarrow()
-    embedded = set(pq.read_table(out_dir / SHARDS_DIR / _shard_name(index),
-                                 columns=["clip_id"]).column("clip_id").to_pylist())
+    shard = pq.read_table(out_dir / SHARDS_DIR / _shard_name(index),
+                          columns=["clip_id", "path", "warning"])
+    embedded = set(shard.column("clip_id").to_pylist())
     table = pq.read_table(out_dir / ERRORS_DIR / _shard_name(index))
-    return [e for e in table.select(["clip_id", "path", "error_type", "error"]).to_pylist()
-            if e["clip_id"] not in embedded]
-
-
-def _recorded_warnings(out_dir: Path, index: int) -> list[dict]:
-    _, pq = _pyarrow()
-    return _warnings_of(pq.read_table(out_dir / SHARDS_DIR / _shard_name(index),
-                                      columns=["clip_id", "path", "warning"]))
-
-
-def _count_clips(path: Path) -> int:
-    """Clips in a shard part (a frame run has a row per frame)."""
-    _, pq = _pyarrow()
-    return len(set(pq.read_table(path, columns=["clip_id"]).column("clip_id").to_pylist()))
+    errors = [e for e in table.select(["clip_id", "path", "error_type", "error"]).to_pylist()
+              if e["clip_id"] not in embedded]
+    return len(embedded), _warnings_of(shard), errors
 
 
 def extract(source, out_dir, *, arch="sample_level", size: str = "paper", seed: int = 0,
@@ -782,9 +772,8 @@ def extract(source, out_dir, *, arch="sample_level", size: str = "paper", seed: 
         todo, errors, warned = [], {}, {}
         for i in range(n_shards):
             if _shard_done(out, i):
-                errors[i] = _recorded_errors(out, i)
-                warned[i] = _recorded_warnings(out, i)
-                summary.skipped += _count_clips(out / SHARDS_DIR / _shard_name(i))
+                n_embedded, warned[i], errors[i] = _recorded(out, i)
+                summary.skipped += n_embedded
                 if retry_failed and writable and errors[i]:
                     todo.append((i, [(e["clip_id"], paths[e["clip_id"]]) for e in errors[i]]))
                     summary.retried += len(errors[i])

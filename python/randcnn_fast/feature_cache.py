@@ -24,7 +24,7 @@ from . import _core
 from ._version import __version__
 from .archfile import network_from_dict
 from .atomic import atomic_write
-from .audio import MIN_SECONDS, check_duration, decode_file
+from .audio import MIN_SECONDS, decode_file
 from .embedder import Embedder, FileEmbedding
 from .frontend import mfcc_features
 
@@ -92,9 +92,7 @@ def _save(path: Path, value: np.ndarray, warnings: tuple[str, ...]) -> None:
         np.savez(f, features=value, warnings=np.array(warnings, dtype=str))
 
 
-def _load(path: Path | None) -> tuple[np.ndarray, tuple[str, ...]]:
-    if path is None:
-        raise FileNotFoundError("no cache entry")
+def _load(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
     with np.load(path) as entry:
         return entry["features"], tuple(str(w) for w in entry["warnings"])
 
@@ -121,15 +119,14 @@ def dataset_features(paths, config: FeatureConfig, *, cache_dir: Path | None = N
     failures, warnings = [], []
     entries, missing = {}, []
     for i, path in enumerate(paths):
+        entries[i] = None  # a file that cannot be keyed is not cached: decoding names its problem
         try:
             entries[i] = _cache_path(cache_dir, config, path)
-        except OSError:  # no file to key: decoding will name the problem
-            entries[i] = None
-        try:
             X[i], noticed = _load(entries[i])
-            warnings += [{"path": str(path), "warning": w} for w in noticed]
-        except (OSError, ValueError, KeyError, TypeError):  # absent, unkeyed or unreadable entry
+        except (OSError, ValueError, KeyError, TypeError):  # no file, or no readable entry
             missing.append(i)
+            continue
+        warnings += [{"path": str(path), "warning": w} for w in noticed]
     results = (_mfcc_files([paths[i] for i in missing]) if embedder is None
                else embedder.embed_files([paths[i] for i in missing]))
     bar = tqdm(total=len(missing), desc=config.label, unit="clip", disable=not progress, leave=False)
@@ -152,8 +149,7 @@ def _mfcc_files(paths):
     """(path, FileEmbedding or the exception) of the MFCC baseline, file by file."""
     for path in paths:
         try:
-            decoded = decode_file(path)
-            check_duration(path, decoded.frames, decoded.sample_rate, MIN_SECONDS)
+            decoded = decode_file(path, min_seconds=MIN_SECONDS)
             yield path, FileEmbedding(mfcc_features(decoded.samples), decoded.seconds,
                                       decoded.warnings)
         except Exception as error:  # noqa: BLE001
