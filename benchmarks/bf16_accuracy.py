@@ -12,7 +12,7 @@ draws the same random layers for fp32 and bf16 features, so the difference is al
 seed: its mean and that mean's standard error.
 ``--control-noise r`` adds a control column: the ELM on the fp32 features times (1 + r N(0, 1)),
 a random change of about bf16's size, to tell bf16's effect from the ELM's instability.
-Features go to the usual cache (see ``randcnn_fast.feature_cache``), so a rerun only classifies.
+Features go to the usual cache (see ``randcnn_fast.features.cache``), so a rerun only classifies.
 """
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ import argparse
 import numpy as np
 
 import randcnn_fast as rf
-from randcnn_fast import datasets
-from randcnn_fast.feature_cache import FeatureConfig, dataset_features
-from randcnn_fast.protocols import run_protocol
+from randcnn_fast.datasets import loaders as datasets
+from randcnn_fast.features.cache import FeatureConfig, dataset_features
+from randcnn_fast.evaluation.protocols import run_protocol
 
 HEAVY = ("sample_level", "frame_level", "frame_level_many", "vgg", "7x86")
 

@@ -1,6 +1,6 @@
 """Peer implementations of randcnn_fast networks for side-by-side benchmarks.
 
-:class:`TorchNetwork` rebuilds any :class:`randcnn_fast.network.Network` as a PyTorch module
+:class:`TorchNetwork` rebuilds any :class:`randcnn_fast.network.layers.Network` as a PyTorch module
 from the description alone, with the exact weights of :meth:`randcnn_fast.Embedder.parameters`;
 :class:`OnnxPeer` runs the same network on ONNX Runtime (CPU). Both are built as a user of
 those frameworks would write them, so that the comparison does not flatter randcnn_fast:
@@ -10,17 +10,17 @@ those frameworks would write them, so that the comparison does not flatter randc
   (:func:`waveform_onnx_model`, built here from the description);
 * a spectrogram network runs in 2-D, NCHW with H = time and W = frequency: torch ``conv2d``
   (a 1-D layer's (out, in, k) weight becomes (out, in, k, 1)), and the package's own ONNX
-  export (:func:`randcnn_fast.onnx_backend.build_model`).
+  export (:func:`randcnn_fast.backends.onnx_runtime.build_model`).
 
 Per convolution, TensorFlow 'same' and explicit paddings are resolved for the length the peer
 is built for, passed to the convolution when symmetric and applied with ``F.pad`` when not
 (ONNX takes asymmetric pads directly); the epilogue is the activation (ReLU or ELU), a 'valid'
 max-pool whose stride is its window (a frequency pool of ``None`` spans every frequency
-position), then the residual add. :class:`~randcnn_fast.network.MaxPoolTime` is a max-pool over
-time, :class:`~randcnn_fast.network.MeanFrequency` a mean over W,
-:class:`~randcnn_fast.network.Concat` a concatenation over channels. A feature is the mean of
+position), then the residual add. :class:`~randcnn_fast.network.layers.MaxPoolTime` is a max-pool over
+time, :class:`~randcnn_fast.network.layers.MeanFrequency` a mean over W,
+:class:`~randcnn_fast.network.layers.Concat` a concatenation over channels. A feature is the mean of
 each channel over every position, or with ``collapse=c`` one mean over every channel and
-position followed by ``c - 1`` zeros (as :func:`randcnn_fast.executor.run_native`).
+position followed by ``c - 1`` zeros (as :func:`randcnn_fast.backends.native.run_native`).
 
 Both peers take the input maps the native executor takes, (time, freq, 1), and return the same
 embedding. torch, onnx and onnxruntime are imported lazily: importing this module needs none.
@@ -32,7 +32,7 @@ from typing import Mapping
 
 import numpy as np
 
-from randcnn_fast.network import Concat, Conv, MaxPoolTime, MeanFrequency, Network
+from randcnn_fast.network.layers import Concat, Conv, MaxPoolTime, MeanFrequency, Network
 
 
 def _torch():
@@ -209,7 +209,7 @@ def waveform_onnx_model(network: Network, params: Mapping[str, np.ndarray], leng
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from randcnn_fast.onnx_backend import IR_VERSION, OPSET
+    from randcnn_fast.backends.onnx_runtime import IR_VERSION, OPSET
 
     if not is_waveform_1d(network):
         raise ValueError(f"{network.arch} is not a 1-D waveform network")
@@ -283,7 +283,7 @@ class OnnxPeer:
     def __init__(self, embedder, n_threads: int):
         import onnxruntime
 
-        from randcnn_fast.onnx_backend import build_model
+        from randcnn_fast.backends.onnx_runtime import build_model
 
         network, params = embedder.network, embedder.parameters()
         self.one_d = is_waveform_1d(network)

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 import randcnn_fast as rf
-from randcnn_fast import frontend
-
+from randcnn_fast.frontend import spectrogram as frontend
 SAMPLES = 350_000
 SECONDS = SAMPLES / 12000
 ARCHS = [row["arch"] for row in rf.architectures()]

@@ -1,13 +1,13 @@
 """The classifier searches of the evaluation against their straightforward equivalents.
 
-* ELM: :func:`randcnn_fast.elm.hidden_size_predictions` over the paper's six hidden sizes
+* ELM: :func:`randcnn_fast.classifiers.elm.hidden_size_predictions` over the paper's six hidden sizes
   (one random layer of the largest size, read-outs sharing one factorisation) against fitting
   each size on its own as the original code did: draw N(0, 1) biases and weights,
   H = max(0, X W + b), beta = scipy.linalg.pinv(H) @ T. 2700 training rows (a 90 % fold of
   3000 clips), 300 test rows, 3584 features, 10 classes.
   Another test interleaves the two (a pinv round before every PAIRED_BLOCK searches), so that
   on a shared machine both sides are timed in the same phases.
-* SVM: :func:`randcnn_fast.svm.grid_scores` (kernels computed once per fold) against
+* SVM: :func:`randcnn_fast.classifiers.svm.grid_scores` (kernels computed once per fold) against
   ``GridSearchCV(SVC(), SVM_GRID, cv=StratifiedKFold(5), refit=False)`` on 1000 clips x 160
   features: the same 32 configurations on the same folds, and no final refit on either side
   (grid_scores does none). Both must make the same choice with the same scores. grid_scores
@@ -36,8 +36,9 @@ import scipy.linalg
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.svm import SVC
 
-from randcnn_fast import elm, svm
+from randcnn_fast.classifiers import elm
 
+from randcnn_fast.classifiers import svm
 N_CLASSES = 10
 ELM_TRAIN, ELM_TEST, ELM_FEATURES = 2700, 300, 3584
 SVM_ROWS, SVM_FEATURES = 1000, 160

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 import randcnn_fast as rf
-from randcnn_fast import embedder as embedder_module
-
+from randcnn_fast.features import embedder as embedder_module
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers  # noqa: E402
 

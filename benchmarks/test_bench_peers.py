@@ -36,9 +36,9 @@ import numpy as np
 import pytest
 
 import randcnn_fast as rf
-from randcnn_fast import frontend
-from randcnn_fast.architectures import LOGMEL_LENGTH, WAVEFORM_LENGTH, build
-from randcnn_fast.audio import fix_length
+from randcnn_fast.frontend import spectrogram as frontend
+from randcnn_fast.network.architectures import LOGMEL_LENGTH, WAVEFORM_LENGTH, build
+from randcnn_fast.input.audio import fix_length
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers  # noqa: E402

@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 
 from randcnn_fast import _core
-
 FSDD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fsdd"
 
 

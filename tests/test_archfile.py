@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import randcnn_fast as rf
-from randcnn_fast import datasets
-from randcnn_fast.archfile import builtin_of, read_architecture
-from randcnn_fast.architectures import ARCHITECTURES, FRAME_LEVEL, build
+from randcnn_fast.datasets import loaders as datasets
+from randcnn_fast.network.archfile import builtin_of, read_architecture
+from randcnn_fast.network.architectures import ARCHITECTURES, FRAME_LEVEL, build
 from randcnn_fast.cli import main
-from randcnn_fast.evaluate import evaluate
+from randcnn_fast.evaluation.evaluate import evaluate
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BUILTINS = [(arch, size, mode) for arch in ARCHITECTURES for size in ("small", "paper")
@@ -227,7 +227,7 @@ def test_builtin_feature_cache_keys_are_unchanged_and_files_get_their_own(tmp_pa
     import os
 
     from randcnn_fast import __version__
-    from randcnn_fast.feature_cache import CACHE_FORMAT, FeatureConfig, _cache_path, _native_build
+    from randcnn_fast.features.cache import CACHE_FORMAT, FeatureConfig, _cache_path, _native_build
 
     clip = tmp_path / "a.wav"
     clip.write_bytes(b"x")

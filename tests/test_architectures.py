@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 import randcnn_fast as rf
-from randcnn_fast import frontend
-
+from randcnn_fast.frontend import spectrogram as frontend
 import reference
 
 PAPER_FEATURES = {"sample_level": 3584, "frame_level": 3584, "frame_level_many": 3584, "vgg": 3585,

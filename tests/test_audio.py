@@ -1,4 +1,4 @@
-"""Tests for randcnn_fast.audio: loading, validation, resampling, length fixing."""
+"""Tests for randcnn_fast.input.audio: loading, validation, resampling, length fixing."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import soundfile as sf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from randcnn_fast import audio
-
+from randcnn_fast.input import audio
 SR = audio.SAMPLE_RATE
 FSDD = Path(__file__).resolve().parents[1].parent / "shared/data/fsdd"
 

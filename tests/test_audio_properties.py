@@ -8,8 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from randcnn_fast import audio
-
+from randcnn_fast.input import audio
 finite = st.floats(-1.0, 1.0, width=32)
 clips = hnp.arrays(np.float32, st.integers(1, 400), elements=finite)
 

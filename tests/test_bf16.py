@@ -7,7 +7,6 @@ import pytest
 
 import randcnn_fast
 from randcnn_fast import _core
-
 import reference
 from cases import conv_case as case
 from conftest import isa_fixture

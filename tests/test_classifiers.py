@@ -10,9 +10,8 @@ from sklearn.svm import SVC
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import randcnn_fast as rf
-from randcnn_fast import elm, svm
-
-
+from randcnn_fast.classifiers import elm
+from randcnn_fast.classifiers import svm
 @parametrize_with_checks([elm.ELMClassifier(n_hidden=20, random_state=0)])
 def test_elm_is_a_scikit_learn_estimator(estimator, check):
     check(estimator)

@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from randcnn_fast import _core
-
 import reference
 
 TILE_ROWS = _core.CONV_TILE_POSITIONS  # output positions per task

@@ -11,8 +11,7 @@ import pytest
 import soundfile as sf
 
 import randcnn_fast as rf
-from randcnn_fast import audio
-
+from randcnn_fast.input import audio
 SR = 16000
 CONFIG = dict(arch="sample_level", size="small", length=6000, seed=0, n_threads=1)
 
@@ -115,7 +114,7 @@ def expected_vectors(paths) -> np.ndarray:
 def extract(source, out, **kwargs):
     pytest.importorskip("pyarrow")
     pytest.importorskip("pandas")
-    from randcnn_fast.extract import extract as run
+    from randcnn_fast.extraction.extract import extract as run
 
     options = {k: v for k, v in CONFIG.items() if k != "n_threads"}
     return run(source, out, shard_size=4, n_threads=1, progress=False, **options, **kwargs)
@@ -169,8 +168,7 @@ def test_a_rerun_retries_what_failed_and_keeps_the_rest(corpus, tmp_path):
 
 
 def test_a_retry_killed_between_its_two_writes_loses_nothing(corpus, tmp_path, monkeypatch):
-    from randcnn_fast import extract as extract_module
-
+    from randcnn_fast.extraction import extract as extract_module
     victim = corpus / "clip1.wav"
     good_bytes = victim.read_bytes()
     victim.write_bytes(b"")
@@ -209,7 +207,7 @@ def test_damaged_files_are_recorded_in_the_store(corpus, tmp_path):
 
 
 def test_evaluation_features_survive_a_damaged_header(corpus, tmp_path):
-    from randcnn_fast.feature_cache import FeatureConfig, dataset_features
+    from randcnn_fast.features.cache import FeatureConfig, dataset_features
 
     patch_wav(corpus / "clip0.wav", rate=1)
     paths = [str(p) for p in sorted(corpus.glob("*.wav"))]

@@ -1,4 +1,4 @@
-"""Tests of randcnn_fast.datasets: fixture trees for every layout, plus the shared FSDD.
+"""Tests of randcnn_fast.datasets.loaders: fixture trees for every layout, plus the shared FSDD.
 
 The loaders never decode audio, so most fixtures are empty files; the folder test
 uses real (tiny) wav files to show nothing changes with actual audio.
@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from randcnn_fast import datasets as ds
-from randcnn_fast.datasets import Dataset
+from randcnn_fast.datasets import loaders as ds
+from randcnn_fast.datasets.loaders import Dataset
 
 FSDD_DIR = Path(__file__).resolve().parents[1].parent / "shared/data/fsdd"
 

@@ -14,7 +14,7 @@ import soundfile as sf
 import soxr
 
 import randcnn_fast as rf
-from randcnn_fast import audio
+from randcnn_fast.input import audio
 from cases import tone_folder
 from mp3_fixtures import decoded_frames, write_overcounting_mp3
 
@@ -105,7 +105,7 @@ def test_command_line_embed_records_the_warning(overcounted, tmp_path):
 
 
 def test_evaluation_features_record_the_warning_fresh_and_cached(overcounted, tmp_path):
-    from randcnn_fast.feature_cache import FeatureConfig, dataset_features
+    from randcnn_fast.features.cache import FeatureConfig, dataset_features
 
     config = FeatureConfig("sample_level", "small")
     for _ in ("computed", "read from the cache"):

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from randcnn_fast import demo
-
+from randcnn_fast.datasets import demo
 SR = 12000
 SMALL = dict(clips_per_class=8, seconds=2.0)
 

@@ -8,8 +8,9 @@ import os
 import numpy as np
 import pytest
 
-from randcnn_fast import _core, elm
+from randcnn_fast import _core
 
+from randcnn_fast.classifiers import elm
 TASK_ROWS, KC = _core.DENSE_TASK_ROWS, _core.DENSE_KC
 
 

@@ -11,6 +11,7 @@ import pytest
 import soundfile as sf
 
 import randcnn_fast as rf
+from randcnn_fast.input import audio
 from cases import noise
 
 SMALL = dict(arch="sample_level", size="small", length=6000)
@@ -202,7 +203,7 @@ def test_stereo_array_is_not_a_batch_of_two_sample_clips():
 
 
 def test_clip_shorter_than_the_minimum_is_refused_unless_asked_for():
-    assert rf.audio.MIN_SECONDS == 0.1
+    assert audio.MIN_SECONDS == 0.1
     with pytest.raises(ValueError, match=r"audio: too short: 1000 sample\(s\) at 12000 Hz last 0.08333 "
                                          r"s, less than the minimum of 0.1 s; pass min_seconds=0"):
         rf.embed(noise(1000), sr=12000, **SMALL)

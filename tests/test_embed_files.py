@@ -7,9 +7,7 @@ import pytest
 import soundfile as sf
 
 import randcnn_fast as rf
-from randcnn_fast import embedder as embedder_module
-
-
+from randcnn_fast.features import embedder as embedder_module
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """Seven clips of different lengths and rates, the fourth one not audio."""

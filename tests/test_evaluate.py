@@ -9,10 +9,14 @@ import soundfile as sf
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
 from sklearn.svm import SVC
 
-from randcnn_fast import datasets, demo, svm
+from randcnn_fast.datasets import loaders as datasets
+
+from randcnn_fast.datasets import demo
+
+from randcnn_fast.classifiers import svm
 from randcnn_fast.cli import main
-from randcnn_fast.evaluate import evaluate
-from randcnn_fast.protocols import run_protocol
+from randcnn_fast.evaluation.evaluate import evaluate
+from randcnn_fast.evaluation.protocols import run_protocol
 from cases import tone_folder
 
 
@@ -133,7 +137,7 @@ def test_command_line_uses_a_manifests_fold_column_and_says_so(tmp_path, capsys)
 @pytest.fixture
 def no_forward_pass(monkeypatch):
     """Makes any attempt to embed fail the test: the dataset checks come first."""
-    import randcnn_fast.evaluate as evaluate_module
+    import randcnn_fast.evaluation.evaluate as evaluate_module
 
     def embed(*args, **kwargs):
         raise AssertionError("a forward pass ran before the dataset was checked")
@@ -211,7 +215,7 @@ def test_svm_early_stops_are_counted_not_printed(tmp_path):
 
 
 def test_plots_label_their_bars_axes_and_counts():
-    from randcnn_fast.report import bar_chart, confusion_matrices
+    from randcnn_fast.evaluation.report import bar_chart, confusion_matrices
 
     table = {("temporal", "svm"): (81.25, 2.0, 2), ("temporal", "elm"): (75.0, 0.0, 1),
              ("vgg", "svm"): (62.5, 0.0, 1), ("mfcc", "svm"): (70.0, 0.0, 1)}

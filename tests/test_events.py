@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from randcnn_fast.events import frame_labels, segments_from_frames
+from randcnn_fast.evaluation.events import frame_labels, segments_from_frames
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import event_detection as example  # noqa: E402

@@ -1,4 +1,4 @@
-"""Resumable corpus extraction (randcnn_fast.extract): sharded Parquet output, crash safety,
+"""Resumable corpus extraction (randcnn_fast.extraction.extract): sharded Parquet output, crash safety,
 bad files, configuration checks and the Dask path."""
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ sf = pytest.importorskip("soundfile")
 
 import randcnn_fast as rf  # noqa: E402
 from randcnn_fast import Embedder  # noqa: E402
-from randcnn_fast.extract import (  # noqa: E402
+from randcnn_fast.extraction.extract import (  # noqa: E402
     ExtractSummary, extract, load_embeddings,
 )
 
@@ -130,8 +130,8 @@ def kill_script(config: dict, shard_size: int, slowed: str = "embed") -> str:
     kills land mid-shard and between writing a temporary file and renaming it into place."""
     return textwrap.dedent("""
         import os, sys, time
-        import randcnn_fast.embedder as embedder_module
-        import randcnn_fast.extract as ex
+        import randcnn_fast.features.embedder as embedder_module
+        import randcnn_fast.extraction.extract as ex
 
         embed = getattr(embedder_module.Embedder, %r)
         def slow_embed(self, *args, **kwargs):
@@ -322,8 +322,7 @@ def test_missing_pyarrow_message(monkeypatch, corpus, tmp_path):
 
 
 def test_embed_shard_reuses_one_embedder(full_run, corpus_paths, reference, tmp_path):
-    from randcnn_fast import extract as module
-
+    from randcnn_fast.extraction import extract as module
     config = json.loads((full_run[0] / "config.json").read_text())["config"]
     first = module._embedder_for(config, 1)
     result = module.embed_shard(1, [(5, corpus_paths[5]), (4, corpus_paths[4])], config,
@@ -382,8 +381,8 @@ def test_too_short_file_is_recorded_with_its_path(tmp_path):
 def test_an_architecture_file_with_a_width_embeds_on_workers(corpus, corpus_paths, full_run, tmp_path):
     """A file's network travels in the configuration, so every worker rebuilds it; a built-in
     keeps the configuration it always had (so earlier runs still resume)."""
-    from randcnn_fast import extract as module
-    from randcnn_fast.architectures import build
+    from randcnn_fast.extraction import extract as module
+    from randcnn_fast.network.architectures import build
     from randcnn_fast.cli import main
 
     assert "network" not in json.loads((full_run[0] / "config.json").read_text())["config"]
@@ -412,7 +411,7 @@ def test_finished_run_leaves_no_lock_file(full_run):
 
 RECHECK = """
 import sys
-from randcnn_fast.extract import extract, load_embeddings
+from randcnn_fast.extraction.extract import extract, load_embeddings
 source, out = sys.argv[1], sys.argv[2]
 X, meta = load_embeddings(out)
 summary = extract(source, out, shard_size={shard}, progress=False, **{config!r})
@@ -466,7 +465,7 @@ def test_finished_run_is_read_and_rechecked_from_a_read_only_folder(corpus, tmp_
 
 
 def test_a_second_run_into_the_folder_is_refused_while_the_first_holds_the_lock(tmp_path):
-    from randcnn_fast.extract import _run_lock
+    from randcnn_fast.extraction.extract import _run_lock
 
     with _run_lock(tmp_path) as writable:
         assert writable
@@ -479,8 +478,7 @@ def test_a_second_run_into_the_folder_is_refused_while_the_first_holds_the_lock(
 def test_lock_taken_on_a_file_its_holder_removed_is_taken_again(tmp_path, monkeypatch):
     import fcntl
 
-    from randcnn_fast import extract as extract_module
-
+    from randcnn_fast.extraction import extract as extract_module
     class HolderEndsFirst:
         """flock that lets a previous run end (and remove the file) just before locking."""
         calls = 0

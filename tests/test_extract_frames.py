@@ -13,7 +13,7 @@ pytest.importorskip("pandas")
 sf = pytest.importorskip("soundfile")
 
 import randcnn_fast as rf  # noqa: E402
-from randcnn_fast.extract import extract, load_embeddings  # noqa: E402
+from randcnn_fast.extraction.extract import extract, load_embeddings  # noqa: E402
 from test_extract import kill_script, parquet_files, run_and_kill, temporary_files  # noqa: E402
 
 SR = 12000

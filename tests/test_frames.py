@@ -11,11 +11,11 @@ import pytest
 import soundfile as sf
 
 import randcnn_fast as rf
-from randcnn_fast.architectures import ARCHITECTURES, FRAME_LEVEL, build
-from randcnn_fast.executor import run_native_frames
-from randcnn_fast.frames import frame_grid
-from randcnn_fast.network import Concat, Conv, MaxPoolTime, MeanFrequency
-from randcnn_fast.weights import make_parameters
+from randcnn_fast.network.architectures import ARCHITECTURES, FRAME_LEVEL, build
+from randcnn_fast.backends.native import run_native_frames
+from randcnn_fast.network.frames import frame_grid
+from randcnn_fast.network.layers import Concat, Conv, MaxPoolTime, MeanFrequency
+from randcnn_fast.network.weights import make_parameters
 
 import reference
 from cases import noise
@@ -261,7 +261,7 @@ def test_frames_need_the_native_backend():
 
 @pytest.mark.parametrize("lengths", [[1, 5, 4, 5, 1], [3] * 7, [40, 2, 1, 33]])
 def test_segment_sums_equal_reduceat(lengths):
-    from randcnn_fast.frames import segment_sums
+    from randcnn_fast.network.frames import segment_sums
 
     rows = noise(sum(lengths) * 3, seed=len(lengths)).reshape(-1, 3)
     cuts = np.cumsum([0] + lengths[:-1])
@@ -270,7 +270,7 @@ def test_segment_sums_equal_reduceat(lengths):
 
 
 def test_a_chunk_owning_no_rows_adds_nothing():
-    from randcnn_fast.frames import FrameMeans
+    from randcnn_fast.network.frames import FrameMeans
 
     grid = frame_grid(24000, 0.05, 0.3)
     means = FrameMeans(build("sample_level", "small"), 24000, grid, {"conv0"})

@@ -1,4 +1,4 @@
-"""Tests for randcnn_fast.frontend: log-mel spectrogram and MFCC baseline against librosa."""
+"""Tests for randcnn_fast.frontend.spectrogram: log-mel spectrogram and MFCC baseline against librosa."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 import soundfile as sf
 import soxr
 
-from randcnn_fast import audio, frontend
+from randcnn_fast.input import audio
 
+from randcnn_fast.frontend import spectrogram as frontend
 librosa = pytest.importorskip("librosa", reason="librosa is the test-time reference")
 
 SR = 12000

@@ -12,7 +12,6 @@ import pytest
 
 import randcnn_fast as rf
 from randcnn_fast import hear
-
 SMALL = {"size": "small", "n_threads": 1}
 
 

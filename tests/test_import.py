@@ -36,6 +36,6 @@ def test_import_is_fast_and_leaves_the_heavy_packages_alone():
 
 def test_elm_classifier_is_imported_on_first_use():
     import randcnn_fast as rf
-    from randcnn_fast.elm import ELMClassifier
+    from randcnn_fast.classifiers.elm import ELMClassifier
 
     assert rf.ELMClassifier is ELMClassifier

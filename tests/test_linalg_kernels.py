@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from randcnn_fast import _core
-
 KC = 256  # reduction block, cpp/core/linalg.cpp
 TASK_ROWS = 48
 BLOCK = 96  # Cholesky block (its diagonal tiles are inverted per float64 panel width)

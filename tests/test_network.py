@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import randcnn_fast as rf
-from randcnn_fast.architectures import build
+from randcnn_fast.network.architectures import build
 
 import reference
 

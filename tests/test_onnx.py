@@ -11,11 +11,11 @@ ort = pytest.importorskip("onnxruntime",
                           reason="the ONNX backend needs onnxruntime (pip install onnx onnxruntime)")
 
 import randcnn_fast as rf  # noqa: E402
-from randcnn_fast import onnx_backend as ob  # noqa: E402
-from randcnn_fast.architectures import build  # noqa: E402
-from randcnn_fast.executor import run_native  # noqa: E402
-from randcnn_fast.network import Conv, Feature, Network  # noqa: E402
-from randcnn_fast.weights import make_parameters  # noqa: E402
+from randcnn_fast.backends import onnx_runtime as ob  # noqa: E402
+from randcnn_fast.network.architectures import build  # noqa: E402
+from randcnn_fast.backends.native import run_native  # noqa: E402
+from randcnn_fast.network.layers import Conv, Feature, Network  # noqa: E402
+from randcnn_fast.network.weights import make_parameters  # noqa: E402
 
 FRAME = 32 * 60 + 17  # frame-level models: 61 frames of the stride-32 front end, odd padding
 # Two input lengths per architecture: the model is built for the first, the second checks

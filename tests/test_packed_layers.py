@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from randcnn_fast import _core, executor
+from randcnn_fast import _core
 
-
+from randcnn_fast.backends import native as executor
 def case(seed=0, t=120, c_in=40, c_out=36, k=3):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((t, 1, c_in)).astype(np.float32)
@@ -49,7 +49,7 @@ def test_layer_copies_its_weights():
 
 def test_an_embedder_holds_one_runner_with_one_layer_per_convolution():
     import randcnn_fast as rf
-    from randcnn_fast.architectures import build
+    from randcnn_fast.network.architectures import build
 
     embedder = rf.Embedder("sample_level", size="small", seed=3)
     runner = embedder._runner
@@ -63,8 +63,8 @@ def test_an_embedder_holds_one_runner_with_one_layer_per_convolution():
 
 
 def test_a_runner_keeps_its_own_copy_of_the_weights():
-    from randcnn_fast.architectures import build
-    from randcnn_fast.weights import make_parameters
+    from randcnn_fast.network.architectures import build
+    from randcnn_fast.network.weights import make_parameters
 
     network = build("sample_level", "small")
     params = make_parameters(network, 0)

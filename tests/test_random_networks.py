@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from randcnn_fast import _core
-from randcnn_fast.archfile import network_from_dict
-from randcnn_fast.executor import run_native
-from randcnn_fast.network import Concat, Conv, Feature, MaxPoolTime, MeanFrequency, Network
-from randcnn_fast.weights import make_parameters
+from randcnn_fast.network.archfile import network_from_dict
+from randcnn_fast.backends.native import run_native
+from randcnn_fast.network.layers import Concat, Conv, Feature, MaxPoolTime, MeanFrequency, Network
+from randcnn_fast.network.weights import make_parameters
 
 import reference
 
@@ -120,7 +120,7 @@ def test_random_networks_match_the_reference_everywhere(net, seed):
 @given(net=networks())
 def test_random_networks_through_onnx_runtime(net):
     pytest.importorskip("onnxruntime", reason="the ONNX backend needs onnxruntime")
-    from randcnn_fast.onnx_backend import OnnxRunner
+    from randcnn_fast.backends.onnx_runtime import OnnxRunner
 
     params = make_parameters(net, 1)
     x = np.random.default_rng(2).standard_normal(net.input_shape(net.default_length)).astype(np.float32)

@@ -11,12 +11,13 @@ import pytest
 from scipy import stats
 
 import randcnn_fast as rf
-from randcnn_fast import datasets, demo
-from randcnn_fast.architectures import build
+from randcnn_fast.datasets import loaders as datasets
+from randcnn_fast.datasets import demo
+from randcnn_fast.network.architectures import build
 from randcnn_fast.cli import main
-from randcnn_fast.protocols import run_protocol
-from randcnn_fast.ranking import paired_p, ranking_entries
-from randcnn_fast.scaling import split_features
+from randcnn_fast.evaluation.protocols import run_protocol
+from randcnn_fast.evaluation.ranking import paired_p, ranking_entries
+from randcnn_fast.classifiers.scaling import split_features
 
 
 def row(features, seed, accuracy, classifier="svm", size="small", n_features=160):

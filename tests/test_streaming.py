@@ -13,10 +13,10 @@ import soundfile as sf
 import soxr
 
 import randcnn_fast as rf
-from randcnn_fast import audio
-from randcnn_fast.architectures import ARCHITECTURES, FRAME_LEVEL, build
-from randcnn_fast.executor import run_native, time_scales
-from randcnn_fast.weights import make_parameters
+from randcnn_fast.input import audio
+from randcnn_fast.network.architectures import ARCHITECTURES, FRAME_LEVEL, build
+from randcnn_fast.backends.native import run_native, time_scales
+from randcnn_fast.network.weights import make_parameters
 from cases import noise
 
 NETWORKS = [(arch, mode) for arch in ARCHITECTURES
@@ -95,7 +95,7 @@ def test_pad_none_on_onnx(monkeypatch):
     for clip in clips:  # the model's time axis is dynamic: each clip runs whole
         np.testing.assert_allclose(onnx.embed(clip, sr=12000), native.embed(clip, sr=12000),
                                    rtol=1e-4, atol=1e-5)
-    from randcnn_fast import onnx_backend
+    from randcnn_fast.backends import onnx_runtime as onnx_backend
     monkeypatch.setattr(onnx_backend, "dynamic_time", lambda network, length: False)
     with pytest.raises(ValueError, match="fixed time axis"):
         rf.Embedder("sample_level", size="small", pad="none", backend="onnx")
@@ -105,7 +105,7 @@ def test_cli_embed_pad_none(tmp_path):
     pytest.importorskip("pyarrow")
     pytest.importorskip("pandas")
     from randcnn_fast.cli import main
-    from randcnn_fast.extract import load_embeddings
+    from randcnn_fast.extraction.extract import load_embeddings
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 import randcnn_fast as rf
-from randcnn_fast.architectures import ARCHITECTURES, build
-from randcnn_fast.network import Conv
-from randcnn_fast.width import scale_factor, scale_to_features
+from randcnn_fast.network.architectures import ARCHITECTURES, build
+from randcnn_fast.network.layers import Conv
+from randcnn_fast.network.width import scale_factor, scale_to_features
 
 
 def channels(network):

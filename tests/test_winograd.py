@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from randcnn_fast import _core
-
 import reference
 from cases import conv_case as case
 
@@ -138,8 +137,7 @@ def test_networks_match_direct_convolution(arch):
     """Whole embeddings with the automatic choice (Winograd on the heavy layers) against every
     layer forced to direct convolution: within 1e-4 relative."""
     import randcnn_fast
-    from randcnn_fast import executor
-
+    from randcnn_fast.backends import native as executor
     # Paper size: the small networks' layers are too shallow for Winograd to pay.
     waveform = arch in ("sample_level", "frame_level", "frame_level_many")
     # Per-filter back-end features: the faithful ones (one mean per layer) round the difference away.

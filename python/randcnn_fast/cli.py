@@ -13,17 +13,17 @@ import json
 import re
 import sys
 
-from . import datasets
 from ._version import __version__
-from .architectures import ARCHITECTURES, SIZES
-from .archfile import is_architecture_file
-from .audio import MIN_SECONDS, PAD_MODES
-from .embedder import PRECISIONS
-from .evaluate import RESULTS_ROOT, SVM_MAX_ITER
-from .frames import DEFAULT_HOP, DEFAULT_WINDOW
-from .protocols import CLASSIFIERS, PROTOCOLS
-from .ranking import SEEDS as RANK_SEEDS
-from .scaling import SCALES
+from .classifiers.scaling import SCALES
+from .datasets import loaders as datasets
+from .evaluation.evaluate import RESULTS_ROOT, SVM_MAX_ITER
+from .evaluation.protocols import CLASSIFIERS, PROTOCOLS
+from .evaluation.ranking import SEEDS as RANK_SEEDS
+from .features.embedder import PRECISIONS
+from .input.audio import MIN_SECONDS, PAD_MODES
+from .network.archfile import is_architecture_file
+from .network.architectures import ARCHITECTURES, SIZES
+from .network.frames import DEFAULT_HOP, DEFAULT_WINDOW
 
 PROG = "randcnn-fast"
 
@@ -136,10 +136,10 @@ def _evaluate_options(args) -> dict:
 
 
 def _evaluate(args) -> int:
-    from .evaluate import evaluate
+    from .evaluation.evaluate import evaluate
 
     results = evaluate(_dataset(args), **_evaluate_options(args))
-    from .report import markdown
+    from .evaluation.report import markdown
     print(markdown(results))
     print(f"written to {results['out_dir']}/ (results.json, results.csv, results.md, *.png) in "
           f"{results['provenance']['seconds']} s")
@@ -147,7 +147,7 @@ def _evaluate(args) -> int:
 
 
 def _embed(args) -> int:
-    from .extract import extract
+    from .extraction.extract import extract
 
     # extract prints its summary (to stderr, with the progress bar): printed once.
     summary = extract(args.source, args.out, arch=args.arch, size=args.size, seed=args.seed,
@@ -171,7 +171,7 @@ def _frame_options(args) -> dict:
 
 
 def _rank(args) -> int:
-    from .ranking import rank, ranking_markdown
+    from .evaluation.ranking import rank, ranking_markdown
 
     results = rank(_dataset(args), **_evaluate_options(args))
     print(ranking_markdown(results))
@@ -181,7 +181,7 @@ def _rank(args) -> int:
 
 
 def _arch(args) -> int:
-    from .archfile import describe_architecture
+    from .network.archfile import describe_architecture
 
     print(describe_architecture(args.arch, size=args.size, backend_features=args.backend_features,
                                 features=args.features, length=args.length, save=args.save))
@@ -189,7 +189,7 @@ def _arch(args) -> int:
 
 
 def _info(args) -> int:
-    from .machine import isa_info
+    from .backends.machine import isa_info
     print(json.dumps({"randcnn_fast": __version__, "isa": isa_info(),
                       "architectures": list(ARCHITECTURES)}, indent=1))
     return 0

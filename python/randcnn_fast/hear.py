@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from .embedder import Embedder
+from .features.embedder import Embedder
 
 HEAR_SAMPLE_RATES = (16000, 22050, 44100, 48000)
 DEFAULTS = {

@@ -15,7 +15,7 @@ from sklearn import config_context
 from sklearn.model_selection import ParameterGrid
 from sklearn.svm import SVC
 
-from . import _core
+from .. import _core
 from .scaling import split_features
 
 # PAPER.md 2.1: 28 rbf and 4 linear configurations ('auto' gamma = 1 / n_features).
@@ -117,7 +117,7 @@ def grid_scores(X, y, splits, grid=SVM_GRID, progress=None, max_iter: int = -1,
     last one, if several do; -1 where none does). ``progress`` (a tqdm bar) advances by one
     per fitted model. ``n_threads`` models are fitted at once (0: one per core); each fit is
     deterministic and on its own, so the results do not depend on it. ``scale``
-    (:mod:`randcnn_fast.scaling`) is fitted on each split's training part. ``counter``
+    (:mod:`randcnn_fast.classifiers.scaling`) is fitted on each split's training part. ``counter``
     records every fit.
     """
     X = np.asarray(X, dtype=np.float64)

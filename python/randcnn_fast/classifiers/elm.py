@@ -27,7 +27,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _core
+from .. import _core
 
 PAPER_HIDDEN_SIZES = (100, 250, 500, 1200, 1800, 2500)
 # Above this estimated condition number of the Gram matrix the Cholesky solution loses the

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
-from . import svm
-from .datasets import Dataset
-from .elm import ELMClassifier, PAPER_HIDDEN_SIZES, hidden_size_predictions
-from .scaling import check_scale, split_features
+from ..classifiers import svm
+from ..classifiers.elm import ELMClassifier, PAPER_HIDDEN_SIZES, hidden_size_predictions
+from ..classifiers.scaling import check_scale, split_features
+from ..datasets.loaders import Dataset
 
 PROTOCOLS = ("paper", "nested")
 CLASSIFIERS = ("svm", "elm")
@@ -169,7 +169,7 @@ def run_protocol(X: np.ndarray, dataset: Dataset, classifier: str, protocol: str
 
     ``svm_max_iter`` caps libsvm's iterations per fit (-1: none, GridSearchCV's behaviour).
     ``n_threads`` (0: every core) runs the ELM's kernels and the SVM grid's fits. ``scale``
-    (:mod:`randcnn_fast.scaling`) is fitted on every training part the protocol uses. An SVM's
+    (:mod:`randcnn_fast.classifiers.scaling`) is fitted on every training part the protocol uses. An SVM's
     outcome counts its fits and those libsvm stopped at ``svm_max_iter`` before converging.
     """
     if protocol not in PROTOCOLS:

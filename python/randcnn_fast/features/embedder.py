@@ -11,13 +11,14 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from . import _core, frontend
-from . import audio as audio_io
-from .archfile import builtin_of, load_architecture
-from .executor import NativeRunner
-from .frames import DEFAULT_HOP, DEFAULT_WINDOW, frame_grid
-from .network import Network, NetworkSummary
-from .weights import check_seed, make_parameters
+from .. import _core
+from ..backends.native import NativeRunner
+from ..frontend import spectrogram as frontend
+from ..input import audio as audio_io
+from ..network.archfile import builtin_of, load_architecture
+from ..network.frames import DEFAULT_HOP, DEFAULT_WINDOW, frame_grid
+from ..network.layers import Network, NetworkSummary
+from ..network.weights import check_seed, make_parameters
 
 INPUTS = ("audio", "logmel")
 PRECISIONS = ("fp32", "bf16")
@@ -83,13 +84,13 @@ class Embedder:
     arch : str, os.PathLike or Network
         A built-in architecture's name (:func:`randcnn_fast.architectures` lists them), the
         path of a TOML or JSON architecture file (docs/architectures.md), or a
-        :class:`~randcnn_fast.network.Network`.
+        :class:`~randcnn_fast.network.layers.Network`.
     size : {"paper", "small"}
         A built-in's size: "paper" gives the study's ~3585-d features, "small" its ~160-d
         ones. A file or a Network has its own widths.
     features : int, optional
         Scale the network's channels so that the embedding has this many entries (the
-        nearest count one common factor reaches; see :mod:`randcnn_fast.width`), to compare
+        nearest count one common factor reaches; see :mod:`randcnn_fast.network.width`), to compare
         designs at the same size. Overrides a file's own ``features``.
     seed : int
         Weights are a pure function of (seed, arch, layer): the same seed gives the same
@@ -108,7 +109,7 @@ class Embedder:
         For the spectrogram models, "logmel" takes precomputed log-mel frames, (frames, 96)
         or a (clips, frames, 96) batch, instead of audio.
     logmel_preset : {"elmarc", "librosa"}
-        The log-mel front-end (:func:`randcnn_fast.frontend.logmel`); "elmarc" is the paper's.
+        The log-mel front-end (:func:`randcnn_fast.frontend.spectrogram.logmel`); "elmarc" is the paper's.
     backend_features : {"faithful", "per_filter"}
         Frame-level models only. "faithful" (default) reproduces the original code, which
         keeps one number per back-end layer (its mean over time and filters, zero-padded to
@@ -130,7 +131,7 @@ class Embedder:
         CUDA provider is not available; it never falls back to the CPU silently.
     min_seconds : float
         Audio arrays shorter than this are refused (default
-        :data:`randcnn_fast.audio.MIN_SECONDS`, 0.1 s: shorter is more likely a damaged or
+        :data:`randcnn_fast.input.audio.MIN_SECONDS`, 0.1 s: shorter is more likely a damaged or
         misread input than a sound); 0 accepts any clip.
     """
 
@@ -179,7 +180,7 @@ class Embedder:
         # The one runner of the network: native (shared by every Embedder of the same network,
         # seed and precision, so weights are packed once per process) or ONNX Runtime.
         if backend == "onnx":
-            from .onnx_backend import OnnxRunner, dynamic_time
+            from ..backends.onnx_runtime import OnnxRunner, dynamic_time
             if pad == "none" and not dynamic_time(self.network, self.length):
                 raise ValueError(f"pad='none' needs any input length, but the ONNX model of "
                                  f"{self.arch} has a fixed time axis; use backend='native' or "
@@ -206,7 +207,7 @@ class Embedder:
         axis): input "input" float32 (batch, 1, time, freq), output "embedding" float32
         (batch, n_features). The log-mel front-end stays outside the graph: spectrogram models
         take log-mel frames (as from :func:`randcnn_fast.logmel`), waveform models samples."""
-        from .onnx_backend import build_model, require_onnx
+        from ..backends.onnx_runtime import build_model, require_onnx
         require_onnx()
         import onnx
 
@@ -246,7 +247,7 @@ class Embedder:
         """Embed one audio file and report what its decoding noticed.
 
         The same vector as ``embed(path)``, with the decoded duration and the warnings of
-        :func:`randcnn_fast.audio.decode_file` returned instead of issued, for callers that
+        :func:`randcnn_fast.input.audio.decode_file` returned instead of issued, for callers that
         record them (corpus extraction, evaluation).
 
         Parameters
@@ -323,7 +324,7 @@ class Embedder:
         centre falls in the frame's window. Frame ``i`` covers samples ``[i * hop, i * hop +
         window)`` at 12 kHz, frames run while the whole window fits, and a layer with no
         position centred in a window (its step is longer) gives that frame its position
-        nearest the window's centre. :mod:`randcnn_fast.frames` states the alignment exactly.
+        nearest the window's centre. :mod:`randcnn_fast.network.frames` states the alignment exactly.
         A window of the whole clip gives the clip's ``pad="none"`` embedding.
 
         Parameters

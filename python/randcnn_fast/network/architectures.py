@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .network import Concat, Conv, Feature, MaxPoolTime, MeanFrequency, Network, conv1d
+from .layers import Concat, Conv, Feature, MaxPoolTime, MeanFrequency, Network, conv1d
 
 SIZES = ("small", "paper")
 BACKEND_FEATURES = ("faithful", "per_filter")

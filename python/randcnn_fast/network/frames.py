@@ -28,9 +28,9 @@ from numbers import Real
 
 import numpy as np
 
-from .audio import SAMPLE_RATE
-from .frontend import HOP as LOGMEL_HOP
-from .network import Conv, MaxPoolTime, Network
+from ..frontend.spectrogram import HOP as LOGMEL_HOP
+from ..input.audio import SAMPLE_RATE
+from .layers import Conv, MaxPoolTime, Network
 
 DEFAULT_HOP = 0.1  # seconds
 DEFAULT_WINDOW = 1.0  # seconds

@@ -23,8 +23,9 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import _core, audio
-from .audio import SAMPLE_RATE
+from .. import _core
+from ..input import audio
+from ..input.audio import SAMPLE_RATE
 
 __all__ = [
     "N_FFT",
@@ -136,7 +137,7 @@ def logmel(y, *, preset: str = "elmarc") -> np.ndarray:
     ----------
     y : numpy.ndarray
         1-D float samples at 12 kHz (already validated and resampled, e.g. by
-        :func:`randcnn_fast.audio.load_clips`), shape (n_samples,).
+        :func:`randcnn_fast.input.audio.load_clips`), shape (n_samples,).
     preset : {"elmarc", "librosa"}
         How the signal is padded before framing. Frames are centred: frame ``t``
         covers samples ``t*256 - 256 .. t*256 + 255``, so the first and last frames
@@ -249,7 +250,7 @@ def mfcc_features(y, *, sr=SAMPLE_RATE, length: int | None = None, pad: str = "n
         Target length in samples at 12 kHz. None (default) uses the whole clip.
     pad : {"none", "crop", "zero", "repeat"}
         How the clip is brought to `length` (see
-        :func:`randcnn_fast.audio.fix_length`): "crop" only shortens longer clips,
+        :func:`randcnn_fast.input.audio.fix_length`): "crop" only shortens longer clips,
         "zero" and "repeat" also pad shorter ones. Must be "none" when `length` is
         None and something else when it is not.
 

@@ -3,8 +3,8 @@
 Every tensor is a map (time, frequency, channels); a waveform is (samples, 1, 1), a log-mel
 spectrogram (frames, 96, 1) and a 1-D layer's output (time, 1, channels). A network is a tuple
 of layers in execution order plus the features: the layers whose per-channel means form the
-embedding. The same description drives weight creation (:mod:`randcnn_fast.weights`), the
-native executor (:mod:`randcnn_fast.executor`) and :meth:`Network.describe`.
+embedding. The same description drives weight creation (:mod:`randcnn_fast.network.weights`), the
+native executor (:mod:`randcnn_fast.backends.native`) and :meth:`Network.describe`.
 """
 from __future__ import annotations
 

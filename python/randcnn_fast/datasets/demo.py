@@ -46,9 +46,9 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from .atomic import atomic_write
-from .audio import SAMPLE_RATE
-from .frontend import HOP, N_FFT, mel_filterbank
+from ..atomic import atomic_write
+from ..frontend.spectrogram import HOP, N_FFT, mel_filterbank
+from ..input.audio import SAMPLE_RATE
 
 __all__ = [
     "CLASSES",

@@ -1,6 +1,6 @@
 """Architectures ranked with confidence: the study's method for trying new designs.
 
-:func:`rank` runs :func:`randcnn_fast.evaluate.evaluate` over several seeds (default 5) and
+:func:`rank` runs :func:`randcnn_fast.evaluation.evaluate.evaluate` over several seeds (default 5) and
 ranks, per (size, classifier, protocol), every architecture and the MFCC baseline by mean
 accuracy over seeds, with
 
@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from .feature_cache import MFCC
+from ..atomic import atomic_write
+from ..features.cache import MFCC
 from .protocols import CLASSIFIERS
-from .atomic import atomic_write
 from .report import _text
 
 TEST = "paired t-test over seeds, two-sided"
@@ -47,7 +47,7 @@ def rank(dataset=None, *, archs=None, seeds=SEEDS, classifiers=CLASSIFIERS,
 
     Parameters
     ----------
-    dataset : randcnn_fast.datasets.Dataset, optional
+    dataset : randcnn_fast.datasets.loaders.Dataset, optional
         None: the built-in demo.
     archs : list
         Built-in names, architecture files or Networks (default: every built-in).
@@ -56,7 +56,7 @@ def rank(dataset=None, *, archs=None, seeds=SEEDS, classifiers=CLASSIFIERS,
     classifiers : sequence of str
         Each ranks on its own; the MFCC baseline runs with every one.
     **options
-        Any other :func:`randcnn_fast.evaluate.evaluate` option (``sizes``, ``protocols``,
+        Any other :func:`randcnn_fast.evaluation.evaluate.evaluate` option (``sizes``, ``protocols``,
         ``features``, ``scale``, ``mfcc``, ``cache_dir``, ...).
 
     Returns

@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .network import Conv, Network
+from .layers import Conv, Network
 
 
 def layer_generator(seed: int, arch: str, layer: str) -> np.random.Generator:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write
-from .feature_cache import MFCC
+from ..atomic import atomic_write
+from ..features.cache import MFCC
 
 
 def _text(path: Path, text: str) -> None:

@@ -1,7 +1,7 @@
 """The paper's experiments as one call: datasets x architectures x sizes x classifiers x seeds.
 
-Features come from :mod:`randcnn_fast.feature_cache` (cached), classifiers and protocols from
-:mod:`randcnn_fast.protocols`; :mod:`randcnn_fast.report` writes the tables and plots.
+Features come from :mod:`randcnn_fast.features.cache` (cached), classifiers and protocols from
+:mod:`randcnn_fast.evaluation.protocols`; :mod:`randcnn_fast.evaluation.report` writes the tables and plots.
 """
 from __future__ import annotations
 
@@ -17,15 +17,17 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from tqdm.auto import tqdm
 
-from . import _core, datasets, demo
-from ._version import __version__
-from .archfile import is_architecture_file, load_architecture
-from .architectures import ARCHITECTURES, SIZES
-from .elm import PAPER_HIDDEN_SIZES
-from .feature_cache import MFCC, FeatureConfig, dataset_features
+from .. import _core
+from .._version import __version__
+from ..classifiers.elm import PAPER_HIDDEN_SIZES
+from ..classifiers.scaling import check_scale
+from ..datasets import demo
+from ..datasets import loaders as datasets
+from ..features.cache import MFCC, FeatureConfig, dataset_features
+from ..network.archfile import is_architecture_file, load_architecture
+from ..network.architectures import ARCHITECTURES, SIZES
 from .protocols import CLASSIFIERS, PROTOCOLS, check_dataset, run_protocol, fits_to_run
 from .report import write_report
-from .scaling import check_scale
 
 # libsvm iterations per SVM fit: about 15 s for 2,000 clips; converged fits are unaffected.
 SVM_MAX_ITER = 1_000_000
@@ -116,9 +118,9 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     """Run the experiments and write results.json, results.csv, results.md and PNG plots.
 
     ``archs`` are built-in names, architecture files or Networks (default: every built-in);
-    ``features`` scales each to that embedding size (:mod:`randcnn_fast.width`). ``scale``
+    ``features`` scales each to that embedding size (:mod:`randcnn_fast.network.width`). ``scale``
     "none" (the paper's) or "standard" standardises the features, fitted on each training
-    part only (:mod:`randcnn_fast.scaling`). The MFCC baseline runs with
+    part only (:mod:`randcnn_fast.classifiers.scaling`). The MFCC baseline runs with
     ``mfcc_classifiers`` (the SVM, as in the paper; an ELM once per seed).
     ``dataset`` None uses the built-in demo. ``out_dir`` None writes into a new folder named
     for the run, ``randcnn_fast_results/<dataset>-<date>-<time>``; a folder holding an earlier

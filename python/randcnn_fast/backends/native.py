@@ -12,9 +12,9 @@ from typing import Mapping
 
 import numpy as np
 
-from . import _core
-from .frames import FrameGrid, FrameMeans
-from .network import Concat, Conv, MaxPoolTime, MeanFrequency, Network, conv_length
+from .. import _core
+from ..network.frames import FrameGrid, FrameMeans
+from ..network.layers import Concat, Conv, MaxPoolTime, MeanFrequency, Network, conv_length
 
 # Tiles of twice the default input: every clip up to ~58 s (waveform) or 2752 frames runs as one
 # chunk, exactly as an untiled run, and longer ones keep a working set of about twice today's.
@@ -25,7 +25,7 @@ Range = tuple[int, int]  # [start, stop) along time; empty when stop <= start
 
 class NativeRunner:
     """A network and its parameters on the native core, the counterpart of
-    :class:`randcnn_fast.onnx_backend.OnnxRunner`.
+    :class:`randcnn_fast.backends.onnx_runtime.OnnxRunner`.
 
     It owns one ``_core.ConvLayer`` per convolution: each copies its weights once and keeps
     their packed forms (made on first use for each instruction set), so a network packs its
@@ -70,7 +70,7 @@ class NativeRunner:
                      tile_length: int | None = None) -> np.ndarray:
         """Frame embeddings of one validated input map, float32 (grid.n_frames, n_features): the
         same single tiled pass as :meth:`embed`, reduced per frame of ``grid`` (the alignment is
-        in :mod:`randcnn_fast.frames`) instead of over the whole input."""
+        in :mod:`randcnn_fast.network.frames`) instead of over the whole input."""
         frames = FrameMeans(self.network, x.shape[0], grid, reduced_layers(self.network))
         self._forward(x, n_threads, tile_length, frames)
         return feature_vector(self.network, frames.means())

@@ -15,7 +15,7 @@ import math
 import numbers
 from fractions import Fraction
 
-from .network import Concat, Conv, Feature, Network
+from .layers import Concat, Conv, Feature, Network
 
 BISECTIONS = 80  # halvings of the factor's bracket before it is snapped to a rounding step
 
@@ -104,7 +104,7 @@ def scale_to_features(network: Network, features: int) -> Network:
     entries; the same network when it already has that many.
 
     Layer names, kernels and the network's name are kept, so the weights of a scaled network
-    come from the same per-layer generators (:mod:`randcnn_fast.weights`). The count reached
+    come from the same per-layer generators (:mod:`randcnn_fast.network.weights`). The count reached
     is the nearest to ``features`` that one common factor allows (``n_features`` says which).
     """
     features = check_features(features)

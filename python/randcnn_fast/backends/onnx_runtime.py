@@ -1,6 +1,6 @@
 """An ONNX Runtime backend: a network description exported as an ONNX graph and run on it.
 
-:func:`build_model` turns a :class:`~randcnn_fast.network.Network` and its parameters (the
+:func:`build_model` turns a :class:`~randcnn_fast.network.layers.Network` and its parameters (the
 PyTorch/ONNX layout of :meth:`randcnn_fast.Embedder.parameters`) into an ``onnx.ModelProto``
 (opset :data:`OPSET`); :class:`OnnxRunner` holds one ``onnxruntime.InferenceSession`` for it
 and embeds the same input maps the native executor takes, with the same result up to float32
@@ -12,7 +12,7 @@ The graph works in NCHW with H = time and W = frequency:
   log-mel models);
 * output ``"embedding"``: float32 ``[batch, n_features]``, the per-channel means of each feature
   layer in order; a feature with ``collapse=c`` gives one mean over every channel, time and
-  frequency position followed by ``c - 1`` zeros (as :func:`randcnn_fast.executor.run_native`).
+  frequency position followed by ``c - 1`` zeros (as :func:`randcnn_fast.backends.native.run_native`).
 
 The batch axis is always dynamic. The time axis is dynamic whenever no layer's padding depends on
 the input length: 'valid', explicit and stride-1 TensorFlow 'same' padding are constants, and a
@@ -32,7 +32,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .network import Concat, Conv, MaxPoolTime, MeanFrequency, Network, tf_padding
+from ..network.layers import Concat, Conv, MaxPoolTime, MeanFrequency, Network, tf_padding
 
 OPSET = 17  # the ONNX operator set of the exported graphs (pinned)
 IR_VERSION = 8  # the IR version of ONNX 1.12, the first release with opset 17

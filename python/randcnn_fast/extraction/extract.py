@@ -65,13 +65,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .archfile import network_from_dict
-from ._version import __version__
-from .atomic import TMP_MARK, atomic_write
-from .audio import MIN_SECONDS, SAMPLE_RATE, decode_file
-from .datasets import AUDIO_EXTENSIONS, audio_files, normalise_extensions, read_csv
-from .embedder import Embedder, check_threads
-from .frames import to_samples
+from .._version import __version__
+from ..atomic import TMP_MARK, atomic_write
+from ..datasets.loaders import AUDIO_EXTENSIONS, audio_files, normalise_extensions, read_csv
+from ..features.embedder import Embedder, check_threads
+from ..input.audio import MIN_SECONDS, SAMPLE_RATE, decode_file
+from ..network.archfile import network_from_dict
+from ..network.frames import to_samples
 
 __all__ = ["ExtractSummary", "extract", "embed_shard", "load_embeddings", "FORMAT_VERSION"]
 
@@ -101,7 +101,7 @@ def _pyarrow():
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError as error:
-        raise ImportError(f"randcnn_fast.extract writes Parquet files with pyarrow, which is not "
+        raise ImportError(f"randcnn_fast.extraction.extract writes Parquet files with pyarrow, which is not "
                           f"installed: {_INSTALL_HINT}") from error
     return pa, pq
 

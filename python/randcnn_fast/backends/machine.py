@@ -2,7 +2,7 @@
 execution providers."""
 from __future__ import annotations
 
-from . import _core
+from .. import _core
 
 
 def isa_info() -> dict:
@@ -10,6 +10,6 @@ def isa_info() -> dict:
     RANDCNN_FAST_ISA=scalar|avx2|avx512 to override), ``compiled`` (built in), ``supported``
     (compiled and runnable here), the active register ``tile``, and the ONNX Runtime
     ``onnx_providers`` available (empty without onnxruntime)."""
-    from .onnx_backend import available_providers
+    from .onnx_runtime import available_providers
 
     return {**_core.isa_info(), "onnx_providers": available_providers()}

@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import _core
-from ._version import __version__
-from .archfile import network_from_dict
-from .atomic import atomic_write
-from .audio import MIN_SECONDS, decode_file
+from .. import _core
+from .._version import __version__
+from ..atomic import atomic_write
+from ..frontend.spectrogram import mfcc_features
+from ..input.audio import MIN_SECONDS, decode_file
+from ..network.archfile import network_from_dict
 from .embedder import Embedder, FileEmbedding
-from .frontend import mfcc_features
 
 MFCC = "mfcc"
 

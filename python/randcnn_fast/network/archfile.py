@@ -7,7 +7,7 @@ lists every field. Layers may come in any order: they run in an order where each
 layers before it (the file's order when it already is one), and a cycle is an error.
 
 :func:`load_architecture` resolves anything accepted as an architecture (a built-in name, a
-path to a file, a :class:`~randcnn_fast.network.Network`) to a network; every error names the
+path to a file, a :class:`~randcnn_fast.network.layers.Network`) to a network; every error names the
 file, the layer and the problem before any audio is read.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from .architectures import ARCHITECTURES, build
-from .network import Concat, Conv, Feature, MaxPoolTime, MeanFrequency, Network
+from .layers import Concat, Conv, Feature, MaxPoolTime, MeanFrequency, Network
 from .width import check_features, scale_to_features
 
 SUFFIXES = (".toml", ".json")
@@ -73,13 +73,13 @@ def load_architecture(arch, *, size: str = "paper", backend_features: str = "fai
     ----------
     arch : str, os.PathLike or Network
         A built-in name (:data:`randcnn_fast.ARCHITECTURES`), a path to a TOML or JSON
-        architecture file, or a :class:`~randcnn_fast.network.Network`.
+        architecture file, or a :class:`~randcnn_fast.network.layers.Network`.
     size : {"paper", "small"}
         The built-in's size; a file or a Network has its own widths.
     backend_features : {"faithful", "per_filter"}
         The frame-level built-ins' back-end features (see :class:`randcnn_fast.Embedder`).
     features : int, optional
-        Scale the channels to this embedding size (:mod:`randcnn_fast.width`); it overrides a
+        Scale the channels to this embedding size (:mod:`randcnn_fast.network.width`); it overrides a
         file's own ``features``.
 
     Returns

@@ -1,0 +1,1 @@
+"""Backends that run a network: the native SIMD core and ONNX Runtime."""

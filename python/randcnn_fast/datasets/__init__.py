@@ -1,0 +1,1 @@
+"""Datasets: the study's collections, any labelled folder or CSV, and the synthetic demo set."""

@@ -1,0 +1,1 @@
+"""Corpus-scale extraction into resumable, crash-safe Parquet shards, locally or on Dask."""

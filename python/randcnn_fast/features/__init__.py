@@ -1,0 +1,1 @@
+"""Embeddings: the public Embedder, and per-file features cached for a dataset."""
