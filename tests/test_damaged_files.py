@@ -168,7 +168,7 @@ def test_a_rerun_retries_what_failed_and_keeps_the_rest(corpus, tmp_path):
 
 
 def test_a_retry_killed_between_its_two_writes_loses_nothing(corpus, tmp_path, monkeypatch):
-    from randcnn_fast.extraction import extract as extract_module
+    from randcnn_fast.extraction import worker as worker_module
     victim = corpus / "clip1.wav"
     good_bytes = victim.read_bytes()
     victim.write_bytes(b"")
@@ -176,17 +176,17 @@ def test_a_retry_killed_between_its_two_writes_loses_nothing(corpus, tmp_path, m
     extract(corpus, out)
     victim.write_bytes(good_bytes)
 
-    real = extract_module._write_parquet
+    real = worker_module.write_parquet
 
     def killed_before_the_errors_part(table, final):
         if final.parent.name == "errors":
             raise KeyboardInterrupt  # the process dies after rewriting the embeddings part
         real(table, final)
 
-    monkeypatch.setattr(extract_module, "_write_parquet", killed_before_the_errors_part)
+    monkeypatch.setattr(worker_module, "write_parquet", killed_before_the_errors_part)
     with pytest.raises(KeyboardInterrupt):
         extract(corpus, out)
-    monkeypatch.setattr(extract_module, "_write_parquet", real)
+    monkeypatch.setattr(worker_module, "write_parquet", real)
 
     resumed = extract(corpus, out)  # clip 1 is in both parts: embedded, not failed
     assert (resumed.retried, resumed.failed, resumed.skipped) == (0, 0, 5)

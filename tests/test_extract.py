@@ -322,7 +322,7 @@ def test_missing_pyarrow_message(monkeypatch, corpus, tmp_path):
 
 
 def test_embed_shard_reuses_one_embedder(full_run, corpus_paths, reference, tmp_path):
-    from randcnn_fast.extraction import extract as module
+    from randcnn_fast.extraction import worker as module
     config = json.loads((full_run[0] / "config.json").read_text())["config"]
     first = module._embedder_for(config, 1)
     result = module.embed_shard(1, [(5, corpus_paths[5]), (4, corpus_paths[4])], config,
@@ -381,7 +381,7 @@ def test_too_short_file_is_recorded_with_its_path(tmp_path):
 def test_an_architecture_file_with_a_width_embeds_on_workers(corpus, corpus_paths, full_run, tmp_path):
     """A file's network travels in the configuration, so every worker rebuilds it; a built-in
     keeps the configuration it always had (so earlier runs still resume)."""
-    from randcnn_fast.extraction import extract as module
+    from randcnn_fast.extraction import worker as module
     from randcnn_fast.network.architectures import build
     from randcnn_fast.cli import main
 
@@ -465,12 +465,12 @@ def test_finished_run_is_read_and_rechecked_from_a_read_only_folder(corpus, tmp_
 
 
 def test_a_second_run_into_the_folder_is_refused_while_the_first_holds_the_lock(tmp_path):
-    from randcnn_fast.extraction.extract import _run_lock
+    from randcnn_fast.extraction.lock import run_lock
 
-    with _run_lock(tmp_path) as writable:
+    with run_lock(tmp_path) as writable:
         assert writable
         with pytest.raises(RuntimeError, match="another extraction is writing into"):
-            with _run_lock(tmp_path):
+            with run_lock(tmp_path):
                 pass
     assert not (tmp_path / ".extract.lock").exists()
 
@@ -478,7 +478,7 @@ def test_a_second_run_into_the_folder_is_refused_while_the_first_holds_the_lock(
 def test_lock_taken_on_a_file_its_holder_removed_is_taken_again(tmp_path, monkeypatch):
     import fcntl
 
-    from randcnn_fast.extraction import extract as extract_module
+    from randcnn_fast.extraction import lock as lock_module
     class HolderEndsFirst:
         """flock that lets a previous run end (and remove the file) just before locking."""
         calls = 0
@@ -492,7 +492,7 @@ def test_lock_taken_on_a_file_its_holder_removed_is_taken_again(tmp_path, monkey
                 (tmp_path / ".extract.lock").unlink()
             return fcntl.flock(fd, operation)
 
-    fh = extract_module._open_lock(tmp_path / ".extract.lock", HolderEndsFirst())
+    fh = lock_module._open_lock(tmp_path / ".extract.lock", HolderEndsFirst())
     try:
         assert HolderEndsFirst.calls == 2
         assert os.fstat(fh.fileno()).st_ino == os.stat(tmp_path / ".extract.lock").st_ino

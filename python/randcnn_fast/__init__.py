@@ -31,8 +31,8 @@ def __getattr__(name):
 
 
 def load_embeddings(out_dir, *, frames: bool = False):
-    """See :func:`randcnn_fast.extraction.extract.load_embeddings`: (X float32, metadata DataFrame)."""
-    from .extraction.extract import load_embeddings as load
+    """See :func:`randcnn_fast.extraction.reader.load_embeddings`: (X float32, metadata DataFrame)."""
+    from .extraction.reader import load_embeddings as load
 
     return load(out_dir, frames=frames)
 

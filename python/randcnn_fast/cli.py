@@ -21,6 +21,7 @@ from .evaluation.protocols import CLASSIFIERS, PROTOCOLS
 from .evaluation.ranking import SEEDS as RANK_SEEDS
 from .features.embedder import PRECISIONS
 from .input.audio import MIN_SECONDS, PAD_MODES
+from .input.manifests import AUDIO_EXTENSIONS
 from .network.archfile import is_architecture_file
 from .network.architectures import ARCHITECTURES, SIZES
 from .network.frames import DEFAULT_HOP, DEFAULT_WINDOW
@@ -153,7 +154,7 @@ def _embed(args) -> int:
     summary = extract(args.source, args.out, arch=args.arch, size=args.size, seed=args.seed,
                       length=args.length, pad=args.pad, precision=args.precision,
                       **_frame_options(args), features=args.features,
-                      extensions=tuple(args.ext) if args.ext else datasets.AUDIO_EXTENSIONS,
+                      extensions=tuple(args.ext) if args.ext else AUDIO_EXTENSIONS,
                       shard_size=args.shard_size, overwrite=args.overwrite, n_threads=args.threads,
                       workers=args.workers, scheduler=args.scheduler,
                       retry_failed=not args.keep_failures, min_seconds=args.min_seconds)
@@ -276,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     em.add_argument("--pad", choices=PAD_MODES, default="repeat",
                     help="'none' embeds whole files of any length, in time tiles")
     em.add_argument("--ext", nargs="+", help="file extensions to take from a folder (default: "
-                                             + " ".join(datasets.AUDIO_EXTENSIONS) + ")")
+                                             + " ".join(AUDIO_EXTENSIONS) + ")")
     em.add_argument("--shard-size", type=int, default=256, help="clips per Parquet shard")
     em.add_argument("--overwrite", action="store_true", help="replace a run made with another configuration")
     em.add_argument("--keep-failures", action="store_true",

@@ -24,7 +24,6 @@ Loaders:
 
 from __future__ import annotations
 
-import csv
 import os
 import warnings
 from collections import Counter
@@ -34,9 +33,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..input.manifests import (AUDIO_EXTENSIONS, absolute_path, audio_files, normalise_extensions,
+                               read_csv, require_columns, require_folder)
+
 __all__ = [
     "Dataset",
-    "AUDIO_EXTENSIONS",
     "SPLITS",
     "GTZAN_CLASSES",
     "BALLROOM_CLASSES",
@@ -50,11 +51,8 @@ __all__ = [
     "manifest",
     "fsdd",
     "load",
-    "read_csv",
 ]
 
-#: File extensions recognised as audio by the folder-based loaders (case-insensitive).
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".au", ".aiff")
 
 #: Allowed values of :attr:`Dataset.split`, in protocol order.
 SPLITS = ("train", "valid", "test")
@@ -306,43 +304,6 @@ def _as_sequence(value, what: str) -> Sequence:
 # --------------------------------------------------------------------------- helpers
 
 
-def _abspath(path) -> Path:
-    return Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
-
-
-def _require_dir(root, what: str) -> Path:
-    root = _abspath(root)
-    if not root.exists():
-        raise FileNotFoundError(f"{what} folder {root} does not exist")
-    if not root.is_dir():
-        raise NotADirectoryError(f"{what} root {root} is not a folder")
-    return root
-
-
-def normalise_extensions(extensions) -> tuple[str, ...]:
-    """File extensions as lower-case ".ext" strings (a single string is one extension)."""
-    if isinstance(extensions, str):
-        extensions = (extensions,)
-    out = []
-    for ext in extensions:
-        ext = str(ext).strip().lower()
-        if not ext:
-            raise ValueError("empty file extension in extensions")
-        out.append(ext if ext.startswith(".") else "." + ext)
-    return tuple(out)
-
-
-def audio_files(folder: Path, extensions: tuple[str, ...]) -> list[Path]:
-    """Audio files anywhere under ``folder`` (hidden files and folders skipped)."""
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for fn in filenames:
-            if not fn.startswith(".") and os.path.splitext(fn)[1].lower() in extensions:
-                found.append(Path(dirpath) / fn)
-    return found
-
-
 def _class_folders(root: Path, extensions: tuple[str, ...]) -> dict[str, list[Path]]:
     """Map each non-hidden sub-folder of ``root`` holding audio to its files,
     sorted by path relative to ``root``."""
@@ -437,28 +398,6 @@ def _parse_int(value: str, what: str) -> int:
     raise ValueError(f"{what}: {value!r} is not an integer")
 
 
-def read_csv(csv_path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    """(column names, rows as dicts) of a UTF-8 CSV file (a byte-order mark is allowed); a
-    file in another encoding is a ValueError saying so."""
-    try:
-        with open(csv_path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            rows = list(reader)
-            columns = list(reader.fieldnames or [])
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{csv_path}: not UTF-8 text (byte {error.start} cannot be decoded: "
-                         f"{error.reason}); save the CSV as UTF-8") from None
-    return columns, rows
-
-
-def _require_columns(columns: list[str], wanted: Iterable[str], csv_path: Path) -> None:
-    missing = [c for c in wanted if c not in columns]
-    if missing:
-        raise ValueError(
-            f"{csv_path}: missing column(s) {missing}; the CSV has columns {columns}"
-        )
-
-
 # --------------------------------------------------------------------------- loaders
 
 
@@ -477,13 +416,13 @@ def gtzan(root, lists_dir) -> Dataset:
     distribution), the ``.au`` file is used. The label is the file name up to its
     first dot; ``classes`` is always the 10 genres of :data:`GTZAN_CLASSES`.
     """
-    lists_dir = _abspath(lists_dir)
+    lists_dir = absolute_path(lists_dir)
     list_files = {s: lists_dir / fn for s, fn in GTZAN_LISTS.items()}
     absent = [p for p in list_files.values() if not p.is_file()]
     if absent:
         names = ", ".join(str(p) for p in absent)
         raise FileNotFoundError(f"GTZAN split list(s) not found: {names}; {_GTZAN_LISTS_SOURCE}")
-    root = _require_dir(root, "GTZAN audio")
+    root = require_folder(root, "GTZAN audio")
 
     paths, labels, split, missing = [], [], [], []
     seen: dict[str, str] = {}
@@ -536,7 +475,7 @@ def extended_ballroom(root, *, shuffle: bool = False, seed: int = 0) -> Dataset:
     assigns fold ids 0..9 (the paper used unshuffled folds). Any extension of
     :data:`AUDIO_EXTENSIONS` is accepted.
     """
-    root = _require_dir(root, "Extended Ballroom")
+    root = require_folder(root, "Extended Ballroom")
     by_class = _class_folders(root, AUDIO_EXTENSIONS)
     unknown = sorted(set(by_class) - set(BALLROOM_CLASSES))
     if unknown:
@@ -567,7 +506,7 @@ def urbansound8k(root) -> Dataset:
     ``root/audio/fold{f}/{slice_file_name}``. Classes are ordered by ``classID``,
     labels are the ``class`` column, clips keep the CSV order.
     """
-    root = _require_dir(root, "UrbanSound8K")
+    root = require_folder(root, "UrbanSound8K")
     csv_path = root / "metadata" / "UrbanSound8K.csv"
     if not csv_path.is_file():
         raise FileNotFoundError(
@@ -575,7 +514,7 @@ def urbansound8k(root) -> Dataset:
             f"UrbanSound8K.csv next to root/audio/fold1..fold10){_urbansound8k_hint(root)}"
         )
     columns, rows = read_csv(csv_path)
-    _require_columns(columns, ("slice_file_name", "fold", "classID", "class"), csv_path)
+    require_columns(columns, ("slice_file_name", "fold", "classID", "class"), csv_path)
     if not rows:
         raise ValueError(f"{csv_path} lists no clips")
 
@@ -629,7 +568,7 @@ def folder(root, *, extensions=AUDIO_EXTENSIONS, n_folds: int = 5, shuffle: bool
     when a class has fewer clips than ``n_folds`` the largest feasible number of
     folds is used, with a warning. ``name`` defaults to the folder's name.
     """
-    root = _require_dir(root, "dataset")
+    root = require_folder(root, "dataset")
     exts = normalise_extensions(extensions)
     by_class = _class_folders(root, exts)
     if not by_class:
@@ -678,7 +617,7 @@ def manifest(csv_path, *, path_column: str = "path", label_column: str = "label"
     numerically when all are integers, else as text. ``name`` defaults to the
     CSV's file name without extension.
     """
-    csv_path = _abspath(csv_path)
+    csv_path = absolute_path(csv_path)
     if not csv_path.is_file():
         raise FileNotFoundError(f"manifest CSV not found: {csv_path}")
     columns, rows = read_csv(csv_path)
@@ -689,7 +628,7 @@ def manifest(csv_path, *, path_column: str = "path", label_column: str = "label"
         wanted.append(fold_column)
     elif split_column is not None:
         wanted.append(split_column)
-    _require_columns(columns, wanted, csv_path)
+    require_columns(columns, wanted, csv_path)
     if not rows:
         raise ValueError(f"{csv_path} lists no clips")
 
@@ -758,7 +697,7 @@ def _refuse_repeated_paths(paths: list[str], csv_path: Path) -> None:
 def fsdd(root) -> Dataset:
     """The Free Spoken Digit Dataset from ``root/labels.csv`` (columns path, digit,
     speaker, official_split): classes ``"0"``..``"9"``, official train/test split."""
-    root = _require_dir(root, "FSDD")
+    root = require_folder(root, "FSDD")
     return manifest(root / "labels.csv", label_column="digit",
                     split_column="official_split", name="fsdd")
 
@@ -785,7 +724,7 @@ def load(name_or_path, **kwargs) -> Dataset:
         key = name_or_path.strip().lower().replace("-", "_")
         if key in DATASETS:
             return DATASETS[key](**kwargs)
-    path = _abspath(name_or_path)
+    path = absolute_path(name_or_path)
     if path.is_dir():
         return folder(path, **kwargs)
     if path.is_file():

@@ -313,21 +313,36 @@ def _as_clip(y) -> np.ndarray:
     return y
 
 
+def power_spectrum(frames: np.ndarray) -> np.ndarray:
+    """Power spectra of frames under the periodic Hann window, float64.
+
+    Parameters
+    ----------
+    frames : numpy.ndarray
+        Shape (n_frames, n_fft), float32 or float64 (a strided view is fine).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n_frames, n_fft // 2 + 1): ``|rfft(frame * hann)|**2`` of each frame.
+    """
+    # The product with the float64 window upcasts float32 frames, so the FFT runs in float64
+    # without a float64 copy of the whole clip.
+    spec = np.fft.rfft(frames * _hann(frames.shape[-1]), axis=-1)
+    return spec.real**2 + spec.imag**2
+
+
 def _log_mel_power(y: np.ndarray, n_fft: int, hop: int, n_mels: int, pad_mode: str) -> np.ndarray:
     """dB mel power spectrogram, shape (1 + len(y) // hop, n_mels), float64."""
     # Centred frames: pad n_fft // 2 on both sides so frame t is centred on sample t * hop.
     padded = np.pad(y, n_fft // 2, mode=pad_mode)
     frames = sliding_window_view(padded, n_fft)[::hop]
-    window = _hann(n_fft)
     mel = _mel_kernel(n_fft, n_mels)
     no_bias = np.zeros(n_mels, np.float32)
     out = np.empty((frames.shape[0], n_mels))
     block = max(1, _BLOCK_SAMPLES // n_fft)
     for start in range(0, frames.shape[0], block):
-        # The product with the float64 window upcasts the (possibly float32) frames,
-        # so the FFT runs in float64 without a float64 copy of the whole clip.
-        spec = np.fft.rfft(frames[start:start + block] * window, axis=1)
-        power = spec.real**2 + spec.imag**2
+        power = power_spectrum(frames[start:start + block])
         # The mel projection runs on the native kernels rather than BLAS: a multi-threaded BLAS
         # leaves its threads spinning after the call, which slowed the CNN that follows by
         # up to 40 % on two cores. float32 here costs about 1e-6 dB.
