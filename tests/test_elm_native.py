@@ -1,5 +1,5 @@
 """The ELM's native pieces outside the linear algebra: the dense ReLU layer on every
-instruction set, the legacy RandomState normal stream, and the pool of large buffers behind
+instruction set, the RandomState (MT19937) normal stream, and the pool of large buffers behind
 their results."""
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_dense_relu_rejects_bad_shapes():
 
 
 @pytest.mark.parametrize("seed, n_threads", [(0, 1), (7, 2), (2**32 - 1, 3)])
-def test_native_normals_continue_the_legacy_stream_bit_for_bit(isa, seed, n_threads):
+def test_native_normals_continue_the_randomstate_stream_bit_for_bit(isa, seed, n_threads):
     # Sizes cross the 624-word key (1, odd, prime, around 624 / 2 values per twist), the vector
     # scan's blocks of eight candidates (the draw ends inside one at every offset), and the
     # ring's chunks of 2^15 points (past its four slots, which are then reused); an odd count

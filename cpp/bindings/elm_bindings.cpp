@@ -1,5 +1,5 @@
 // Bindings of the ELM's native parts: the random hidden layer (given, or drawn from numpy's
-// legacy RandomState stream straight into packed panels) and that stream itself.
+// RandomState (MT19937) stream straight into packed panels) and that stream itself.
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -7,19 +7,19 @@
 
 #include "bindings/common.hpp"
 #include "core/dense.hpp"
-#include "core/legacy_normal.hpp"
+#include "core/randomstate_normal.hpp"
 
 namespace rcf_bindings {
 namespace {
 
-// A legacy RandomState state as get_state() gives it, checked.
-rcf::LegacyNormalState legacy_state(const py::array_t<uint32_t, py::array::c_style>& key, int pos,
+// A RandomState state as get_state() gives it, checked.
+rcf::RandomStateNormalState randomstate_state(const py::array_t<uint32_t, py::array::c_style>& key, int pos,
                                     bool has_gauss, double gauss, int n_threads) {
     if (key.ndim() != 1 || key.shape(0) != 624)
         throw std::invalid_argument("RandomState state: key must hold the 624 words of an MT19937 state");
     if (pos < 0 || pos > 624) throw std::invalid_argument("RandomState state: pos must be in [0, 624]");
     check_threads(n_threads);
-    rcf::LegacyNormalState state;
+    rcf::RandomStateNormalState state;
     std::memcpy(state.key, key.data(), sizeof(state.key));
     state.pos = pos;
     state.has_gauss = has_gauss;
@@ -27,7 +27,7 @@ rcf::LegacyNormalState legacy_state(const py::array_t<uint32_t, py::array::c_sty
     return state;
 }
 
-py::array_t<uint32_t> key_words(const rcf::LegacyNormalState& state) {
+py::array_t<uint32_t> key_words(const rcf::RandomStateNormalState& state) {
     py::array_t<uint32_t> key({624});
     std::memcpy(key.mutable_data(), state.key, sizeof(state.key));
     return key;
@@ -47,13 +47,13 @@ class DenseRelu {
                                                   static_cast<long>(w.shape(1)), n_threads);
     }
 
-    // The layer a legacy RandomState state draws (biases, then weights), with the state after
+    // The layer a RandomState state draws (biases, then weights), with the state after
     // the draw: (layer, key, pos, has_gauss, gauss).
     static py::tuple draw(const py::array_t<uint32_t, py::array::c_style>& key, int pos,
                           bool has_gauss, double gauss, long inputs, long units, int n_threads) {
         if (inputs < 1 || units < 1)
             throw std::invalid_argument("DenseRelu.draw: inputs and units must be positive");
-        rcf::LegacyNormalState state = legacy_state(key, pos, has_gauss, gauss, n_threads);
+        rcf::RandomStateNormalState state = randomstate_state(key, pos, has_gauss, gauss, n_threads);
         DenseRelu layer;
         {
             py::gil_scoped_release release;
@@ -83,17 +83,17 @@ class DenseRelu {
     std::unique_ptr<rcf::DenseRelu> layer_;
 };
 
-// The next n values of a legacy RandomState's standard normal stream, from its state as
+// The next n values of a RandomState's standard normal stream, from its state as
 // get_state() gives it; returns (values, key, pos, has_gauss, gauss) for set_state().
-py::tuple legacy_normals(const py::array_t<uint32_t, py::array::c_style>& key, int pos,
+py::tuple randomstate_normals(const py::array_t<uint32_t, py::array::c_style>& key, int pos,
                          bool has_gauss, double gauss, long n, int n_threads) {
-    if (n < 0) throw std::invalid_argument("legacy_normals: n must be >= 0");
-    rcf::LegacyNormalState state = legacy_state(key, pos, has_gauss, gauss, n_threads);
+    if (n < 0) throw std::invalid_argument("randomstate_normals: n must be >= 0");
+    rcf::RandomStateNormalState state = randomstate_state(key, pos, has_gauss, gauss, n_threads);
     DoubleArray values = large_array({n});
     double* out = values.mutable_data();
     {
         py::gil_scoped_release release;
-        rcf::legacy_normals(state, out, n, n_threads);
+        rcf::randomstate_normals(state, out, n, n_threads);
     }
     return py::make_tuple(values, key_words(state), state.pos, state.has_gauss, state.gauss);
 }
@@ -110,16 +110,16 @@ void bind_elm(py::module_& m) {
         .def_static("draw", &DenseRelu::draw, py::arg("key").noconvert(), py::arg("pos"),
                     py::arg("has_gauss"), py::arg("gauss"), py::arg("inputs"), py::arg("units"),
                     py::arg("n_threads") = 0,
-                    "The layer a legacy RandomState draws, N(0, 1) biases then N(0, 1) weights "
+                    "The layer a RandomState draws, N(0, 1) biases then N(0, 1) weights "
                     "(inputs, units), straight into the packed panels, from its get_state(): "
                     "(layer, key, pos, has_gauss, gauss) after the draw.")
         .def("__call__", &DenseRelu::operator(), py::arg("x").noconvert(), py::arg("n_threads") = 0,
              py::arg("transposed") = false,
              "The activations, (n, units); with transposed, (units, n): one row per unit.");
 
-    m.def("legacy_normals", &legacy_normals, py::arg("key").noconvert(), py::arg("pos"),
+    m.def("randomstate_normals", &randomstate_normals, py::arg("key").noconvert(), py::arg("pos"),
           py::arg("has_gauss"), py::arg("gauss"), py::arg("n"), py::arg("n_threads") = 0,
-          "The next n values of numpy's legacy RandomState.standard_normal from a get_state() "
+          "The next n values of numpy's RandomState.standard_normal from a get_state() "
           "state: (values, key, pos, has_gauss, gauss) after them.");
 
 }

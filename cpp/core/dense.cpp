@@ -43,16 +43,16 @@ DenseRelu::DenseRelu(const double* w, const double* b, long inputs, long units, 
     });
 }
 
-DenseRelu::DenseRelu(LegacyNormalState& state, long inputs, long units, int n_threads)
+DenseRelu::DenseRelu(RandomStateNormalState& state, long inputs, long units, int n_threads)
     : DenseRelu(inputs, units) {
-    legacy_normals(state, bias_.data(), units, n_threads);
+    randomstate_normals(state, bias_.data(), units, n_threads);
     const long nr = kt_->nr, width = units - (panels_ - 1) * nr;  // units in the last panel
     float* last = packed_.data() + (panels_ - 1) * inputs * nr;
     for (long k = 0; k < inputs; ++k) std::fill(last + k * nr + width, last + (k + 1) * nr, 0.0f);
     // Weight (k, u) goes to lane u % nr of row k of panel u / nr, as the other constructor packs.
     // A run of values is cut where it crosses a panel or a row of weights: each piece is
     // consecutive lanes of one panel row.
-    legacy_normals(state, inputs * units, n_threads, [&](long first, const double* values, long count) {
+    randomstate_normals(state, inputs * units, n_threads, [&](long first, const double* values, long count) {
         for (long t = 0; t < count;) {
             const long k = (first + t) / units, u = (first + t) % units, q = u % nr;
             const long piece = std::min({count - t, nr - q, units - u});

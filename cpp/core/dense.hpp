@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "core/large_buffer.hpp"
-#include "core/legacy_normal.hpp"
+#include "core/randomstate_normal.hpp"
 
 namespace rcf {
 
@@ -22,10 +22,10 @@ class DenseRelu {
     // packed once into float32 panels for the kernel table active now.
     DenseRelu(const double* w, const double* b, long inputs, long units, int n_threads);
 
-    // The layer a legacy RandomState draws as N(0, 1) biases, then N(0, 1) weights (inputs x
+    // The layer a RandomState draws as N(0, 1) biases, then N(0, 1) weights (inputs x
     // units, row-major), the state advanced past both: the same layer as the constructor above
     // given those arrays, with the weights drawn straight into the float32 panels.
-    DenseRelu(LegacyNormalState& state, long inputs, long units, int n_threads);
+    DenseRelu(RandomStateNormalState& state, long inputs, long units, int n_threads);
 
     // out (n x units, float64) = max(0, x w + b) for x (n x inputs, float32 row-major), or its
     // transpose (units x n) when transposed. The products run in float32; the bias and the

@@ -106,9 +106,9 @@ const Bf16Kernels* active_bf16_kernels() {
     return nullptr;
 }
 
-const LegacyDrawKernels* active_legacy_draw_kernels() {
+const RandomStateDrawKernels* active_randomstate_draw_kernels() {
 #if defined(RCF_HAVE_X86_KERNELS)
-    if (current().load()->table == &kernels_avx512) return legacy_draw_avx512();
+    if (current().load()->table == &kernels_avx512) return randomstate_draw_avx512();
 #endif
     return nullptr;
 }

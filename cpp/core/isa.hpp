@@ -25,9 +25,9 @@ IsaInfo isa_info();
 // AVX512_BF16, or another level active): precision "bf16" then runs the float32 kernels.
 const Bf16Kernels* active_bf16_kernels();
 
-// The legacy normal draw's steps built for the active level, or nullptr where the portable
+// The RandomState normal draw's steps built for the active level, or nullptr where the portable
 // build serves (every level but AVX-512).
-const LegacyDrawKernels* active_legacy_draw_kernels();
+const RandomStateDrawKernels* active_randomstate_draw_kernels();
 
 // Switch levels (used by tests to check every level in one process). Throws
 // std::invalid_argument for a level that is not compiled or that this CPU cannot run.

@@ -81,8 +81,8 @@ struct Bf16Kernels {
     void (*convert)(const float* src, uint16_t* dst, long n);
 };
 
-// The legacy normal draw's steps (core/legacy_normal.cpp), each bit for bit the portable one's.
-struct LegacyDrawKernels {
+// The RandomState normal draw's steps (core/randomstate_normal.cpp), each bit for bit the portable one's.
+struct RandomStateDrawKernels {
     // Regenerates the 624-word MT19937 key in place.
     void (*twist)(uint32_t* key);
     // out[i] = key[i] tempered, for i < count.
@@ -105,6 +105,6 @@ const KernelTable* kernels_scalar();
 const KernelTable* kernels_avx2();
 const KernelTable* kernels_avx512();
 const Bf16Kernels* kernels_avx512_bf16();
-const LegacyDrawKernels* legacy_draw_avx512();
+const RandomStateDrawKernels* randomstate_draw_avx512();
 
 }  // namespace rcf

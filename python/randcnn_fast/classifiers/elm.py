@@ -35,7 +35,7 @@ PAPER_HIDDEN_SIZES = (100, 250, 500, 1200, 1800, 2500)
 MAX_GRAM_CONDITION = 1e10
 
 
-def _legacy_state(rng):
+def _randomstate_state(rng):
     """The get_state() fields the native draw continues, or None for a generator it cannot."""
     if type(rng) is not np.random.RandomState:
         return None
@@ -46,7 +46,7 @@ def _legacy_state(rng):
             float(state["gauss"]))
 
 
-def _set_legacy_state(rng: np.random.RandomState, key, pos, has_gauss, gauss) -> None:
+def _set_randomstate_state(rng: np.random.RandomState, key, pos, has_gauss, gauss) -> None:
     rng.set_state({"bit_generator": "MT19937", "state": {"key": key, "pos": pos},
                    "has_gauss": int(has_gauss), "gauss": gauss})
 
@@ -54,16 +54,16 @@ def _set_legacy_state(rng: np.random.RandomState, key, pos, has_gauss, gauss) ->
 def standard_normals(rng: np.random.RandomState, shape, n_threads: int = 0) -> np.ndarray:
     """``rng.normal(size=shape)``, the same values and the same state after it.
 
-    A legacy RandomState on MT19937 (what sklearn's check_random_state gives) is continued on
+    A RandomState on MT19937 (what sklearn's check_random_state gives) is continued on
     the native generator (on up to ``n_threads`` threads; the values do not depend on them),
     several times faster than numpy's call per value; anything else draws through its own
     ``normal``.
     """
-    state = _legacy_state(rng)
+    state = _randomstate_state(rng)
     if state is None:
         return rng.normal(size=shape)
-    values, *after = _core.legacy_normals(*state, int(np.prod(shape, dtype=np.int64)), n_threads)
-    _set_legacy_state(rng, *after)
+    values, *after = _core.randomstate_normals(*state, int(np.prod(shape, dtype=np.int64)), n_threads)
+    _set_randomstate_state(rng, *after)
     return values.reshape(shape)
 
 
@@ -84,14 +84,14 @@ def draw_hidden_layer(rng: np.random.RandomState, n_features: int, n_hidden: int
                       n_threads: int = 0) -> _core.DenseRelu:
     """``hidden_layer(*draw_layer(rng, ...))``: the same layer and the same state after it.
 
-    From a legacy MT19937 RandomState the weights are drawn straight into the kernels' float32
+    From an MT19937 RandomState the weights are drawn straight into the kernels' float32
     panels, skipping the float64 weights array and its packing.
     """
-    state = _legacy_state(rng)
+    state = _randomstate_state(rng)
     if state is None:
         return hidden_layer(*draw_layer(rng, n_features, n_hidden, n_threads), n_threads)
     layer, *after = _core.DenseRelu.draw(*state, n_features, n_hidden, n_threads)
-    _set_legacy_state(rng, *after)
+    _set_randomstate_state(rng, *after)
     return layer
 
 

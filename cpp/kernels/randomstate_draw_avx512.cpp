@@ -1,4 +1,4 @@
-// The legacy normal draw's steps on AVX-512 (F/DQ): the shared steps of legacy_draw.hpp built
+// The RandomState normal draw's steps on AVX-512 (F/DQ): the shared steps of randomstate_draw.hpp built
 // for it, and a candidate scan eight at a time. Built with -ffp-contract=off (CMakeLists.txt):
 // a fused x1 * x1 + x2 * x2 would round differently from numpy's own build and change which
 // candidates the polar method accepts. Every step of the scan is exact or one IEEE operation
@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "kernels/kernel_table.hpp"
-#include "kernels/legacy_draw.hpp"
+#include "kernels/randomstate_draw.hpp"
 
 namespace rcf {
 namespace {
@@ -54,9 +54,9 @@ int scan(const uint32_t* words, int candidates, long wanted, long* found, double
 
 }  // namespace
 
-const LegacyDrawKernels* legacy_draw_avx512() {
-    static const LegacyDrawKernels table{&legacy_draw::twist, &legacy_draw::temper, &scan,
-                                         &legacy_draw::polar_normals};
+const RandomStateDrawKernels* randomstate_draw_avx512() {
+    static const RandomStateDrawKernels table{&randomstate_draw::twist, &randomstate_draw::temper, &scan,
+                                         &randomstate_draw::polar_normals};
     return &table;
 }
 

@@ -1,4 +1,4 @@
-// numpy's legacy RandomState normal stream (MT19937 and the polar method), reproduced bit for
+// numpy's RandomState (MT19937) normal stream (MT19937 and the polar method), reproduced bit for
 // bit so the ELM's faithful N(0, 1) layer draw runs without a per-value call overhead.
 #pragma once
 
@@ -9,7 +9,7 @@ namespace rcf {
 
 // The generator state as RandomState.get_state() gives it: the 624-word key and the position
 // in it, and the second value of the last polar pair when one is cached.
-struct LegacyNormalState {
+struct RandomStateNormalState {
     uint32_t key[624];
     int pos;
     bool has_gauss;
@@ -23,9 +23,9 @@ using NormalSink = std::function<void(long first, const double* values, long cou
 // Draws the next n values of RandomState.standard_normal (equal to RandomState.normal(0, 1))
 // into sink and advances the state exactly as numpy would. The words and the accepted points
 // are found in order; their normals are computed on up to n_threads threads.
-void legacy_normals(LegacyNormalState& state, long n, int n_threads, const NormalSink& sink);
+void randomstate_normals(RandomStateNormalState& state, long n, int n_threads, const NormalSink& sink);
 
 // The same into out[0, n).
-void legacy_normals(LegacyNormalState& state, double* out, long n, int n_threads);
+void randomstate_normals(RandomStateNormalState& state, double* out, long n, int n_threads);
 
 }  // namespace rcf

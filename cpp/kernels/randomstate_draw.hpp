@@ -1,6 +1,6 @@
-// The legacy normal draw's steps that vectorise (MT19937's key regeneration and tempering,
-// the polar method's normals), shared in source by the portable draw (core/legacy_normal.cpp)
-// and its AVX-512 build (legacy_draw_avx512.cpp). Everything is static: each file keeps its
+// The RandomState normal draw's steps that vectorise (MT19937's key regeneration and tempering,
+// the polar method's normals), shared in source by the portable draw (core/randomstate_normal.cpp)
+// and its AVX-512 build (randomstate_draw_avx512.cpp). Everything is static: each file keeps its
 // own build, so code compiled for one instruction set is never merged into another's. Both
 // files are built without multiply-add contraction, as numpy's own generator is.
 #pragma once
@@ -9,7 +9,7 @@
 #include <cstdint>
 
 namespace rcf {
-namespace legacy_draw {
+namespace randomstate_draw {
 
 constexpr int kWords = 624;
 constexpr int kShift = 397;  // the recurrence's middle term: key[i + 397]
@@ -50,5 +50,5 @@ static inline void polar_normals(const double* log_r2, const double* r2, const d
     }
 }
 
-}  // namespace legacy_draw
+}  // namespace randomstate_draw
 }  // namespace rcf

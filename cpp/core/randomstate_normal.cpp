@@ -1,6 +1,6 @@
 // Built with -ffp-contract=off (CMakeLists.txt): a fused x1 * x1 + x2 * x2 would round
 // differently from numpy's own build and change which candidates the polar method accepts.
-#include "core/legacy_normal.hpp"
+#include "core/randomstate_normal.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -11,12 +11,12 @@
 
 #include "core/isa.hpp"
 #include "core/thread_pool.hpp"
-#include "kernels/legacy_draw.hpp"
+#include "kernels/randomstate_draw.hpp"
 
 namespace rcf {
 namespace {
 
-using legacy_draw::kWords;
+using randomstate_draw::kWords;
 
 // Accepted pairs gathered before their normals are computed (while the next chunk is gathered),
 // and the chunks the ring between the two holds.
@@ -45,7 +45,7 @@ struct Points {
 // on and advancing it past the last candidate used. A candidate takes four words and may
 // straddle a twist of the key: up to three words stay at the front of the buffer for the next
 // key.
-void gather_points(LegacyNormalState& s, Points points, long wanted, const LegacyDrawKernels& kt) {
+void gather_points(RandomStateNormalState& s, Points points, long wanted, const RandomStateDrawKernels& kt) {
     uint32_t words[kWords + 3];
     int carried = 0;  // words at the front of `words`, already consumed from an earlier key
     long found = 0;
@@ -81,12 +81,12 @@ void gather_points(LegacyNormalState& s, Points points, long wanted, const Legac
 
 int no_vector_scan(const uint32_t*, int, long, long*, double*, double*, double*) { return 0; }
 
-const LegacyDrawKernels kPortable{&legacy_draw::twist, &legacy_draw::temper, &no_vector_scan,
-                                  &legacy_draw::polar_normals};
+const RandomStateDrawKernels kPortable{&randomstate_draw::twist, &randomstate_draw::temper, &no_vector_scan,
+                                  &randomstate_draw::polar_normals};
 
 }  // namespace
 
-void legacy_normals(LegacyNormalState& state, long n, int n_threads, const NormalSink& sink) {
+void randomstate_normals(RandomStateNormalState& state, long n, int n_threads, const NormalSink& sink) {
     long i = 0;
     if (n > 0 && state.has_gauss) {
         sink(i++, &state.gauss, 1);
@@ -95,8 +95,8 @@ void legacy_normals(LegacyNormalState& state, long n, int n_threads, const Norma
     }
     const long total = (n - i + 1) / 2;  // accepted points still needed
     if (total == 0) return;
-    const LegacyDrawKernels* vector_build = active_legacy_draw_kernels();
-    const LegacyDrawKernels& kt = vector_build ? *vector_build : kPortable;
+    const RandomStateDrawKernels* vector_build = active_randomstate_draw_kernels();
+    const RandomStateDrawKernels& kt = vector_build ? *vector_build : kPortable;
     const long room = n - i;
     // The points are gathered in chunks, in order, by one task (the generator is sequential),
     // into a ring of slots; every task, the gatherer included whenever it would otherwise wait,
@@ -153,14 +153,14 @@ void legacy_normals(LegacyNormalState& state, long n, int n_threads, const Norma
         const long last = size(chunks - 1) - 1;
         const double log_r2 = std::log(points.r2[last]);
         double pair[2];
-        legacy_draw::polar_normals(&log_r2, points.r2 + last, points.x1 + last, points.x2 + last, 1, pair);
+        randomstate_draw::polar_normals(&log_r2, points.r2 + last, points.x1 + last, points.x2 + last, 1, pair);
         state.has_gauss = true;
         state.gauss = pair[1];
     }
 }
 
-void legacy_normals(LegacyNormalState& state, double* out, long n, int n_threads) {
-    legacy_normals(state, n, n_threads, [out](long first, const double* values, long count) {
+void randomstate_normals(RandomStateNormalState& state, double* out, long n, int n_threads) {
+    randomstate_normals(state, n, n_threads, [out](long first, const double* values, long count) {
         std::copy(values, values + count, out + first);
     });
 }
