@@ -36,7 +36,7 @@ SVM_MAX_ITER = 1_000_000
 RESULTS_ROOT = "randcnn_fast_results"
 
 
-def demo_dataset() -> datasets.Dataset:
+def _demo_dataset() -> datasets.Dataset:
     """The built-in synthetic demo set (made once, then read from the cache folder)."""
     folder = demo.make_demo(demo.default_demo_dir())
     return datasets.manifest(folder / "labels.csv", fold_column="fold", name="demo")
@@ -53,7 +53,7 @@ def _versions() -> dict:
     return found
 
 
-def run_folder(dataset_name: str, root=RESULTS_ROOT) -> Path:
+def _run_folder(dataset_name: str, root=RESULTS_ROOT) -> Path:
     """A new folder name for a run: ``root/<dataset>-<date>-<time>`` (a suffix -2, -3... when
     one of that name exists already)."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset_name) or "dataset"
@@ -79,7 +79,7 @@ def _check_choices(values, allowed, what):
     return list(values)
 
 
-def feature_configs(archs, sizes, seeds, *, features=None, length=None, pad="repeat",
+def _feature_configs(archs, sizes, seeds, *, features=None, length=None, pad="repeat",
                     backend_features="faithful", precision="fp32") -> list[FeatureConfig]:
     """One FeatureConfig per (architecture, size, seed), every network built and checked
     first, so a bad name, file or width fails before any audio is read.
@@ -142,12 +142,12 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     protocols = _check_choices(protocols, PROTOCOLS, "protocols")
     scale = check_scale(scale)
     seeds = [int(s) for s in seeds]
-    configs = feature_configs(archs, sizes, seeds, features=features, length=length, pad=pad,
+    configs = _feature_configs(archs, sizes, seeds, features=features, length=length, pad=pad,
                               backend_features=backend_features, precision=precision)
-    dataset = demo_dataset() if dataset is None else dataset
+    dataset = _demo_dataset() if dataset is None else dataset
     for problem in check_dataset(dataset):  # before any forward pass
         warnings.warn(problem, stacklevel=2)
-    out_dir = run_folder(dataset.name) if out_dir is None else Path(out_dir)
+    out_dir = _run_folder(dataset.name) if out_dir is None else Path(out_dir)
     _check_out_dir(out_dir, overwrite)
     if mfcc:
         configs.append(FeatureConfig(MFCC, size="-", seed=0, length=None))

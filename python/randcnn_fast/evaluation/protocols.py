@@ -23,7 +23,7 @@ CLASSIFIERS = ("svm", "elm")
 
 
 @dataclass
-class Outcome:
+class _Outcome:
     """One classifier's result: the reported accuracy, the chosen hyper-parameters (one set,
     or one per outer fold for "nested") and the labels behind the accuracy."""
 
@@ -164,7 +164,7 @@ class _ELM:
 
 def run_protocol(X: np.ndarray, dataset: Dataset, classifier: str, protocol: str, *, seed: int = 0,
                  hidden_sizes=PAPER_HIDDEN_SIZES, n_threads: int = 0, progress=None,
-                 svm_max_iter: int = -1, scale: str = "none") -> Outcome:
+                 svm_max_iter: int = -1, scale: str = "none") -> _Outcome:
     """Select and score ``classifier`` ("svm" or "elm") on features X under ``protocol``.
 
     ``svm_max_iter`` caps libsvm's iterations per fit (-1: none, GridSearchCV's behaviour).
@@ -188,21 +188,21 @@ def run_protocol(X: np.ndarray, dataset: Dataset, classifier: str, protocol: str
     return outcome
 
 
-def _score(model, dataset: Dataset, protocol: str) -> Outcome:
+def _score(model, dataset: Dataset, protocol: str) -> _Outcome:
     """Select and score ``model`` (an _SVM or an _ELM) on ``dataset`` under ``protocol``."""
     y = dataset.y
     if dataset.protocol_kind == "split":
         train, valid, test = _split_parts(dataset)
         config, _, _ = model.select(_selection_splits(y, train, valid))
         predicted = model.fit_predict(config, train, test)
-        return Outcome(float(np.mean(predicted == y[test])), [config], y[test], predicted)
+        return _Outcome(float(np.mean(predicted == y[test])), [config], y[test], predicted)
 
     folds = np.asarray(dataset.folds)
     outer = _fold_splits(folds)
     if protocol == "paper":
         config, score, predicted = model.select(outer)
         fold_scores = [float(np.mean(predicted[test] == y[test])) for _, test in outer]
-        return Outcome(score, [config], y, predicted, fold_scores)
+        return _Outcome(score, [config], y, predicted, fold_scores)
 
     chosen, fold_scores, predicted = [], [], np.full(len(y), -1)
     for train, test in outer:
@@ -210,7 +210,7 @@ def _score(model, dataset: Dataset, protocol: str) -> Outcome:
         predicted[test] = model.fit_predict(config, train, test)
         chosen.append(config)
         fold_scores.append(float(np.mean(predicted[test] == y[test])))
-    return Outcome(float(np.mean(fold_scores)), chosen, y, predicted, fold_scores)
+    return _Outcome(float(np.mean(fold_scores)), chosen, y, predicted, fold_scores)
 
 
 def fits_to_run(dataset: Dataset, classifier: str, protocol: str, hidden_sizes=PAPER_HIDDEN_SIZES) -> int:

@@ -75,7 +75,7 @@ def rank(dataset=None, *, archs=None, seeds=SEEDS, classifiers=CLASSIFIERS,
                        out_dir=out_dir, mfcc_classifiers=classifiers, **options)
     results["ranking"] = ranking_entries(results["results"])
     results["configuration"]["ranking"] = {"interval": INTERVAL, "test": TEST, "level": LEVEL}
-    write_ranking(results, Path(out_dir))
+    _write_ranking(results, Path(out_dir))
     return results
 
 
@@ -217,7 +217,7 @@ def _plot(path: Path, entries: list, title: str) -> None:
     plt.close(fig)
 
 
-def write_ranking(results: dict, out_dir: Path) -> None:
+def _write_ranking(results: dict, out_dir: Path) -> None:
     """ranking.md, ranking.csv, one plot per (size, classifier, protocol), and results.json
     (rewritten with the ranking)."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ def _text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def summarise(rows) -> dict:
+def _summarise(rows) -> dict:
     """(size, protocol) -> {(features, classifier): (mean %, std %, n seeds)}, in row order."""
     groups = defaultdict(lambda: defaultdict(list))
     for row in rows:
@@ -48,7 +48,7 @@ def markdown(results: dict) -> str:
              f"seeds {results['configuration']['seeds']}; mean +- std over seeds; feature "
              f"scaling: {results['configuration'].get('scale', 'none')}.", "",
              f"Clips used: {data['protocol_used']}.", ""]
-    for (size, protocol), table in summarise(rows).items():
+    for (size, protocol), table in _summarise(rows).items():
         lines += [f"## size {size}, protocol {protocol}", "",
                   "| features | " + " | ".join(c.upper() for c in classifiers) + " |",
                   "|---|" + "---|" * len(classifiers)]
@@ -171,7 +171,7 @@ def write_report(results: dict, out_dir: Path) -> None:
     _text(out_dir / "results.csv", _csv(results["results"]))
     _text(out_dir / "results.md", markdown(results))
     name = results["dataset"]["name"]
-    for (size, protocol), table in summarise(results["results"]).items():
+    for (size, protocol), table in _summarise(results["results"]).items():
         _save(bar_chart(table, f"{name}, size {size}, protocol {protocol}"),
               out_dir / f"accuracy_{size}_{protocol}.png", dpi=120)
         entries = [e for e in results["confusion"] if e["protocol"] == protocol

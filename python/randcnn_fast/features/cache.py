@@ -59,7 +59,7 @@ class FeatureConfig:
         return "MFCC (120)" if self.arch == MFCC else f"{self.arch} ({self.size})"
 
 
-def default_cache_dir() -> Path:
+def _default_cache_dir() -> Path:
     return Path(os.environ.get("RANDCNN_FAST_CACHE", Path.home() / ".cache" / "randcnn_fast")) / "features"
 
 
@@ -106,7 +106,7 @@ def dataset_features(paths, config: FeatureConfig, *, cache_dir: Path | None = N
     whose decoding noticed something, such as an MP3 length other than its header's) as dicts
     {"path", "warning"}.
     """
-    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    cache_dir = _default_cache_dir() if cache_dir is None else Path(cache_dir)
     embedder = None
     if config.arch != MFCC:
         arch = network_from_dict(json.loads(config.network))[0] if config.network else config.arch

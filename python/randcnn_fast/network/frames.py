@@ -94,7 +94,7 @@ def frame_grid(n_samples: int, hop: float, window: float, *, name: str = "audio"
 
 
 @dataclass(frozen=True)
-class Footprint:
+class _Footprint:
     """Where a tensor's positions sit in the input: position ``p`` reads input rows
     ``[start + p * scale, start + p * scale + span)`` (rows before 0 or past the end are
     padding)."""
@@ -104,31 +104,31 @@ class Footprint:
     span: int
 
 
-def footprints(network: Network, length: int) -> dict[str, Footprint]:
+def _footprints(network: Network, length: int) -> dict[str, _Footprint]:
     """The footprint of every tensor for an input of ``length`` rows ('same' padding depends
     on the length)."""
     shapes = network.shapes(length)
-    prints = {"input": Footprint(0, 1, 1)}
+    prints = {"input": _Footprint(0, 1, 1)}
     for layer in network.layers:
         src = prints[layer.sources[0]]
         if isinstance(layer, Conv):
             k, s, pool = layer.kernel[0], layer.stride[0], layer.pool[0]
             before = layer.paddings(shapes[layer.source])[0]
-            prints[layer.name] = Footprint(src.start - before * src.scale, src.scale * s * pool,
+            prints[layer.name] = _Footprint(src.start - before * src.scale, src.scale * s * pool,
                                            ((pool - 1) * s + k - 1) * src.scale + src.span)
         elif isinstance(layer, MaxPoolTime):
-            prints[layer.name] = Footprint(src.start, src.scale * layer.pool,
+            prints[layer.name] = _Footprint(src.start, src.scale * layer.pool,
                                            (layer.pool - 1) * src.scale + src.span)
         else:  # MeanFrequency keeps the grid; a Concat takes its first input's
             prints[layer.name] = src
     return prints
 
 
-def ceil_div(a, b):
+def _ceil_div(a, b):
     return -np.floor_divide(-a, b)
 
 
-def position_ranges(footprint: Footprint, rows_per_sample_unit: int, n_positions: int,
+def _position_ranges(footprint: _Footprint, rows_per_sample_unit: int, n_positions: int,
                     grid: FrameGrid) -> tuple[np.ndarray, np.ndarray]:
     """Per frame, the positions ``[lo, hi)`` of a tensor whose centres fall in its span (the
     nearest one where none does), int64 arrays (n_frames,), both non-decreasing.
@@ -139,12 +139,12 @@ def position_ranges(footprint: Footprint, rows_per_sample_unit: int, n_positions
     offset = unit * (2 * footprint.start + footprint.span - 1)
     step = 2 * unit * footprint.scale
     starts = grid.starts
-    lo = np.clip(ceil_div(2 * starts - offset, step), 0, n_positions)
-    hi = np.clip(ceil_div(2 * (starts + grid.window) - offset, step), 0, n_positions)
+    lo = np.clip(_ceil_div(2 * starts - offset, step), 0, n_positions)
+    hi = np.clip(_ceil_div(2 * (starts + grid.window) - offset, step), 0, n_positions)
     lo[starts == 0] = 0  # centres before the clip's start count as its first sample
     hi[starts + grid.window >= grid.n_samples] = n_positions  # and past its end as its last
     empty = lo >= hi
-    nearest = np.clip(ceil_div(2 * (2 * starts + grid.window - offset) - step, 2 * step),
+    nearest = np.clip(_ceil_div(2 * (2 * starts + grid.window - offset) - step, 2 * step),
                       0, n_positions - 1)
     lo[empty], hi[empty] = nearest[empty], nearest[empty] + 1
     if np.any(np.diff(lo) < 0) or np.any(np.diff(hi) < 0):
@@ -175,10 +175,10 @@ class FrameMeans:
 
     def __init__(self, network: Network, length: int, grid: FrameGrid, reduced: set[str]):
         shapes = network.shapes(length)
-        prints = footprints(network, length)
+        prints = _footprints(network, length)
         unit = 1 if network.input_kind == "waveform" else LOGMEL_HOP
         self.layers = reduced
-        self.ranges = {name: position_ranges(prints[name], unit, shapes[name][0], grid)
+        self.ranges = {name: _position_ranges(prints[name], unit, shapes[name][0], grid)
                        for name in reduced}
         self.counts = {name: (hi - lo) * shapes[name][1] for name, (lo, hi) in self.ranges.items()}
         self.totals = {name: np.zeros((grid.n_frames, shapes[name][2]), np.float32)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Union
 
 ACTIVATIONS = ("none", "relu", "elu")
-Shape = tuple[int, int, int]  # (time, frequency, channels)
+_Shape = tuple[int, int, int]  # (time, frequency, channels)
 
 
 def tf_padding(length: int, kernel: int, stride: int, padding) -> tuple[int, int]:
@@ -120,27 +120,27 @@ class Conv:
         kernel = self.kernel[:1] if self.dims == 1 else self.kernel
         return (self.out_channels, in_channels, *kernel)
 
-    def paddings(self, shape: Shape) -> tuple[int, int, int, int]:
+    def paddings(self, shape: _Shape) -> tuple[int, int, int, int]:
         t0, t1 = tf_padding(shape[0], self.kernel[0], self.stride[0], self.padding[0])
         f0, f1 = tf_padding(shape[1], self.kernel[1], self.stride[1], self.padding[1])
         return t0, t1, f0, f1
 
-    def conv_shape(self, shape: Shape) -> tuple[int, int]:
+    def conv_shape(self, shape: _Shape) -> tuple[int, int]:
         """(time, frequency) of the convolution output, before pooling."""
         pads = self.paddings(shape)
         return (conv_length(shape[0], self.kernel[0], self.stride[0], pads[:2]),
                 conv_length(shape[1], self.kernel[1], self.stride[1], pads[2:]))
 
-    def pool_window(self, shape: Shape) -> tuple[int, int]:
+    def pool_window(self, shape: _Shape) -> tuple[int, int]:
         t, f = self.conv_shape(shape)
         return self.pool[0], (max(f, 1) if self.pool[1] is None else self.pool[1])
 
-    def output_shape(self, shapes: dict[str, Shape]) -> Shape:
+    def output_shape(self, shapes: dict[str, _Shape]) -> _Shape:
         t, f = self.conv_shape(shapes[self.source])
         pt, pf = self.pool_window(shapes[self.source])
         return t // pt, f // pf, self.out_channels
 
-    def macs(self, shapes: dict[str, Shape]) -> int:
+    def macs(self, shapes: dict[str, _Shape]) -> int:
         """Multiply-adds of the dense convolution ('same' zeros included, as TensorFlow)."""
         t, f = self.conv_shape(shapes[self.source])
         return t * f * self.out_channels * shapes[self.source][2] * self.kernel[0] * self.kernel[1]
@@ -182,7 +182,7 @@ class MaxPoolTime:
     def sources(self) -> tuple[str, ...]:
         return (self.source,)
 
-    def output_shape(self, shapes: dict[str, Shape]) -> Shape:
+    def output_shape(self, shapes: dict[str, _Shape]) -> _Shape:
         t, f, c = shapes[self.source]
         return t // self.pool, f, c
 
@@ -205,7 +205,7 @@ class MeanFrequency:
     def sources(self) -> tuple[str, ...]:
         return (self.source,)
 
-    def output_shape(self, shapes: dict[str, Shape]) -> Shape:
+    def output_shape(self, shapes: dict[str, _Shape]) -> _Shape:
         t, f, c = shapes[self.source]
         return t, 1, c
 
@@ -231,7 +231,7 @@ class Concat:
             raise ValueError(f"{self.name}: a concatenation joins layers, not the input; put a "
                              f"layer between")
 
-    def output_shape(self, shapes: dict[str, Shape]) -> Shape:
+    def output_shape(self, shapes: dict[str, _Shape]) -> _Shape:
         first = shapes[self.sources[0]]
         if any(shapes[s][:2] != first[:2] for s in self.sources):
             extents = ", ".join(f"{s} {shapes[s][0]} x {shapes[s][1]}" for s in self.sources)
@@ -243,7 +243,7 @@ class Concat:
         return "concat " + " ".join(self.sources)
 
 
-Layer = Union[Conv, MaxPoolTime, MeanFrequency, Concat]
+_Layer = Union[Conv, MaxPoolTime, MeanFrequency, Concat]
 
 
 @dataclass(frozen=True)
@@ -262,10 +262,10 @@ class Feature:
 
 
 @dataclass(frozen=True)
-class LayerSummary:
+class _LayerSummary:
     name: str
     operation: str
-    output_shape: Shape
+    output_shape: _Shape
     parameters: int
     macs: int
 
@@ -278,7 +278,7 @@ class NetworkSummary:
     size: str
     input_length: int
     input_unit: str
-    layers: tuple[LayerSummary, ...]
+    layers: tuple[_LayerSummary, ...]
     n_features: int
     min_length: int = 1
 
@@ -317,7 +317,7 @@ class Network:
     size: str
     input_kind: str  # "waveform" or "logmel"
     default_length: int  # samples for a waveform, frames for a log-mel spectrogram
-    layers: tuple[Layer, ...]
+    layers: tuple[_Layer, ...]
     features: tuple[Feature, ...]
     notes: str = field(default="", compare=False)
 
@@ -411,10 +411,10 @@ class Network:
     def input_unit(self) -> str:
         return INPUT_KINDS[self.input_kind][0]
 
-    def input_shape(self, length: int) -> Shape:
+    def input_shape(self, length: int) -> _Shape:
         return int(length), INPUT_KINDS[self.input_kind][1], 1
 
-    def shapes(self, length: int) -> dict[str, Shape]:
+    def shapes(self, length: int) -> dict[str, _Shape]:
         """The (time, frequency, channels) of every tensor for an input of ``length``."""
         shapes = {"input": self.input_shape(length)}
         for layer in self.layers:
@@ -463,7 +463,7 @@ class Network:
             if is_conv:
                 k = layer.kernel[0] * layer.kernel[1]
                 params = layer.out_channels * (c_in * k + 1)
-            rows.append(LayerSummary(layer.name, layer.describe(), shapes[layer.name], params,
+            rows.append(_LayerSummary(layer.name, layer.describe(), shapes[layer.name], params,
                                      layer.macs(shapes) if is_conv else 0))
         return NetworkSummary(self.arch, self.size, length, self.input_unit, tuple(rows),
                               self.n_features, self.min_length)
