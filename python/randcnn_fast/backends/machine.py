@@ -14,8 +14,9 @@ def isa_info() -> dict:
     dict
         ``detected`` (the best instruction set this CPU runs), ``active`` (the one in use; set
         ``RANDCNN_FAST_ISA=scalar|avx2|avx512`` to override), ``compiled`` (built in),
-        ``supported`` (compiled and runnable here), the active register ``tile``, and the ONNX
-        Runtime ``onnx_providers`` available (empty without onnxruntime).
+        ``supported`` (compiled and runnable here), ``bf16`` (whether precision "bf16" runs
+        bfloat16 kernels here), the active register ``tile``, and the ONNX Runtime
+        ``onnx_providers`` available (empty without onnxruntime).
 
     Examples
     --------
