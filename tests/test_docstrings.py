@@ -96,10 +96,11 @@ def problems(name: str, obj) -> list[str]:
     lacking = []
     if "Examples" not in found:
         lacking.append("Examples")
-    if takes_arguments(obj) and "Parameters" not in found:
+    is_error = inspect.isclass(obj) and issubclass(obj, BaseException)
+    if takes_arguments(obj) and not is_error and "Parameters" not in found:
         lacking.append("Parameters")
     if inspect.isclass(obj):
-        if not issubclass(obj, BaseException) and not found & {"Attributes", "Methods"}:
+        if not is_error and not found & {"Attributes", "Methods"}:
             lacking.append("Attributes")
     elif returns_something(obj) and not found & {"Returns", "Yields"}:
         lacking.append("Returns")

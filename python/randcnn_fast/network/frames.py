@@ -32,6 +32,8 @@ from ..frontend.spectrogram import HOP as LOGMEL_HOP
 from ..input.audio import SAMPLE_RATE
 from .layers import Conv, MaxPoolTime, Network
 
+__all__ = ["FrameGrid", "frame_grid", "to_samples"]
+
 DEFAULT_HOP = 0.1  # seconds
 DEFAULT_WINDOW = 1.0  # seconds
 # Segments up to this many positions are summed by gathers, longer ones by reduceat.
@@ -43,8 +45,34 @@ BLOCK_ROWS = 4096
 
 @dataclass(frozen=True)
 class FrameGrid:
-    """Windows of ``window`` samples every ``hop`` samples over a clip of ``n_samples`` (all
-    at 12 kHz)."""
+    """Windows of ``window`` samples every ``hop`` samples over a clip (all at 12 kHz).
+
+    Parameters
+    ----------
+    n_samples : int
+        The clip's length.
+    hop : int
+        Samples between the starts of consecutive frames.
+    window : int
+        Samples in a frame.
+
+    Attributes
+    ----------
+    n_frames : int
+        Whole windows that fit in the clip.
+    starts : numpy.ndarray
+        The first sample of each frame, int64 (n_frames,).
+    timestamps : numpy.ndarray
+        The centre of each frame in seconds, float64 (n_frames,).
+
+    Examples
+    --------
+    >>> grid = FrameGrid(n_samples=36000, hop=6000, window=12000)
+    >>> grid.n_frames
+    5
+    >>> grid.timestamps
+    array([0.5, 1. , 1.5, 2. , 2.5])
+    """
 
     n_samples: int
     hop: int
@@ -67,7 +95,34 @@ class FrameGrid:
 
 
 def to_samples(seconds, what: str) -> int:
-    """A positive duration in seconds as a whole number of 12 kHz samples (rounded)."""
+    """Convert a positive duration in seconds to a whole number of 12 kHz samples (rounded).
+
+    Parameters
+    ----------
+    seconds : float
+        The duration.
+    what : str
+        Its name, for error messages.
+
+    Returns
+    -------
+    int
+        Samples, at least 1.
+
+    Raises
+    ------
+    ValueError
+        When ``seconds`` is not finite, not positive, or shorter than one sample.
+
+    Examples
+    --------
+    >>> to_samples(0.1, "hop")
+    1200
+    >>> to_samples(0, "hop")
+    Traceback (most recent call last):
+    ...
+    ValueError: hop=0 s must be positive
+    """
     if isinstance(seconds, bool) or not isinstance(seconds, Real) or not math.isfinite(seconds):
         raise ValueError(f"{what} must be a finite number of seconds, got {seconds!r}")
     if seconds <= 0:
@@ -80,9 +135,33 @@ def to_samples(seconds, what: str) -> int:
 
 
 def frame_grid(n_samples: int, hop: float, window: float, *, name: str = "audio") -> FrameGrid:
-    """The frames of a clip of ``n_samples`` samples at 12 kHz for ``hop`` and ``window`` in
-    seconds; ValueError naming the value and the limit when either is not positive or is
-    longer than the clip."""
+    """Lay frames of ``window`` seconds every ``hop`` seconds over a clip.
+
+    Parameters
+    ----------
+    n_samples : int
+        The clip's length in samples at 12 kHz.
+    hop, window : float
+        Seconds between frame starts, and in a frame.
+    name : str
+        The clip's name, for error messages.
+
+    Returns
+    -------
+    FrameGrid
+        The frames, in samples.
+
+    Raises
+    ------
+    ValueError
+        Naming the value and the limit when ``hop`` or ``window`` is not positive or is
+        longer than the clip.
+
+    Examples
+    --------
+    >>> frame_grid(24000, hop=0.5, window=1.0)
+    FrameGrid(n_samples=24000, hop=6000, window=12000)
+    """
     hop_n, window_n = to_samples(hop, "hop"), to_samples(window, "window")
     duration = n_samples / SAMPLE_RATE
     for what, value, samples in (("hop", hop, hop_n), ("window", window, window_n)):
