@@ -10,6 +10,8 @@ from typing import Callable
 
 from .layers import Concat, Conv, Feature, MaxPoolTime, MeanFrequency, Network, conv1d
 
+__all__ = ["SIZES", "ARCHITECTURES", "FRAME_LEVEL", "build", "architectures"]
+
 SIZES = ("small", "paper")
 BACKEND_FEATURES = ("faithful", "per_filter")
 WAVEFORM_LENGTH = 350_000  # samples at 12 kHz (29.17 s), the paper's GTZAN/Ballroom input
@@ -116,6 +118,8 @@ def _backend(source: str, filters: int) -> list:
 
 
 def backend_features(filters: int, mode: str) -> tuple[Feature, ...]:
+    """The back-end's feature layers: collapsed to ``filters`` numbers each ("faithful") or a
+    mean per filter ("per_filter"); ValueError for another mode."""
     if mode not in BACKEND_FEATURES:
         raise ValueError(f"unknown backend_features {mode!r}; choose one of {BACKEND_FEATURES}")
     collapse = filters if mode == "faithful" else None
@@ -156,10 +160,35 @@ FRAME_LEVEL = ("frame_level", "frame_level_many")
 
 
 def build(arch: str, size: str, backend_mode: str = "faithful") -> Network:
-    """The network for ``arch`` at ``size``; ValueError naming the choices otherwise.
+    """Build a built-in architecture at one size.
 
-    ``backend_mode`` applies to the frame-level architectures: "faithful" keeps the original
-    code's one number per back-end layer, "per_filter" a mean per filter.
+    Parameters
+    ----------
+    arch : str
+        A name in :data:`ARCHITECTURES`.
+    size : {"small", "paper"}
+        "small" gives about 160 features, "paper" about 3585 (the published figures').
+    backend_mode : {"faithful", "per_filter"}
+        Applies to the frame-level architectures: "faithful" keeps the original code's one
+        number per back-end layer, "per_filter" a mean per filter.
+
+    Returns
+    -------
+    Network
+        The network, checked at its default length.
+
+    Raises
+    ------
+    ValueError
+        Naming the choices, for an unknown ``arch``, ``size`` or ``backend_mode``.
+
+    Examples
+    --------
+    >>> network = build("vgg", "small")
+    >>> network.input_kind, network.n_features
+    ('logmel', 160)
+    >>> build("frame_level", "small", "per_filter").n_features
+    160
     """
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(ARCHITECTURES)}")
@@ -173,8 +202,23 @@ def build(arch: str, size: str, backend_mode: str = "faithful") -> Network:
 
 
 def architectures() -> list[dict]:
-    """Every architecture with its input kind, default input length, and per size the feature
-    count, parameters and MACs for the default input."""
+    """List every built-in architecture with its input and, per size, its costs.
+
+    Returns
+    -------
+    list of dict
+        Per architecture: ``arch``, ``input`` kind, ``default_length``, ``unit``,
+        ``min_length``, and per size in :data:`SIZES` a dict of ``features``, ``parameters``
+        and ``macs`` for the default input.
+
+    Examples
+    --------
+    >>> table = architectures()
+    >>> [row["arch"] for row in table][:3]
+    ['sample_level', 'frame_level', 'frame_level_many']
+    >>> table[0]["small"]["features"], table[0]["unit"]
+    (161, 'samples')
+    """
     table = []
     for arch in ARCHITECTURES:
         row = None
