@@ -16,8 +16,10 @@ from .. import _core
 from ..network.frames import FrameGrid, FrameMeans
 from ..network.layers import Concat, Conv, MaxPoolTime, MeanFrequency, Network, conv_length
 
+__all__ = ["NativeRunner", "run_native", "run_native_frames"]
+
 # Tiles of twice the default input: every clip up to ~58 s (waveform) or 2752 frames runs as one
-# chunk, exactly as an untiled run, and longer ones keep a working set of about twice today's.
+# chunk, exactly as an untiled run, and longer ones keep the working set of one such tile.
 TILE_FACTOR = 2
 
 _Range = tuple[int, int]  # [start, stop) along time; empty when stop <= start
@@ -39,6 +41,24 @@ class NativeRunner:
         The convolutions' multiply precision (see :class:`randcnn_fast.Embedder`).
     algorithm : {"auto", "direct"}
         "direct" turns Winograd off everywhere (for comparisons); "auto" is the fast choice.
+
+    Attributes
+    ----------
+    network, precision, algorithm
+        As given.
+    layers : dict of str to _core.ConvLayer
+        The packed convolutions, by layer name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randcnn_fast.network.architectures import build
+    >>> from randcnn_fast.network.weights import make_parameters
+    >>> network = build("sample_level", "small")
+    >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
+    >>> runner = NativeRunner(network, make_parameters(network, seed=0))
+    >>> runner.embed(x, n_threads=1).shape
+    (161,)
     """
 
     #: Clips may run side by side, one thread each (:meth:`randcnn_fast.Embedder.embed_files`).
@@ -52,12 +72,43 @@ class NativeRunner:
                        for layer in network.layers if isinstance(layer, Conv)}
 
     def embed(self, x: np.ndarray, n_threads: int, tile_length: int | None = None) -> np.ndarray:
-        """The embedding of one validated input map (time, frequency, 1), float32 (n_features,).
+        """Embed one validated input map.
 
-        The input runs in chunks of ``tile_length`` rows (default ``TILE_FACTOR *
-        network.default_length``). Within a chunk a map is kept only while a later layer still
-        reads it; a convolution that no layer reads is never written out, only its channel sums
-        are.
+        The input runs in chunks of ``tile_length`` rows. Within a chunk a map is kept only
+        while a later layer still reads it; a convolution that no layer reads is never written
+        out, only its channel sums are.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            The input map (time, frequency, 1), float32: (samples, 1, 1) for a waveform,
+            (frames, 96, 1) for a log-mel spectrogram, at least ``network.min_length`` long.
+        n_threads : int
+            Threads for the convolutions; 0 uses every core.
+        tile_length : int, optional
+            Rows per chunk; ``TILE_FACTOR * network.default_length`` when None.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 (n_features,).
+
+        Raises
+        ------
+        ValueError
+            When ``tile_length`` is not positive.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from randcnn_fast.network.architectures import build
+        >>> from randcnn_fast.network.weights import make_parameters
+        >>> network = build("sample_level", "small")
+        >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
+        >>> runner = NativeRunner(network, make_parameters(network, seed=0))
+        >>> embedding = runner.embed(x, n_threads=1, tile_length=4000)
+        >>> embedding.dtype, embedding.shape
+        (dtype('float32'), (161,))
         """
         shapes = self.network.shapes(x.shape[0])
         sums = _ChannelSums(self.network)
@@ -68,26 +119,101 @@ class NativeRunner:
 
     def embed_frames(self, x: np.ndarray, grid: FrameGrid, n_threads: int,
                      tile_length: int | None = None) -> np.ndarray:
-        """Frame embeddings of one validated input map, float32 (grid.n_frames, n_features): the
-        same single tiled pass as :meth:`embed`, reduced per frame of ``grid`` (the alignment is
-        in :mod:`randcnn_fast.network.frames`) instead of over the whole input."""
+        """Embed each frame of one validated input map.
+
+        The same single tiled pass as :meth:`embed`, reduced per frame of ``grid`` (the
+        alignment is in :mod:`randcnn_fast.network.frames`) instead of over the whole input.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            The input map, as :meth:`embed` takes it.
+        grid : FrameGrid
+            The frames, in samples of the waveform.
+        n_threads, tile_length
+            As :meth:`embed`.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 (grid.n_frames, n_features).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from randcnn_fast.network.frames import frame_grid
+        >>> from randcnn_fast.network.architectures import build
+        >>> from randcnn_fast.network.weights import make_parameters
+        >>> network = build("sample_level", "small")
+        >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
+        >>> runner = NativeRunner(network, make_parameters(network, seed=0))
+        >>> runner.embed_frames(x, frame_grid(12000, 0.25, 0.5), n_threads=1).shape
+        (3, 161)
+        """
         frames = FrameMeans(self.network, x.shape[0], grid, _reduced_layers(self.network))
         self._forward(x, n_threads, tile_length, frames)
         return _feature_vector(self.network, frames.means())
 
     def run(self, maps, n_threads: int) -> np.ndarray:
-        """Embeddings of input maps of any lengths, one after another: (n_maps, n_features)."""
+        """Embed input maps of any lengths, one after another.
+
+        Parameters
+        ----------
+        maps : iterable of numpy.ndarray
+            Input maps, as :meth:`embed` takes them.
+        n_threads : int
+            Threads for the convolutions; 0 uses every core.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 (n_maps, n_features).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from randcnn_fast.network.architectures import build
+        >>> from randcnn_fast.network.weights import make_parameters
+        >>> network = build("sample_level", "small")
+        >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
+        >>> runner = NativeRunner(network, make_parameters(network, seed=0))
+        >>> runner.run([x, x[:6000]], n_threads=1).shape
+        (2, 161)
+        """
         return np.stack([self.embed(x, n_threads) for x in maps])
 
     def _forward(self, x, n_threads, tile_length, reducer) -> None:
         _forward(self.network, self.layers, x, n_threads, tile_length, self.precision,
-                self.algorithm, reducer)
+                 self.algorithm, reducer)
 
 
 def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray,
                n_threads: int, tile_length: int | None = None,
                precision: str = "fp32", algorithm: str = "auto") -> np.ndarray:
-    """One input map's embedding on a runner made for this call (see :class:`NativeRunner`)."""
+    """Embed one input map on a runner made for this call.
+
+    Parameters
+    ----------
+    network, params, precision, algorithm
+        As :class:`NativeRunner`.
+    x, n_threads, tile_length
+        As :meth:`NativeRunner.embed`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 (n_features,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randcnn_fast.network.architectures import build
+    >>> from randcnn_fast.network.weights import make_parameters
+    >>> network = build("sample_level", "small")
+    >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
+    >>> run_native(network, make_parameters(network, seed=0), x, n_threads=1).shape
+    (161,)
+    """
     runner = NativeRunner(network, params, precision=precision, algorithm=algorithm)
     return runner.embed(x, n_threads, tile_length)
 
@@ -95,8 +221,32 @@ def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray
 def run_native_frames(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray,
                       grid: FrameGrid, n_threads: int, tile_length: int | None = None,
                       precision: str = "fp32") -> np.ndarray:
-    """One input map's frame embeddings on a runner made for this call (see
-    :meth:`NativeRunner.embed_frames`)."""
+    """Embed each frame of one input map on a runner made for this call.
+
+    Parameters
+    ----------
+    network, params, precision
+        As :class:`NativeRunner`.
+    x, grid, n_threads, tile_length
+        As :meth:`NativeRunner.embed_frames`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 (grid.n_frames, n_features).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randcnn_fast.network.frames import frame_grid
+    >>> from randcnn_fast.network.architectures import build
+    >>> from randcnn_fast.network.weights import make_parameters
+    >>> network = build("sample_level", "small")
+    >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
+    >>> params = make_parameters(network, seed=0)
+    >>> run_native_frames(network, params, x, frame_grid(12000, 0.5, 0.5), n_threads=1).shape
+    (2, 161)
+    """
     return NativeRunner(network, params, precision=precision).embed_frames(
         x, grid, n_threads, tile_length)
 
