@@ -142,13 +142,16 @@ def test_public_api_has_numpydoc_sections(module_name):
 
 
 def run_examples(module, tmp_path, monkeypatch) -> list[str]:
-    """Run every docstring example in ``module`` in ``tmp_path``; the failures as text."""
-    monkeypatch.chdir(tmp_path)
+    """Run every docstring's examples in ``module``, each in a new folder under ``tmp_path``
+    (examples write files); the failures as text."""
     finder = doctest.DocTestFinder(exclude_empty=True)
     failures = []
-    for test in finder.find(module, module.__name__):
+    for number, test in enumerate(finder.find(module, module.__name__)):
         if not test.examples:
             continue
+        folder = tmp_path / str(number)
+        folder.mkdir()
+        monkeypatch.chdir(folder)
         out = []
         runner = doctest.DocTestRunner(optionflags=FLAGS)
         result = runner.run(test, out=out.append, clear_globs=True)

@@ -17,6 +17,9 @@ from ..atomic import atomic_write
 from ..features.cache import MFCC
 
 
+__all__ = ["markdown", "write_report", "bar_chart", "confusion_matrices"]
+
+
 def _text(path: Path, text: str) -> None:
     with atomic_write(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -40,6 +43,36 @@ def _summarise(rows) -> dict:
 
 
 def markdown(results: dict) -> str:
+    """Write the text of results.md: per (size, protocol), a table of accuracies.
+
+    Parameters
+    ----------
+    results : dict
+        What :func:`~randcnn_fast.evaluation.evaluate.evaluate` returns.
+
+    Returns
+    -------
+    str
+        Markdown: mean +- std over seeds per architecture and classifier, the clips used,
+        failures and warnings.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile
+    >>> from pathlib import Path
+    >>> from randcnn_fast.datasets.loaders import folder
+    >>> for label, hz in (("low", 220), ("high", 1760)):
+    ...     Path("tones", label).mkdir(parents=True)
+    ...     for i in range(6):
+    ...         wave = np.sin(2 * np.pi * hz * (1 + i / 50) * np.arange(6000) / 12000)
+    ...         soundfile.write(f"tones/{label}/{i}.wav", wave, 12000)
+    >>> tones = folder("tones", n_folds=3)
+    >>> from randcnn_fast.evaluation.evaluate import evaluate
+    >>> results = evaluate(tones, archs=["vgg"], classifiers=["elm"], hidden_sizes=(8,),
+    ...                    mfcc=False, out_dir="results", cache_dir="cache", progress=False)
+    >>> print(markdown(results).splitlines()[0])
+    # tones: accuracy (%)
+    """
     rows = results["results"]
     classifiers = list(dict.fromkeys(r["classifier"] for r in rows if r["features"] != MFCC)) or ["svm"]
     data = results["dataset"]
@@ -98,8 +131,28 @@ def _pyplot():
 
 
 def bar_chart(table: dict, title: str):
-    """The paper's grouped bar chart of one (size, protocol) table, each bar labelled with its
-    accuracy; returns the matplotlib Figure."""
+    """Draw the paper's grouped bar chart of one (size, protocol) table.
+
+    Parameters
+    ----------
+    table : dict
+        ``(features, classifier)`` to ``(mean, std, n_seeds)`` accuracy in %; the
+        ``("mfcc", "svm")`` entry becomes the baseline line.
+    title : str
+        The chart's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Bars labelled with their accuracy.
+
+    Examples
+    --------
+    >>> figure = bar_chart({("vgg", "svm"): (80.0, 2.0, 3), ("vgg", "elm"): (75.0, 1.0, 3),
+    ...                     ("mfcc", "svm"): (60.0, 0.0, 1)}, "demo")
+    >>> figure.axes[0].get_title()
+    'demo'
+    """
     plt = _pyplot()
     archs = list(dict.fromkeys(f for f, _ in table if f != MFCC))
     classifiers = list(dict.fromkeys(c for f, c in table if f != MFCC))
@@ -126,9 +179,30 @@ def bar_chart(table: dict, title: str):
 
 
 def confusion_matrices(entries: list, classes: list, title: str):
-    """One panel per entry: the confusion matrix normalised by true class (the colour, with a
-    colour bar) with its counts written in the cells, true classes down, predicted across;
-    returns the matplotlib Figure."""
+    """Draw confusion matrices, one panel per entry.
+
+    Parameters
+    ----------
+    entries : list of dict
+        ``matrix`` (counts, true classes down, predicted across), ``features`` and
+        ``classifier``.
+    classes : list of str
+        The class names, in the matrices' order.
+    title : str
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Each matrix normalised by true class (the colour, with a colour bar), its counts
+        written in the cells.
+
+    Examples
+    --------
+    >>> entry = {"matrix": [[5, 1], [0, 6]], "features": "vgg", "classifier": "svm"}
+    >>> len(confusion_matrices([entry], ["lo", "hi"], "demo").axes)  # a panel and its colour bar
+    2
+    """
     plt = _pyplot()
     cols = min(4, len(entries))
     rows = -(-len(entries) // cols)
@@ -165,7 +239,33 @@ def _save(fig, path: Path, dpi: int) -> None:
 
 
 def write_report(results: dict, out_dir: Path) -> None:
-    """Write every output file into out_dir (created if needed)."""
+    """Write results.json, results.csv, results.md and the PNG plots.
+
+    Parameters
+    ----------
+    results : dict
+        What :func:`~randcnn_fast.evaluation.evaluate.evaluate` returns.
+    out_dir : pathlib.Path
+        The folder to write into, created if needed.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile
+    >>> from pathlib import Path
+    >>> from randcnn_fast.datasets.loaders import folder
+    >>> for label, hz in (("low", 220), ("high", 1760)):
+    ...     Path("tones", label).mkdir(parents=True)
+    ...     for i in range(6):
+    ...         wave = np.sin(2 * np.pi * hz * (1 + i / 50) * np.arange(6000) / 12000)
+    ...         soundfile.write(f"tones/{label}/{i}.wav", wave, 12000)
+    >>> tones = folder("tones", n_folds=3)
+    >>> from randcnn_fast.evaluation.evaluate import evaluate
+    >>> results = evaluate(tones, archs=["vgg"], classifiers=["elm"], hidden_sizes=(8,),
+    ...                    mfcc=False, out_dir="results", cache_dir="cache", progress=False)
+    >>> write_report(results, Path("copy"))
+    >>> sorted(path.suffix for path in Path("copy").iterdir())
+    ['.csv', '.json', '.md', '.png', '.png']
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     _text(out_dir / "results.json", json.dumps(results, indent=1, default=str) + "\n")
     _text(out_dir / "results.csv", _csv(results["results"]))
