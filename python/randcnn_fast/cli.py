@@ -25,6 +25,8 @@ from .network.archfile import is_architecture_file
 from .network.architectures import ARCHITECTURES, SIZES
 from .network.frames import DEFAULT_HOP, DEFAULT_WINDOW
 
+__all__ = ["main", "build_parser"]
+
 PROG = "randcnn-fast"
 
 
@@ -242,7 +244,20 @@ def _add_evaluate_arguments(parser, *, seeds: list, out, out_help: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line's parser (every option with its default in --help)."""
+    """Build the command line's parser (every option with its default in --help).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Commands evaluate, rank, embed, arch and info; each parsed command carries the
+        function that runs it as ``run``.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["arch", "vgg", "--size", "small"])
+    >>> args.command, args.arch, args.size
+    ('arch', 'vgg', 'small')
+    """
     parser = _Parser(prog=PROG, description="Random-weight CNN audio embeddings.",
                      formatter_class=_DefaultsFormatter)
     parser.add_argument("--version", action="version", version=__version__)
@@ -324,6 +339,29 @@ EXPECTED = (ValueError, OSError, RuntimeError, ImportError)
 
 
 def main(argv=None) -> int:
+    """Run the ``randcnn-fast`` command line.
+
+    An expected failure (bad input, a missing file) is reported on one line, without a
+    traceback, unless ``--debug`` is given.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 1 on an error, 2 on a usage error, 130 when
+        interrupted.
+
+    Examples
+    --------
+    >>> main(["arch", "7x96", "--size", "small"])  # doctest: +ELLIPSIS
+    7x96 (small) on 1376 frames (minimum 7)
+    ...
+    0
+    """
     args = build_parser().parse_args(argv)
     where = f"{PROG} {args.command}"
     try:
