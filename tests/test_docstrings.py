@@ -14,14 +14,17 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "python" / "randcnn_fast"
-# A module's examples need these optional packages; without them they are skipped, with reason.
+# The examples of a module (or of one docstring, by its qualified name) need these optional
+# packages; without them they are skipped, with the reason.
 NEEDS = {
     "randcnn_fast.backends.onnx_runtime": ("onnxruntime", "onnx"),
     "randcnn_fast.extraction": ("pyarrow", "pandas"),
+    "randcnn_fast.load_embeddings": ("pyarrow", "pandas"),
 }
-# Modules whose docstrings are being rewritten together with a split of the module; their
-# sections are checked once that split lands (their examples still run).
-SECTIONS_PENDING = {"randcnn_fast.extraction.extract", "randcnn_fast.datasets.demo"}
+# Modules (and those split from them, by name prefix) whose docstrings are being rewritten
+# together with a split of the module: their examples run, their ``__all__`` and sections are
+# checked once the split lands (remove them from here then).
+SECTIONS_PENDING = ("randcnn_fast.extraction", "randcnn_fast.datasets.demo")
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 
 
@@ -123,7 +126,8 @@ def public_api(module) -> list[tuple[str, object]]:
 def test_every_module_with_public_functions_has_all():
     lacking = []
     for module_name in MODULES:
-        if module_name.endswith("_version") or missing_dependency(module_name):
+        if (module_name.endswith("_version") or missing_dependency(module_name)
+                or module_name.startswith(SECTIONS_PENDING)):
             continue
         module = importlib.import_module(module_name)
         public = [name for name, obj in vars(module).items() if not name.startswith("_")
@@ -134,20 +138,27 @@ def test_every_module_with_public_functions_has_all():
     assert not lacking, f"modules without __all__: {lacking}"
 
 
-@pytest.mark.parametrize("module_name", [m for m in MODULES if m not in SECTIONS_PENDING])
+@pytest.mark.parametrize("module_name",
+                         [m for m in MODULES if not m.startswith(SECTIONS_PENDING)])
 def test_public_api_has_numpydoc_sections(module_name):
     module = import_or_skip(module_name)
     found = [problem for name, obj in public_api(module) for problem in problems(name, obj)]
     assert not found, f"{module_name}:\n" + "\n".join(found)
 
 
-def run_examples(module, tmp_path, monkeypatch) -> list[str]:
+def run_examples(module, tmp_path, monkeypatch, skipped=None) -> list[str]:
     """Run every docstring's examples in ``module``, each in a new folder under ``tmp_path``
-    (examples write files); the failures as text."""
+    (examples write files); the failures as text. Docstrings whose optional dependency is
+    missing are left out, their reasons appended to ``skipped``."""
     finder = doctest.DocTestFinder(exclude_empty=True)
     failures = []
     for number, test in enumerate(finder.find(module, module.__name__)):
         if not test.examples:
+            continue
+        reason = missing_dependency(test.name)
+        if reason is not None:
+            if skipped is not None:
+                skipped.append(reason)
             continue
         folder = tmp_path / str(number)
         folder.mkdir()
@@ -163,8 +174,11 @@ def run_examples(module, tmp_path, monkeypatch) -> list[str]:
 @pytest.mark.parametrize("module_name", MODULES)
 def test_docstring_examples_run(module_name, tmp_path, monkeypatch):
     module = import_or_skip(module_name)
-    failures = run_examples(module, tmp_path, monkeypatch)
+    skipped = []
+    failures = run_examples(module, tmp_path, monkeypatch, skipped)
     assert not failures, "\n".join(failures)
+    if skipped:
+        pytest.skip("; ".join(skipped))
 
 
 BROKEN = '''
