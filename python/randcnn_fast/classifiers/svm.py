@@ -65,7 +65,7 @@ class FoldKernels:
         X_test = np.asarray(X_test, dtype=np.float64)
         self.n_features = X_train.shape[1]
         # The native products on one thread, not BLAS: OpenBLAS leaves its threads spinning
-        # after a call, which took CPU from the fits running beside (a tenth of the grid's time).
+        # after a call, taking CPU from the fits running beside.
         self.linear_train = np.ascontiguousarray(_core.row_gram(np.ascontiguousarray(X_train), 1))
         self.linear_test = _core.matmul(np.ascontiguousarray(X_test), np.ascontiguousarray(X_train.T), 1)
         norms_train = np.einsum("ij,ij->i", X_train, X_train)

@@ -29,7 +29,8 @@ from ..network.architectures import ARCHITECTURES, SIZES
 from .protocols import CLASSIFIERS, PROTOCOLS, check_dataset, run_protocol, fits_to_run
 from .report import write_report
 
-# libsvm iterations per SVM fit: about 15 s for 2,000 clips; converged fits are unaffected.
+# libsvm iterations per SVM fit: a bound on the fits that would run for minutes (linear SVMs on
+# large unscaled features); fits that converge stop well before it.
 __all__ = ["evaluate"]
 
 SVM_MAX_ITER = 1_000_000

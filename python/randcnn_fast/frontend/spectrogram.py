@@ -364,8 +364,8 @@ def _log_mel_power(y: np.ndarray, n_fft: int, hop: int, n_mels: int, pad_mode: s
         spec = np.fft.rfft(frames[start:start + block] * window, axis=1)
         power = spec.real**2 + spec.imag**2
         # The mel projection runs on the native kernels rather than BLAS: a multi-threaded BLAS
-        # leaves its threads spinning after the call, which slowed the CNN that follows by
-        # up to 40 % on two cores. float32 here costs about 1e-6 dB.
+        # leaves its threads spinning after the call, taking the cores the CNN that follows
+        # needs. float32 here costs about 1e-6 dB.
         projected, _ = _core.conv(power.astype(np.float32)[:, :, None], mel, no_bias,
                                   stride=(1, 1), padding=(0, 0, 0, 0), activation="none",
                                   pool=(1, 1), write_output=True, n_threads=1)
