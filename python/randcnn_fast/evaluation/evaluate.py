@@ -29,10 +29,10 @@ from ..network.architectures import ARCHITECTURES, SIZES
 from .protocols import CLASSIFIERS, PROTOCOLS, check_dataset, run_protocol, fits_to_run
 from .report import write_report
 
-# libsvm iterations per SVM fit: a bound on the fits that would run for minutes (linear SVMs on
-# large unscaled features); fits that converge stop well before it.
 __all__ = ["evaluate"]
 
+# libsvm iterations per SVM fit: a bound on the fits that would run for minutes (linear SVMs on
+# large unscaled features); fits that converge stop well before it.
 SVM_MAX_ITER = 1_000_000
 
 #: Where runs without an out_dir write, each into a folder named for the run.

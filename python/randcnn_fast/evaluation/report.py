@@ -16,9 +16,7 @@ import numpy as np
 from ..atomic import atomic_write
 from ..features.cache import MFCC
 
-
 __all__ = ["markdown", "write_report", "bar_chart", "confusion_matrices"]
-
 
 def _text(path: Path, text: str) -> None:
     with atomic_write(path) as tmp:
