@@ -86,7 +86,7 @@ def _dataset(args) -> datasets.Dataset | None:
     if args.dataset in (None, "demo"):
         if args.fold_column is not None:
             raise _UsageError("--fold-column names a column of a CSV manifest; pass --dataset "
-                             "labels.csv with it")
+                              "labels.csv with it")
         return None
     options = {}
     if args.dataset in datasets.DATASETS:  # the named datasets read a folder of their own
@@ -96,14 +96,14 @@ def _dataset(args) -> datasets.Dataset | None:
         if args.dataset == "gtzan":
             if not args.lists:
                 raise _UsageError("--dataset gtzan needs --lists: the folder with "
-                                 "train_filtered.txt, valid_filtered.txt and test_filtered.txt "
-                                 "(public repository jongpillee/music_dataset_split, "
-                                 "GTZAN_split/)")
+                                  "train_filtered.txt, valid_filtered.txt and test_filtered.txt "
+                                  "(public repository jongpillee/music_dataset_split, "
+                                  "GTZAN_split/)")
             options["lists_dir"] = args.lists
     if args.fold_column is not None:
         if not args.dataset.lower().endswith(".csv"):
             raise _UsageError(f"--fold-column names a column of a CSV manifest; --dataset "
-                             f"{args.dataset} is not one")
+                              f"{args.dataset} is not one")
         options["fold_column"] = args.fold_column
     return datasets.load(args.dataset, **options)
 

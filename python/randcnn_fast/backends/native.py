@@ -68,7 +68,7 @@ class NativeRunner:
                  precision: str = "fp32", algorithm: str = "auto"):
         self.network, self.precision, self.algorithm = network, precision, algorithm
         self.layers = {layer.name: _make_conv_layer(params[f"{layer.name}.weight"],
-                                                   params[f"{layer.name}.bias"])
+                                                    params[f"{layer.name}.bias"])
                        for layer in network.layers if isinstance(layer, Conv)}
 
     def embed(self, x: np.ndarray, n_threads: int, tile_length: int | None = None) -> np.ndarray:
@@ -252,8 +252,8 @@ def run_native_frames(network: Network, params: Mapping[str, np.ndarray], x: np.
 
 
 def _forward(network: Network, layers: Mapping[str, "_core.ConvLayer"], x: np.ndarray,
-            n_threads: int, tile_length: int | None, precision: str, algorithm: str,
-            reducer) -> None:
+             n_threads: int, tile_length: int | None, precision: str, algorithm: str,
+             reducer) -> None:
     """One forward pass over the whole input in time tiles, handing each chunk's owned rows of
     every tensor in ``reducer.layers`` to the reducer (see :class:`ChannelSums`)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
@@ -270,7 +270,7 @@ def _forward(network: Network, layers: Mapping[str, "_core.ConvLayer"], x: np.nd
                  for name, shape in shapes.items()}
         required = _required_ranges(network, shapes, owned)
         _run_chunk(network, layers, x[slice(*required["input"])], shapes, owned, required,
-                  Counter(readers), reducer, n_threads, precision, algorithm)
+                   Counter(readers), reducer, n_threads, precision, algorithm)
 
 
 def _reduced_layers(network: Network) -> set[str]:
@@ -376,7 +376,7 @@ def _required_ranges(network: Network, shapes, owned: dict[str, _Range]) -> dict
 
 
 def _run_chunk(network: Network, layers, x: np.ndarray, shapes, owned, required, readers,
-              reducer, n_threads: int, precision: str, algorithm: str) -> None:
+               reducer, n_threads: int, precision: str, algorithm: str) -> None:
     """One chunk, layer by layer: hands the owned rows of each reduced tensor to ``reducer``.
     ``x`` holds the input's required rows; ``readers`` counts the layers still to read each
     tensor."""
@@ -391,9 +391,10 @@ def _run_chunk(network: Network, layers, x: np.ndarray, shapes, owned, required,
             write = readers[layer.name] > 0 or (reduced and not from_kernel)
             if isinstance(layer, Conv):
                 y, kernel_sums = _run_conv(layer, layers[layer.name], tensors, shapes, rows, write,
-                                          n_threads, precision, algorithm)
+                                           n_threads, precision, algorithm)
             elif isinstance(layer, MeanFrequency):
-                y, kernel_sums = _mean_frequency(_take(tensors[layer.source], rows), write, n_threads)
+                y, kernel_sums = _mean_frequency(_take(tensors[layer.source], rows), write,
+                                                 n_threads)
             elif isinstance(layer, MaxPoolTime):
                 y = _max_pool_time(layer, tensors[layer.source], rows)
             elif readers[layer.name] > 0:  # Concat: its means are its sources' (taken at the end)
@@ -418,7 +419,7 @@ def _take(tensor, rows: _Range) -> np.ndarray:
 
 
 def _run_conv(layer: Conv, native: "_core.ConvLayer", tensors, shapes, rows: _Range, write: bool,
-             n_threads: int, precision: str, algorithm: str):
+              n_threads: int, precision: str, algorithm: str):
     """Output rows ``rows`` of a convolution: the source rows they read, with the zeros the
     full-length map would have where those rows fall outside it."""
     source = shapes[layer.source]

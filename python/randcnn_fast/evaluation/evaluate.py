@@ -83,7 +83,7 @@ def _check_choices(values, allowed, what):
 
 
 def _feature_configs(archs, sizes, seeds, *, features=None, length=None, pad="repeat",
-                    backend_features="faithful", precision="fp32") -> list[FeatureConfig]:
+                     backend_features="faithful", precision="fp32") -> list[FeatureConfig]:
     """One FeatureConfig per (architecture, size, seed), every network built and checked
     first, so a bad name, file or width fails before any audio is read.
 
@@ -212,7 +212,7 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     scale = check_scale(scale)
     seeds = [int(s) for s in seeds]
     configs = _feature_configs(archs, sizes, seeds, features=features, length=length, pad=pad,
-                              backend_features=backend_features, precision=precision)
+                               backend_features=backend_features, precision=precision)
     dataset = _demo_dataset() if dataset is None else dataset
     for problem in check_dataset(dataset):  # before any forward pass
         warnings.warn(problem, stacklevel=2)

@@ -47,8 +47,8 @@ def rank(dataset=None, *, archs=None, seeds=SEEDS, classifiers=CLASSIFIERS,
     """Evaluate architectures over seeds and rank them, with intervals and paired tests.
 
     Writes ranking.md, ranking.csv, ranking_<size>_<classifier>_<protocol>.png and
-    results.json with a ``ranking`` list, beside :func:`~randcnn_fast.evaluation.evaluate.evaluate`'s
-    own files.
+    results.json with a ``ranking`` list, beside the files of
+    :func:`~randcnn_fast.evaluation.evaluate.evaluate`.
 
     Parameters
     ----------

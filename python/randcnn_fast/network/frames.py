@@ -194,10 +194,10 @@ def _footprints(network: Network, length: int) -> dict[str, _Footprint]:
             k, s, pool = layer.kernel[0], layer.stride[0], layer.pool[0]
             before = layer.paddings(shapes[layer.source])[0]
             prints[layer.name] = _Footprint(src.start - before * src.scale, src.scale * s * pool,
-                                           ((pool - 1) * s + k - 1) * src.scale + src.span)
+                                            ((pool - 1) * s + k - 1) * src.scale + src.span)
         elif isinstance(layer, MaxPoolTime):
             prints[layer.name] = _Footprint(src.start, src.scale * layer.pool,
-                                           (layer.pool - 1) * src.scale + src.span)
+                                            (layer.pool - 1) * src.scale + src.span)
         else:  # MeanFrequency keeps the grid; a Concat takes its first input's
             prints[layer.name] = src
     return prints
@@ -208,7 +208,7 @@ def _ceil_div(a, b):
 
 
 def _position_ranges(footprint: _Footprint, rows_per_sample_unit: int, n_positions: int,
-                    grid: FrameGrid) -> tuple[np.ndarray, np.ndarray]:
+                     grid: FrameGrid) -> tuple[np.ndarray, np.ndarray]:
     """Per frame, the positions ``[lo, hi)`` of a tensor whose centres fall in its span (the
     nearest one where none does), int64 arrays (n_frames,), both non-decreasing.
 

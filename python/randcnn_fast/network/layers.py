@@ -676,7 +676,7 @@ class Network:
                 k = layer.kernel[0] * layer.kernel[1]
                 params = layer.out_channels * (c_in * k + 1)
             rows.append(_LayerSummary(layer.name, layer.describe(), shapes[layer.name], params,
-                                     layer.macs(shapes) if is_conv else 0))
+                                      layer.macs(shapes) if is_conv else 0))
         return NetworkSummary(self.arch, self.size, length, self.input_unit, tuple(rows),
                               self.n_features, self.min_length)
 
