@@ -88,19 +88,12 @@ def evaluate(*args, **kwargs):
 
     Examples
     --------
-    >>> import numpy as np, soundfile
-    >>> from pathlib import Path
-    >>> from randcnn_fast.datasets.loaders import folder
-    >>> for label, hz in (("low", 220), ("high", 1760)):
-    ...     Path("tones", label).mkdir(parents=True)
-    ...     for i in range(6):
-    ...         wave = np.sin(2 * np.pi * hz * (1 + i / 50) * np.arange(6000) / 12000)
-    ...         soundfile.write(f"tones/{label}/{i}.wav", wave, 12000)
-    >>> tones = folder("tones", n_folds=3)
-    >>> results = evaluate(tones, archs=["vgg"], classifiers=["elm"], hidden_sizes=(8,),
-    ...                    mfcc=False, out_dir="results", cache_dir="cache", progress=False)
-    >>> len(results["results"]), Path("results/results.md").is_file()
-    (1, True)
+    Every choice is checked before any clip is read:
+
+    >>> evaluate(sizes=["tiny"])
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown sizes ['tiny']; choose from ['small', 'paper']
     """
     from .evaluation.evaluate import evaluate as run
 
@@ -125,20 +118,10 @@ def rank(*args, **kwargs):
 
     Examples
     --------
-    >>> import numpy as np, soundfile
-    >>> from pathlib import Path
-    >>> from randcnn_fast.datasets.loaders import folder
-    >>> for label, hz in (("low", 220), ("high", 1760)):
-    ...     Path("tones", label).mkdir(parents=True)
-    ...     for i in range(6):
-    ...         wave = np.sin(2 * np.pi * hz * (1 + i / 50) * np.arange(6000) / 12000)
-    ...         soundfile.write(f"tones/{label}/{i}.wav", wave, 12000)
-    >>> tones = folder("tones", n_folds=3)
-    >>> results = rank(tones, archs=["vgg", "timbral"], seeds=(0, 1), classifiers=["elm"],
-    ...                hidden_sizes=(8,), mfcc=False, out_dir="ranking", cache_dir="cache",
-    ...                progress=False)
-    >>> [entry["rank"] for entry in results["ranking"]]
-    [1, 2]
+    >>> rank(seeds=[0])
+    Traceback (most recent call last):
+    ...
+    ValueError: a ranking needs at least two distinct seeds for its intervals and tests, got [0]
     """
     from .evaluation.ranking import rank as run
 

@@ -52,11 +52,10 @@ class NativeRunner:
     Examples
     --------
     >>> import numpy as np
-    >>> from randcnn_fast.network.architectures import build
-    >>> from randcnn_fast.network.weights import make_parameters
-    >>> network = build("sample_level", "small")
+    >>> from randcnn_fast.network import architectures, weights
+    >>> network = architectures.build("sample_level", "small")
     >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
-    >>> runner = NativeRunner(network, make_parameters(network, seed=0))
+    >>> runner = NativeRunner(network, weights.make_parameters(network, seed=0))
     >>> runner.embed(x, n_threads=1).shape
     (161,)
     """
@@ -101,11 +100,10 @@ class NativeRunner:
         Examples
         --------
         >>> import numpy as np
-        >>> from randcnn_fast.network.architectures import build
-        >>> from randcnn_fast.network.weights import make_parameters
-        >>> network = build("sample_level", "small")
-        >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
-        >>> runner = NativeRunner(network, make_parameters(network, seed=0))
+        >>> from randcnn_fast.network import architectures, weights
+        >>> network = architectures.build("sample_level", "small")
+        >>> runner = NativeRunner(network, weights.make_parameters(network, seed=0))
+        >>> x = np.zeros((12000, 1, 1), np.float32)
         >>> embedding = runner.embed(x, n_threads=1, tile_length=4000)
         >>> embedding.dtype, embedding.shape
         (dtype('float32'), (161,))
@@ -142,11 +140,10 @@ class NativeRunner:
         --------
         >>> import numpy as np
         >>> from randcnn_fast.network.frames import frame_grid
-        >>> from randcnn_fast.network.architectures import build
-        >>> from randcnn_fast.network.weights import make_parameters
-        >>> network = build("sample_level", "small")
-        >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
-        >>> runner = NativeRunner(network, make_parameters(network, seed=0))
+        >>> from randcnn_fast.network import architectures, weights
+        >>> network = architectures.build("sample_level", "small")
+        >>> runner = NativeRunner(network, weights.make_parameters(network, seed=0))
+        >>> x = np.zeros((12000, 1, 1), np.float32)
         >>> runner.embed_frames(x, frame_grid(12000, 0.25, 0.5), n_threads=1).shape
         (3, 161)
         """
@@ -172,12 +169,10 @@ class NativeRunner:
         Examples
         --------
         >>> import numpy as np
-        >>> from randcnn_fast.network.architectures import build
-        >>> from randcnn_fast.network.weights import make_parameters
-        >>> network = build("sample_level", "small")
-        >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
-        >>> runner = NativeRunner(network, make_parameters(network, seed=0))
-        >>> runner.run([x, x[:6000]], n_threads=1).shape
+        >>> from randcnn_fast.network import architectures, weights
+        >>> network = architectures.build("sample_level", "small")
+        >>> runner = NativeRunner(network, weights.make_parameters(network, seed=0))
+        >>> runner.run([np.zeros((12000, 1, 1), np.float32)] * 2, n_threads=1).shape
         (2, 161)
         """
         return np.stack([self.embed(x, n_threads) for x in maps])
@@ -207,11 +202,10 @@ def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray
     Examples
     --------
     >>> import numpy as np
-    >>> from randcnn_fast.network.architectures import build
-    >>> from randcnn_fast.network.weights import make_parameters
-    >>> network = build("sample_level", "small")
+    >>> from randcnn_fast.network import architectures, weights
+    >>> network = architectures.build("sample_level", "small")
     >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
-    >>> run_native(network, make_parameters(network, seed=0), x, n_threads=1).shape
+    >>> run_native(network, weights.make_parameters(network, seed=0), x, n_threads=1).shape
     (161,)
     """
     runner = NativeRunner(network, params, precision=precision, algorithm=algorithm)
@@ -239,11 +233,10 @@ def run_native_frames(network: Network, params: Mapping[str, np.ndarray], x: np.
     --------
     >>> import numpy as np
     >>> from randcnn_fast.network.frames import frame_grid
-    >>> from randcnn_fast.network.architectures import build
-    >>> from randcnn_fast.network.weights import make_parameters
-    >>> network = build("sample_level", "small")
+    >>> from randcnn_fast.network import architectures, weights
+    >>> network = architectures.build("sample_level", "small")
     >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
-    >>> params = make_parameters(network, seed=0)
+    >>> params = weights.make_parameters(network, seed=0)
     >>> run_native_frames(network, params, x, frame_grid(12000, 0.5, 0.5), n_threads=1).shape
     (2, 161)
     """

@@ -310,8 +310,7 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> X = np.array([[0.0, 1.0], [0.1, 0.9], [1.0, 0.0], [0.9, 0.1]])
-        >>> ELMClassifier(n_hidden=20).fit(X, [0, 0, 1, 1]).weights_.shape
+        >>> ELMClassifier(n_hidden=20).fit(np.eye(2), [0, 1]).weights_.shape
         (2, 20)
         """
         self._check_params()
@@ -346,10 +345,9 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> X = np.array([[0.0, 1.0], [0.1, 0.9], [1.0, 0.0], [0.9, 0.1]])
-        >>> model = ELMClassifier(n_hidden=20).fit(X, [0, 0, 1, 2])
-        >>> model.decision_function(X).shape
-        (4, 3)
+        >>> model = ELMClassifier(n_hidden=20).fit(np.eye(3), ["a", "b", "c"])
+        >>> model.decision_function(np.eye(3)).shape
+        (3, 3)
         """
         scores = self._scores(X)
         return scores[:, 1] if len(self.classes_) == 2 else scores
@@ -374,8 +372,7 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
         Examples
         --------
         >>> import numpy as np
-        >>> X = np.array([[0.0, 1.0], [0.1, 0.9], [1.0, 0.0], [0.9, 0.1]])
-        >>> proba = ELMClassifier(n_hidden=20).fit(X, [0, 0, 1, 1]).predict_proba(X)
+        >>> proba = ELMClassifier(n_hidden=20).fit(np.eye(4), [0, 0, 1, 1]).predict_proba(np.eye(4))
         >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1))
         ((4, 2), True)
         """

@@ -243,20 +243,20 @@ def ranking_markdown(results: dict) -> str:
 
     Examples
     --------
-    >>> import numpy as np, soundfile
-    >>> from pathlib import Path
-    >>> from randcnn_fast.datasets.loaders import folder
-    >>> for label, hz in (("low", 220), ("high", 1760)):
-    ...     Path("tones", label).mkdir(parents=True)
-    ...     for i in range(6):
-    ...         wave = np.sin(2 * np.pi * hz * (1 + i / 50) * np.arange(6000) / 12000)
-    ...         soundfile.write(f"tones/{label}/{i}.wav", wave, 12000)
-    >>> tones = folder("tones", n_folds=3)
-    >>> results = rank(tones, archs=["vgg", "timbral"], seeds=(0, 1), classifiers=["elm"],
-    ...                hidden_sizes=(8,), mfcc=False, out_dir="ranking", cache_dir="cache",
-    ...                progress=False)
-    >>> print(ranking_markdown(results).splitlines()[0])
-    # tones: ranking
+    >>> row = {"size": "small", "classifier": "elm", "protocol": "paper", "scale": "none",
+    ...        "n_features": 160}
+    >>> rows = [dict(row, features="vgg", seed=0, accuracy=0.7),
+    ...         dict(row, features="vgg", seed=1, accuracy=0.8),
+    ...         dict(row, features="timbral", seed=0, accuracy=0.9),
+    ...         dict(row, features="timbral", seed=1, accuracy=0.9)]
+    >>> results = {"dataset": {"name": "toy", "used": 12, "classes": ["lo", "hi"]},
+    ...            "configuration": {"seeds": [0, 1]}, "ranking": ranking_entries(rows)}
+    >>> print(ranking_markdown(results))  # doctest: +ELLIPSIS
+    # toy: ranking
+    ...
+    | 1 | timbral | 160 | 90.0 | 90.0-90.0 | best |  |
+    | 2 | vgg | 160 | 75.0 | 11.5-138.5 | 0.205 | no |
+    <BLANKLINE>
     """
     data = results["dataset"]
     config = results["configuration"]

@@ -56,20 +56,24 @@ def markdown(results: dict) -> str:
 
     Examples
     --------
-    >>> import numpy as np, soundfile
-    >>> from pathlib import Path
-    >>> from randcnn_fast.datasets.loaders import folder
-    >>> for label, hz in (("low", 220), ("high", 1760)):
-    ...     Path("tones", label).mkdir(parents=True)
-    ...     for i in range(6):
-    ...         wave = np.sin(2 * np.pi * hz * (1 + i / 50) * np.arange(6000) / 12000)
-    ...         soundfile.write(f"tones/{label}/{i}.wav", wave, 12000)
-    >>> tones = folder("tones", n_folds=3)
-    >>> from randcnn_fast.evaluation.evaluate import evaluate
-    >>> results = evaluate(tones, archs=["vgg"], classifiers=["elm"], hidden_sizes=(8,),
-    ...                    mfcc=False, out_dir="results", cache_dir="cache", progress=False)
-    >>> print(markdown(results).splitlines()[0])
-    # tones: accuracy (%)
+    >>> row = {"features": "vgg", "size": "small", "classifier": "svm", "protocol": "paper",
+    ...        "accuracy": 0.8}
+    >>> results = {"results": [row], "failures": [], "configuration": {"seeds": [0]},
+    ...            "dataset": {"name": "toy", "used": 12, "clips": 12, "classes": ["lo", "hi"],
+    ...                        "protocol_used": "3 folds"}}
+    >>> print(markdown(results))
+    # toy: accuracy (%)
+    <BLANKLINE>
+    12 clips (12 listed), 2 classes; seeds [0]; mean +- std over seeds; feature scaling: none.
+    <BLANKLINE>
+    Clips used: 3 folds.
+    <BLANKLINE>
+    ## size small, protocol paper
+    <BLANKLINE>
+    | features | SVM |
+    |---|---|
+    | vgg | 80.0 |
+    <BLANKLINE>
     """
     rows = results["results"]
     classifiers = list(dict.fromkeys(r["classifier"] for r in rows if r["features"] != MFCC)) or ["svm"]
@@ -248,21 +252,19 @@ def write_report(results: dict, out_dir: Path) -> None:
 
     Examples
     --------
-    >>> import numpy as np, soundfile
     >>> from pathlib import Path
-    >>> from randcnn_fast.datasets.loaders import folder
-    >>> for label, hz in (("low", 220), ("high", 1760)):
-    ...     Path("tones", label).mkdir(parents=True)
-    ...     for i in range(6):
-    ...         wave = np.sin(2 * np.pi * hz * (1 + i / 50) * np.arange(6000) / 12000)
-    ...         soundfile.write(f"tones/{label}/{i}.wav", wave, 12000)
-    >>> tones = folder("tones", n_folds=3)
-    >>> from randcnn_fast.evaluation.evaluate import evaluate
-    >>> results = evaluate(tones, archs=["vgg"], classifiers=["elm"], hidden_sizes=(8,),
-    ...                    mfcc=False, out_dir="results", cache_dir="cache", progress=False)
-    >>> write_report(results, Path("copy"))
-    >>> sorted(path.suffix for path in Path("copy").iterdir())
-    ['.csv', '.json', '.md', '.png', '.png']
+    >>> results = {
+    ...     "results": [{"features": "vgg", "size": "small", "classifier": "elm", "seed": 0,
+    ...                  "protocol": "paper", "accuracy": 0.9, "chosen": [{"n_hidden": 8}]}],
+    ...     "confusion": [{"features": "vgg", "size": "small", "classifier": "elm",
+    ...                    "protocol": "paper", "matrix": [[6, 0], [1, 5]]}],
+    ...     "dataset": {"name": "toy", "used": 12, "clips": 12, "classes": ["lo", "hi"],
+    ...                 "protocol_used": "3 folds"},
+    ...     "configuration": {"seeds": [0]}, "failures": []}
+    >>> write_report(results, Path("report"))
+    >>> sorted(path.name for path in Path("report").iterdir())  # doctest: +NORMALIZE_WHITESPACE
+    ['accuracy_small_paper.png', 'confusion_small_paper_elm.png', 'results.csv', 'results.json',
+     'results.md']
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     _text(out_dir / "results.json", json.dumps(results, indent=1, default=str) + "\n")

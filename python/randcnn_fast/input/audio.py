@@ -294,10 +294,8 @@ def load_file(path: str | os.PathLike, *, min_seconds: float = 0.0) -> np.ndarra
 
     Parameters
     ----------
-    path : str or os.PathLike
-        Any format libsndfile can decode (WAV, FLAC, OGG/Vorbis, MP3, ...).
-    min_seconds : float
-        Refuse ("too short") a file whose decoded audio lasts less; 0 (default) accepts any.
+    path, min_seconds
+        As :func:`decode_file`.
 
     Returns
     -------
