@@ -248,7 +248,7 @@ def _forward(network: Network, layers: Mapping[str, "_core.ConvLayer"], x: np.nd
              n_threads: int, tile_length: int | None, precision: str, algorithm: str,
              reducer) -> None:
     """One forward pass over the whole input in time tiles, handing each chunk's owned rows of
-    every tensor in ``reducer.layers`` to the reducer (see :class:`ChannelSums`)."""
+    every tensor in ``reducer.layers`` to the reducer (see :class:`_ChannelSums`)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     total = x.shape[0]
     tile = TILE_FACTOR * network.default_length if tile_length is None else int(tile_length)
