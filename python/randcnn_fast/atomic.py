@@ -37,8 +37,10 @@ def atomic_write(final: str | os.PathLike) -> Iterator[Path]:
 
     Examples
     --------
-    >>> with atomic_write("results.json") as tmp:           # doctest: +SKIP
-    ...     tmp.write_text("{}")
+    >>> with atomic_write("results.json") as tmp:
+    ...     n_written = tmp.write_text("{}")
+    >>> open("results.json").read()
+    '{}'
     """
     final = Path(final)
     tmp = final.with_name(f".{final.name}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")

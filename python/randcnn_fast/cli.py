@@ -26,10 +26,12 @@ from .network.archfile import is_architecture_file
 from .network.architectures import ARCHITECTURES, SIZES
 from .network.frames import DEFAULT_HOP, DEFAULT_WINDOW
 
+__all__ = ["main", "build_parser"]
+
 PROG = "randcnn-fast"
 
 
-class UsageError(Exception):
+class _UsageError(Exception):
     """Options that cannot run together as given (exit code 2)."""
 
 
@@ -84,30 +86,30 @@ def one_line(error: BaseException) -> str:
 def _dataset(args) -> datasets.Dataset | None:
     if args.dataset in (None, "demo"):
         if args.fold_column is not None:
-            raise UsageError("--fold-column names a column of a CSV manifest; pass --dataset "
-                             "labels.csv with it")
+            raise _UsageError("--fold-column names a column of a CSV manifest; pass --dataset "
+                              "labels.csv with it")
         return None
     options = {}
     if args.dataset in datasets.DATASETS:  # the named datasets read a folder of their own
         if not args.root:
-            raise UsageError(f"--dataset {args.dataset} needs --root (the dataset's folder)")
+            raise _UsageError(f"--dataset {args.dataset} needs --root (the dataset's folder)")
         options["root"] = args.root
         if args.dataset == "gtzan":
             if not args.lists:
-                raise UsageError("--dataset gtzan needs --lists: the folder with "
-                                 "train_filtered.txt, valid_filtered.txt and test_filtered.txt "
-                                 "(public repository jongpillee/music_dataset_split, "
-                                 "GTZAN_split/)")
+                raise _UsageError("--dataset gtzan needs --lists: the folder with "
+                                  "train_filtered.txt, valid_filtered.txt and test_filtered.txt "
+                                  "(public repository jongpillee/music_dataset_split, "
+                                  "GTZAN_split/)")
             options["lists_dir"] = args.lists
     if args.fold_column is not None:
         if not args.dataset.lower().endswith(".csv"):
-            raise UsageError(f"--fold-column names a column of a CSV manifest; --dataset "
-                             f"{args.dataset} is not one")
+            raise _UsageError(f"--fold-column names a column of a CSV manifest; --dataset "
+                              f"{args.dataset} is not one")
         options["fold_column"] = args.fold_column
     return datasets.load(args.dataset, **options)
 
 
-def arch_argument(value: str) -> str:
+def _arch_argument(value: str) -> str:
     """A built-in name or an architecture file's path (read, and checked, when used)."""
     if value in ARCHITECTURES or is_architecture_file(value):
         return value
@@ -165,7 +167,7 @@ def _frame_options(args) -> dict:
     """hop and window for ``embed --frames``; --hop and --window alone are a mistake."""
     if not args.frames:
         if args.hop is not None or args.window is not None:
-            raise UsageError("--hop and --window set frame embeddings: add --frames")
+            raise _UsageError("--hop and --window set frame embeddings: add --frames")
         return {}
     return {"hop": DEFAULT_HOP if args.hop is None else args.hop,
             "window": DEFAULT_WINDOW if args.window is None else args.window}
@@ -212,7 +214,7 @@ def _add_evaluate_arguments(parser, *, seeds: list, out, out_help: str) -> None:
     parser.add_argument("--fold-column", help="CSV manifest: the column of integer fold ids "
                                               "(default: 'fold' when the CSV has one, else 5 "
                                               "stratified folds are made)")
-    parser.add_argument("--arch", nargs="+", type=arch_argument, metavar="ARCH",
+    parser.add_argument("--arch", nargs="+", type=_arch_argument, metavar="ARCH",
                         help="built-in names or architecture files (.toml/.json); default: every built-in")
     parser.add_argument("--size", nargs="+", choices=SIZES, default=["small"],
                         help="feature size; evaluate embeds the set with every architecture, so it "
@@ -243,7 +245,20 @@ def _add_evaluate_arguments(parser, *, seeds: list, out, out_help: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line's parser (every option with its default in --help)."""
+    """Build the command line's parser (every option with its default in --help).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Commands evaluate, rank, embed, arch and info; each parsed command carries the
+        function that runs it as ``run``.
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["arch", "vgg", "--size", "small"])
+    >>> args.command, args.arch, args.size
+    ('arch', 'vgg', 'small')
+    """
     parser = _Parser(prog=PROG, description="Random-weight CNN audio embeddings.",
                      formatter_class=_DefaultsFormatter)
     parser.add_argument("--version", action="version", version=__version__)
@@ -267,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
                              formatter_class=_DefaultsFormatter)
     em.add_argument("source", help="a folder (searched recursively) or a CSV manifest with a 'path' column")
     em.add_argument("--out", required=True, help="output folder; rerun the same command to resume")
-    em.add_argument("--arch", type=arch_argument, default="sample_level",
+    em.add_argument("--arch", type=_arch_argument, default="sample_level",
                     help="a built-in name or an architecture file (.toml/.json)")
     em.add_argument("--features", type=int, help=FEATURES_HELP)
     em.add_argument("--size", choices=SIZES, default="paper",
@@ -302,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ar = commands.add_parser("arch", help="describe an architecture, or write it as a file to start from",
                              formatter_class=_DefaultsFormatter)
-    ar.add_argument("arch", type=arch_argument, help="a built-in name or an architecture file")
+    ar.add_argument("arch", type=_arch_argument, help="a built-in name or an architecture file")
     ar.add_argument("--size", choices=SIZES, default="small", help="a built-in's size")
     ar.add_argument("--backend-features", choices=["faithful", "per_filter"], default="faithful",
                     help="frame-level models: the original's features or a mean per filter")
@@ -325,6 +340,29 @@ EXPECTED = (ValueError, OSError, RuntimeError, ImportError)
 
 
 def main(argv=None) -> int:
+    """Run the ``randcnn-fast`` command line.
+
+    An expected failure (bad input, a missing file) is reported on one line, without a
+    traceback, unless ``--debug`` is given.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 1 on an error, 2 on a usage error, 130 when
+        interrupted.
+
+    Examples
+    --------
+    >>> main(["arch", "7x96", "--size", "small"])  # doctest: +ELLIPSIS
+    7x96 (small) on 1376 frames (minimum 7)
+    ...
+    0
+    """
     args = build_parser().parse_args(argv)
     where = f"{PROG} {args.command}"
     try:
@@ -332,7 +370,7 @@ def main(argv=None) -> int:
     except Exception as error:  # noqa: BLE001 - every error gets its one line
         if args.debug:
             raise
-        if isinstance(error, UsageError):
+        if isinstance(error, _UsageError):
             print(f"{where}: error: {error}; see {where} --help", file=sys.stderr)
             return 2
         if isinstance(error, EXPECTED):

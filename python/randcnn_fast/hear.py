@@ -20,6 +20,8 @@ import numpy as np
 
 from .features.embedder import Embedder
 
+__all__ = ["HearModel", "load_model", "get_scene_embeddings", "get_timestamp_embeddings"]
+
 HEAR_SAMPLE_RATES = (16000, 22050, 44100, 48000)
 DEFAULTS = {
     "arch": "sample_level",
@@ -33,7 +35,16 @@ DEFAULTS = {
 
 
 class HearModel:
-    """A random-weight CNN behind the HEAR API.
+    """A random-weight CNN behind the HEAR API; :func:`load_model` makes one.
+
+    Parameters
+    ----------
+    arch, size, seed, n_threads
+        As :class:`randcnn_fast.Embedder` takes them.
+    sample_rate : int
+        One of HEAR's rates, :data:`HEAR_SAMPLE_RATES`.
+    hop, window : float
+        Seconds between timestamps and seconds each timestamp embedding spans.
 
     Attributes
     ----------
@@ -45,6 +56,18 @@ class HearModel:
         Seconds between timestamps and seconds each timestamp embedding spans.
     embedder : randcnn_fast.Embedder
         The network, with ``pad="none"``.
+
+    Raises
+    ------
+    ValueError
+        For a sample rate HEAR does not use.
+
+    Examples
+    --------
+    >>> model = HearModel(arch="vgg", size="small", seed=0, sample_rate=16000, hop=0.05,
+    ...                   window=0.5, n_threads=1)
+    >>> model.scene_embedding_size, model.sample_rate
+    (160, 16000)
     """
 
     def __init__(self, *, arch, size, seed, sample_rate, hop, window, n_threads):
@@ -86,7 +109,8 @@ def _torch_available() -> bool:
 
 
 def load_model(model_file_path: str = "", **options) -> HearModel:
-    """The model: a :class:`HearModel`, a ``torch.nn.Module`` too when PyTorch is installed.
+    """Load the model: a :class:`HearModel`, a ``torch.nn.Module`` too when PyTorch is
+    installed.
 
     Parameters
     ----------
@@ -97,6 +121,25 @@ def load_model(model_file_path: str = "", **options) -> HearModel:
         ``arch`` ("sample_level"), ``size`` ("paper"), ``seed`` (0), ``sample_rate`` (16000,
         one of 16000, 22050, 44100, 48000), ``hop`` (0.05 s), ``window`` (0.5 s) and
         ``n_threads`` (0: every core); they override the file's.
+
+    Returns
+    -------
+    HearModel
+        The model.
+
+    Raises
+    ------
+    ValueError
+        For an unknown option, a file that is not JSON, or a rate HEAR does not use.
+
+    Examples
+    --------
+    >>> import json
+    >>> with open("model.json", "w") as f:
+    ...     json.dump({"arch": "vgg", "size": "small"}, f)
+    >>> model = load_model("model.json", sample_rate=22050)
+    >>> model.embedder.arch, model.sample_rate, model.timestamp_embedding_size
+    ('vgg', 22050, 160)
     """
     settings = dict(DEFAULTS)
     if model_file_path:
@@ -134,16 +177,46 @@ def _out(array: np.ndarray, is_tensor: bool):
 
 
 def get_scene_embeddings(audio, model: HearModel):
-    """One embedding per sound: float32 (n_sounds, model.scene_embedding_size).
+    """Embed each sound whole.
 
-    ``audio`` is (n_sounds, n_samples) at ``model.sample_rate``, numpy or a torch tensor."""
+    Parameters
+    ----------
+    audio : numpy.ndarray or torch.Tensor
+        (n_sounds, n_samples) at ``model.sample_rate``.
+    model : HearModel
+        From :func:`load_model`.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        float32 (n_sounds, model.scene_embedding_size), a tensor for a tensor input.
+
+    Raises
+    ------
+    ValueError
+        When ``audio`` is not 2-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> model = load_model(arch="sample_level", size="small")
+    >>> get_scene_embeddings(np.zeros((2, 16000), np.float32), model).shape
+    (2, 161)
+    """
     batch, is_tensor = _as_batch(audio)
     embeddings = model.embedder.embed(batch, sr=model.sample_rate)
     return _out(np.ascontiguousarray(embeddings, dtype=np.float32), is_tensor)
 
 
 def get_timestamp_embeddings(audio, model: HearModel):
-    """Frame embeddings and their times.
+    """Embed each sound frame by frame, with the frames' times.
+
+    Parameters
+    ----------
+    audio : numpy.ndarray or torch.Tensor
+        (n_sounds, n_samples) at ``model.sample_rate``.
+    model : HearModel
+        From :func:`load_model`.
 
     Returns
     -------
@@ -153,6 +226,20 @@ def get_timestamp_embeddings(audio, model: HearModel):
         float32 (n_sounds, n_timestamps): each frame's centre in milliseconds, evenly spaced by
         ``model.hop``, the first at half a window, the last frame ending at or before the end
         of the sound (see :meth:`randcnn_fast.Embedder.embed_frames`).
+
+    Raises
+    ------
+    ValueError
+        When ``audio`` is not 2-D or a sound is shorter than a window.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> model = load_model(arch="sample_level", size="small", hop=0.25, window=0.5)
+    >>> embeddings, timestamps = get_timestamp_embeddings(np.zeros((1, 16000), np.float32),
+    ...                                                   model)
+    >>> embeddings.shape, timestamps
+    ((1, 3, 161), array([[250., 500., 750.]], dtype=float32))
     """
     batch, is_tensor = _as_batch(audio)
     frames, times = model.embedder.embed_frames(batch, sr=model.sample_rate, hop=model.hop,

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from .. import _core
 
+__all__ = ["isa_info"]
 
 def isa_info() -> dict:
-    """The instruction sets: ``detected`` (best this CPU runs), ``active`` (in use; set
-    RANDCNN_FAST_ISA=scalar|avx2|avx512 to override), ``compiled`` (built in), ``supported``
-    (compiled and runnable here), the active register ``tile``, and the ONNX Runtime
-    ``onnx_providers`` available (empty without onnxruntime)."""
+    """Describe the instruction sets and ONNX Runtime providers this machine offers.
+
+    Returns
+    -------
+    dict
+        ``detected`` (the best instruction set this CPU runs), ``active`` (the one in use; set
+        ``RANDCNN_FAST_ISA=scalar|avx2|avx512`` to override), ``compiled`` (built in),
+        ``supported`` (compiled and runnable here), ``bf16`` (whether precision "bf16" runs
+        bfloat16 kernels here), the active register ``tile``, and the ONNX Runtime
+        ``onnx_providers`` available (empty without onnxruntime).
+
+    Examples
+    --------
+    >>> info = isa_info()
+    >>> info["active"] in info["supported"]
+    True
+    >>> "onnx_providers" in info
+    True
+    """
     from .onnx_runtime import available_providers
 
     return {**_core.isa_info(), "onnx_providers": available_providers()}

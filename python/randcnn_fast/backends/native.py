@@ -16,11 +16,13 @@ from .. import _core
 from ..network.frames import FrameGrid, FrameMeans
 from ..network.layers import Concat, Conv, MaxPoolTime, MeanFrequency, Network, conv_length
 
+__all__ = ["NativeRunner", "run_native", "run_native_frames"]
+
 # Tiles of twice the default input: every clip up to ~58 s (waveform) or 2752 frames runs as one
-# chunk, exactly as an untiled run, and longer ones keep a working set of about twice today's.
+# chunk, exactly as an untiled run, and longer ones keep the working set of one such tile.
 TILE_FACTOR = 2
 
-Range = tuple[int, int]  # [start, stop) along time; empty when stop <= start
+_Range = tuple[int, int]  # [start, stop) along time; empty when stop <= start
 
 
 class NativeRunner:
@@ -39,6 +41,23 @@ class NativeRunner:
         The convolutions' multiply precision (see :class:`randcnn_fast.Embedder`).
     algorithm : {"auto", "direct"}
         "direct" turns Winograd off everywhere (for comparisons); "auto" is the fast choice.
+
+    Attributes
+    ----------
+    network, precision, algorithm
+        As given.
+    layers : dict of str to _core.ConvLayer
+        The packed convolutions, by layer name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randcnn_fast.network import architectures, weights
+    >>> network = architectures.build("sample_level", "small")
+    >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
+    >>> runner = NativeRunner(network, weights.make_parameters(network, seed=0))
+    >>> runner.embed(x, n_threads=1).shape
+    (161,)
     """
 
     #: Clips may run side by side, one thread each (:meth:`randcnn_fast.Embedder.embed_files`).
@@ -47,47 +66,148 @@ class NativeRunner:
     def __init__(self, network: Network, params: Mapping[str, np.ndarray], *,
                  precision: str = "fp32", algorithm: str = "auto"):
         self.network, self.precision, self.algorithm = network, precision, algorithm
-        self.layers = {layer.name: make_conv_layer(params[f"{layer.name}.weight"],
-                                                   params[f"{layer.name}.bias"])
+        self.layers = {layer.name: _make_conv_layer(params[f"{layer.name}.weight"],
+                                                    params[f"{layer.name}.bias"])
                        for layer in network.layers if isinstance(layer, Conv)}
 
     def embed(self, x: np.ndarray, n_threads: int, tile_length: int | None = None) -> np.ndarray:
-        """The embedding of one validated input map (time, frequency, 1), float32 (n_features,).
+        """Embed one validated input map.
 
-        The input runs in chunks of ``tile_length`` rows (default ``TILE_FACTOR *
-        network.default_length``). Within a chunk a map is kept only while a later layer still
-        reads it; a convolution that no layer reads is never written out, only its channel sums
-        are.
+        The input runs in chunks of ``tile_length`` rows. Within a chunk a map is kept only
+        while a later layer still reads it; a convolution that no layer reads is never written
+        out, only its channel sums are.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            The input map (time, frequency, 1), float32: (samples, 1, 1) for a waveform,
+            (frames, 96, 1) for a log-mel spectrogram, at least ``network.min_length`` long.
+        n_threads : int
+            Threads for the convolutions; 0 uses every core.
+        tile_length : int, optional
+            Rows per chunk; ``TILE_FACTOR * network.default_length`` when None.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 (n_features,).
+
+        Raises
+        ------
+        ValueError
+            When ``tile_length`` is not positive.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from randcnn_fast.network import architectures, weights
+        >>> network = architectures.build("sample_level", "small")
+        >>> runner = NativeRunner(network, weights.make_parameters(network, seed=0))
+        >>> x = np.zeros((12000, 1, 1), np.float32)
+        >>> embedding = runner.embed(x, n_threads=1, tile_length=4000)
+        >>> embedding.dtype, embedding.shape
+        (dtype('float32'), (161,))
         """
         shapes = self.network.shapes(x.shape[0])
-        sums = ChannelSums(self.network)
+        sums = _ChannelSums(self.network)
         self._forward(x, n_threads, tile_length, sums)
         means = {name: total / (shapes[name][0] * shapes[name][1])
                  for name, total in sums.totals.items()}
-        return feature_vector(self.network, means)
+        return _feature_vector(self.network, means)
 
     def embed_frames(self, x: np.ndarray, grid: FrameGrid, n_threads: int,
                      tile_length: int | None = None) -> np.ndarray:
-        """Frame embeddings of one validated input map, float32 (grid.n_frames, n_features): the
-        same single tiled pass as :meth:`embed`, reduced per frame of ``grid`` (the alignment is
-        in :mod:`randcnn_fast.network.frames`) instead of over the whole input."""
-        frames = FrameMeans(self.network, x.shape[0], grid, reduced_layers(self.network))
+        """Embed each frame of one validated input map.
+
+        The same single tiled pass as :meth:`embed`, reduced per frame of ``grid`` (the
+        alignment is in :mod:`randcnn_fast.network.frames`) instead of over the whole input.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            The input map, as :meth:`embed` takes it.
+        grid : FrameGrid
+            The frames, in samples of the waveform.
+        n_threads, tile_length
+            As :meth:`embed`.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 (grid.n_frames, n_features).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from randcnn_fast.network.frames import frame_grid
+        >>> from randcnn_fast.network import architectures, weights
+        >>> network = architectures.build("sample_level", "small")
+        >>> runner = NativeRunner(network, weights.make_parameters(network, seed=0))
+        >>> x = np.zeros((12000, 1, 1), np.float32)
+        >>> runner.embed_frames(x, frame_grid(12000, 0.25, 0.5), n_threads=1).shape
+        (3, 161)
+        """
+        frames = FrameMeans(self.network, x.shape[0], grid, _reduced_layers(self.network))
         self._forward(x, n_threads, tile_length, frames)
-        return feature_vector(self.network, frames.means())
+        return _feature_vector(self.network, frames.means())
 
     def run(self, maps, n_threads: int) -> np.ndarray:
-        """Embeddings of input maps of any lengths, one after another: (n_maps, n_features)."""
+        """Embed input maps of any lengths, one after another.
+
+        Parameters
+        ----------
+        maps : iterable of numpy.ndarray
+            Input maps, as :meth:`embed` takes them.
+        n_threads : int
+            Threads for the convolutions; 0 uses every core.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 (n_maps, n_features).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from randcnn_fast.network import architectures, weights
+        >>> network = architectures.build("sample_level", "small")
+        >>> runner = NativeRunner(network, weights.make_parameters(network, seed=0))
+        >>> runner.run([np.zeros((12000, 1, 1), np.float32)] * 2, n_threads=1).shape
+        (2, 161)
+        """
         return np.stack([self.embed(x, n_threads) for x in maps])
 
     def _forward(self, x, n_threads, tile_length, reducer) -> None:
-        forward(self.network, self.layers, x, n_threads, tile_length, self.precision,
-                self.algorithm, reducer)
+        _forward(self.network, self.layers, x, n_threads, tile_length, self.precision,
+                 self.algorithm, reducer)
 
 
 def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray,
                n_threads: int, tile_length: int | None = None,
                precision: str = "fp32", algorithm: str = "auto") -> np.ndarray:
-    """One input map's embedding on a runner made for this call (see :class:`NativeRunner`)."""
+    """Embed one input map on a runner made for this call.
+
+    Parameters
+    ----------
+    network, params, precision, algorithm
+        As :class:`NativeRunner`.
+    x, n_threads, tile_length
+        As :meth:`NativeRunner.embed`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 (n_features,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randcnn_fast.network import architectures, weights
+    >>> network = architectures.build("sample_level", "small")
+    >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
+    >>> run_native(network, weights.make_parameters(network, seed=0), x, n_threads=1).shape
+    (161,)
+    """
     runner = NativeRunner(network, params, precision=precision, algorithm=algorithm)
     return runner.embed(x, n_threads, tile_length)
 
@@ -95,17 +215,40 @@ def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray
 def run_native_frames(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray,
                       grid: FrameGrid, n_threads: int, tile_length: int | None = None,
                       precision: str = "fp32") -> np.ndarray:
-    """One input map's frame embeddings on a runner made for this call (see
-    :meth:`NativeRunner.embed_frames`)."""
+    """Embed each frame of one input map on a runner made for this call.
+
+    Parameters
+    ----------
+    network, params, precision
+        As :class:`NativeRunner`.
+    x, grid, n_threads, tile_length
+        As :meth:`NativeRunner.embed_frames`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 (grid.n_frames, n_features).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randcnn_fast.network.frames import frame_grid
+    >>> from randcnn_fast.network import architectures, weights
+    >>> network = architectures.build("sample_level", "small")
+    >>> x = np.zeros((12000, 1, 1), np.float32)  # one second of waveform
+    >>> params = weights.make_parameters(network, seed=0)
+    >>> run_native_frames(network, params, x, frame_grid(12000, 0.5, 0.5), n_threads=1).shape
+    (2, 161)
+    """
     return NativeRunner(network, params, precision=precision).embed_frames(
         x, grid, n_threads, tile_length)
 
 
-def forward(network: Network, layers: Mapping[str, "_core.ConvLayer"], x: np.ndarray,
-            n_threads: int, tile_length: int | None, precision: str, algorithm: str,
-            reducer) -> None:
+def _forward(network: Network, layers: Mapping[str, "_core.ConvLayer"], x: np.ndarray,
+             n_threads: int, tile_length: int | None, precision: str, algorithm: str,
+             reducer) -> None:
     """One forward pass over the whole input in time tiles, handing each chunk's owned rows of
-    every tensor in ``reducer.layers`` to the reducer (see :class:`ChannelSums`)."""
+    every tensor in ``reducer.layers`` to the reducer (see :class:`_ChannelSums`)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     total = x.shape[0]
     tile = TILE_FACTOR * network.default_length if tile_length is None else int(tile_length)
@@ -116,14 +259,14 @@ def forward(network: Network, layers: Mapping[str, "_core.ConvLayer"], x: np.nda
     readers = Counter(source for layer in network.layers for source in layer.sources)
     bounds = list(range(0, total, tile)) + [total]
     for start, stop in zip(bounds[:-1], bounds[1:]):
-        owned = {name: owned_range(start, stop, scales[name], shape[0], stop == total)
+        owned = {name: _owned_range(start, stop, scales[name], shape[0], stop == total)
                  for name, shape in shapes.items()}
-        required = required_ranges(network, shapes, owned)
-        run_chunk(network, layers, x[slice(*required["input"])], shapes, owned, required,
-                  Counter(readers), reducer, n_threads, precision, algorithm)
+        required = _required_ranges(network, shapes, owned)
+        _run_chunk(network, layers, x[slice(*required["input"])], shapes, owned, required,
+                   Counter(readers), reducer, n_threads, precision, algorithm)
 
 
-def reduced_layers(network: Network) -> set[str]:
+def _reduced_layers(network: Network) -> set[str]:
     """The tensors whose channel means make the features: every feature layer, and for a
     concatenation its sources instead (its means are theirs, side by side)."""
     names, pending = set(), [feature.name for feature in network.features]
@@ -137,11 +280,11 @@ def reduced_layers(network: Network) -> set[str]:
     return names
 
 
-class ChannelSums:
+class _ChannelSums:
     """The clip reduction: per tensor, the sum of every output over time and frequency."""
 
     def __init__(self, network: Network):
-        self.layers = reduced_layers(network)
+        self.layers = _reduced_layers(network)
         self.totals = {name: 0.0 for name in self.layers}
 
     def wants_map(self, name: str) -> bool:
@@ -155,7 +298,7 @@ class ChannelSums:
         self.totals[name] = self.totals[name] + rows.sum(axis=(0, 1), dtype=np.float64)
 
 
-def feature_vector(network: Network, means: Mapping[str, np.ndarray]) -> np.ndarray:
+def _feature_vector(network: Network, means: Mapping[str, np.ndarray]) -> np.ndarray:
     """The features from the channel means of the reduced tensors, along the last axis, so
     one clip's means (channels,) give (n_features,) and frames' (n_frames, channels) give
     (n_frames, n_features)."""
@@ -188,7 +331,7 @@ def time_scales(network: Network) -> dict[str, int]:
     return scales
 
 
-def owned_range(start: int, stop: int, scale: int, length: int, last: bool) -> Range:
+def _owned_range(start: int, stop: int, scale: int, length: int, last: bool) -> _Range:
     """The positions of a tensor (``length`` long, ``scale`` input rows each) that the chunk of
     input rows [start, stop) owns: those whose first input row falls in it; the last chunk also
     owns any remainder, so the chunks partition [0, length)."""
@@ -196,7 +339,7 @@ def owned_range(start: int, stop: int, scale: int, length: int, last: bool) -> R
     return min(length, -(-start // scale)), end
 
 
-def source_rows(layer, out: Range, shapes) -> list[tuple[str, Range]]:
+def _source_rows(layer, out: _Range, shapes) -> list[tuple[str, _Range]]:
     """(source, rows) pairs, unclipped, that rows ``out`` of the layer's output read, in the
     order of ``layer.sources`` (a residual layer may read its source twice, with two ranges)."""
     a, b = out
@@ -210,7 +353,7 @@ def source_rows(layer, out: Range, shapes) -> list[tuple[str, Range]]:
     return [(source, out) for source in layer.sources]  # MeanFrequency, Concat
 
 
-def required_ranges(network: Network, shapes, owned: dict[str, Range]) -> dict[str, Range]:
+def _required_ranges(network: Network, shapes, owned: dict[str, _Range]) -> dict[str, _Range]:
     """Per tensor, the rows a chunk computes: its owned rows and what later layers read of it
     (the hull, clipped to the tensor), found walking the layers backwards."""
     required = dict(owned)
@@ -218,15 +361,15 @@ def required_ranges(network: Network, shapes, owned: dict[str, Range]) -> dict[s
         a, b = required[layer.name]
         if a >= b:
             continue
-        for source, (na, nb) in source_rows(layer, (a, b), shapes):
+        for source, (na, nb) in _source_rows(layer, (a, b), shapes):
             lo, hi = max(na, 0), min(nb, shapes[source][0])
             sa, sb = required[source]
             required[source] = (lo, hi) if sa >= sb else (min(sa, lo), max(sb, hi))
     return required
 
 
-def run_chunk(network: Network, layers, x: np.ndarray, shapes, owned, required, readers,
-              reducer, n_threads: int, precision: str, algorithm: str) -> None:
+def _run_chunk(network: Network, layers, x: np.ndarray, shapes, owned, required, readers,
+               reducer, n_threads: int, precision: str, algorithm: str) -> None:
     """One chunk, layer by layer: hands the owned rows of each reduced tensor to ``reducer``.
     ``x`` holds the input's required rows; ``readers`` counts the layers still to read each
     tensor."""
@@ -240,14 +383,15 @@ def run_chunk(network: Network, layers, x: np.ndarray, shapes, owned, required, 
             from_kernel = reduced and exact and not reducer.wants_map(layer.name)
             write = readers[layer.name] > 0 or (reduced and not from_kernel)
             if isinstance(layer, Conv):
-                y, kernel_sums = run_conv(layer, layers[layer.name], tensors, shapes, rows, write,
-                                          n_threads, precision, algorithm)
+                y, kernel_sums = _run_conv(layer, layers[layer.name], tensors, shapes, rows, write,
+                                           n_threads, precision, algorithm)
             elif isinstance(layer, MeanFrequency):
-                y, kernel_sums = mean_frequency(take(tensors[layer.source], rows), write, n_threads)
+                y, kernel_sums = _mean_frequency(_take(tensors[layer.source], rows), write,
+                                                 n_threads)
             elif isinstance(layer, MaxPoolTime):
-                y = max_pool_time(layer, tensors[layer.source], rows)
+                y = _max_pool_time(layer, tensors[layer.source], rows)
             elif readers[layer.name] > 0:  # Concat: its means are its sources' (taken at the end)
-                y = np.concatenate([take(tensors[s], rows) for s in layer.sources], axis=2)
+                y = np.concatenate([_take(tensors[s], rows) for s in layer.sources], axis=2)
             if reduced and from_kernel and isinstance(layer, (Conv, MeanFrequency)):
                 reducer.add_sums(layer.name, kernel_sums)
             elif reduced:
@@ -261,21 +405,21 @@ def run_chunk(network: Network, layers, x: np.ndarray, shapes, owned, required, 
             tensors[layer.name] = (y, rows[0])
 
 
-def take(tensor, rows: Range) -> np.ndarray:
+def _take(tensor, rows: _Range) -> np.ndarray:
     """Rows [a, b) (time indices) of a chunk's tensor: a contiguous view."""
     y, first = tensor
     return y[rows[0] - first:rows[1] - first]
 
 
-def run_conv(layer: Conv, native: "_core.ConvLayer", tensors, shapes, rows: Range, write: bool,
-             n_threads: int, precision: str, algorithm: str):
+def _run_conv(layer: Conv, native: "_core.ConvLayer", tensors, shapes, rows: _Range, write: bool,
+              n_threads: int, precision: str, algorithm: str):
     """Output rows ``rows`` of a convolution: the source rows they read, with the zeros the
     full-length map would have where those rows fall outside it."""
     source = shapes[layer.source]
-    na, nb = source_rows(layer, rows, shapes)[0][1]
+    na, nb = _source_rows(layer, rows, shapes)[0][1]
     _, _, f0, f1 = layer.paddings(source)  # frequency padding as for the whole map
     if max(na, 0) < min(nb, source[0]):
-        x = take(tensors[layer.source], (max(na, 0), min(nb, source[0])))
+        x = _take(tensors[layer.source], (max(na, 0), min(nb, source[0])))
         padding = (max(0, -na), max(0, nb - source[0]), f0, f1)
     else:  # rows that read only padding (an explicit pad past the end): zeros
         x = np.zeros((nb - na, source[1], source[2]), np.float32)
@@ -288,17 +432,17 @@ def run_conv(layer: Conv, native: "_core.ConvLayer", tensors, shapes, rows: Rang
         x, stride=layer.stride, padding=padding,
         activation=layer.activation, pool=pool, write_output=write, n_threads=n_threads,
         precision=precision, algorithm=algorithm,
-        residual=take(tensors[layer.residual], rows) if layer.residual else None)
+        residual=_take(tensors[layer.residual], rows) if layer.residual else None)
 
 
-def make_conv_layer(w: np.ndarray, b: np.ndarray) -> "_core.ConvLayer":
+def _make_conv_layer(w: np.ndarray, b: np.ndarray) -> "_core.ConvLayer":
     """The native layer for weights ``w`` (out, in, kh, kw), or (out, in, k) for a 1-D layer,
     and bias ``b``: a copy of both that keeps the packed forms of the weights."""
     w4 = w[..., None] if w.ndim == 3 else w  # (out, in, k) -> (out, in, k, 1): a view
     return _core.ConvLayer(np.ascontiguousarray(w4), b)
 
 
-def mean_frequency(x: np.ndarray, write: bool, n_threads: int):
+def _mean_frequency(x: np.ndarray, write: bool, n_threads: int):
     """The mean over frequency as a (1 x F) convolution with weights 1/F per channel, so it
     runs on the same tested kernels as every other layer; returns (map or None, sums)."""
     t, f, c = x.shape
@@ -308,7 +452,7 @@ def mean_frequency(x: np.ndarray, write: bool, n_threads: int):
                       activation="none", pool=(1, 1), write_output=write, n_threads=n_threads)
 
 
-def max_pool_time(layer: MaxPoolTime, tensor, rows: Range) -> np.ndarray:
+def _max_pool_time(layer: MaxPoolTime, tensor, rows: _Range) -> np.ndarray:
     """'valid' max-pool over time: memory-bound and a few percent of a convolution's time."""
-    x = take(tensor, (rows[0] * layer.pool, rows[1] * layer.pool))
+    x = _take(tensor, (rows[0] * layer.pool, rows[1] * layer.pool))
     return x.reshape(-1, layer.pool, *x.shape[1:]).max(axis=1)

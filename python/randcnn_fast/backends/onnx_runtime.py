@@ -34,6 +34,8 @@ import numpy as np
 
 from ..network.layers import Concat, Conv, MaxPoolTime, MeanFrequency, Network, tf_padding
 
+__all__ = ["OPSET", "OnnxRunner", "available_providers", "build_model"]
+
 OPSET = 17  # the ONNX operator set of the exported graphs (pinned)
 IR_VERSION = 8  # the IR version of ONNX 1.12, the first release with opset 17
 DEVICES = ("cpu", "cuda")
@@ -60,7 +62,18 @@ def require_onnx() -> None:
 
 
 def available_providers() -> list[str]:
-    """onnxruntime's available execution providers; an empty list if it is not installed."""
+    """List onnxruntime's available execution providers.
+
+    Returns
+    -------
+    list of str
+        Provider names; empty when onnxruntime is not installed.
+
+    Examples
+    --------
+    >>> "CPUExecutionProvider" in available_providers()
+    True
+    """
     try:
         import onnxruntime
     except ImportError:
@@ -109,11 +122,39 @@ def _check_params(network: Network, params: Mapping[str, np.ndarray], shapes) ->
 
 
 def build_model(network: Network, params: Mapping[str, np.ndarray], length: int):
-    """The network as an ``onnx.ModelProto`` (opset :data:`OPSET`), weights as initializers.
+    """Export a network as an ONNX model (opset :data:`OPSET`), weights as initializers.
 
-    ``length`` (samples or frames) resolves the shapes that depend on it: the 'all frequency
-    positions' pools, the feature count and, for a network whose padding needs it, the fixed
-    time axis (:func:`dynamic_time`). The model passes ``onnx.checker.check_model``.
+    Parameters
+    ----------
+    network : Network
+        The description.
+    params : mapping of str to numpy.ndarray
+        Its parameters, as :func:`randcnn_fast.network.weights.make_parameters` draws them.
+    length : int
+        Samples or frames; it resolves the shapes that depend on it: the 'all frequency
+        positions' pools, the feature count and, for a network whose padding needs it, the
+        fixed time axis (:func:`dynamic_time`).
+
+    Returns
+    -------
+    onnx.ModelProto
+        Input "input" float32 (batch, 1, time, freq), output "embedding" float32
+        (batch, n_features); it passes ``onnx.checker.check_model``.
+
+    Raises
+    ------
+    ImportError
+        Naming the install command, without onnx and onnxruntime.
+
+    Examples
+    --------
+    >>> from randcnn_fast.network.architectures import build
+    >>> from randcnn_fast.network.weights import make_parameters
+    >>> network = build("sample_level", "small")
+    >>> params = make_parameters(network, seed=0)
+    >>> model = build_model(network, params, length=12000)
+    >>> model.graph.output[0].name
+    'embedding'
     """
     require_onnx()
     import onnx
@@ -219,6 +260,37 @@ class OnnxRunner:
         "cuda" needs onnxruntime-gpu; a RuntimeError says so instead of falling back to the CPU.
     n_threads : int
         onnxruntime's intra-op threads; 0 keeps its default.
+
+    Attributes
+    ----------
+    model : onnx.ModelProto
+        The exported network.
+    session : onnxruntime.InferenceSession
+        The session that runs it.
+    dynamic_time : bool
+        Whether the model takes any time length.
+    n_features : int
+        The embedding size.
+    providers : list of str
+        The session's execution providers, in priority order.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``device`` or a negative ``n_threads``.
+    RuntimeError
+        For ``device="cuda"`` without a working CUDA provider.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randcnn_fast.network.architectures import build
+    >>> from randcnn_fast.network.weights import make_parameters
+    >>> network = build("sample_level", "small")
+    >>> params = make_parameters(network, seed=0)
+    >>> runner = OnnxRunner(network, params, length=12000)
+    >>> runner.run([np.zeros((12000, 1, 1), np.float32)]).shape
+    (1, 161)
     """
 
     def __init__(self, network: Network, params: Mapping[str, np.ndarray], *, length: int,
@@ -259,7 +331,26 @@ class OnnxRunner:
 
     @classmethod
     def from_embedder(cls, embedder, *, device: str = "cpu", n_threads: int = 0) -> "OnnxRunner":
-        """A runner for an :class:`randcnn_fast.Embedder`'s network, weights and length."""
+        """Make a runner for an :class:`randcnn_fast.Embedder`'s network, weights and length.
+
+        Parameters
+        ----------
+        embedder : Embedder
+            The embedder whose network runs.
+        device, n_threads
+            As :class:`OnnxRunner`.
+
+        Returns
+        -------
+        OnnxRunner
+            The runner.
+
+        Examples
+        --------
+        >>> from randcnn_fast import Embedder
+        >>> OnnxRunner.from_embedder(Embedder("vgg", size="small"))  # doctest: +ELLIPSIS
+        OnnxRunner(arch='vgg', size='small', length=1376, ...n_features=160)
+        """
         return cls(embedder.network, embedder.parameters(), length=embedder.length,
                    device=device, n_threads=n_threads)
 
@@ -272,11 +363,42 @@ class OnnxRunner:
     parallel_clips = False
 
     def run(self, maps: Sequence[np.ndarray], n_threads: int | None = None) -> np.ndarray:
-        """Embed input maps, the (time, freq, 1) float arrays the native executor takes:
-        float32 (n_maps, n_features). Maps of one shape run as one batch, others one at a time
-        (pad modes "crop" and "none" leave clips of different lengths). ``n_threads`` is
-        accepted for the runners' common interface; the session's threads were set when it was
-        made."""
+        """Embed input maps, the (time, freq, 1) float arrays the native executor takes.
+
+        Maps of one shape run as one batch, others one at a time (pad modes "crop" and
+        "none" leave clips of different lengths).
+
+        Parameters
+        ----------
+        maps : sequence of numpy.ndarray
+            Input maps (time, freq, 1).
+        n_threads : int, optional
+            Accepted for the runners' common interface; the session's threads were set when
+            it was made.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 (n_maps, n_features).
+
+        Raises
+        ------
+        ValueError
+            For a map of the wrong shape, a length the model's fixed time axis refuses, or
+            one too short for the network.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from randcnn_fast.network.architectures import build
+        >>> from randcnn_fast.network.weights import make_parameters
+        >>> network = build("sample_level", "small")
+        >>> params = make_parameters(network, seed=0)
+        >>> runner = OnnxRunner(network, params, length=12000)
+        >>> maps = [np.zeros((12000, 1, 1), np.float32), np.zeros((6000, 1, 1), np.float32)]
+        >>> runner.run(maps).shape
+        (2, 161)
+        """
         if len({np.shape(m) for m in maps}) > 1:
             return np.concatenate([self._run_batch([m]) for m in maps])
         return self._run_batch(maps)
@@ -306,7 +428,24 @@ class OnnxRunner:
     __call__ = run
 
     def save(self, path) -> None:
-        """Write the model to ``path`` (an .onnx file)."""
+        """Write the model to an ``.onnx`` file.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Where to write.
+
+        Examples
+        --------
+        >>> import onnx
+        >>> from randcnn_fast.network.architectures import build
+        >>> from randcnn_fast.network.weights import make_parameters
+        >>> network = build("sample_level", "small")
+        >>> params = make_parameters(network, seed=0)
+        >>> OnnxRunner(network, params, length=12000).save("sample_level.onnx")
+        >>> onnx.load("sample_level.onnx").graph.input[0].name
+        'input'
+        """
         import onnx
 
         onnx.save_model(self.model, os.fspath(path))

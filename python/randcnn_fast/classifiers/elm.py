@@ -29,6 +29,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _core
 
+__all__ = ["PAPER_HIDDEN_SIZES", "ELMClassifier", "hidden_size_predictions"]
+
 PAPER_HIDDEN_SIZES = (100, 250, 500, 1200, 1800, 2500)
 # Above this estimated condition number of the Gram matrix the Cholesky solution loses the
 # digits the pseudo-inverse keeps, so the solve falls back to SVD least squares.
@@ -250,6 +252,17 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
     biases_ : ndarray (n_hidden,)
     coef_ : ndarray (n_hidden, n_classes)
         Read-out weights onto the +-1 one-vs-all targets.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 1.0], [0.1, 0.9], [1.0, 0.0], [0.9, 0.1]])
+    >>> y = np.array(["a", "a", "b", "b"])
+    >>> model = ELMClassifier(n_hidden=20).fit(X, y)
+    >>> model.classes_
+    array(['a', 'b'], dtype='<U1')
+    >>> model.coef_.shape
+    (20, 2)
     """
 
     def __init__(self, n_hidden: int = 500, *, alpha: float = 0.0, random_state=0,
@@ -275,6 +288,31 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
         return T
 
     def fit(self, X, y):
+        """Draw the random layer and fit the read-out to ``y``.
+
+        Parameters
+        ----------
+        X : array-like, (n_samples, n_features)
+            Training features.
+        y : array-like, (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        ELMClassifier
+            The fitted model itself.
+
+        Raises
+        ------
+        ValueError
+            When ``n_hidden`` is not a positive integer or ``alpha`` is negative.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ELMClassifier(n_hidden=20).fit(np.eye(2), [0, 1]).weights_.shape
+        (2, 20)
+        """
         self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
         T = self._targets(y)
@@ -291,23 +329,77 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
         return _core.matmul(H, np.ascontiguousarray(self.coef_), self.n_threads)
 
     def decision_function(self, X):
-        """Read-out scores (n_samples, n_classes); for two classes, the second class's score
-        (n_samples,), positive where it is predicted, as scikit-learn expects."""
+        """Compute the read-out scores of each class.
+
+        Parameters
+        ----------
+        X : array-like, (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n_samples, n_classes); for two classes, the second class's score (n_samples,),
+            positive where it is predicted, as scikit-learn expects.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> model = ELMClassifier(n_hidden=20).fit(np.eye(3), ["a", "b", "c"])
+        >>> model.decision_function(np.eye(3)).shape
+        (3, 3)
+        """
         scores = self._scores(X)
         return scores[:, 1] if len(self.classes_) == 2 else scores
 
     def predict_proba(self, X):
-        """Class probabilities (n_samples, n_classes): the softmax of the read-out scores.
+        """Compute class probabilities: the softmax of the read-out scores.
 
         The read-out is fitted to +-1 targets, not to likelihoods, so these are a monotone
         rescaling of the scores (their argmax is :meth:`predict`'s class), not calibrated
         probabilities; wrap the model in scikit-learn's ``CalibratedClassifierCV`` for those.
+
+        Parameters
+        ----------
+        X : array-like, (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n_samples, n_classes), each row summing to 1.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> proba = ELMClassifier(n_hidden=20).fit(np.eye(4), [0, 0, 1, 1]).predict_proba(np.eye(4))
+        >>> proba.shape, bool(np.allclose(proba.sum(axis=1), 1))
+        ((4, 2), True)
         """
         scores = self._scores(X)
         exps = np.exp(scores - scores.max(axis=1, keepdims=True))
         return exps / exps.sum(axis=1, keepdims=True)
 
     def predict(self, X):
+        """Predict the class of each row: the one with the highest read-out score.
+
+        Parameters
+        ----------
+        X : array-like, (n_samples, n_features)
+            Features.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n_samples,), labels from :attr:`classes_`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.array([[0.0, 1.0], [0.1, 0.9], [1.0, 0.0], [0.9, 0.1]])
+        >>> ELMClassifier(n_hidden=20).fit(X, ["a", "a", "b", "b"]).predict(X)
+        array(['a', 'a', 'b', 'b'], dtype='<U1')
+        """
         winners = np.argmax(self._scores(X), axis=1)
         return self.classes_[winners]
 
@@ -315,10 +407,37 @@ class ELMClassifier(ClassifierMixin, BaseEstimator):
 def hidden_size_predictions(X_train, y_train, X_test, sizes=PAPER_HIDDEN_SIZES, *,
                             alpha: float = 0.0, random_state=None,
                             n_threads: int = 0) -> dict[int, np.ndarray]:
-    """Test-set predictions for every hidden size from one random layer of the largest size.
+    """Predict the test set with ELMs of every hidden size, from one random layer.
 
-    Each size uses the first k units of that layer (a prefix, itself an N(0, 1) layer of k
-    units), so the layer is drawn and applied once and the read-outs share a factorisation.
+    Each size uses the first k units of one layer of the largest size (a prefix, itself an
+    N(0, 1) layer of k units), so the layer is drawn and applied once and the read-outs share a
+    factorisation.
+
+    Parameters
+    ----------
+    X_train : array-like, (n_train, n_features)
+        Training features.
+    y_train : array-like, (n_train,)
+        Training labels.
+    X_test : array-like, (n_test, n_features)
+        Test features.
+    sizes : sequence of int
+        Hidden sizes; the paper's :data:`PAPER_HIDDEN_SIZES` by default.
+    alpha, random_state, n_threads
+        As :class:`ELMClassifier`.
+
+    Returns
+    -------
+    dict of int to numpy.ndarray
+        Per hidden size, the (n_test,) predicted labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 1.0], [0.1, 0.9], [1.0, 0.0], [0.9, 0.1]])
+    >>> predictions = hidden_size_predictions(X, [0, 0, 1, 1], X, sizes=(5, 10), random_state=0)
+    >>> sorted(predictions), predictions[10].shape
+    ([5, 10], (4,))
     """
     model = ELMClassifier(max(sizes), alpha=alpha, random_state=random_state, n_threads=n_threads)
     model._check_params()

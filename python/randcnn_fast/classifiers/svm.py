@@ -18,6 +18,8 @@ from sklearn.svm import SVC
 from .. import _core
 from .scaling import split_features
 
+__all__ = ["SVM_GRID", "grid_configs", "grid_scores", "best_config"]
+
 # PAPER.md 2.1: 28 rbf and 4 linear configurations ('auto' gamma = 1 / n_features).
 SVM_GRID = (
     {"kernel": ["rbf"], "gamma": [1 / 2**3, 1 / 2**5, 1 / 2**7, 1 / 2**9, 1 / 2**11, 1 / 2**13, "auto"],
@@ -27,7 +29,26 @@ SVM_GRID = (
 
 
 def grid_configs(grid=SVM_GRID) -> list[dict]:
-    """The grid's configurations in GridSearchCV's order (which decides ties)."""
+    """List a parameter grid's configurations in GridSearchCV's order (which decides ties).
+
+    Parameters
+    ----------
+    grid : sequence of dict
+        Parameter lists per kernel, as scikit-learn's ``ParameterGrid`` takes them; the
+        paper's :data:`SVM_GRID` by default.
+
+    Returns
+    -------
+    list of dict
+        One dict of SVC parameters per configuration.
+
+    Examples
+    --------
+    >>> len(grid_configs())
+    32
+    >>> grid_configs([{"kernel": ["linear"], "C": [0.1, 2]}])
+    [{'C': 0.1, 'kernel': 'linear'}, {'C': 2, 'kernel': 'linear'}]
+    """
     return list(ParameterGrid(list(grid)))
 
 
@@ -44,7 +65,7 @@ class FoldKernels:
         X_test = np.asarray(X_test, dtype=np.float64)
         self.n_features = X_train.shape[1]
         # The native products on one thread, not BLAS: OpenBLAS leaves its threads spinning
-        # after a call, which took CPU from the fits running beside (a tenth of the grid's time).
+        # after a call, taking CPU from the fits running beside.
         self.linear_train = np.ascontiguousarray(_core.row_gram(np.ascontiguousarray(X_train), 1))
         self.linear_test = _core.matmul(np.ascontiguousarray(X_test), np.ascontiguousarray(X_train.T), 1)
         norms_train = np.einsum("ij,ij->i", X_train, X_train)
@@ -110,15 +131,55 @@ def _fit_predict_finite(kernels: FoldKernels, y_train, config: dict, max_iter: i
 
 def grid_scores(X, y, splits, grid=SVM_GRID, progress=None, max_iter: int = -1,
                 n_threads: int = 0, scale: str = "none", counter: FitCounter | None = None):
-    """Accuracy of every configuration on every (train_index, test_index) split.
+    """Score every SVM configuration of a grid on every (train_index, test_index) split.
 
-    Returns the configurations (GridSearchCV's order), the scores (n_configs, n_splits) and
-    the predictions (n_configs, n_samples) of each clip from the split that tests it (the
-    last one, if several do; -1 where none does). ``progress`` (a tqdm bar) advances by one
-    per fitted model. ``n_threads`` models are fitted at once (0: one per core); each fit is
-    deterministic and on its own, so the results do not depend on it. ``scale``
-    (:mod:`randcnn_fast.classifiers.scaling`) is fitted on each split's training part. ``counter``
-    records every fit.
+    Parameters
+    ----------
+    X : array-like, (n_samples, n_features)
+        Features; must be finite.
+    y : array-like, (n_samples,)
+        Integer class labels.
+    splits : iterable of (train_index, test_index)
+        The cross-validation splits.
+    grid : sequence of dict
+        As :func:`grid_configs`; the paper's :data:`SVM_GRID` by default.
+    progress : tqdm bar, optional
+        Advanced by one per fitted model.
+    max_iter : int
+        libsvm's iteration limit per fit; -1 (SVC's default) runs to convergence.
+    n_threads : int
+        Models fitted at once (0: one per core); each fit is deterministic and on its own, so
+        the results do not depend on it.
+    scale : str
+        A scaling of :mod:`randcnn_fast.classifiers.scaling`, fitted on each split's training
+        part.
+    counter : FitCounter, optional
+        Records every fit and whether libsvm stopped it early.
+
+    Returns
+    -------
+    configs : list of dict
+        The configurations, in GridSearchCV's order.
+    scores : numpy.ndarray, (n_configs, n_splits)
+        Test accuracy of each configuration on each split.
+    predictions : numpy.ndarray, (n_configs, n_samples)
+        Each clip's prediction from the split that tests it (the last one, if several do; -1
+        where none does).
+
+    Raises
+    ------
+    ValueError
+        When ``X`` holds NaN or infinity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0], [0.1], [1.0], [1.1]])
+    >>> y = np.array([0, 0, 1, 1])
+    >>> splits = [(np.array([0, 2]), np.array([1, 3])), (np.array([1, 3]), np.array([0, 2]))]
+    >>> configs, scores, predictions = grid_scores(X, y, splits, n_threads=1)
+    >>> scores.shape, predictions.shape
+    ((32, 2), (32, 4))
     """
     X = np.asarray(X, dtype=np.float64)
     if not np.isfinite(X).all():
@@ -155,7 +216,30 @@ def grid_scores(X, y, splits, grid=SVM_GRID, progress=None, max_iter: int = -1,
 
 
 def best_config(configs: list[dict], scores: np.ndarray) -> tuple[int, dict, float]:
-    """GridSearchCV's choice: the first configuration with the highest mean score."""
+    """Choose as GridSearchCV does: the first configuration with the highest mean score.
+
+    Parameters
+    ----------
+    configs : list of dict
+        The configurations, as :func:`grid_scores` returns them.
+    scores : numpy.ndarray, (n_configs, n_splits)
+        Their scores on each split.
+
+    Returns
+    -------
+    index : int
+        The chosen configuration's row.
+    config : dict
+        The chosen configuration.
+    mean : float
+        Its mean score.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> best_config([{"C": 1}, {"C": 2}, {"C": 3}], np.array([[0.5, 0.7], [0.8, 0.6], [0.7, 0.7]]))
+    (1, {'C': 2}, 0.7)
+    """
     means = scores.mean(axis=1)
     index = int(np.flatnonzero(means == means.max())[0])
     return index, configs[index], float(means[index])

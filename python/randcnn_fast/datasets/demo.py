@@ -37,8 +37,22 @@ _STALE_TMP_S = 600.0  # a temporary file this old is a leftover of an interrupte
 
 
 def default_demo_dir() -> Path:
-    """Where the demo is cached: ``$RANDCNN_FAST_CACHE/demo-v1`` if that variable is set,
-    else ``~/.cache/randcnn_fast/demo-v1``."""
+    """Where the demo is cached.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$RANDCNN_FAST_CACHE/demo-v1`` if that variable is set, else
+        ``~/.cache/randcnn_fast/demo-v1``.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["RANDCNN_FAST_CACHE"] = "cache"
+    >>> default_demo_dir().as_posix()
+    'cache/demo-v1'
+    >>> del os.environ["RANDCNN_FAST_CACHE"]
+    """
     root = os.environ.get("RANDCNN_FAST_CACHE")
     base = Path(root).expanduser() if root else Path.home() / ".cache" / "randcnn_fast"
     return base / f"demo-v{DEMO_VERSION}"
@@ -145,6 +159,14 @@ def make_demo(out_dir, *, seed: int = 0, clips_per_class: int = 50,
     written. Otherwise every clip is (re)written, each to a temporary name then renamed,
     so an interrupted run never leaves a half-written file and the next call completes it.
     Clips under the class folders left from a demo with other parameters are removed.
+
+    Examples
+    --------
+    >>> folder = make_demo("demo", clips_per_class=5, seconds=1.0)
+    >>> sorted(p.name for p in folder.iterdir())
+    ['beat_fast', 'beat_slow', 'demo.json', 'labels.csv', 'tone_brass', 'tone_reed']
+    >>> (folder / "labels.csv").read_text().splitlines()[1]
+    'beat_slow/beat_slow_000.wav,beat_slow,4'
     """
     seed = check_seed(seed)
     seconds = check_seconds(seconds)

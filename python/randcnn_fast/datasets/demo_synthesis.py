@@ -239,8 +239,28 @@ def synthesize(cls: str, index: int, *, seed: int = 0, seconds: float = 6.0) -> 
     """Clip ``index`` of class ``cls`` exactly as :func:`~randcnn_fast.datasets.demo.make_demo`
     writes it.
 
-    Returns float32 samples at 12 kHz in [-1, 1], already rounded to 16-bit steps
-    (``int16 / 32768``), so they equal what reading the WAV file gives.
+    Parameters
+    ----------
+    cls : str
+        One of :data:`CLASSES`.
+    index : int
+        The clip's number within its class (>= 0).
+    seed : int
+        The demo's seed (>= 0).
+    seconds : float
+        The clip's length (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 samples at 12 kHz in [-1, 1], already rounded to 16-bit steps
+        (``int16 / 32768``), so they equal what reading the WAV file gives.
+
+    Examples
+    --------
+    >>> x = synthesize("beat_fast", 0, seconds=2.0)
+    >>> x.shape, x.dtype, bool(abs(x).max() <= 1.0)
+    ((24000,), dtype('float32'), True)
     """
     if cls not in CLASSES:
         raise ValueError(f"unknown demo class {cls!r}; choose one of {CLASSES}")

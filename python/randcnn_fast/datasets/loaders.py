@@ -109,19 +109,50 @@ DEFAULT_FOLD_COLUMN = "fold"
 class Dataset:
     """Audio clips with labels and an evaluation protocol.
 
-    Attributes:
-        name: dataset name (``"gtzan"``, ``"fsdd"``, a folder name...).
-        paths: absolute file path of every clip.
-        labels: label of every clip (a string, one of ``classes``).
-        classes: the class order used by :attr:`y` (and for plots/confusion matrices).
-        folds: fold id of every clip for cross-validation datasets, else ``None``.
-        split: ``"train"``, ``"valid"`` or ``"test"`` per clip for split datasets,
-            else ``None``.
-        protocol_source: where the folds or the split come from, in words (for example
-            "column 'fold' of /data/labels.csv"), shown with the results.
+    Exactly one of ``folds`` and ``split`` is set. Sequences given to the constructor are
+    stored as tuples.
 
-    Exactly one of ``folds`` and ``split`` is set. Sequences given to the
-    constructor are stored as tuples.
+    Parameters
+    ----------
+    name : str
+        Dataset name (``"gtzan"``, ``"fsdd"``, a folder name...).
+    paths : sequence of str or os.PathLike
+        The file path of every clip.
+    labels : sequence of str
+        The label of every clip, one of ``classes``.
+    classes : sequence of str
+        The class order used by :attr:`y` (and for plots and confusion matrices).
+    folds : sequence of int, optional
+        Fold id of every clip, for cross-validation datasets.
+    split : sequence of str, optional
+        ``"train"``, ``"valid"`` or ``"test"`` per clip, for split datasets.
+    protocol_source : str
+        Where the folds or the split come from, in words (for example "column 'fold' of
+        /data/labels.csv"), shown with the results.
+
+    Attributes
+    ----------
+    name, paths, labels, classes, folds, split, protocol_source
+        As given, sequences as tuples.
+    y : numpy.ndarray
+        Class index of every clip (int64), positions in :attr:`classes`.
+    n_clips, n_classes : int
+        Numbers of clips and classes.
+    protocol_kind : str
+        ``"split"`` or ``"folds"``.
+
+    Raises
+    ------
+    ValueError
+        When lengths differ, a label is not a class, or not exactly one of ``folds`` and
+        ``split`` is given.
+
+    Examples
+    --------
+    >>> data = Dataset("toy", ["a.wav", "b.wav", "c.wav"], ["cat", "dog", "cat"],
+    ...                ["cat", "dog"], split=["train", "train", "test"])
+    >>> data.y, data.n_clips, data.protocol_kind
+    (array([0, 1, 0]), 3, 'split')
     """
 
     name: str
@@ -215,16 +246,51 @@ class Dataset:
     # ---------------------------------------------------------------- methods
 
     def class_counts(self) -> dict[str, int]:
-        """Number of clips per class, in :attr:`classes` order (absent classes give 0)."""
+        """Count the clips of each class.
+
+        Returns
+        -------
+        dict of str to int
+            Per class, in :attr:`classes` order (absent classes give 0).
+
+        Examples
+        --------
+        >>> data = Dataset("toy", ["a.wav", "b.wav"], ["cat", "cat"], ["cat", "dog"],
+        ...                folds=[0, 1])
+        >>> data.class_counts()
+        {'cat': 2, 'dog': 0}
+        """
         counts = Counter(self.labels)
         return {c: counts.get(c, 0) for c in self.classes}
 
     def subset(self, mask_or_indices) -> Dataset:
-        """The clips selected by a boolean mask (one entry per clip) or by integer indices.
+        """Select clips by a boolean mask (one entry per clip) or by integer indices.
 
-        The result keeps :attr:`name` and :attr:`classes` (so :attr:`y` indices stay
-        comparable with the full dataset) and the selected clips' folds or split tags,
-        in the order selected.
+        Parameters
+        ----------
+        mask_or_indices : array-like of bool or int
+            The clips to keep.
+
+        Returns
+        -------
+        Dataset
+            It keeps :attr:`name` and :attr:`classes` (so :attr:`y` indices stay
+            comparable with the full dataset) and the selected clips' folds or split tags,
+            in the order selected.
+
+        Raises
+        ------
+        ValueError, TypeError, IndexError
+            For a mask of the wrong length, a non-integer selection or indices out of range.
+
+        Examples
+        --------
+        >>> data = Dataset("toy", ["a.wav", "b.wav", "c.wav"], ["cat", "dog", "cat"],
+        ...                ["cat", "dog"], folds=[0, 1, 2])
+        >>> data.subset([2, 0]).paths
+        ('c.wav', 'a.wav')
+        >>> data.subset([False, True, False]).y
+        array([1])
         """
         idx = self._indices(mask_or_indices)
         pick = lambda seq: tuple(seq[i] for i in idx)  # noqa: E731
@@ -279,8 +345,22 @@ class Dataset:
         )
 
     def describe_protocol(self) -> str:
-        """Which folds or split parts the clips fall in and where they come from, in words:
-        "folds 1-10 (873-990 clips each), from column 'fold' of /data/UrbanSound8K.csv"."""
+        """Say in words which folds or split parts the clips fall in and where they come from.
+
+        Returns
+        -------
+        str
+            For example "10 folds 1-10 (873-990 clips each), from column 'fold' of
+            /data/UrbanSound8K.csv".
+
+        Examples
+        --------
+        >>> data = Dataset("toy", ["a.wav", "b.wav", "c.wav"], ["cat", "dog", "cat"],
+        ...                ["cat", "dog"], split=["train", "train", "test"],
+        ...                protocol_source="the official split")
+        >>> data.describe_protocol()
+        'split train 2, test 1, from the official split'
+        """
         if self.folds is not None:
             counts = Counter(self.folds)
             ids = sorted(counts)
@@ -404,17 +484,42 @@ def _parse_int(value: str, what: str) -> int:
 def gtzan(root, lists_dir) -> Dataset:
     """Fault-filtered GTZAN with its fixed train/valid/test split (443/197/290 clips).
 
-    Args:
-        root: GTZAN audio folder, the one holding ``blues/``, ``classical/``... (the
-            ``genres`` folder of the original distribution).
-        lists_dir: folder holding ``train_filtered.txt``, ``valid_filtered.txt`` and
-            ``test_filtered.txt``, as published in the public repository
-            jongpillee/music_dataset_split (folder ``GTZAN_split``).
-
     Each list line is a path relative to ``root`` such as ``blues/blues.00029.wav``.
     When that ``.wav`` is absent but the same path with ``.au`` exists (the original
     distribution), the ``.au`` file is used. The label is the file name up to its
     first dot; ``classes`` is always the 10 genres of :data:`GTZAN_CLASSES`.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        GTZAN audio folder, the one holding ``blues/``, ``classical/``... (the ``genres``
+        folder of the original distribution).
+    lists_dir : str or os.PathLike
+        Folder holding ``train_filtered.txt``, ``valid_filtered.txt`` and
+        ``test_filtered.txt``, as published in the public repository
+        jongpillee/music_dataset_split (folder ``GTZAN_split``).
+
+    Returns
+    -------
+    Dataset
+        With ``split`` set.
+
+    Raises
+    ------
+    FileNotFoundError
+        When a list, the audio folder or a listed clip is missing.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> for part, genre in (("train", "blues"), ("valid", "jazz"), ("test", "rock")):
+    ...     clip = Path("genres", genre, f"{genre}.00000.au")
+    ...     clip.parent.mkdir(parents=True)
+    ...     clip.touch()
+    ...     _ = Path(f"{part}_filtered.txt").write_text(f"{genre}/{genre}.00000.wav\\n")
+    >>> data = gtzan("genres", lists_dir=".")
+    >>> data.labels, data.split, data.n_classes
+    (('blues', 'jazz', 'rock'), ('train', 'valid', 'test'), 10)
     """
     lists_dir = absolute_path(lists_dir)
     list_files = {s: lists_dir / fn for s, fn in GTZAN_LISTS.items()}
@@ -474,6 +579,36 @@ def extended_ballroom(root, *, shuffle: bool = False, seed: int = 0) -> Dataset:
     ``StratifiedKFold(10, shuffle=shuffle, random_state=seed if shuffle else None)``
     assigns fold ids 0..9 (the paper used unshuffled folds). Any extension of
     :data:`AUDIO_EXTENSIONS` is accepted.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder holding the class folders.
+    shuffle : bool
+        Shuffle before making the folds.
+    seed : int
+        The shuffle's seed.
+
+    Returns
+    -------
+    Dataset
+        With ``folds`` set.
+
+    Raises
+    ------
+    ValueError
+        For a class folder not in :data:`BALLROOM_CLASSES`, or no audio.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> for dance in ("Tango", "Waltz"):
+    ...     Path("ballroom", dance).mkdir(parents=True)
+    ...     for i in range(10):
+    ...         Path("ballroom", dance, f"{i}.mp3").touch()
+    >>> data = extended_ballroom("ballroom")
+    >>> data.classes, data.n_clips, sorted(set(data.folds)) == list(range(10))
+    (('Tango', 'Waltz'), 20, True)
     """
     root = require_folder(root, "Extended Ballroom")
     by_class = _class_folders(root, AUDIO_EXTENSIONS)
@@ -505,6 +640,33 @@ def urbansound8k(root) -> Dataset:
     Reads ``root/metadata/UrbanSound8K.csv``; clip ``slice_file_name`` of fold ``f`` is
     ``root/audio/fold{f}/{slice_file_name}``. Classes are ordered by ``classID``,
     labels are the ``class`` column, clips keep the CSV order.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder holding ``metadata/`` and ``audio/``.
+
+    Returns
+    -------
+    Dataset
+        With ``folds`` set.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the metadata or a listed clip is missing (with a hint for a near-miss root).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> Path("us8k/metadata").mkdir(parents=True)
+    >>> Path("us8k/audio/fold1").mkdir(parents=True)
+    >>> Path("us8k/audio/fold1/100-3-0-0.wav").touch()
+    >>> _ = Path("us8k/metadata/UrbanSound8K.csv").write_text(
+    ...     "slice_file_name,fold,classID,class\\n100-3-0-0.wav,1,3,dog_bark\\n")
+    >>> data = urbansound8k("us8k")
+    >>> data.labels, data.folds
+    (('dog_bark',), (1,))
     """
     root = require_folder(root, "UrbanSound8K")
     csv_path = root / "metadata" / "UrbanSound8K.csv"
@@ -566,7 +728,43 @@ def folder(root, *, extensions=AUDIO_EXTENSIONS, n_folds: int = 5, shuffle: bool
     and folders are skipped). Fold ids 0..n_folds-1 come from
     ``StratifiedKFold(n_folds, shuffle=shuffle, random_state=seed if shuffle else None)``;
     when a class has fewer clips than ``n_folds`` the largest feasible number of
-    folds is used, with a warning. ``name`` defaults to the folder's name.
+    folds is used, with a warning.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder holding one folder per class.
+    extensions : str or sequence of str
+        The audio files' extensions (case-insensitive).
+    n_folds : int
+        Cross-validation folds to make.
+    shuffle : bool
+        Shuffle before making the folds.
+    seed : int
+        The shuffle's seed.
+    name : str, optional
+        The dataset's name; the folder's name when None.
+
+    Returns
+    -------
+    Dataset
+        With ``folds`` set.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        For a missing folder, no audio, empty class folders or audio outside them.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> for label in ("dog", "cat"):
+    ...     Path("animals", label).mkdir(parents=True)
+    ...     for i in range(5):
+    ...         Path("animals", label, f"{i}.wav").touch()
+    >>> data = folder("animals")
+    >>> data.name, data.classes, data.n_clips, sorted(set(data.folds))
+    ('animals', ('cat', 'dog'), 10, [0, 1, 2, 3, 4])
     """
     root = require_folder(root, "dataset")
     exts = normalise_extensions(extensions)
@@ -614,8 +812,41 @@ def manifest(csv_path, *, path_column: str = "path", label_column: str = "label"
     surrounding spaces are ignored; not every split has to occur), else from a column
     named ``fold`` when the CSV has one, else stratified folds are made as in
     :func:`folder`. A path listed twice is an error. Classes are the distinct labels sorted
-    numerically when all are integers, else as text. ``name`` defaults to the
-    CSV's file name without extension.
+    numerically when all are integers, else as text.
+
+    Parameters
+    ----------
+    csv_path : str or os.PathLike
+        The manifest.
+    path_column, label_column : str
+        The columns holding each clip's path and label.
+    fold_column, split_column : str, optional
+        The column holding the protocol.
+    n_folds, seed, shuffle
+        For folds made as :func:`folder` makes them.
+    name : str, optional
+        The dataset's name; the CSV's file name without extension when None.
+
+    Returns
+    -------
+    Dataset
+        With ``folds`` or ``split`` set.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        For a missing CSV, column or clip, a bad split value, or a path listed twice.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> for clip in ("a.wav", "b.wav", "c.wav"):
+    ...     Path(clip).touch()
+    >>> _ = Path("clips.csv").write_text(
+    ...     "path,label,part\\na.wav,cat,train\\nb.wav,dog,train\\nc.wav,cat,Test\\n")
+    >>> data = manifest("clips.csv", split_column="part")
+    >>> data.name, data.classes, data.split
+    ('clips', ('cat', 'dog'), ('train', 'train', 'test'))
     """
     csv_path = absolute_path(csv_path)
     if not csv_path.is_file():
@@ -695,8 +926,36 @@ def _refuse_repeated_paths(paths: list[str], csv_path: Path) -> None:
 
 
 def fsdd(root) -> Dataset:
-    """The Free Spoken Digit Dataset from ``root/labels.csv`` (columns path, digit,
-    speaker, official_split): classes ``"0"``..``"9"``, official train/test split."""
+    """The Free Spoken Digit Dataset with its official train/test split.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The folder holding ``labels.csv`` (columns path, digit, speaker, official_split)
+        and the recordings.
+
+    Returns
+    -------
+    Dataset
+        Classes ``"0"`` to ``"9"`` (those present), ``split`` set.
+
+    Raises
+    ------
+    FileNotFoundError
+        For a missing folder, CSV or recording.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> Path("fsdd").mkdir()
+    >>> for clip in ("0_jackson_0.wav", "1_jackson_0.wav"):
+    ...     (Path("fsdd") / clip).touch()
+    >>> _ = Path("fsdd/labels.csv").write_text(
+    ...     "path,digit,speaker,official_split\\n"
+    ...     "0_jackson_0.wav,0,jackson,test\\n1_jackson_0.wav,1,jackson,train\\n")
+    >>> fsdd("fsdd").split
+    ('test', 'train')
+    """
     root = require_folder(root, "FSDD")
     return manifest(root / "labels.csv", label_column="digit",
                     split_column="official_split", name="fsdd")
@@ -719,6 +978,33 @@ def load(name_or_path, **kwargs) -> Dataset:
     that loader with ``kwargs`` (e.g. ``load("gtzan", root=..., lists_dir=...)``).
     Otherwise the argument is a path: a ``.csv`` file goes to :func:`manifest`, a
     folder to :func:`folder`, each with ``kwargs``.
+
+    Parameters
+    ----------
+    name_or_path : str or os.PathLike
+        A dataset name, a CSV manifest or a folder-per-class tree.
+    **kwargs
+        Passed to the loader.
+
+    Returns
+    -------
+    Dataset
+        What the loader returns.
+
+    Raises
+    ------
+    FileNotFoundError
+        For a path that is neither a folder nor a file, listing the names.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> for label in ("hi", "lo"):
+    ...     Path("tones", label).mkdir(parents=True)
+    ...     for i in range(2):
+    ...         Path("tones", label, f"{i}.flac").touch()
+    >>> load("tones", n_folds=2).n_clips
+    4
     """
     if isinstance(name_or_path, str):
         key = name_or_path.strip().lower().replace("-", "_")

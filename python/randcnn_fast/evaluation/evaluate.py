@@ -29,14 +29,17 @@ from ..network.architectures import ARCHITECTURES, SIZES
 from .protocols import CLASSIFIERS, PROTOCOLS, check_dataset, run_protocol, fits_to_run
 from .report import write_report
 
-# libsvm iterations per SVM fit: about 15 s for 2,000 clips; converged fits are unaffected.
+__all__ = ["evaluate"]
+
+# libsvm iterations per SVM fit: a bound on the fits that would run for minutes (linear SVMs on
+# large unscaled features); fits that converge stop well before it.
 SVM_MAX_ITER = 1_000_000
 
 #: Where runs without an out_dir write, each into a folder named for the run.
 RESULTS_ROOT = "randcnn_fast_results"
 
 
-def demo_dataset() -> datasets.Dataset:
+def _demo_dataset() -> datasets.Dataset:
     """The built-in synthetic demo set (made once, then read from the cache folder)."""
     folder = demo.make_demo(demo.default_demo_dir())
     return datasets.manifest(folder / "labels.csv", fold_column="fold", name="demo")
@@ -53,7 +56,7 @@ def _versions() -> dict:
     return found
 
 
-def run_folder(dataset_name: str, root=RESULTS_ROOT) -> Path:
+def _run_folder(dataset_name: str, root=RESULTS_ROOT) -> Path:
     """A new folder name for a run: ``root/<dataset>-<date>-<time>`` (a suffix -2, -3... when
     one of that name exists already)."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset_name) or "dataset"
@@ -79,8 +82,8 @@ def _check_choices(values, allowed, what):
     return list(values)
 
 
-def feature_configs(archs, sizes, seeds, *, features=None, length=None, pad="repeat",
-                    backend_features="faithful", precision="fp32") -> list[FeatureConfig]:
+def _feature_configs(archs, sizes, seeds, *, features=None, length=None, pad="repeat",
+                     backend_features="faithful", precision="fp32") -> list[FeatureConfig]:
     """One FeatureConfig per (architecture, size, seed), every network built and checked
     first, so a bad name, file or width fails before any audio is read.
 
@@ -117,21 +120,87 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
              mfcc_classifiers=("svm",)) -> dict:
     """Run the experiments and write results.json, results.csv, results.md and PNG plots.
 
-    ``archs`` are built-in names, architecture files or Networks (default: every built-in);
-    ``features`` scales each to that embedding size (:mod:`randcnn_fast.network.width`). ``scale``
-    "none" (the paper's) or "standard" standardises the features, fitted on each training
-    part only (:mod:`randcnn_fast.classifiers.scaling`). The MFCC baseline runs with
-    ``mfcc_classifiers`` (the SVM, as in the paper; an ELM once per seed).
-    ``dataset`` None uses the built-in demo. ``out_dir`` None writes into a new folder named
-    for the run, ``randcnn_fast_results/<dataset>-<date>-<time>``; a folder holding an earlier
-    run's results.json is refused unless ``overwrite``. ``svm_max_iter`` caps libsvm's iterations per fit
-    (-1: none): on the paper's unscaled features a linear SVM can otherwise run for many
-    minutes on large-magnitude embeddings (the temporal models); a capped fit that stopped
-    early can differ from plain GridSearchCV(SVC()). Clips that fail to load are recorded in the
-    results and left out of every configuration, so all rows compare the same clips; clips
-    embedded with a decoding warning (an MP3 whose header announced another length) are used
-    and listed under "warnings".
-    Returns the results dictionary written to results.json.
+    Clips that fail to load are recorded in the results and left out of every configuration,
+    so all rows compare the same clips; clips embedded with a decoding warning (an MP3 whose
+    header announced another length) are used and listed under "warnings".
+
+    Parameters
+    ----------
+    dataset : Dataset, optional
+        The clips, labels and protocol; None uses the built-in demo.
+    archs : list, optional
+        Built-in names, architecture files or Networks; every built-in when None.
+    sizes : sequence of {"small", "paper"}
+        The built-ins' sizes.
+    classifiers : sequence of {"svm", "elm"}
+        Classifiers of the CNN features.
+    seeds : sequence of int
+        Network seeds (and the ELM's).
+    protocols : sequence of {"paper", "nested"}
+        See :mod:`randcnn_fast.evaluation.protocols`.
+    mfcc : bool
+        Also run the 120-d MFCC baseline, with ``mfcc_classifiers`` (the SVM, as in the
+        paper; an ELM once per seed).
+    out_dir : str or os.PathLike, optional
+        Where to write; None makes a folder named for the run,
+        ``randcnn_fast_results/<dataset>-<date>-<time>``.
+    overwrite : bool
+        Allow an ``out_dir`` that holds an earlier run's results.json.
+    cache_dir : str or os.PathLike, optional
+        The feature cache (:func:`randcnn_fast.features.cache.dataset_features`).
+    length, pad, backend_features, precision
+        As :class:`randcnn_fast.Embedder` takes them.
+    hidden_sizes : sequence of int
+        The ELM sizes to select from.
+    n_threads : int
+        Threads for embedding and classifiers; 0 uses every core.
+    svm_max_iter : int
+        Caps libsvm's iterations per fit (-1: none): on the paper's unscaled features a
+        linear SVM can otherwise run for many minutes on large-magnitude embeddings (the
+        temporal models); a capped fit that stopped early can differ from plain
+        GridSearchCV(SVC()).
+    progress : bool
+        Show progress bars.
+    features : int, optional
+        Scale each network to this embedding size (:mod:`randcnn_fast.network.width`).
+    scale : {"none", "standard"}
+        "standard" standardises the features, fitted on each training part only
+        (:mod:`randcnn_fast.classifiers.scaling`); "none" is the paper's.
+    mfcc_classifiers : sequence of {"svm", "elm"}
+        Classifiers of the MFCC baseline.
+
+    Returns
+    -------
+    dict
+        The results written to results.json: ``results`` (one row per configuration, seed,
+        classifier and protocol), ``dataset``, ``configuration``, ``confusion``,
+        ``failures``, ``warnings``, ``provenance`` and more.
+
+    Raises
+    ------
+    ValueError
+        For an unknown choice, a dataset no classifier can be scored on, or an ``out_dir``
+        holding an earlier run without ``overwrite``.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile
+    >>> from pathlib import Path
+    >>> from randcnn_fast.datasets.loaders import folder
+    >>> for label, hz in (("low", 220), ("high", 1760)):
+    ...     Path("tones", label).mkdir(parents=True)
+    ...     for i in range(6):
+    ...         wave = np.sin(2 * np.pi * hz * (1 + i / 50) * np.arange(6000) / 12000)
+    ...         soundfile.write(f"tones/{label}/{i}.wav", wave, 12000)
+    >>> tones = folder("tones", n_folds=3)
+    >>> results = evaluate(tones, archs=["vgg"], classifiers=["elm"], hidden_sizes=(8,),
+    ...                    mfcc=False, out_dir="results", cache_dir="cache", progress=False)
+    >>> row = results["results"][0]
+    >>> row["features"], row["n_features"], row["classifier"], row["n_clips"]
+    ('vgg', 160, 'elm', 12)
+    >>> sorted(path.name for path in Path("results").iterdir())  # doctest: +NORMALIZE_WHITESPACE
+    ['accuracy_small_paper.png', 'confusion_small_paper_elm.png', 'results.csv', 'results.json',
+     'results.md']
     """
     started = time.time()
     width = features  # the name is taken below by the feature matrices
@@ -142,12 +211,12 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     protocols = _check_choices(protocols, PROTOCOLS, "protocols")
     scale = check_scale(scale)
     seeds = [int(s) for s in seeds]
-    configs = feature_configs(archs, sizes, seeds, features=features, length=length, pad=pad,
-                              backend_features=backend_features, precision=precision)
-    dataset = demo_dataset() if dataset is None else dataset
+    configs = _feature_configs(archs, sizes, seeds, features=features, length=length, pad=pad,
+                               backend_features=backend_features, precision=precision)
+    dataset = _demo_dataset() if dataset is None else dataset
     for problem in check_dataset(dataset):  # before any forward pass
         warnings.warn(problem, stacklevel=2)
-    out_dir = run_folder(dataset.name) if out_dir is None else Path(out_dir)
+    out_dir = _run_folder(dataset.name) if out_dir is None else Path(out_dir)
     _check_out_dir(out_dir, overwrite)
     if mfcc:
         configs.append(FeatureConfig(MFCC, size="-", seed=0, length=None))

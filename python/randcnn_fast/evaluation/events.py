@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["frame_labels", "segments_from_frames"]
+
 
 def frame_labels(timestamps, segments, background) -> np.ndarray:
-    """The label of each frame: that of the segment holding its timestamp, else
-    ``background``. Segments must not overlap.
+    """Label each frame with the segment holding its timestamp, else ``background``.
 
     Parameters
     ----------
     timestamps : array of float, (n_frames,)
         Frame centres in seconds.
     segments : sequence of (onset, offset, label)
+        Known events in seconds; they must not overlap.
     background : label
         The label of frames outside every segment.
 
@@ -27,6 +29,16 @@ def frame_labels(timestamps, segments, background) -> np.ndarray:
     -------
     numpy.ndarray
         (n_frames,), of the labels' common type.
+
+    Raises
+    ------
+    ValueError
+        When two segments overlap.
+
+    Examples
+    --------
+    >>> frame_labels([0.25, 0.75, 1.25, 1.75], [(0.5, 1.5, "dog")], "none")
+    array(['none', 'dog', 'dog', 'none'], dtype='<U4')
     """
     timestamps = np.asarray(timestamps, dtype=np.float64)
     ordered = sorted(segments, key=lambda s: s[0])
@@ -43,7 +55,7 @@ def frame_labels(timestamps, segments, background) -> np.ndarray:
 
 def segments_from_frames(labels, timestamps, hop: float, background,
                          min_frames: int = 1) -> list[tuple[float, float, object]]:
-    """Runs of equal, non-background frame labels as segments.
+    """Turn runs of equal, non-background frame labels into segments.
 
     Parameters
     ----------
@@ -63,6 +75,17 @@ def segments_from_frames(labels, timestamps, hop: float, background,
     list of (onset, offset, label)
         In time order; onset half a hop before the run's first frame, offset half a hop after
         its last.
+
+    Raises
+    ------
+    ValueError
+        When ``labels`` and ``timestamps`` are not 1-D and of one length.
+
+    Examples
+    --------
+    >>> labels = ["none", "dog", "dog", "none"]
+    >>> segments_from_frames(labels, [0.25, 0.75, 1.25, 1.75], 0.5, "none")
+    [(0.5, 1.5, 'dog')]
     """
     labels = np.asarray(labels)
     timestamps = np.asarray(timestamps, dtype=np.float64)

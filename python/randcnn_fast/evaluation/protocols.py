@@ -18,14 +18,40 @@ from ..classifiers.elm import ELMClassifier, PAPER_HIDDEN_SIZES, hidden_size_pre
 from ..classifiers.scaling import check_scale, split_features
 from ..datasets.loaders import Dataset
 
+__all__ = ["PROTOCOLS", "CLASSIFIERS", "Outcome", "run_protocol", "check_dataset"]
+
 PROTOCOLS = ("paper", "nested")
 CLASSIFIERS = ("svm", "elm")
 
 
 @dataclass
 class Outcome:
-    """One classifier's result: the reported accuracy, the chosen hyper-parameters (one set,
-    or one per outer fold for "nested") and the labels behind the accuracy."""
+    """One classifier's result under a protocol, as :func:`run_protocol` returns it.
+
+    Parameters
+    ----------
+    accuracy : float
+        The reported accuracy.
+    chosen : list of dict
+        The chosen hyper-parameters: one set, or one per outer fold for "nested".
+    y_true, y_pred : numpy.ndarray
+        The class indices behind the accuracy.
+    fold_accuracies : list of float
+        Per fold, for fold datasets.
+    svm_fits, svm_stopped_early : int
+        SVM fits run, and those libsvm stopped at its iteration cap before converging.
+
+    Attributes
+    ----------
+    accuracy, chosen, y_true, y_pred, fold_accuracies, svm_fits, svm_stopped_early
+        As given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Outcome(0.5, [{"C": 2}], np.array([0, 1]), np.array([0, 0])).accuracy
+    0.5
+    """
 
     accuracy: float
     chosen: list[dict]
@@ -39,12 +65,35 @@ class Outcome:
 def check_dataset(dataset: Dataset, *, context: str = "") -> list[str]:
     """Refuse a dataset no classifier can be scored on, before anything is embedded.
 
-    Raises ValueError for fewer than two classes with clips; for a fold dataset, a class with
-    a single clip (it is never both learnt and tested), one fold only, or a fold whose
-    training part holds one class; for a split dataset, a train part with fewer than two
-    classes or an empty test part. Returns warnings for what runs but weakens the
-    result: a class with fewer clips than there are folds (some folds never test it), a test
-    class absent from train (it can never be predicted). ``context`` is added to messages.
+    Parameters
+    ----------
+    dataset : Dataset
+        The clips, labels and protocol.
+    context : str
+        Added to messages.
+
+    Returns
+    -------
+    list of str
+        Warnings for what runs but weakens the result: a class with fewer clips than there
+        are folds (some folds never test it), a test class absent from train (it can never
+        be predicted).
+
+    Raises
+    ------
+    ValueError
+        For fewer than two classes with clips; for a fold dataset, a class with a single
+        clip (it is never both learnt and tested), one fold only, or a fold whose training
+        part holds one class; for a split dataset, a train part with fewer than two classes
+        or an empty test part.
+
+    Examples
+    --------
+    >>> from randcnn_fast.datasets.loaders import Dataset
+    >>> dataset = Dataset("toy", ["a.wav", "b.wav", "c.wav", "d.wav"], ["x", "x", "y", "y"],
+    ...                   ["x", "y"], folds=[0, 1, 0, 1])
+    >>> check_dataset(dataset)
+    []
     """
     where = f"dataset {dataset.name!r}{context}"
     counts = {c: k for c, k in dataset.class_counts().items() if k}
@@ -165,12 +214,55 @@ class _ELM:
 def run_protocol(X: np.ndarray, dataset: Dataset, classifier: str, protocol: str, *, seed: int = 0,
                  hidden_sizes=PAPER_HIDDEN_SIZES, n_threads: int = 0, progress=None,
                  svm_max_iter: int = -1, scale: str = "none") -> Outcome:
-    """Select and score ``classifier`` ("svm" or "elm") on features X under ``protocol``.
+    """Select and score a classifier on features under an evaluation protocol.
 
-    ``svm_max_iter`` caps libsvm's iterations per fit (-1: none, GridSearchCV's behaviour).
-    ``n_threads`` (0: every core) runs the ELM's kernels and the SVM grid's fits. ``scale``
-    (:mod:`randcnn_fast.classifiers.scaling`) is fitted on every training part the protocol uses. An SVM's
-    outcome counts its fits and those libsvm stopped at ``svm_max_iter`` before converging.
+    Parameters
+    ----------
+    X : numpy.ndarray
+        Features, one row per clip of ``dataset``.
+    dataset : Dataset
+        Labels and the folds or split.
+    classifier : {"svm", "elm"}
+        The classifier.
+    protocol : {"paper", "nested"}
+        "paper" is the study's (on fold datasets the same folds choose and score);
+        "nested" selects inside each training part and scores the held-out fold.
+    seed : int
+        Seeds the ELM's random layers.
+    hidden_sizes : sequence of int
+        The ELM sizes to select from.
+    n_threads : int
+        Runs the ELM's kernels and the SVM grid's fits (0: every core).
+    progress : tqdm bar, optional
+        Advanced by one per fitted model.
+    svm_max_iter : int
+        Caps libsvm's iterations per fit (-1: none, GridSearchCV's behaviour).
+    scale : str
+        A scaling of :mod:`randcnn_fast.classifiers.scaling`, fitted on every training part
+        the protocol uses.
+
+    Returns
+    -------
+    Outcome
+        The accuracy, the chosen hyper-parameters and the labels behind them; an SVM's
+        counts its fits and those stopped at ``svm_max_iter``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown classifier, protocol or scale.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from randcnn_fast.datasets.loaders import Dataset
+    >>> labels = ["lo"] * 6 + ["hi"] * 6
+    >>> dataset = Dataset("toy", [f"{i}.wav" for i in range(12)], labels, ["lo", "hi"],
+    ...                   folds=[0, 1, 2] * 4)
+    >>> X = np.r_[np.zeros((6, 2)), np.ones((6, 2))] + np.arange(12)[:, None] / 100
+    >>> outcome = run_protocol(X, dataset, "elm", "paper", hidden_sizes=(5, 10), n_threads=1)
+    >>> outcome.accuracy, len(outcome.fold_accuracies)
+    (1.0, 3)
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; choose one of {PROTOCOLS}")
@@ -214,7 +306,7 @@ def _score(model, dataset: Dataset, protocol: str) -> Outcome:
 
 
 def fits_to_run(dataset: Dataset, classifier: str, protocol: str, hidden_sizes=PAPER_HIDDEN_SIZES) -> int:
-    """How many models run_protocol fits (for progress bars), about."""
+    """About how many models :func:`run_protocol` fits (for progress bars)."""
     per_split = len(svm.grid_configs()) if classifier == "svm" else len(hidden_sizes)
     if dataset.protocol_kind == "split":
         train, valid, _ = _split_parts(dataset)

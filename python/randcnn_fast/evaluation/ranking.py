@@ -31,6 +31,8 @@ from ..features.cache import MFCC
 from .protocols import CLASSIFIERS
 from .report import _text
 
+__all__ = ["SEEDS", "rank", "ranking_entries", "ranking_markdown", "paired_p"]
+
 TEST = "paired t-test over seeds, two-sided"
 INTERVAL = "95 % Student t interval over seeds"
 LEVEL = 0.05  # p below this: distinguishable from the best
@@ -42,8 +44,11 @@ CSV_FIELDS = ("rank", "features", "size", "classifier", "protocol", "scale", "n_
 
 def rank(dataset=None, *, archs=None, seeds=SEEDS, classifiers=CLASSIFIERS,
          out_dir="randcnn_fast_ranking", **options) -> dict:
-    """Evaluate ``archs`` over ``seeds`` and rank them; write ranking.md, ranking.csv,
-    ranking_<size>_<classifier>_<protocol>.png and results.json with a ``ranking`` list.
+    """Evaluate architectures over seeds and rank them, with intervals and paired tests.
+
+    Writes ranking.md, ranking.csv, ranking_<size>_<classifier>_<protocol>.png and
+    results.json with a ``ranking`` list, beside the files of
+    :func:`~randcnn_fast.evaluation.evaluate.evaluate`.
 
     Parameters
     ----------
@@ -55,15 +60,41 @@ def rank(dataset=None, *, archs=None, seeds=SEEDS, classifiers=CLASSIFIERS,
         At least two, for an interval and a test; default five.
     classifiers : sequence of str
         Each ranks on its own; the MFCC baseline runs with every one.
+    out_dir : str or os.PathLike
+        Where to write.
     **options
-        Any other :func:`randcnn_fast.evaluation.evaluate.evaluate` option (``sizes``, ``protocols``,
-        ``features``, ``scale``, ``mfcc``, ``cache_dir``, ...).
+        Any other :func:`randcnn_fast.evaluation.evaluate.evaluate` option (``sizes``,
+        ``protocols``, ``features``, ``scale``, ``mfcc``, ``cache_dir``, ...).
 
     Returns
     -------
     dict
         evaluate's results with ``ranking`` added (one entry per (features, size, classifier,
         protocol): ``mean``, ``ci_low``, ``ci_high``, ``n_seeds``, ``p_vs_best``, ...).
+
+    Raises
+    ------
+    ValueError
+        With fewer than two distinct seeds, or as ``evaluate``.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile
+    >>> from pathlib import Path
+    >>> from randcnn_fast.datasets.loaders import folder
+    >>> for label, hz in (("low", 220), ("high", 1760)):
+    ...     Path("tones", label).mkdir(parents=True)
+    ...     for i in range(6):
+    ...         wave = np.sin(2 * np.pi * hz * (1 + i / 50) * np.arange(6000) / 12000)
+    ...         soundfile.write(f"tones/{label}/{i}.wav", wave, 12000)
+    >>> tones = folder("tones", n_folds=3)
+    >>> results = rank(tones, archs=["vgg", "timbral"], seeds=(0, 1), classifiers=["elm"],
+    ...                hidden_sizes=(8,), mfcc=False, out_dir="ranking", cache_dir="cache",
+    ...                progress=False)
+    >>> sorted(entry["features"] for entry in results["ranking"])
+    ['timbral', 'vgg']
+    >>> Path("ranking/ranking.md").is_file()
+    True
     """
     from .evaluate import evaluate
 
@@ -75,7 +106,7 @@ def rank(dataset=None, *, archs=None, seeds=SEEDS, classifiers=CLASSIFIERS,
                        out_dir=out_dir, mfcc_classifiers=classifiers, **options)
     results["ranking"] = ranking_entries(results["results"])
     results["configuration"]["ranking"] = {"interval": INTERVAL, "test": TEST, "level": LEVEL}
-    write_ranking(results, Path(out_dir))
+    _write_ranking(results, Path(out_dir))
     return results
 
 
@@ -102,7 +133,29 @@ def _interval(values: np.ndarray) -> tuple[float, float]:
 
 
 def paired_p(best: np.ndarray, other: np.ndarray) -> float | None:
-    """Two-sided paired t-test p-value of ``best - other`` (None with fewer than two pairs)."""
+    """Test whether two architectures' accuracies over the same seeds differ.
+
+    Parameters
+    ----------
+    best, other : array-like of float
+        Accuracies, paired by seed.
+
+    Returns
+    -------
+    float or None
+        The two-sided paired t-test p-value of ``best - other``: 1.0 when every difference
+        is zero, 0.0 when every seed shows the same non-zero gap, None with fewer than two
+        pairs.
+
+    Examples
+    --------
+    >>> paired_p([0.9, 0.8, 0.85], [0.9, 0.8, 0.85])
+    1.0
+    >>> round(paired_p([0.9, 0.8, 0.85], [0.7, 0.75, 0.8]), 3)
+    0.184
+    >>> paired_p([0.9], [0.8]) is None
+    True
+    """
     differences = np.asarray(best, float) - np.asarray(other, float)
     if len(differences) < 2:
         return None
@@ -112,8 +165,29 @@ def paired_p(best: np.ndarray, other: np.ndarray) -> float | None:
 
 
 def ranking_entries(rows) -> list[dict]:
-    """The ranking of evaluate's rows: one entry per (features, size, classifier, protocol),
-    best first within each group (see the module for the interval and the test)."""
+    """Rank the result rows of :func:`~randcnn_fast.evaluation.evaluate.evaluate`.
+
+    Parameters
+    ----------
+    rows : list of dict
+        ``results["results"]``, over at least two seeds.
+
+    Returns
+    -------
+    list of dict
+        One entry per (features, size, classifier, protocol), best first within each group:
+        ``rank``, ``mean``, ``ci_low``, ``ci_high`` (see the module for the interval),
+        ``n_seeds``, ``p_vs_best`` (the paired test) and ``best``.
+
+    Examples
+    --------
+    >>> rows = [{"features": name, "size": "small", "classifier": "elm", "protocol": "paper",
+    ...          "scale": "none", "n_features": 160, "seed": seed, "accuracy": accuracy}
+    ...         for name, scores in (("vgg", (0.7, 0.8)), ("timbral", (0.9, 0.9)))
+    ...         for seed, accuracy in enumerate(scores)]
+    >>> [(e["rank"], e["features"], round(e["mean"], 2)) for e in ranking_entries(rows)]
+    [(1, 'timbral', 0.9), (2, 'vgg', 0.75)]
+    """
     entries = []
     for (size, classifier, protocol), by_name in _seed_scores(rows).items():
         seeds = sorted({s for name, e in by_name.items() if name != MFCC for s in e["seeds"]})
@@ -154,7 +228,36 @@ def _label(name: str) -> str:
 
 
 def ranking_markdown(results: dict) -> str:
-    """ranking.md: per (size, classifier, protocol), the architectures best first."""
+    """Write the text of ranking.md: per (size, classifier, protocol), the architectures best
+    first.
+
+    Parameters
+    ----------
+    results : dict
+        What :func:`rank` returns.
+
+    Returns
+    -------
+    str
+        Markdown.
+
+    Examples
+    --------
+    >>> row = {"size": "small", "classifier": "elm", "protocol": "paper", "scale": "none",
+    ...        "n_features": 160}
+    >>> rows = [dict(row, features="vgg", seed=0, accuracy=0.7),
+    ...         dict(row, features="vgg", seed=1, accuracy=0.8),
+    ...         dict(row, features="timbral", seed=0, accuracy=0.9),
+    ...         dict(row, features="timbral", seed=1, accuracy=0.9)]
+    >>> results = {"dataset": {"name": "toy", "used": 12, "classes": ["lo", "hi"]},
+    ...            "configuration": {"seeds": [0, 1]}, "ranking": ranking_entries(rows)}
+    >>> print(ranking_markdown(results))  # doctest: +ELLIPSIS
+    # toy: ranking
+    ...
+    | 1 | timbral | 160 | 90.0 | 90.0-90.0 | best |  |
+    | 2 | vgg | 160 | 75.0 | 11.5-138.5 | 0.205 | no |
+    <BLANKLINE>
+    """
     data = results["dataset"]
     config = results["configuration"]
     lines = [f"# {data['name']}: ranking", "",
@@ -217,7 +320,7 @@ def _plot(path: Path, entries: list, title: str) -> None:
     plt.close(fig)
 
 
-def write_ranking(results: dict, out_dir: Path) -> None:
+def _write_ranking(results: dict, out_dir: Path) -> None:
     """ranking.md, ranking.csv, one plot per (size, classifier, protocol), and results.json
     (rewritten with the ranking)."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -16,13 +16,14 @@ import numpy as np
 from ..atomic import atomic_write
 from ..features.cache import MFCC
 
+__all__ = ["markdown", "write_report", "bar_chart", "confusion_matrices"]
 
 def _text(path: Path, text: str) -> None:
     with atomic_write(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 
-def summarise(rows) -> dict:
+def _summarise(rows) -> dict:
     """(size, protocol) -> {(features, classifier): (mean %, std %, n seeds)}, in row order."""
     groups = defaultdict(lambda: defaultdict(list))
     for row in rows:
@@ -40,6 +41,40 @@ def summarise(rows) -> dict:
 
 
 def markdown(results: dict) -> str:
+    """Write the text of results.md: per (size, protocol), a table of accuracies.
+
+    Parameters
+    ----------
+    results : dict
+        What :func:`~randcnn_fast.evaluation.evaluate.evaluate` returns.
+
+    Returns
+    -------
+    str
+        Markdown: mean +- std over seeds per architecture and classifier, the clips used,
+        failures and warnings.
+
+    Examples
+    --------
+    >>> row = {"features": "vgg", "size": "small", "classifier": "svm", "protocol": "paper",
+    ...        "accuracy": 0.8}
+    >>> results = {"results": [row], "failures": [], "configuration": {"seeds": [0]},
+    ...            "dataset": {"name": "toy", "used": 12, "clips": 12, "classes": ["lo", "hi"],
+    ...                        "protocol_used": "3 folds"}}
+    >>> print(markdown(results))
+    # toy: accuracy (%)
+    <BLANKLINE>
+    12 clips (12 listed), 2 classes; seeds [0]; mean +- std over seeds; feature scaling: none.
+    <BLANKLINE>
+    Clips used: 3 folds.
+    <BLANKLINE>
+    ## size small, protocol paper
+    <BLANKLINE>
+    | features | SVM |
+    |---|---|
+    | vgg | 80.0 |
+    <BLANKLINE>
+    """
     rows = results["results"]
     classifiers = list(dict.fromkeys(r["classifier"] for r in rows if r["features"] != MFCC)) or ["svm"]
     data = results["dataset"]
@@ -48,7 +83,7 @@ def markdown(results: dict) -> str:
              f"seeds {results['configuration']['seeds']}; mean +- std over seeds; feature "
              f"scaling: {results['configuration'].get('scale', 'none')}.", "",
              f"Clips used: {data['protocol_used']}.", ""]
-    for (size, protocol), table in summarise(rows).items():
+    for (size, protocol), table in _summarise(rows).items():
         lines += [f"## size {size}, protocol {protocol}", "",
                   "| features | " + " | ".join(c.upper() for c in classifiers) + " |",
                   "|---|" + "---|" * len(classifiers)]
@@ -98,8 +133,28 @@ def _pyplot():
 
 
 def bar_chart(table: dict, title: str):
-    """The paper's grouped bar chart of one (size, protocol) table, each bar labelled with its
-    accuracy; returns the matplotlib Figure."""
+    """Draw the paper's grouped bar chart of one (size, protocol) table.
+
+    Parameters
+    ----------
+    table : dict
+        ``(features, classifier)`` to ``(mean, std, n_seeds)`` accuracy in %; the
+        ``("mfcc", "svm")`` entry becomes the baseline line.
+    title : str
+        The chart's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Bars labelled with their accuracy.
+
+    Examples
+    --------
+    >>> figure = bar_chart({("vgg", "svm"): (80.0, 2.0, 3), ("vgg", "elm"): (75.0, 1.0, 3),
+    ...                     ("mfcc", "svm"): (60.0, 0.0, 1)}, "demo")
+    >>> figure.axes[0].get_title()
+    'demo'
+    """
     plt = _pyplot()
     archs = list(dict.fromkeys(f for f, _ in table if f != MFCC))
     classifiers = list(dict.fromkeys(c for f, c in table if f != MFCC))
@@ -126,9 +181,30 @@ def bar_chart(table: dict, title: str):
 
 
 def confusion_matrices(entries: list, classes: list, title: str):
-    """One panel per entry: the confusion matrix normalised by true class (the colour, with a
-    colour bar) with its counts written in the cells, true classes down, predicted across;
-    returns the matplotlib Figure."""
+    """Draw confusion matrices, one panel per entry.
+
+    Parameters
+    ----------
+    entries : list of dict
+        ``matrix`` (counts, true classes down, predicted across), ``features`` and
+        ``classifier``.
+    classes : list of str
+        The class names, in the matrices' order.
+    title : str
+        The figure's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Each matrix normalised by true class (the colour, with a colour bar), its counts
+        written in the cells.
+
+    Examples
+    --------
+    >>> entry = {"matrix": [[5, 1], [0, 6]], "features": "vgg", "classifier": "svm"}
+    >>> len(confusion_matrices([entry], ["lo", "hi"], "demo").axes)  # a panel and its colour bar
+    2
+    """
     plt = _pyplot()
     cols = min(4, len(entries))
     rows = -(-len(entries) // cols)
@@ -165,13 +241,37 @@ def _save(fig, path: Path, dpi: int) -> None:
 
 
 def write_report(results: dict, out_dir: Path) -> None:
-    """Write every output file into out_dir (created if needed)."""
+    """Write results.json, results.csv, results.md and the PNG plots.
+
+    Parameters
+    ----------
+    results : dict
+        What :func:`~randcnn_fast.evaluation.evaluate.evaluate` returns.
+    out_dir : pathlib.Path
+        The folder to write into, created if needed.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> results = {
+    ...     "results": [{"features": "vgg", "size": "small", "classifier": "elm", "seed": 0,
+    ...                  "protocol": "paper", "accuracy": 0.9, "chosen": [{"n_hidden": 8}]}],
+    ...     "confusion": [{"features": "vgg", "size": "small", "classifier": "elm",
+    ...                    "protocol": "paper", "matrix": [[6, 0], [1, 5]]}],
+    ...     "dataset": {"name": "toy", "used": 12, "clips": 12, "classes": ["lo", "hi"],
+    ...                 "protocol_used": "3 folds"},
+    ...     "configuration": {"seeds": [0]}, "failures": []}
+    >>> write_report(results, Path("report"))
+    >>> sorted(path.name for path in Path("report").iterdir())  # doctest: +NORMALIZE_WHITESPACE
+    ['accuracy_small_paper.png', 'confusion_small_paper_elm.png', 'results.csv', 'results.json',
+     'results.md']
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     _text(out_dir / "results.json", json.dumps(results, indent=1, default=str) + "\n")
     _text(out_dir / "results.csv", _csv(results["results"]))
     _text(out_dir / "results.md", markdown(results))
     name = results["dataset"]["name"]
-    for (size, protocol), table in summarise(results["results"]).items():
+    for (size, protocol), table in _summarise(results["results"]).items():
         _save(bar_chart(table, f"{name}, size {size}, protocol {protocol}"),
               out_dir / f"accuracy_{size}_{protocol}.png", dpi=120)
         entries = [e for e in results["confusion"] if e["protocol"] == protocol

@@ -81,22 +81,45 @@ __all__ = ["ExtractSummary", "extract", "embed_shard", "load_embeddings", "FORMA
 class ExtractSummary:
     """What a run did. ``done + skipped + failed == n_clips`` once a run completes.
 
-    Attributes:
-        out_dir: the output folder.
-        n_clips: clips in the manifest.
-        done: clips embedded by this run.
-        skipped: clips embedded by an earlier run (their shard was already complete).
-        retried: clips an earlier run recorded as failed, embedded again by this one.
-        failed: clips recorded as failed in the output, by this run or an earlier one (with
-            ``retry_failed=False`` the failures of earlier runs are kept as they are);
-            non-zero means the output is missing clips.
-        seconds: wall-clock seconds of this run.
-        audio_seconds: seconds of audio (as decoded) embedded by this run.
-        errors: every failed clip, as dicts with clip_id, path, error_type and error.
-        warnings: every embedded clip whose decoding noticed something (for example a decoded
-            length other than the header's, normal for MP3), as dicts with clip_id, path and
-            warning; kept in the shards' ``warning`` column.
-        config_hash: sha256 of the canonical configuration JSON.
+    Parameters
+    ----------
+    out_dir : str
+        The output folder.
+    n_clips : int
+        Clips in the manifest.
+
+    Attributes
+    ----------
+    done : int
+        Clips embedded by this run.
+    skipped : int
+        Clips embedded by an earlier run (their shard was already complete).
+    retried : int
+        Clips an earlier run recorded as failed, embedded again by this one.
+    failed : int
+        Clips recorded as failed in the output, by this run or an earlier one (with
+        ``retry_failed=False`` the failures of earlier runs are kept as they are); non-zero
+        means the output is missing clips.
+    seconds : float
+        Wall-clock seconds of this run.
+    audio_seconds : float
+        Seconds of audio (as decoded) embedded by this run.
+    errors : list of dict
+        Every failed clip: clip_id, path, error_type and error.
+    warnings : list of dict
+        Every embedded clip whose decoding noticed something (for example a decoded length
+        other than the header's, normal for MP3): clip_id, path and warning; kept in the
+        shards' ``warning`` column.
+    config_hash : str
+        sha256 of the canonical configuration JSON.
+    failed_this_run : int
+        Clips this run tried and could not embed.
+
+    Examples
+    --------
+    >>> summary = ExtractSummary(out_dir="embeddings", n_clips=3, done=2, failed=1)
+    >>> summary.done + summary.skipped + summary.failed == summary.n_clips
+    True
     """
 
     out_dir: str
@@ -259,36 +282,74 @@ def extract(source, out_dir, *, arch="sample_level", size: str = "paper", seed: 
             retry_failed: bool = True, progress: bool = True) -> ExtractSummary:
     """Embed a corpus into sharded Parquet files in ``out_dir``; resumable and crash-safe.
 
-    Args:
-        source: a folder (searched recursively for ``extensions``; files sorted by relative
-            path) or a CSV manifest with a ``path`` column (relative paths are relative to the
-            CSV; its other columns, kept as text, go to the metadata).
-        out_dir: output folder (created if needed); see the module docstring for its layout.
-        arch, size, seed, length, pad, precision, features: the
-            :class:`~randcnn_fast.Embedder` configuration (``arch`` a built-in name, an
-            architecture file or a Network).
-        hop, window: seconds; both given, each shard row is a frame embedding
-            (:meth:`~randcnn_fast.Embedder.embed_frames`, every file whole) with its ``time``,
-            the frame's centre in seconds; ``length`` and ``pad`` then play no part.
-        min_seconds: files shorter than this are recorded as failures ("too short");
-            0 embeds any file with a sample.
-        extensions: audio file extensions for a folder source.
-        shard_size: clips per shard; part of the configuration.
-        overwrite: delete a previous run in ``out_dir`` (another configuration or other files)
-            and start again; without it such a run is refused with the differences.
-        n_threads: threads per forward pass (0 = all cores). With ``workers``, 0 splits the
-            cores between the workers.
-        workers: run the shards on a local Dask cluster of this many single-threaded worker
-            processes.
-        scheduler: address of a running Dask scheduler to run the shards on (its workers need
-            randcnn_fast and pyarrow, and must see ``source`` and ``out_dir`` at the same paths).
-        retry_failed: embed again the clips an earlier run recorded as failed (a file that was
-            unreadable for a moment is not a hole forever); False keeps their failures.
-        progress: show a progress bar and print the summary to stderr.
+    Parameters
+    ----------
+    source : str or os.PathLike
+        A folder (searched recursively for ``extensions``; files sorted by relative path) or a
+        CSV manifest with a ``path`` column (relative paths are relative to the CSV; its other
+        columns, kept as text, go to the metadata).
+    out_dir : str or os.PathLike
+        Output folder (created if needed); see the module docstring for its layout.
+    arch, size, seed, length, pad, precision, features
+        The :class:`~randcnn_fast.Embedder` configuration (``arch`` a built-in name, an
+        architecture file or a Network).
+    hop, window : float, optional
+        Seconds; both given, each shard row is a frame embedding
+        (:meth:`~randcnn_fast.Embedder.embed_frames`, every file whole) with its ``time``, the
+        frame's centre in seconds; ``length`` and ``pad`` then play no part.
+    min_seconds : float
+        Files shorter than this are recorded as failures ("too short"); 0 embeds any file
+        with a sample.
+    extensions : iterable of str
+        Audio file extensions for a folder source.
+    shard_size : int
+        Clips per shard; part of the configuration.
+    overwrite : bool
+        Delete a previous run in ``out_dir`` (another configuration or other files) and start
+        again; without it such a run is refused with the differences.
+    n_threads : int
+        Threads per forward pass (0 = all cores). With ``workers``, 0 splits the cores between
+        the workers.
+    workers : int, optional
+        Run the shards on a local Dask cluster of this many single-threaded worker processes.
+    scheduler : str, optional
+        Address of a running Dask scheduler to run the shards on (its workers need
+        randcnn_fast and pyarrow, and must see ``source`` and ``out_dir`` at the same paths).
+    retry_failed : bool
+        Embed again the clips an earlier run recorded as failed (a file that was unreadable for
+        a moment is not a hole forever); False keeps their failures.
+    progress : bool
+        Show a progress bar and print the summary to stderr.
 
-    Returns:
-        :class:`ExtractSummary`; ``summary.failed`` > 0 when any clip could not be embedded
-        (the reasons are in ``summary.errors`` and ``errors/*.parquet``).
+    Returns
+    -------
+    ExtractSummary
+        ``summary.failed`` > 0 when any clip could not be embedded (the reasons are in
+        ``summary.errors`` and ``errors/*.parquet``).
+
+    Raises
+    ------
+    ValueError
+        For a bad option, or an ``out_dir`` holding another run (without ``overwrite``).
+    PermissionError
+        When ``out_dir`` cannot be written and the run there is not complete.
+    RuntimeError
+        When another run is writing into ``out_dir``.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile
+    >>> from pathlib import Path
+    >>> Path("clips").mkdir()
+    >>> for i in range(3):
+    ...     soundfile.write(f"clips/{i}.wav", np.zeros(12000, np.float32), 12000)
+    >>> _ = Path("clips/broken.wav").write_bytes(b"not audio")
+    >>> summary = extract("clips", "embeddings", arch="vgg", size="small", progress=False)
+    >>> summary.done, summary.failed, summary.errors[0]["error_type"]
+    (3, 1, 'AudioError')
+    >>> again = extract("clips", "embeddings", arch="vgg", size="small", progress=False)
+    >>> again.done, again.skipped
+    (0, 3)
     """
     started = time.perf_counter()
     require_pyarrow()  # fail early, with what to install

@@ -6,6 +6,8 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
+__all__ = ["LOCK_FILE", "run_lock"]
+
 LOCK_FILE = ".extract.lock"
 
 
@@ -15,8 +17,33 @@ def run_lock(out_dir: Path):
     it if the process dies), refusing a second concurrent run into the same folder; the file is
     removed when the run ends, so a finished folder holds only its results.
 
-    Yields True, or False where out_dir cannot be written (a read-only folder): such a run may
-    only read and check what is there.
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        The extraction's folder (it exists).
+
+    Yields
+    ------
+    bool
+        True, or False where out_dir cannot be written (a read-only folder): such a run may
+        only read and check what is there.
+
+    Raises
+    ------
+    RuntimeError
+        When another run holds the lock, naming the folder.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> with run_lock(Path(".")) as writable:
+    ...     with run_lock(Path(".")):
+    ...         pass
+    Traceback (most recent call last):
+    ...
+    RuntimeError: another extraction is writing into . (it holds .extract.lock); wait for it or stop it
+    >>> Path(LOCK_FILE).exists()
+    False
     """
     try:
         import fcntl

@@ -9,6 +9,8 @@ import numpy as np
 from ..input.manifests import absolute_path, audio_files, normalise_extensions, read_csv
 from .store import RESERVED_COLUMNS, require_pyarrow
 
+__all__ = ["read_manifest"]
+
 def _folder_manifest(root: Path, extensions) -> tuple[list[str], dict[str, list[str]]]:
     """Audio files under ``root`` (recursive; hidden files and folders skipped), sorted by
     path relative to ``root``."""
@@ -51,6 +53,39 @@ def _csv_manifest(csv_path: Path) -> tuple[list[str], dict[str, list[str]]]:
 
 
 def read_manifest(source, extensions) -> tuple[list[str], dict[str, list[str]]]:
+    """The clips of an extraction, in clip_id order.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        A folder (searched recursively for ``extensions``; files sorted by path relative to
+        it) or a CSV file with a ``path`` column (relative paths taken relative to the CSV's
+        folder; its other columns kept as text).
+    extensions : iterable of str
+        Audio file extensions, for a folder.
+
+    Returns
+    -------
+    paths : list of str
+        Absolute paths.
+    extra : dict of str to list of str
+        The CSV's other columns, one value per clip (empty for a folder).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        For a missing source, an empty folder, or a CSV without a usable ``path`` column.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> Path("corpus/b").mkdir(parents=True)
+    >>> for name in ("corpus/b/x.wav", "corpus/a.wav"):
+    ...     Path(name).touch()
+    >>> paths, extra = read_manifest("corpus", [".wav"])
+    >>> [Path(p).relative_to(Path("corpus").resolve()).as_posix() for p in paths], extra
+    (['a.wav', 'b/x.wav'], {})
+    """
     path = absolute_path(source)
     if path.is_dir():
         return _folder_manifest(path, extensions)

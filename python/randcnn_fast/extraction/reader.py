@@ -10,19 +10,48 @@ import numpy as np
 from .store import (CONFIG_FILE, ERRORS_DIR, HASH_KEY, MANIFEST_FILE, SHARD_KEY, SHARDS_DIR,
                     require_pandas, require_pyarrow)
 
+__all__ = ["load_embeddings"]
+
 def load_embeddings(out_dir, *, frames: bool = False):
     """The embeddings written so far in ``out_dir``, sorted by clip_id (and time).
 
-    Args:
-        out_dir: the output folder of :func:`extract`.
-        frames: True to read a run of frame embeddings (``hop`` and ``window``); reading one
-            kind of run as the other is an error.
+    Parameters
+    ----------
+    out_dir : str or os.PathLike
+        The output folder of :func:`~randcnn_fast.extraction.extract.extract`.
+    frames : bool
+        True to read a run of frame embeddings (``hop`` and ``window``); reading one kind of
+        run as the other is an error.
 
-    Returns:
-        ``(X, metadata)``: X float32 (n_rows, n_features); metadata a pandas DataFrame with
-        clip_id, path, seconds (of the decoded clip), warning (None, or what decoding noticed),
-        for frames the frame's centre ``time`` in seconds, and the manifest's extra columns,
-        row k describing X[k]. Clips that failed, or whose shard is not written yet, are absent.
+    Returns
+    -------
+    X : numpy.ndarray
+        float32 (n_rows, n_features).
+    metadata : pandas.DataFrame
+        clip_id, path, seconds (of the decoded clip), warning (None, or what decoding
+        noticed), for frames the frame's centre ``time`` in seconds, and the manifest's extra
+        columns, row k describing X[k]. Clips that failed, or whose shard is not written yet,
+        are absent.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``out_dir`` holds no extraction.
+    ValueError
+        For a shard written by another configuration, or the wrong ``frames``.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile
+    >>> from pathlib import Path
+    >>> from randcnn_fast.extraction.extract import extract
+    >>> Path("clips").mkdir()
+    >>> for i in range(3):
+    ...     soundfile.write(f"clips/{i}.wav", np.zeros(12000, np.float32), 12000)
+    >>> _ = extract("clips", "embeddings", arch="vgg", size="small", progress=False)
+    >>> X, metadata = load_embeddings("embeddings")
+    >>> X.shape, metadata["clip_id"].tolist()
+    ((3, 160), [0, 1, 2])
     """
     pa, pq = require_pyarrow()
     pd = require_pandas()

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from ..atomic import TMP_MARK, atomic_write
 
+__all__ = ["FORMAT_VERSION", "config_hash"]
+
 #: Version of the on-disk layout and of the decoding behind it; part of the configuration hash,
 #: so a store written under another version is refused rather than mixed with this one.
 FORMAT_VERSION = 2
@@ -53,7 +55,25 @@ def _canonical(obj) -> str:
 
 
 def config_hash(config: dict) -> str:
-    """sha256 of the canonical JSON of a configuration dict."""
+    """The sha256 of a configuration's canonical JSON (sorted keys, no spaces), which keys a run.
+
+    Parameters
+    ----------
+    config : dict
+        JSON-serialisable.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits; equal dicts give equal hashes whatever their key order.
+
+    Examples
+    --------
+    >>> config_hash({"arch": "vgg", "seed": 0}) == config_hash({"seed": 0, "arch": "vgg"})
+    True
+    >>> len(config_hash({}))
+    64
+    """
     return hashlib.sha256(_canonical(config).encode()).hexdigest()
 
 

@@ -18,6 +18,8 @@ from ..network.archfile import network_from_dict
 from .store import (ERRORS_DIR, HASH_KEY, SHARD_KEY, SHARDS_DIR, config_hash, require_pyarrow,
                     shard_name, shard_warnings, write_parquet)
 
+__all__ = ["embed_shard"]
+
 _EMBEDDERS: dict = {}
 _EMBEDDERS_LOCK = threading.Lock()
 
@@ -56,23 +58,48 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
                 on_clip=None) -> dict:
     """Embed clips of one shard and write the shard's errors part and embeddings part.
 
-    This is the unit of work of :func:`extract`, locally and on Dask workers alike. ``rows``
-    are all the shard's clips for a new shard, or, for a retry, clips that an earlier run
-    recorded as failed: the shard's other clips then keep what is recorded for them.
+    This is the unit of work of :func:`~randcnn_fast.extraction.extract.extract`, locally and
+    on Dask workers alike. ``rows`` are all the shard's clips for a new shard, or, for a retry,
+    clips that an earlier run recorded as failed: the shard's other clips then keep what is
+    recorded for them.
 
-    Args:
-        shard_index: the shard's index ``i``.
-        rows: the clips to embed as ``(clip_id, path)`` pairs, clip_ids in
-            ``[i*shard_size, (i+1)*shard_size)``.
-        config: the run's configuration (``config.json``'s ``"config"``).
-        out_dir: the output folder (on a file system this process can write).
-        n_threads: threads for the forward pass (0 = all cores); results do not depend on it.
-        on_clip: optional callback ``on_clip(audio_seconds_or_None)`` after each clip.
+    Parameters
+    ----------
+    shard_index : int
+        The shard's index ``i``.
+    rows : iterable of (int, str)
+        The clips to embed as ``(clip_id, path)`` pairs, clip_ids in
+        ``[i*shard_size, (i+1)*shard_size)``.
+    config : dict
+        The run's configuration (``config.json``'s ``"config"``).
+    out_dir : str or os.PathLike
+        The output folder (on a file system this process can write).
+    n_threads : int
+        Threads for the forward pass (0 = all cores); results do not depend on it.
+    on_clip : callable, optional
+        Called as ``on_clip(audio_seconds_or_None)`` after each clip.
 
-    Returns:
-        dict with ``shard``, ``done`` and ``failed`` (of ``rows``), ``audio_seconds`` (of the
-        clips embedded now), and the whole shard's ``errors`` (dicts with clip_id, path,
-        error_type, error) and ``warnings`` (dicts with clip_id, path, warning).
+    Returns
+    -------
+    dict
+        ``shard``, ``done`` and ``failed`` (of ``rows``), ``audio_seconds`` (of the clips
+        embedded now), and the whole shard's ``errors`` (dicts with clip_id, path, error_type,
+        error) and ``warnings`` (dicts with clip_id, path, warning).
+
+    Examples
+    --------
+    >>> import json, numpy as np, soundfile
+    >>> from pathlib import Path
+    >>> from randcnn_fast.extraction.extract import extract
+    >>> Path("clips").mkdir()
+    >>> for i in range(2):
+    ...     soundfile.write(f"clips/{i}.wav", np.zeros(12000, np.float32), 12000)
+    >>> _ = extract("clips", "run", arch="vgg", size="small", progress=False)
+    >>> config = json.loads(Path("run/config.json").read_text())["config"]
+    >>> paths = sorted(str(p.resolve()) for p in Path("clips").iterdir())
+    >>> result = embed_shard(0, list(enumerate(paths)), config, "again", n_threads=1)
+    >>> result["done"], result["failed"], sorted(p.name for p in Path("again").iterdir())
+    (2, 0, ['errors', 'shards'])
     """
     pa, pq = require_pyarrow()
     out_dir = Path(out_dir)

@@ -28,6 +28,9 @@ from ..input.audio import MIN_SECONDS, decode_file
 from ..network.archfile import network_from_dict
 from .embedder import Embedder, FileEmbedding
 
+__all__ = ["MFCC", "FeatureConfig", "dataset_features"]
+
+#: The ``arch`` of :class:`FeatureConfig` that names the 120-d MFCC baseline.
 MFCC = "mfcc"
 
 #: Part of every cache key: raised whenever what an entry holds, or the decoding behind it,
@@ -37,10 +40,27 @@ CACHE_FORMAT = 2
 
 @dataclass(frozen=True)
 class FeatureConfig:
-    """What a clip's features depend on. ``arch="mfcc"`` is the 120-d MFCC baseline.
+    """What a clip's features depend on; part of every cache key.
 
-    ``network`` holds the canonical JSON description of a network that is not a built-in (an
-    architecture file, a Network, a width set by ``features``), "" for a built-in's name.
+    Parameters
+    ----------
+    arch : str
+        A built-in architecture's name, or :data:`MFCC` for the 120-d MFCC baseline.
+    size, seed, length, pad, logmel_preset, backend_features, precision, features
+        As :class:`randcnn_fast.Embedder` takes them.
+    network : str
+        The canonical JSON description of a network that is not a built-in (an
+        architecture file, a Network, a width set by ``features``); "" for a built-in's name.
+
+    Attributes
+    ----------
+    label : str
+        How results name the features, such as "vgg (small)" or "MFCC (120)".
+
+    Examples
+    --------
+    >>> FeatureConfig("vgg").label, FeatureConfig(MFCC).label
+    ('vgg (small)', 'MFCC (120)')
     """
 
     arch: str
@@ -56,10 +76,11 @@ class FeatureConfig:
 
     @property
     def label(self) -> str:
+        """How results name the features."""
         return "MFCC (120)" if self.arch == MFCC else f"{self.arch} ({self.size})"
 
 
-def default_cache_dir() -> Path:
+def _default_cache_dir() -> Path:
     return Path(os.environ.get("RANDCNN_FAST_CACHE", Path.home() / ".cache" / "randcnn_fast")) / "features"
 
 
@@ -99,14 +120,42 @@ def _load(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
 
 def dataset_features(paths, config: FeatureConfig, *, cache_dir: Path | None = None,
                      n_threads: int = 0, progress: bool = True):
-    """Features of every file.
+    """Compute, or read from the cache, the features of every file.
 
-    Returns ``(X, failures, warnings)``: X float32 (n_files, n_features) with NaN rows for
-    failures; failures as dicts {"path", "features", "error"}; warnings (clips embedded, but
-    whose decoding noticed something, such as an MP3 length other than its header's) as dicts
-    {"path", "warning"}.
+    Parameters
+    ----------
+    paths : sequence of str
+        Audio files.
+    config : FeatureConfig
+        The features to compute.
+    cache_dir : str or os.PathLike, optional
+        Where entries are kept; ``$RANDCNN_FAST_CACHE/features`` (default
+        ``~/.cache/randcnn_fast/features``) when None.
+    n_threads : int
+        Threads for embedding; 0 uses every core.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    X : numpy.ndarray
+        float32 (n_files, n_features), NaN rows for failures.
+    failures : list of dict
+        ``{"path", "features", "error"}`` per file that could not be used.
+    warnings : list of dict
+        ``{"path", "warning"}`` per thing decoding noticed in a clip that was embedded (such
+        as an MP3 length other than its header's).
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile
+    >>> soundfile.write("tone.wav", np.zeros(12000, np.float32), 12000)
+    >>> X, failures, warnings = dataset_features(
+    ...     ["tone.wav", "missing.wav"], FeatureConfig(MFCC), cache_dir="cache", progress=False)
+    >>> X.shape, bool(np.isnan(X[1]).all()), [f["path"] for f in failures]
+    ((2, 120), True, ['missing.wav'])
     """
-    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
+    cache_dir = _default_cache_dir() if cache_dir is None else Path(cache_dir)
     embedder = None
     if config.arch != MFCC:
         arch = network_from_dict(json.loads(config.network))[0] if config.network else config.arch

@@ -20,6 +20,8 @@ from ..network.frames import DEFAULT_HOP, DEFAULT_WINDOW, frame_grid
 from ..network.layers import Network, NetworkSummary
 from ..network.weights import check_seed, make_parameters
 
+__all__ = ["Embedder", "FileEmbedding", "embed", "embed_frames", "PRECISIONS"]
+
 INPUTS = ("audio", "logmel")
 PRECISIONS = ("fp32", "bf16")
 BACKENDS = ("native", "onnx")
@@ -27,8 +29,29 @@ BACKENDS = ("native", "onnx")
 
 @dataclass(frozen=True)
 class FileEmbedding:
-    """One file's embedding (:meth:`Embedder.embed_file`): the vector, the seconds of audio
-    decoded, and the warnings of decoding (each naming the file)."""
+    """One file's embedding, as :meth:`Embedder.embed_file` returns it.
+
+    Parameters
+    ----------
+    vector : numpy.ndarray
+        float32 (n_features,).
+    seconds : float
+        Seconds of audio decoded.
+    warnings : tuple of str
+        What decoding noticed, each naming the file.
+
+    Attributes
+    ----------
+    vector, seconds, warnings
+        As given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> result = FileEmbedding(np.zeros(160, np.float32), 2.5)
+    >>> result.seconds, result.warnings
+    (2.5, ())
+    """
 
     vector: np.ndarray
     seconds: float
@@ -71,6 +94,7 @@ def _is_path_list(value) -> bool:
 
 
 def check_threads(n_threads) -> int:
+    """``n_threads`` as an int; ValueError unless it is an integer >= 0 (0: all cores)."""
     if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) or n_threads < 0:
         raise ValueError(f"n_threads must be an integer >= 0 (0 = all cores), got {n_threads!r}")
     return int(n_threads)
@@ -131,8 +155,31 @@ class Embedder:
         CUDA provider is not available; it never falls back to the CPU silently.
     min_seconds : float
         Audio arrays shorter than this are refused (default
-        :data:`randcnn_fast.input.audio.MIN_SECONDS`, 0.1 s: shorter is more likely a damaged or
-        misread input than a sound); 0 accepts any clip.
+        :data:`randcnn_fast.input.audio.MIN_SECONDS`, 0.1 s: shorter is more likely a damaged
+        or misread input than a sound); 0 accepts any clip.
+
+    Attributes
+    ----------
+    network : Network
+        The architecture, at its size and width.
+    arch, size, seed, length, pad, input, backend, device, precision, n_threads
+        The settings, resolved.
+    n_features : int
+        The embedding size.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter and the choices, for any setting out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> embedder = Embedder("vgg", size="small")
+    >>> embedder.n_features
+    160
+    >>> embedder.embed(np.zeros(12000, np.float32), sr=12000).shape
+    (160,)
     """
 
     def __init__(self, arch: str = "sample_level", *, size: str = "paper", seed: int = 0,
@@ -192,21 +239,49 @@ class Embedder:
 
     @property
     def n_features(self) -> int:
+        """The embedding size."""
         return self.network.n_features
 
     def parameters(self) -> "OrderedDict[str, np.ndarray]":
-        """Weights and biases by name, in PyTorch/ONNX layout and layer order (copies).
+        """Return copies of the weights and biases, by name, in layer order.
 
-        Convolution weights are (out_channels, in_channels, *kernel) and biases
-        (out_channels,), so the same network can be rebuilt in another framework.
+        Returns
+        -------
+        collections.OrderedDict of str to numpy.ndarray
+            PyTorch/ONNX layout: convolution weights (out_channels, in_channels, *kernel) and
+            biases (out_channels,), float32, so the same network can be rebuilt in another
+            framework.
+
+        Examples
+        --------
+        >>> params = Embedder("vgg", size="small").parameters()
+        >>> params["conv1.weight"].shape
+        (32, 1, 3, 3)
         """
         return OrderedDict((name, value.copy()) for name, value in self._params.items())
 
     def to_onnx(self, path) -> None:
-        """Write the network with its weights as an ONNX model (opset pinned, dynamic batch
-        axis): input "input" float32 (batch, 1, time, freq), output "embedding" float32
-        (batch, n_features). The log-mel front-end stays outside the graph: spectrogram models
-        take log-mel frames (as from :func:`randcnn_fast.logmel`), waveform models samples."""
+        """Write the network with its weights as an ONNX model.
+
+        The opset is pinned and the batch axis dynamic: input "input" float32 (batch, 1,
+        time, freq), output "embedding" float32 (batch, n_features). The log-mel front-end
+        stays outside the graph: spectrogram models take log-mel frames (as from
+        :func:`randcnn_fast.logmel`), waveform models samples.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The ``.onnx`` file to write.
+
+        Raises
+        ------
+        ImportError
+            Naming the install command, without onnx and onnxruntime.
+
+        Examples
+        --------
+        >>> Embedder("vgg", size="small").to_onnx("vgg.onnx")  # doctest: +SKIP
+        """
         from ..backends.onnx_runtime import build_model, require_onnx
         require_onnx()
         import onnx
@@ -214,8 +289,24 @@ class Embedder:
         onnx.save(build_model(self.network, self._params, self.length), str(path))
 
     def describe(self, length: int | None = None) -> NetworkSummary:
-        """Layers, output shapes, parameters and MACs for ``length`` (default: the embedder's
-        length); ``print()`` it for a table."""
+        """Summarise layers, output shapes, parameters and MACs for an input length.
+
+        Parameters
+        ----------
+        length : int, optional
+            Samples or frames; the embedder's length when None.
+
+        Returns
+        -------
+        NetworkSummary
+            ``print()`` it for a table.
+
+        Examples
+        --------
+        >>> summary = Embedder("vgg", size="small").describe()
+        >>> summary.input_length, summary.n_features
+        (1376, 160)
+        """
         return self.network.describe(self.length if length is None else length)
 
     def embed(self, clips, *, sr: float | None = None, channel_axis: int | None = None) -> np.ndarray:
@@ -238,6 +329,20 @@ class Embedder:
         -------
         numpy.ndarray
             float32, (n_features,) for one clip, (n_clips, n_features) for a batch.
+
+        Raises
+        ------
+        AudioError, ValueError
+            For unusable audio (naming the clip or file) or a clip too short for the network.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> embedder = Embedder("vgg", size="small")
+        >>> embedder.embed(np.zeros(12000, np.float32), sr=12000).shape
+        (160,)
+        >>> embedder.embed(np.zeros((3, 8000), np.float32), sr=8000).shape
+        (3, 160)
         """
         if self.input == "audio" and sr is None and channel_axis is None and _is_path_list(clips):
             return self._embed_files(list(clips))
@@ -267,9 +372,11 @@ class Embedder:
 
         Examples
         --------
-        >>> result = Embedder("vgg", size="small").embed_file("song.mp3")   # doctest: +SKIP
-        >>> result.vector.shape, result.warnings                            # doctest: +SKIP
-        ((160,), ())
+        >>> import numpy as np, soundfile
+        >>> soundfile.write("tone.wav", np.zeros(16000, np.float32), 16000)
+        >>> result = Embedder("vgg", size="small").embed_file("tone.wav")
+        >>> result.vector.shape, result.seconds, result.warnings
+        ((160,), 1.0, ())
         """
         return self._embed_file_on(path, self.n_threads)
 
@@ -295,11 +402,16 @@ class Embedder:
 
         Examples
         --------
-        >>> embedder = Embedder("vgg", size="small")                          # doctest: +SKIP
-        >>> for path, result in embedder.embed_files(["a.wav", "b.mp3"]):     # doctest: +SKIP
-        ...     print(path, result.vector.shape)
+        >>> import numpy as np, soundfile
+        >>> for name in ("a.wav", "b.wav"):
+        ...     soundfile.write(name, np.zeros(12000, np.float32), 12000)
+        >>> embedder = Embedder("vgg", size="small")
+        >>> for path, result in embedder.embed_files(["a.wav", "b.wav", "missing.wav"]):
+        ...     print(path, getattr(result, "vector", result).shape
+        ...           if not isinstance(result, Exception) else type(result).__name__)
         a.wav (160,)
-        b.mp3 (160,)
+        b.wav (160,)
+        missing.wav AudioError
         """
         paths = [os.fspath(p) for p in paths]
         side_by_side = self._clips_at_once(len(paths))
@@ -354,6 +466,15 @@ class Embedder:
             A hop or window that is not positive or is longer than a clip (naming the value
             and the clip's duration), a clip too short for the network, ``input="logmel"`` or
             the ONNX backend.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> embedder = Embedder("sample_level", size="small", pad="none")
+        >>> frames, timestamps = embedder.embed_frames(np.zeros(12000, np.float32), sr=12000,
+        ...                                            hop=0.25, window=0.5)
+        >>> frames.shape, timestamps
+        ((3, 161), array([0.25, 0.5 , 0.75]))
         """
         if self.input == "logmel":
             raise ValueError("embed_frames takes audio, which places frames in time; "
@@ -500,11 +621,33 @@ def embed(audio, arch: str = "sample_level", *, sr: float | None = None, size: s
           n_threads: int = 0, backend: str = "native", device: str = "cpu",
           precision: str = "fp32", features: int | None = None,
           channel_axis: int | None = None, min_seconds: float = audio_io.MIN_SECONDS) -> np.ndarray:
-    """Embed audio with a random-weight CNN:
-    ``Embedder(arch, ...).embed(audio, sr=sr, channel_axis=channel_axis)``.
+    """Embed audio with a random-weight CNN, in one call.
 
-    See :class:`Embedder` and :meth:`Embedder.embed` for the parameters (``arch`` a name, a
-    file or a Network; ``features`` a width). Weights are cached per (network, seed).
+    The same as ``Embedder(arch, ...).embed(audio, sr=sr, channel_axis=channel_axis)``;
+    weights are cached per (network, seed), so repeated calls do not redraw them.
+
+    Parameters
+    ----------
+    audio : array_like, str, os.PathLike or list of paths
+        As :meth:`Embedder.embed` takes it.
+    arch : str, os.PathLike or Network
+        A built-in name, an architecture file or a Network.
+    sr, channel_axis
+        As :meth:`Embedder.embed`.
+    size, seed, length, pad, input, logmel_preset, backend_features, n_threads, backend, \
+device, precision, features, min_seconds
+        As :class:`Embedder`.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32, (n_features,) for one clip, (n_clips, n_features) for a batch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> embed(np.zeros(12000, np.float32), "vgg", sr=12000, size="small").shape
+    (160,)
     """
     embedder = Embedder(arch, size=size, seed=seed, length=length, pad=pad, input=input,
                         logmel_preset=logmel_preset, backend_features=backend_features,
@@ -518,11 +661,36 @@ def embed_frames(audio, arch: str = "sample_level", *, sr: float | None = None,
                  seed: int = 0, logmel_preset: str = "elmarc",
                  backend_features: str = "faithful", n_threads: int = 0,
                  precision: str = "fp32"):
-    """Frame-wise embeddings: ``Embedder(arch, ...).embed_frames(audio, sr=sr, hop=hop,
-    window=window)``, returning ``(frames, timestamps)``.
+    """Embed each frame of audio with a random-weight CNN, in one call.
 
-    See :meth:`Embedder.embed_frames` for the alignment and :class:`Embedder` for the other
-    parameters. Weights are cached per (arch, size, seed).
+    The same as ``Embedder(arch, ..., pad="none").embed_frames(audio, sr=sr, hop=hop,
+    window=window)``; weights are cached per (arch, size, seed).
+
+    Parameters
+    ----------
+    audio : numpy.ndarray, str, os.PathLike or list of paths
+        As :meth:`Embedder.embed_frames` takes it.
+    arch : str, os.PathLike or Network
+        A built-in name, an architecture file or a Network.
+    sr, hop, window
+        As :meth:`Embedder.embed_frames` (which states the alignment).
+    size, seed, logmel_preset, backend_features, n_threads, precision
+        As :class:`Embedder`.
+
+    Returns
+    -------
+    frames : numpy.ndarray or list of numpy.ndarray
+        float32 (n_frames, n_features) per clip.
+    timestamps : numpy.ndarray or list of numpy.ndarray
+        Each frame's centre in seconds, float64 (n_frames,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> frames, timestamps = embed_frames(np.zeros(24000, np.float32), "sample_level",
+    ...                                   sr=12000, size="small", hop=0.5, window=1.0)
+    >>> frames.shape, timestamps
+    ((3, 161), array([0.5, 1. , 1.5]))
     """
     embedder = Embedder(arch, size=size, seed=seed, pad="none", logmel_preset=logmel_preset,
                         backend_features=backend_features, n_threads=n_threads,

@@ -23,6 +23,9 @@ from .architectures import ARCHITECTURES, build
 from .layers import Concat, Conv, Feature, MaxPoolTime, MeanFrequency, Network
 from .width import check_features, scale_to_features
 
+__all__ = ["ArchitectureError", "load_architecture", "read_architecture", "network_from_dict",
+           "is_architecture_file", "describe_architecture"]
+
 SUFFIXES = (".toml", ".json")
 TOP_FIELDS = ("name", "size", "input", "length", "features", "description", "embedding", "layer")
 REQUIRED_TOP = ("name", "input", "length", "embedding", "layer")
@@ -39,7 +42,15 @@ DEFAULT_SIZE = "custom"  # the size label of a file that names none
 
 
 class ArchitectureError(ValueError):
-    """A bad architecture description: the message names the file, the layer and the problem."""
+    """A bad architecture description: the message names the file, the layer and the problem.
+
+    Examples
+    --------
+    >>> network_from_dict({"name": "x"}, where="x.toml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    randcnn_fast.network.archfile.ArchitectureError: x.toml: ...
+    """
 
 
 def _toml_module():
@@ -57,8 +68,24 @@ def _toml_module():
 
 
 def is_architecture_file(arch) -> bool:
-    """True if ``arch`` names a file rather than a built-in: a path object, or a string that
-    ends in .toml or .json or is an existing file."""
+    """Tell whether ``arch`` names an architecture file rather than a built-in.
+
+    Parameters
+    ----------
+    arch : object
+        What was given as an architecture.
+
+    Returns
+    -------
+    bool
+        True for a path object, or a string that is not a built-in name and ends in .toml or
+        .json or is an existing file.
+
+    Examples
+    --------
+    >>> is_architecture_file("vgg"), is_architecture_file("mine.toml")
+    (False, True)
+    """
     if isinstance(arch, os.PathLike):
         return True
     return isinstance(arch, str) and arch not in ARCHITECTURES and (
@@ -67,7 +94,7 @@ def is_architecture_file(arch) -> bool:
 
 def load_architecture(arch, *, size: str = "paper", backend_features: str = "faithful",
                       features: int | None = None) -> Network:
-    """The network for anything accepted as an architecture.
+    """Resolve anything accepted as an architecture to a network.
 
     Parameters
     ----------
@@ -85,8 +112,22 @@ def load_architecture(arch, *, size: str = "paper", backend_features: str = "fai
     Returns
     -------
     Network
-        Checked at its default length: a bad description raises ValueError naming the file,
-        the layer and the problem.
+        Checked at its default length.
+
+    Raises
+    ------
+    ValueError
+        For an unknown built-in name or a bad description (:class:`ArchitectureError`, naming
+        the file, the layer and the problem).
+    TypeError
+        When ``arch`` is neither a string, a path nor a Network.
+
+    Examples
+    --------
+    >>> load_architecture("vgg", size="small").n_features
+    160
+    >>> load_architecture("vgg", size="small", features=320).n_features
+    320
     """
     if features is not None:
         features = check_features(features)
@@ -108,9 +149,11 @@ def load_architecture(arch, *, size: str = "paper", backend_features: str = "fai
 
 def builtin_of(network: Network, prefer: tuple[str, str] = ("small", "faithful")
                ) -> tuple[str, str, str] | None:
-    """(arch, size, backend_features) of the built-in equal to ``network``, else None: a
-    built-in saved to a file and read back is that built-in. Where several settings give the
-    same network (``backend_features`` of a model without a back-end), ``prefer`` wins."""
+    """(arch, size, backend_features) of the built-in equal to ``network``, else None.
+
+    A built-in saved to a file and read back is that built-in. Where several settings give the
+    same network (``backend_features`` of a model without a back-end), ``prefer`` wins.
+    """
     if network.arch not in ARCHITECTURES:
         return None
     settings = [prefer] + [(size, mode) for size in ("small", "paper")
@@ -125,7 +168,33 @@ def builtin_of(network: Network, prefer: tuple[str, str] = ("small", "faithful")
 
 
 def read_architecture(path) -> tuple[Network, int | None]:
-    """The network a file describes and its ``features`` (None when it asks for none)."""
+    """Read and check an architecture file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.toml`` or ``.json`` file (docs/architectures.md lists its fields).
+
+    Returns
+    -------
+    network : Network
+        The network it describes.
+    features : int or None
+        Its ``features`` field (the embedding size to scale to), None when it has none.
+
+    Raises
+    ------
+    ArchitectureError
+        When the file is missing, unreadable, not TOML/JSON or describes no valid network.
+
+    Examples
+    --------
+    >>> from randcnn_fast.network.architectures import build
+    >>> build("timbral", "small").save("timbral.json")
+    >>> network, features = read_architecture("timbral.json")
+    >>> network.arch, network.n_features, features
+    ('timbral', 112, None)
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
@@ -144,8 +213,34 @@ def read_architecture(path) -> tuple[Network, int | None]:
 
 
 def network_from_dict(data: dict, *, where: str = "architecture") -> tuple[Network, int | None]:
-    """The network of a parsed description and its ``features``; ``where`` (the file) starts
-    every error message."""
+    """Build and check the network of a parsed architecture description.
+
+    Parameters
+    ----------
+    data : dict
+        The description, as :meth:`Network.to_dict` gives it or a TOML/JSON file holds it.
+    where : str
+        What starts every error message (the file's name).
+
+    Returns
+    -------
+    network : Network
+        The network it describes.
+    features : int or None
+        Its ``features`` field, None when it has none.
+
+    Raises
+    ------
+    ArchitectureError
+        Naming ``where``, the layer and the problem.
+
+    Examples
+    --------
+    >>> from randcnn_fast.network.architectures import build
+    >>> network = build("vgg", "small")
+    >>> network_from_dict(network.to_dict()) == (network, None)
+    True
+    """
     try:
         return _network_from_dict(data)
     except ValueError as error:
@@ -327,9 +422,32 @@ def _cycle(pending: list) -> str:
 def describe_architecture(arch, *, size: str = "small", backend_features: str = "faithful",
                           features: int | None = None, length: int | None = None,
                           save=None) -> str:
-    """The table of :meth:`Network.describe` for ``arch`` (a name, file or Network); with
-    ``save``, the network is first written there (a built-in with its docstring as its
-    ``description``), to start a new design from."""
+    """Describe an architecture as a table, and optionally write it as a file.
+
+    Parameters
+    ----------
+    arch : str, os.PathLike or Network
+        As :func:`load_architecture`.
+    size, backend_features, features
+        As :func:`load_architecture` (``size`` defaults to "small" here).
+    length : int, optional
+        The input length to describe; the network's default when None.
+    save : str or os.PathLike, optional
+        Also write the network there (a built-in with its docstring as its
+        ``description``), to start a new design from.
+
+    Returns
+    -------
+    str
+        The table of :meth:`Network.describe`, with a line naming ``save`` when given.
+
+    Examples
+    --------
+    >>> print(describe_architecture("7x96"))  # doctest: +ELLIPSIS
+    7x96 (small) on 1376 frames (minimum 7)
+    layer  operation ...
+    total  160 features ...
+    """
     network = load_architecture(arch, size=size, backend_features=backend_features,
                                 features=features)
     text = str(network.describe(length))

@@ -10,19 +10,21 @@ from typing import Callable
 
 from .layers import Concat, Conv, Feature, MaxPoolTime, MeanFrequency, Network, conv1d
 
+__all__ = ["SIZES", "ARCHITECTURES", "FRAME_LEVEL", "build", "architectures"]
+
 SIZES = ("small", "paper")
 BACKEND_FEATURES = ("faithful", "per_filter")
 WAVEFORM_LENGTH = 350_000  # samples at 12 kHz (29.17 s), the paper's GTZAN/Ballroom input
 LOGMEL_LENGTH = 1376  # frames of 256 samples (29.35 s), the paper's spectrogram input
 
 
-def pick(size: str, small: int, paper: int) -> int:
+def _pick(size: str, small: int, paper: int) -> int:
     return {"small": small, "paper": paper}[size]
 
 
-def vgg(size: str) -> Network:
+def _vgg(size: str) -> Network:
     """cnn_small_filters: five 3x3 'same' ELU convs, each max-pooled; features: pool1..pool5."""
-    filters = pick(size, 32, 717)
+    filters = _pick(size, 32, 717)
     layers, source = [], "input"
     for i, pool in enumerate([(4, 2), (4, 3), (5, 2), (4, 2), (4, 4)], start=1):
         layers.append(Conv(f"conv{i}", source, filters, (3, 3), padding=("same", "same"),
@@ -32,18 +34,18 @@ def vgg(size: str) -> Network:
                    tuple(Feature(layer.name) for layer in layers))
 
 
-def single_conv(arch: str, width: int, freq_pool: int) -> Callable[[str], Network]:
+def _single_conv(arch: str, width: int, freq_pool: int) -> Callable[[str], Network]:
     """cnn_single: one 7 x width 'valid' conv over the spectrogram, max-pooled over frequency."""
 
     def build(size: str) -> Network:
-        conv = Conv("conv1", "input", pick(size, 160, 3585), (7, width), pool=(1, freq_pool))
+        conv = Conv("conv1", "input", _pick(size, 160, 3585), (7, width), pool=(1, freq_pool))
         return Network(arch, size, "logmel", LOGMEL_LENGTH, (conv,), (Feature("conv1"),))
 
     build.__doc__ = f"{arch}: one 7x{width} conv, max-pool 1x{freq_pool}; features: its means."
     return build
 
 
-def timbral_branch(filters: int) -> list:
+def _timbral_branch(filters: int) -> list:
     """Six convs on the spectrogram (86 and 38 mel bands tall, 7, 3 and 1 frames wide), time
     padded to keep the length, each max-pooled over every frequency position, concatenated."""
     layers = []
@@ -55,7 +57,7 @@ def timbral_branch(filters: int) -> list:
     return layers + [Concat("timbral", tuple(layer.name for layer in layers))]
 
 
-def temporal_branch(filters: int, kernels: tuple[int, ...]) -> list:
+def _temporal_branch(filters: int, kernels: tuple[int, ...]) -> list:
     """The mel-band average, then four 'same' conv1d of the given lengths with nf - r, 2nf - r,
     4nf - r and 8nf - r filters (r = nf / 4, so the branch has 14 nf maps), concatenated."""
     remove = filters // 4
@@ -69,22 +71,22 @@ MUSIC_KERNELS = (165, 128, 64, 32)
 AUDIO_KERNELS = (64, 32, 16, 8)  # cnn_audio, the UrbanSound8K variant
 
 
-def timbral(size: str) -> Network:
+def _timbral(size: str) -> Network:
     """cnn_music, timbral branch: 14 nf features (nf 8 -> 112, nf 256 -> 3584)."""
-    layers = timbral_branch(pick(size, 8, 256))
+    layers = _timbral_branch(_pick(size, 8, 256))
     return Network("timbral", size, "logmel", LOGMEL_LENGTH, tuple(layers), (Feature("timbral"),))
 
 
-def temporal(size: str) -> Network:
+def _temporal(size: str) -> Network:
     """cnn_music, temporal branch: 14 nf features (nf 8 -> 112, nf 256 -> 3584)."""
-    layers = temporal_branch(pick(size, 8, 256), MUSIC_KERNELS)
+    layers = _temporal_branch(_pick(size, 8, 256), MUSIC_KERNELS)
     return Network("temporal", size, "logmel", LOGMEL_LENGTH, tuple(layers), (Feature("temporal"),))
 
 
-def both_branches(arch: str, kernels: tuple[int, ...]) -> Callable[[str], Network]:
+def _both_branches(arch: str, kernels: tuple[int, ...]) -> Callable[[str], Network]:
     def build(size: str) -> Network:
-        filters = pick(size, 4, 128)
-        layers = timbral_branch(filters) + temporal_branch(filters, kernels)
+        filters = _pick(size, 4, 128)
+        layers = _timbral_branch(filters) + _temporal_branch(filters, kernels)
         return Network(arch, size, "logmel", LOGMEL_LENGTH, tuple(layers),
                        (Feature("timbral"), Feature("temporal")))
 
@@ -93,10 +95,10 @@ def both_branches(arch: str, kernels: tuple[int, ...]) -> Callable[[str], Networ
     return build
 
 
-def sample_level(size: str) -> Network:
+def _sample_level(size: str) -> Network:
     """Sample-level CNN (after Lee et al. 2017): a strided 3-tap conv, then six 3-tap 'same'
     convs each max-pooled by 3; features: conv0 and pool1..pool6 (7 x 23 or 7 x 512)."""
-    filters = pick(size, 23, 512)
+    filters = _pick(size, 23, 512)
     layers = [conv1d("conv0", "input", filters, 3, stride=3)]
     for i in range(1, 7):
         layers.append(conv1d(f"conv{i}", f"conv{i - 1}", filters, 3, padding="same", pool=3))
@@ -104,7 +106,7 @@ def sample_level(size: str) -> Network:
                    tuple(Feature(layer.name) for layer in layers))
 
 
-def backend(source: str, filters: int) -> list:
+def _backend(source: str, filters: int) -> list:
     """The frame-level back-end: 7-tap convs over time spanning every front-end channel, with
     residual sums taken after the ReLU and a max-pool of 2 before the last conv."""
     return [
@@ -116,50 +118,77 @@ def backend(source: str, filters: int) -> list:
 
 
 def backend_features(filters: int, mode: str) -> tuple[Feature, ...]:
+    """The back-end's feature layers: collapsed to ``filters`` numbers each ("faithful") or a
+    mean per filter ("per_filter"); ValueError for another mode."""
     if mode not in BACKEND_FEATURES:
         raise ValueError(f"unknown backend_features {mode!r}; choose one of {BACKEND_FEATURES}")
     collapse = filters if mode == "faithful" else None
     return tuple(Feature(name, collapse) for name in ("backend1", "backend2", "backend3"))
 
 
-def frame_level(size: str, backend_mode: str = "faithful") -> Network:
+def _frame_level(size: str, backend_mode: str = "faithful") -> Network:
     """A 512-sample stride-32 front conv, then the back-end; features: front + 3 back-end."""
-    filters = pick(size, 40, 896)
-    layers = [conv1d("conv1", "input", filters, 512, stride=32)] + backend("conv1", filters)
+    filters = _pick(size, 40, 896)
+    layers = [conv1d("conv1", "input", filters, 512, stride=32)] + _backend("conv1", filters)
     return Network("frame_level", size, "waveform", WAVEFORM_LENGTH, tuple(layers),
                    (Feature("conv1"),) + backend_features(filters, backend_mode))
 
 
-def frame_level_many(size: str, backend_mode: str = "faithful") -> Network:
+def _frame_level_many(size: str, backend_mode: str = "faithful") -> Network:
     """Five stride-32 'same' front convs (512 to 32 samples), concatenated, then the back-end."""
-    filters = pick(size, 20, 448)
+    filters = _pick(size, 20, 448)
     front = [conv1d(f"front_k{k}", "input", filters, k, stride=32, padding="same")
              for k in (512, 256, 128, 64, 32)]
-    layers = front + [Concat("front", tuple(c.name for c in front))] + backend("front", filters)
+    layers = front + [Concat("front", tuple(c.name for c in front))] + _backend("front", filters)
     return Network("frame_level_many", size, "waveform", WAVEFORM_LENGTH, tuple(layers),
                    tuple(Feature(c.name) for c in front) + backend_features(filters, backend_mode))
 
 
 ARCHITECTURES: dict[str, Callable[..., Network]] = {
-    "sample_level": sample_level,
-    "frame_level": frame_level,
-    "frame_level_many": frame_level_many,
-    "vgg": vgg,
-    "7x96": single_conv("7x96", 96, 1),
-    "7x86": single_conv("7x86", 86, 11),
-    "timbral": timbral,
-    "temporal": temporal,
-    "timbral_temporal": both_branches("timbral_temporal", MUSIC_KERNELS),
-    "cnn_audio": both_branches("cnn_audio", AUDIO_KERNELS),
+    "sample_level": _sample_level,
+    "frame_level": _frame_level,
+    "frame_level_many": _frame_level_many,
+    "vgg": _vgg,
+    "7x96": _single_conv("7x96", 96, 1),
+    "7x86": _single_conv("7x86", 86, 11),
+    "timbral": _timbral,
+    "temporal": _temporal,
+    "timbral_temporal": _both_branches("timbral_temporal", MUSIC_KERNELS),
+    "cnn_audio": _both_branches("cnn_audio", AUDIO_KERNELS),
 }
 FRAME_LEVEL = ("frame_level", "frame_level_many")
 
 
 def build(arch: str, size: str, backend_mode: str = "faithful") -> Network:
-    """The network for ``arch`` at ``size``; ValueError naming the choices otherwise.
+    """Build a built-in architecture at one size.
 
-    ``backend_mode`` applies to the frame-level architectures: "faithful" keeps the original
-    code's one number per back-end layer, "per_filter" a mean per filter.
+    Parameters
+    ----------
+    arch : str
+        A name in :data:`ARCHITECTURES`.
+    size : {"small", "paper"}
+        "small" gives about 160 features, "paper" about 3585 (the published figures').
+    backend_mode : {"faithful", "per_filter"}
+        Applies to the frame-level architectures: "faithful" keeps the original code's one
+        number per back-end layer, "per_filter" a mean per filter.
+
+    Returns
+    -------
+    Network
+        The network, checked at its default length.
+
+    Raises
+    ------
+    ValueError
+        Naming the choices, for an unknown ``arch``, ``size`` or ``backend_mode``.
+
+    Examples
+    --------
+    >>> network = build("vgg", "small")
+    >>> network.input_kind, network.n_features
+    ('logmel', 160)
+    >>> build("frame_level", "small", "per_filter").n_features
+    160
     """
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown arch {arch!r}; choose one of {sorted(ARCHITECTURES)}")
@@ -173,8 +202,23 @@ def build(arch: str, size: str, backend_mode: str = "faithful") -> Network:
 
 
 def architectures() -> list[dict]:
-    """Every architecture with its input kind, default input length, and per size the feature
-    count, parameters and MACs for the default input."""
+    """List every built-in architecture with its input and, per size, its costs.
+
+    Returns
+    -------
+    list of dict
+        Per architecture: ``arch``, ``input`` kind, ``default_length``, ``unit``,
+        ``min_length``, and per size in :data:`SIZES` a dict of ``features``, ``parameters``
+        and ``macs`` for the default input.
+
+    Examples
+    --------
+    >>> table = architectures()
+    >>> [row["arch"] for row in table][:3]
+    ['sample_level', 'frame_level', 'frame_level_many']
+    >>> table[0]["small"]["features"], table[0]["unit"]
+    (161, 'samples')
+    """
     table = []
     for arch in ARCHITECTURES:
         row = None

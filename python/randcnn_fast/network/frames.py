@@ -32,6 +32,8 @@ from ..frontend.spectrogram import HOP as LOGMEL_HOP
 from ..input.audio import SAMPLE_RATE
 from .layers import Conv, MaxPoolTime, Network
 
+__all__ = ["FrameGrid", "frame_grid", "to_samples"]
+
 DEFAULT_HOP = 0.1  # seconds
 DEFAULT_WINDOW = 1.0  # seconds
 # Segments up to this many positions are summed by gathers, longer ones by reduceat.
@@ -43,8 +45,34 @@ BLOCK_ROWS = 4096
 
 @dataclass(frozen=True)
 class FrameGrid:
-    """Windows of ``window`` samples every ``hop`` samples over a clip of ``n_samples`` (all
-    at 12 kHz)."""
+    """Windows of ``window`` samples every ``hop`` samples over a clip (all at 12 kHz).
+
+    Parameters
+    ----------
+    n_samples : int
+        The clip's length.
+    hop : int
+        Samples between the starts of consecutive frames.
+    window : int
+        Samples in a frame.
+
+    Attributes
+    ----------
+    n_frames : int
+        Whole windows that fit in the clip.
+    starts : numpy.ndarray
+        The first sample of each frame, int64 (n_frames,).
+    timestamps : numpy.ndarray
+        The centre of each frame in seconds, float64 (n_frames,).
+
+    Examples
+    --------
+    >>> grid = FrameGrid(n_samples=36000, hop=6000, window=12000)
+    >>> grid.n_frames
+    5
+    >>> grid.timestamps
+    array([0.5, 1. , 1.5, 2. , 2.5])
+    """
 
     n_samples: int
     hop: int
@@ -67,7 +95,34 @@ class FrameGrid:
 
 
 def to_samples(seconds, what: str) -> int:
-    """A positive duration in seconds as a whole number of 12 kHz samples (rounded)."""
+    """Convert a positive duration in seconds to a whole number of 12 kHz samples (rounded).
+
+    Parameters
+    ----------
+    seconds : float
+        The duration.
+    what : str
+        Its name, for error messages.
+
+    Returns
+    -------
+    int
+        Samples, at least 1.
+
+    Raises
+    ------
+    ValueError
+        When ``seconds`` is not finite, not positive, or shorter than one sample.
+
+    Examples
+    --------
+    >>> to_samples(0.1, "hop")
+    1200
+    >>> to_samples(0, "hop")
+    Traceback (most recent call last):
+    ...
+    ValueError: hop=0 s must be positive
+    """
     if isinstance(seconds, bool) or not isinstance(seconds, Real) or not math.isfinite(seconds):
         raise ValueError(f"{what} must be a finite number of seconds, got {seconds!r}")
     if seconds <= 0:
@@ -80,9 +135,33 @@ def to_samples(seconds, what: str) -> int:
 
 
 def frame_grid(n_samples: int, hop: float, window: float, *, name: str = "audio") -> FrameGrid:
-    """The frames of a clip of ``n_samples`` samples at 12 kHz for ``hop`` and ``window`` in
-    seconds; ValueError naming the value and the limit when either is not positive or is
-    longer than the clip."""
+    """Lay frames of ``window`` seconds every ``hop`` seconds over a clip.
+
+    Parameters
+    ----------
+    n_samples : int
+        The clip's length in samples at 12 kHz.
+    hop, window : float
+        Seconds between frame starts, and in a frame.
+    name : str
+        The clip's name, for error messages.
+
+    Returns
+    -------
+    FrameGrid
+        The frames, in samples.
+
+    Raises
+    ------
+    ValueError
+        Naming the value and the limit when ``hop`` or ``window`` is not positive or is
+        longer than the clip.
+
+    Examples
+    --------
+    >>> frame_grid(24000, hop=0.5, window=1.0)
+    FrameGrid(n_samples=24000, hop=6000, window=12000)
+    """
     hop_n, window_n = to_samples(hop, "hop"), to_samples(window, "window")
     duration = n_samples / SAMPLE_RATE
     for what, value, samples in (("hop", hop, hop_n), ("window", window, window_n)):
@@ -94,7 +173,7 @@ def frame_grid(n_samples: int, hop: float, window: float, *, name: str = "audio"
 
 
 @dataclass(frozen=True)
-class Footprint:
+class _Footprint:
     """Where a tensor's positions sit in the input: position ``p`` reads input rows
     ``[start + p * scale, start + p * scale + span)`` (rows before 0 or past the end are
     padding)."""
@@ -104,32 +183,32 @@ class Footprint:
     span: int
 
 
-def footprints(network: Network, length: int) -> dict[str, Footprint]:
+def _footprints(network: Network, length: int) -> dict[str, _Footprint]:
     """The footprint of every tensor for an input of ``length`` rows ('same' padding depends
     on the length)."""
     shapes = network.shapes(length)
-    prints = {"input": Footprint(0, 1, 1)}
+    prints = {"input": _Footprint(0, 1, 1)}
     for layer in network.layers:
         src = prints[layer.sources[0]]
         if isinstance(layer, Conv):
             k, s, pool = layer.kernel[0], layer.stride[0], layer.pool[0]
             before = layer.paddings(shapes[layer.source])[0]
-            prints[layer.name] = Footprint(src.start - before * src.scale, src.scale * s * pool,
-                                           ((pool - 1) * s + k - 1) * src.scale + src.span)
+            prints[layer.name] = _Footprint(src.start - before * src.scale, src.scale * s * pool,
+                                            ((pool - 1) * s + k - 1) * src.scale + src.span)
         elif isinstance(layer, MaxPoolTime):
-            prints[layer.name] = Footprint(src.start, src.scale * layer.pool,
-                                           (layer.pool - 1) * src.scale + src.span)
+            prints[layer.name] = _Footprint(src.start, src.scale * layer.pool,
+                                            (layer.pool - 1) * src.scale + src.span)
         else:  # MeanFrequency keeps the grid; a Concat takes its first input's
             prints[layer.name] = src
     return prints
 
 
-def ceil_div(a, b):
+def _ceil_div(a, b):
     return -np.floor_divide(-a, b)
 
 
-def position_ranges(footprint: Footprint, rows_per_sample_unit: int, n_positions: int,
-                    grid: FrameGrid) -> tuple[np.ndarray, np.ndarray]:
+def _position_ranges(footprint: _Footprint, rows_per_sample_unit: int, n_positions: int,
+                     grid: FrameGrid) -> tuple[np.ndarray, np.ndarray]:
     """Per frame, the positions ``[lo, hi)`` of a tensor whose centres fall in its span (the
     nearest one where none does), int64 arrays (n_frames,), both non-decreasing.
 
@@ -139,12 +218,12 @@ def position_ranges(footprint: Footprint, rows_per_sample_unit: int, n_positions
     offset = unit * (2 * footprint.start + footprint.span - 1)
     step = 2 * unit * footprint.scale
     starts = grid.starts
-    lo = np.clip(ceil_div(2 * starts - offset, step), 0, n_positions)
-    hi = np.clip(ceil_div(2 * (starts + grid.window) - offset, step), 0, n_positions)
+    lo = np.clip(_ceil_div(2 * starts - offset, step), 0, n_positions)
+    hi = np.clip(_ceil_div(2 * (starts + grid.window) - offset, step), 0, n_positions)
     lo[starts == 0] = 0  # centres before the clip's start count as its first sample
     hi[starts + grid.window >= grid.n_samples] = n_positions  # and past its end as its last
     empty = lo >= hi
-    nearest = np.clip(ceil_div(2 * (2 * starts + grid.window - offset) - step, 2 * step),
+    nearest = np.clip(_ceil_div(2 * (2 * starts + grid.window - offset) - step, 2 * step),
                       0, n_positions - 1)
     lo[empty], hi[empty] = nearest[empty], nearest[empty] + 1
     if np.any(np.diff(lo) < 0) or np.any(np.diff(hi) < 0):
@@ -175,10 +254,10 @@ class FrameMeans:
 
     def __init__(self, network: Network, length: int, grid: FrameGrid, reduced: set[str]):
         shapes = network.shapes(length)
-        prints = footprints(network, length)
+        prints = _footprints(network, length)
         unit = 1 if network.input_kind == "waveform" else LOGMEL_HOP
         self.layers = reduced
-        self.ranges = {name: position_ranges(prints[name], unit, shapes[name][0], grid)
+        self.ranges = {name: _position_ranges(prints[name], unit, shapes[name][0], grid)
                        for name in reduced}
         self.counts = {name: (hi - lo) * shapes[name][1] for name, (lo, hi) in self.ranges.items()}
         self.totals = {name: np.zeros((grid.n_frames, shapes[name][2]), np.float32)

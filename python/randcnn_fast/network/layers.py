@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
 
+__all__ = ["Network", "NetworkSummary", "Feature"]
+
 ACTIVATIONS = ("none", "relu", "elu")
-Shape = tuple[int, int, int]  # (time, frequency, channels)
+_Shape = tuple[int, int, int]  # (time, frequency, channels)
 
 
 def tf_padding(length: int, kernel: int, stride: int, padding) -> tuple[int, int]:
@@ -120,27 +122,27 @@ class Conv:
         kernel = self.kernel[:1] if self.dims == 1 else self.kernel
         return (self.out_channels, in_channels, *kernel)
 
-    def paddings(self, shape: Shape) -> tuple[int, int, int, int]:
+    def paddings(self, shape: _Shape) -> tuple[int, int, int, int]:
         t0, t1 = tf_padding(shape[0], self.kernel[0], self.stride[0], self.padding[0])
         f0, f1 = tf_padding(shape[1], self.kernel[1], self.stride[1], self.padding[1])
         return t0, t1, f0, f1
 
-    def conv_shape(self, shape: Shape) -> tuple[int, int]:
+    def conv_shape(self, shape: _Shape) -> tuple[int, int]:
         """(time, frequency) of the convolution output, before pooling."""
         pads = self.paddings(shape)
         return (conv_length(shape[0], self.kernel[0], self.stride[0], pads[:2]),
                 conv_length(shape[1], self.kernel[1], self.stride[1], pads[2:]))
 
-    def pool_window(self, shape: Shape) -> tuple[int, int]:
+    def pool_window(self, shape: _Shape) -> tuple[int, int]:
         t, f = self.conv_shape(shape)
         return self.pool[0], (max(f, 1) if self.pool[1] is None else self.pool[1])
 
-    def output_shape(self, shapes: dict[str, Shape]) -> Shape:
+    def output_shape(self, shapes: dict[str, _Shape]) -> _Shape:
         t, f = self.conv_shape(shapes[self.source])
         pt, pf = self.pool_window(shapes[self.source])
         return t // pt, f // pf, self.out_channels
 
-    def macs(self, shapes: dict[str, Shape]) -> int:
+    def macs(self, shapes: dict[str, _Shape]) -> int:
         """Multiply-adds of the dense convolution ('same' zeros included, as TensorFlow)."""
         t, f = self.conv_shape(shapes[self.source])
         return t * f * self.out_channels * shapes[self.source][2] * self.kernel[0] * self.kernel[1]
@@ -182,7 +184,7 @@ class MaxPoolTime:
     def sources(self) -> tuple[str, ...]:
         return (self.source,)
 
-    def output_shape(self, shapes: dict[str, Shape]) -> Shape:
+    def output_shape(self, shapes: dict[str, _Shape]) -> _Shape:
         t, f, c = shapes[self.source]
         return t // self.pool, f, c
 
@@ -205,7 +207,7 @@ class MeanFrequency:
     def sources(self) -> tuple[str, ...]:
         return (self.source,)
 
-    def output_shape(self, shapes: dict[str, Shape]) -> Shape:
+    def output_shape(self, shapes: dict[str, _Shape]) -> _Shape:
         t, f, c = shapes[self.source]
         return t, 1, c
 
@@ -231,7 +233,7 @@ class Concat:
             raise ValueError(f"{self.name}: a concatenation joins layers, not the input; put a "
                              f"layer between")
 
-    def output_shape(self, shapes: dict[str, Shape]) -> Shape:
+    def output_shape(self, shapes: dict[str, _Shape]) -> _Shape:
         first = shapes[self.sources[0]]
         if any(shapes[s][:2] != first[:2] for s in self.sources):
             extents = ", ".join(f"{s} {shapes[s][0]} x {shapes[s][1]}" for s in self.sources)
@@ -243,14 +245,39 @@ class Concat:
         return "concat " + " ".join(self.sources)
 
 
-Layer = Union[Conv, MaxPoolTime, MeanFrequency, Concat]
+_Layer = Union[Conv, MaxPoolTime, MeanFrequency, Concat]
 
 
 @dataclass(frozen=True)
 class Feature:
-    """A feature layer: the mean of each channel, or, with ``collapse``, one mean over time,
-    frequency and every channel, zero-padded to ``collapse`` entries (the original frame-level
-    back-end's one-number-per-layer behaviour, PAPER.md 1.3)."""
+    """A feature layer: a layer whose means enter the embedding.
+
+    Parameters
+    ----------
+    name : str
+        The layer's name.
+    collapse : int or None
+        None (default): the mean of each channel. An int: one mean over time, frequency and
+        every channel, zero-padded to ``collapse`` entries (the original frame-level
+        back-end's one-number-per-layer behaviour, PAPER.md 1.3).
+
+    Attributes
+    ----------
+    name, collapse
+        As given.
+
+    Raises
+    ------
+    ValueError
+        When ``name`` is empty or ``collapse`` is not a positive integer.
+
+    Examples
+    --------
+    >>> Feature("conv1")
+    Feature(name='conv1', collapse=None)
+    >>> Feature("backend1", collapse=40).collapse
+    40
+    """
 
     name: str
     collapse: Union[int, None] = None
@@ -262,23 +289,57 @@ class Feature:
 
 
 @dataclass(frozen=True)
-class LayerSummary:
+class _LayerSummary:
     name: str
     operation: str
-    output_shape: Shape
+    output_shape: _Shape
     parameters: int
     macs: int
 
 
 @dataclass(frozen=True)
 class NetworkSummary:
-    """What :meth:`Network.describe` returns; ``str()`` renders it as a table."""
+    """A network's layers, output shapes, parameters and MACs, as :meth:`Network.describe`
+    returns them; ``str()`` renders it as a table.
+
+    Parameters
+    ----------
+    arch, size : str
+        The network's name and size.
+    input_length : int
+        The input length described.
+    input_unit : str
+        "samples" or "frames".
+    layers : tuple
+        Per layer: name, operation, output shape, parameters and MACs.
+    n_features : int
+        The embedding size.
+    min_length : int
+        The shortest input the network embeds.
+
+    Attributes
+    ----------
+    parameters : int
+        Weights and biases of every layer.
+    macs : int
+        Multiply-accumulates of every convolution.
+
+    Examples
+    --------
+    >>> from randcnn_fast.network.architectures import build
+    >>> summary = build("vgg", "small").describe(1280)
+    >>> summary.n_features, summary.parameters
+    (160, 37312)
+    >>> print(summary)  # doctest: +ELLIPSIS
+    vgg (small) on 1280 frames (minimum 1280)
+    layer  operation ...
+    """
 
     arch: str
     size: str
     input_length: int
     input_unit: str
-    layers: tuple[LayerSummary, ...]
+    layers: tuple[_LayerSummary, ...]
     n_features: int
     min_length: int = 1
 
@@ -311,13 +372,55 @@ INPUT_KINDS = {"waveform": ("samples", 1), "logmel": ("frames", 96)}
 
 @dataclass(frozen=True)
 class Network:
-    """An architecture at one size: layers in execution order and the feature layers."""
+    """An architecture at one size: layers in execution order and the feature layers.
+
+    Parameters
+    ----------
+    arch : str
+        The network's name.
+    size : str
+        Its size ("small", "paper" or a name of one's own).
+    input_kind : str
+        "waveform" (samples at 12 kHz) or "logmel" (frames of the 96-band spectrogram).
+    default_length : int
+        The input length (samples or frames) the network is checked and described at.
+    layers : tuple
+        The layers in execution order; each reads "input" or layers before it.
+    features : tuple of Feature
+        The layers whose means form the embedding.
+    notes : str
+        A free description, kept in the architecture file.
+
+    Attributes
+    ----------
+    input_unit : str
+        "samples" or "frames".
+    n_features : int
+        The embedding size.
+    min_length : int
+        The shortest input (samples or frames) the network can embed.
+
+    Raises
+    ------
+    ValueError
+        Naming the first inconsistency: a layer name used twice, a layer reading an unknown
+        tensor, a kernel longer than its input, shapes that do not add up.
+
+    Examples
+    --------
+    >>> from randcnn_fast.network.architectures import build
+    >>> network = build("sample_level", "small")
+    >>> network.input_kind, network.default_length, network.n_features
+    ('waveform', 350000, 161)
+    >>> network.min_length
+    2187
+    """
 
     arch: str
     size: str
     input_kind: str  # "waveform" or "logmel"
     default_length: int  # samples for a waveform, frames for a log-mel spectrogram
-    layers: tuple[Layer, ...]
+    layers: tuple[_Layer, ...]
     features: tuple[Feature, ...]
     notes: str = field(default="", compare=False)
 
@@ -385,8 +488,28 @@ class Network:
             shapes[layer.name] = shape
 
     def save(self, path) -> None:
-        """Write the network as a TOML (``.toml``) or JSON (``.json``) architecture file that
-        :func:`randcnn_fast.load_architecture` reads back into an equal network."""
+        """Write the network as an architecture file.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Ends in ``.toml`` or ``.json``, which decides the form;
+            :func:`randcnn_fast.load_architecture` reads it back into an equal network.
+
+        Raises
+        ------
+        ValueError
+            For any other suffix.
+
+        Examples
+        --------
+        >>> from randcnn_fast import load_architecture
+        >>> from randcnn_fast.network.architectures import build
+        >>> network = build("vgg", "small")
+        >>> network.save("vgg.toml")
+        >>> load_architecture("vgg.toml") == network
+        True
+        """
         path = Path(path)
         suffix = path.suffix.lower()
         if suffix not in (".toml", ".json"):
@@ -396,8 +519,22 @@ class Network:
         path.write_text(text, encoding="utf-8")
 
     def to_dict(self) -> dict:
-        """The description as an architecture file holds it (``archfile.network_from_dict``
-        reads it back)."""
+        """Return the description as an architecture file holds it.
+
+        Returns
+        -------
+        dict
+            ``name``, ``size``, ``input``, ``length``, ``embedding``, ``layer`` (and
+            ``description`` when there are notes);
+            :func:`randcnn_fast.network.archfile.network_from_dict` reads it back.
+
+        Examples
+        --------
+        >>> from randcnn_fast.network.architectures import build
+        >>> data = build("vgg", "small").to_dict()
+        >>> data["name"], data["input"], len(data["layer"])
+        ('vgg', 'logmel', 5)
+        """
         data = {"name": self.arch, "size": self.size, "input": self.input_kind,
                 "length": self.default_length}
         if self.notes:
@@ -411,11 +548,46 @@ class Network:
     def input_unit(self) -> str:
         return INPUT_KINDS[self.input_kind][0]
 
-    def input_shape(self, length: int) -> Shape:
+    def input_shape(self, length: int) -> _Shape:
+        """Return the (time, frequency, channels) shape of an input of ``length``.
+
+        Parameters
+        ----------
+        length : int
+            Samples or frames.
+
+        Returns
+        -------
+        tuple of int
+            (length, 1, 1) for a waveform, (length, 96, 1) for a log-mel spectrogram.
+
+        Examples
+        --------
+        >>> from randcnn_fast.network.architectures import build
+        >>> build("vgg", "small").input_shape(100)
+        (100, 96, 1)
+        """
         return int(length), INPUT_KINDS[self.input_kind][1], 1
 
-    def shapes(self, length: int) -> dict[str, Shape]:
-        """The (time, frequency, channels) of every tensor for an input of ``length``."""
+    def shapes(self, length: int) -> dict[str, _Shape]:
+        """Infer the (time, frequency, channels) of every tensor for an input of ``length``.
+
+        Parameters
+        ----------
+        length : int
+            Samples or frames.
+
+        Returns
+        -------
+        dict of str to tuple of int
+            "input" and every layer, in execution order.
+
+        Examples
+        --------
+        >>> from randcnn_fast.network.architectures import build
+        >>> build("vgg", "small").shapes(1000)["conv1"]
+        (250, 48, 32)
+        """
         shapes = {"input": self.input_shape(length)}
         for layer in self.layers:
             shapes[layer.name] = layer.output_shape(shapes)
@@ -427,7 +599,25 @@ class Network:
         return sum(f.collapse or shapes[f.name][2] for f in self.features)
 
     def accepts(self, length: int) -> bool:
-        """True if every tensor has at least one time and one frequency position."""
+        """Tell whether an input of ``length`` leaves every tensor non-empty.
+
+        Parameters
+        ----------
+        length : int
+            Samples or frames.
+
+        Returns
+        -------
+        bool
+            True if every tensor has at least one time and one frequency position.
+
+        Examples
+        --------
+        >>> from randcnn_fast.network.architectures import build
+        >>> network = build("vgg", "small")
+        >>> network.accepts(1280), network.accepts(1279)
+        (True, False)
+        """
         return length >= 1 and all(t >= 1 and f >= 1 for t, f, _ in self.shapes(length).values())
 
     @functools.cached_property
@@ -446,9 +636,31 @@ class Network:
         return high
 
     def describe(self, length: int | None = None) -> NetworkSummary:
-        """Layers, output shapes, parameter counts and MACs for an input of ``length``.
+        """Summarise layers, output shapes, parameter counts and MACs for an input.
 
         MACs count convolutions only, densely ('same' padding zeros included).
+
+        Parameters
+        ----------
+        length : int, optional
+            Samples or frames; the network's default length when None.
+
+        Returns
+        -------
+        NetworkSummary
+            ``str()`` of it is a table.
+
+        Raises
+        ------
+        ValueError
+            When the network cannot embed an input of ``length``.
+
+        Examples
+        --------
+        >>> from randcnn_fast.network.architectures import build
+        >>> summary = build("vgg", "small").describe()
+        >>> summary.input_length, summary.n_features
+        (1376, 160)
         """
         length = self.default_length if length is None else int(length)
         if not self.accepts(length):
@@ -463,8 +675,8 @@ class Network:
             if is_conv:
                 k = layer.kernel[0] * layer.kernel[1]
                 params = layer.out_channels * (c_in * k + 1)
-            rows.append(LayerSummary(layer.name, layer.describe(), shapes[layer.name], params,
-                                     layer.macs(shapes) if is_conv else 0))
+            rows.append(_LayerSummary(layer.name, layer.describe(), shapes[layer.name], params,
+                                      layer.macs(shapes) if is_conv else 0))
         return NetworkSummary(self.arch, self.size, length, self.input_unit, tuple(rows),
                               self.n_features, self.min_length)
 

@@ -17,6 +17,8 @@ from fractions import Fraction
 
 from .layers import Concat, Conv, Feature, Network
 
+__all__ = ["scale_factor", "scale_to_features"]
+
 BISECTIONS = 80  # halvings of the factor's bracket before it is snapped to a rounding step
 
 
@@ -80,7 +82,36 @@ def _smallest_factor(network: Network, at_least: int, start: Fraction) -> Fracti
 
 
 def scale_factor(network: Network, features: int) -> Fraction:
-    """The factor :func:`scale_to_features` multiplies the channels by (see the module)."""
+    """Find the factor :func:`scale_to_features` multiplies a network's channels by.
+
+    Parameters
+    ----------
+    network : Network
+        The architecture to scale.
+    features : int
+        The embedding size wanted.
+
+    Returns
+    -------
+    fractions.Fraction
+        ``features / n_features`` when that reaches ``features`` exactly; otherwise the
+        smallest factor giving the reachable count nearest ``features`` (see the module).
+
+    Raises
+    ------
+    ValueError
+        When ``features`` is not a positive integer, or is fewer than the network has with
+        one channel per convolution.
+
+    Examples
+    --------
+    >>> from randcnn_fast.network.architectures import build
+    >>> network = build("vgg", "small")
+    >>> network.n_features
+    160
+    >>> scale_factor(network, 320)
+    Fraction(2, 1)
+    """
     features = check_features(features)
     fewest = _count(network, Fraction(0))
     if features < fewest:
@@ -100,12 +131,37 @@ def scale_factor(network: Network, features: int) -> Fraction:
 
 
 def scale_to_features(network: Network, features: int) -> Network:
-    """``network`` with its channels scaled so that its embedding has (about) ``features``
-    entries; the same network when it already has that many.
+    """Scale a network's channels so that its embedding has (about) ``features`` entries.
 
     Layer names, kernels and the network's name are kept, so the weights of a scaled network
-    come from the same per-layer generators (:mod:`randcnn_fast.network.weights`). The count reached
-    is the nearest to ``features`` that one common factor allows (``n_features`` says which).
+    come from the same per-layer generators (:mod:`randcnn_fast.network.weights`).
+
+    Parameters
+    ----------
+    network : Network
+        The architecture to scale.
+    features : int
+        The embedding size wanted.
+
+    Returns
+    -------
+    Network
+        ``network`` itself when it already has ``features`` features; otherwise a copy whose
+        count is the nearest to ``features`` that one common factor allows (its
+        ``n_features`` says which).
+
+    Raises
+    ------
+    ValueError
+        As :func:`scale_factor`.
+
+    Examples
+    --------
+    >>> from randcnn_fast.network.architectures import build
+    >>> scale_to_features(build("vgg", "small"), 100).n_features
+    100
+    >>> scale_to_features(build("timbral", "small"), 333).n_features
+    332
     """
     features = check_features(features)
     if network.n_features == features:
