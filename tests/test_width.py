@@ -1,6 +1,8 @@
 """Width control: features=N scales a network's channels by the documented rule."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -54,6 +56,17 @@ def test_every_builtin_scales_to_the_nearest_count(arch, target):
     counts = {scale_to_features(network, n).n_features for n in range(max(target - 12, 30), target + 13)}
     assert all(abs(n - target) >= abs(reached - target) for n in counts)
     assert scaled.arch == network.arch and [l.name for l in scaled.layers] == [l.name for l in network.layers]
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_the_fewest_features_are_reached_with_every_width_at_its_minimum(arch):
+    network = build(arch, "small")
+    try:
+        fewest = scale_to_features(network, 1).n_features
+    except ValueError as refused:  # "... fewer than the N it has with one channel per ..."
+        fewest = int(re.search(r"the (\d+) it has", str(refused)).group(1))
+    assert scale_to_features(network, fewest).n_features == fewest
+    assert abs(scale_to_features(network, fewest + 1).n_features - (fewest + 1)) <= 1
 
 
 def test_the_same_width_is_the_same_network():

@@ -75,7 +75,10 @@ def _smallest_factor(network: Network, at_least: int, start: Fraction) -> Fracti
             low = middle
     steps = [Fraction(2 * k + 1, 2 * c) for c in set(_bases(network))
              for k in [math.floor(high * c - Fraction(1, 2))] if k >= 1]
-    step = max(s for s in steps if s <= high)
+    reached = [s for s in steps if s <= high]
+    # No rounding step below: the count is reached with every width at its minimum, as it is
+    # for any factor under the first step; take half of that step.
+    step = max(reached) if reached else min(Fraction(3, 2 * c) for c in set(_bases(network))) / 2
     if _count(network, step) < at_least:
         raise AssertionError(f"{network.arch}: the width search missed its rounding step")
     return step
