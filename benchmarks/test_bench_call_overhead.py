@@ -1,0 +1,86 @@
+"""Where one small call's time goes: the network apart from everything around it.
+
+For every architecture at size small, one 29.17 s clip at 12 kHz, 2 threads, three timings in
+one session:
+
+- ``call``: ``Embedder.embed(clip, sr=12000)``, what a user times (checks, padding, the
+  log-mel front-end for spectrogram models, the network, the feature vector);
+- ``frontend``: the log-mel of the clip alone (spectrogram models; 0 for waveform models);
+- ``network``: the network alone, on the input map the call would build
+  (:meth:`randcnn_fast.backends.native.NativeRunner.embed`).
+
+The summary table gives each in milliseconds and the rest, ``call - frontend - network``: the
+per-call overhead of the Python layer. ``--benchmark-disable`` runs each body once.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import randcnn_fast as rf
+from randcnn_fast.backends.native import NativeRunner
+from randcnn_fast.frontend.spectrogram import logmel
+from randcnn_fast.input.audio import fix_length
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peers  # noqa: E402
+
+THREADS = 2
+SAMPLES = 350_000
+PARTS = ("call", "frontend", "network")
+_ms: dict[str, dict[str, float]] = {}
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return (0.1 * np.random.default_rng(0).standard_normal(SAMPLES)).astype(np.float32)
+
+
+def overhead_table() -> list[str]:
+    lines = ["| arch (small, one clip) | call ms | front-end ms | network ms | overhead ms "
+             "| overhead share |", "|---|---:|---:|---:|---:|---:|"]
+    for arch, ms in _ms.items():
+        if set(PARTS) <= set(ms):
+            rest = ms["call"] - ms["frontend"] - ms["network"]
+            lines.append(f"| {arch} | {ms['call']:.2f} | {ms['frontend']:.2f} | "
+                         f"{ms['network']:.2f} | {rest:.2f} | {rest / ms['call']:.0%} |")
+    return lines if len(lines) > 2 else []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def register_table(summary_table):
+    summary_table("per-call overhead at size small (median milliseconds)", overhead_table)
+
+
+@pytest.mark.parametrize("part", PARTS)
+@pytest.mark.parametrize("arch", list(rf.ARCHITECTURES))
+def test_call_overhead(benchmark, throughput, clip, arch, part):
+    benchmark.group = f"overhead {arch} small"
+    embedder = rf.Embedder(arch, size="small", n_threads=THREADS)
+    spectrogram = embedder.network.input_kind != "waveform"
+    data = fix_length(logmel(clip), embedder.length, "repeat", name="clip") if spectrogram \
+        else clip[:embedder.length]
+    x = peers.input_map(embedder, data)
+    runner = NativeRunner(embedder.network, embedder.parameters())
+    if part == "call":
+        def fn():
+            return embedder.embed(clip, sr=12000)
+    elif part == "frontend":
+        if not spectrogram:
+            _ms.setdefault(arch, {})[part] = 0.0
+            pytest.skip("a waveform model has no front-end")
+
+        def fn():
+            return logmel(clip)
+    else:
+        def fn():
+            return runner.embed(x, THREADS)
+
+    np.testing.assert_array_equal(runner.embed(x, THREADS), embedder.embed(clip, sr=12000))
+    info = throughput(fn, audio_seconds=SAMPLES / 12000, macs=embedder.describe().macs,
+                      threads=THREADS, rounds=30)
+    if info is not None:
+        _ms.setdefault(arch, {})[part] = info["seconds"] * 1e3
