@@ -25,7 +25,7 @@ import peers  # noqa: E402
 FSDD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fsdd"
 THREADS = 2
 SECONDS = 350_000 / 12000
-ARCHS = ["sample_level", "vgg", "7x86", "timbral_temporal"]
+ARCHS = list(rf.ARCHITECTURES)
 IMPLS = ["randcnn_fast", "randcnn_fast one at a time", "onnxruntime",
          "onnxruntime side by side"]
 
