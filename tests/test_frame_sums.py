@@ -13,7 +13,8 @@ from cases import noise
 
 
 def reference_sums(rows, first, lo, hi):
-    """Per frame, the float64 sum of the rows (and frequencies) it shares with [first, first + n)."""
+    """Per frame, the float64 sum of the rows (and frequencies) it shares with positions
+    [first, first + n)."""
     per_row = rows.astype(np.float64).sum(axis=1)
     out = np.zeros((lo.size, rows.shape[2]))
     for i, (a, b) in enumerate(zip(lo, hi)):

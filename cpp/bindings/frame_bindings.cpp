@@ -12,7 +12,8 @@ using Int64Array = py::array_t<int64_t, py::array::c_style>;
 
 void add_frame_sums(const FloatArray& rows, long first, const Int64Array& lo,
                     const Int64Array& hi, FloatArray& totals) {
-    if (rows.ndim() != 3) throw std::invalid_argument("add_frame_sums: rows must be 3-D (time, freq, channels)");
+    if (rows.ndim() != 3)
+        throw std::invalid_argument("add_frame_sums: rows must be 3-D (time, freq, channels)");
     if (lo.ndim() != 1 || hi.ndim() != 1 || lo.shape(0) != hi.shape(0))
         throw std::invalid_argument("add_frame_sums: lo and hi must be 1-D of one length");
     if (totals.ndim() != 2 || totals.shape(0) != lo.shape(0) || totals.shape(1) != rows.shape(2))

@@ -42,7 +42,8 @@ void add_frame_sums(const FrameSumArgs& a) {
                 total[c] = static_cast<float>(total[c] + (running[c] - at_start[c]));
         }
         for (; opened < end && start(opened) == row; ++opened)
-            std::copy(running.begin(), running.end(), started.begin() + (opened % slots) * channels);
+            std::copy(running.begin(), running.end(),
+                      started.begin() + (opened % slots) * channels);
         if (closed == end) break;
         const long next = std::min(opened < end ? start(opened) : a.n_rows, stop(closed));
         if (closed < opened)  // rows no open frame covers need no sum
