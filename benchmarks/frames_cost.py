@@ -7,8 +7,8 @@ For each architecture, seeded noise of ``--seconds`` (12 kHz, in memory) is embe
 ``embed`` (``pad="none"``) and with ``embed_frames``, on one thread: the CPU seconds are the
 least of ``--repeats`` calls of each, alternating in one process in both orders; the peak
 resident memory above the process's size just before the call is measured in a fresh process
-per mode. Prints a Markdown table. CPU time is less disturbed than wall time by other work on the machine, but
-a loaded machine still moves it by several percent.
+per mode. Prints a Markdown table. CPU time is less disturbed than wall time by other work on
+the machine, but a loaded machine still moves it by several percent.
 """
 from __future__ import annotations
 
