@@ -21,8 +21,13 @@ void add_frame_sums(const FrameSumArgs& a) {
             (i > begin && (a.lo[i] < a.lo[i - 1] || a.hi[i] < a.hi[i - 1])))
             throw std::invalid_argument(
                 "frame sums: position ranges must be non-empty and non-decreasing");
-    auto start = [&](long i) { return std::max<long>(a.lo[i], a.first) - a.first; };
-    auto stop = [&](long i) { return std::min<long>(a.hi[i], last) - a.first; };
+    // Positions within the rows, from int64 ranges (long may be 32 bits).
+    auto start = [&](long i) {
+        return static_cast<long>(std::max<int64_t>(a.lo[i], a.first) - a.first);
+    };
+    auto stop = [&](long i) {
+        return static_cast<long>(std::min<int64_t>(a.hi[i], last) - a.first);
+    };
     // Frames end in the order they start, so the running sums where open frames started fit
     // a ring as long as the most frames open at once.
     long slots = 1;
