@@ -5,10 +5,10 @@
 
 For each architecture, seeded noise of ``--seconds`` (12 kHz, in memory) is embedded with
 ``embed`` (``pad="none"``) and with ``embed_frames``, on one thread: the CPU seconds are the
-least of ``--repeats`` calls of each, alternating in one process; the peak resident memory
-above the process's size just before the call is measured in a fresh process per mode. Prints
-a Markdown table. CPU time is less disturbed than wall time by other work on the machine, but
-a loaded machine still moves it by several percent.
+least of ``--repeats`` calls of each, alternating in one process in both orders; the peak
+resident memory above the process's size just before the call is measured in a fresh process
+per mode. Prints a Markdown table. CPU time is less disturbed than wall time by other work on
+the machine, but a loaded machine still moves it by several percent.
 """
 from __future__ import annotations
 
@@ -46,11 +46,12 @@ MEMORY = PRELUDE + textwrap.dedent("""
     print((kib("VmHWM:") - before) * 1024)
 """)
 # CPU time: the two modes alternate in one process, so both meet the same phases of whatever
-# else the machine runs; the least of each is kept.
+# else the machine runs, and swap places every repeat, so that what one call leaves for the next
+# (memory to reuse or to fault in again) falls on both modes alike; the least of each is kept.
 TIME = PRELUDE + textwrap.dedent("""
     best = {"clip": float("inf"), "frames": float("inf")}
-    for _ in range(int(repeats)):
-        for name in best:
+    for repeat in range(int(repeats)):
+        for name in ("clip", "frames") if repeat % 2 == 0 else ("frames", "clip"):
             started = time.process_time()
             run(name)
             best[name] = min(best[name], time.process_time() - started)

@@ -259,16 +259,6 @@ def test_frames_need_the_native_backend():
 
 
 
-@pytest.mark.parametrize("lengths", [[1, 5, 4, 5, 1], [3] * 7, [40, 2, 1, 33]])
-def test_segment_sums_equal_reduceat(lengths):
-    from randcnn_fast.network.frames import segment_sums
-
-    rows = noise(sum(lengths) * 3, seed=len(lengths)).reshape(-1, 3)
-    cuts = np.cumsum([0] + lengths[:-1])
-    np.testing.assert_allclose(segment_sums(rows, cuts), np.add.reduceat(rows, cuts, axis=0),
-                               rtol=1e-6, atol=1e-6)
-
-
 def test_a_chunk_owning_no_rows_adds_nothing():
     from randcnn_fast.network.frames import FrameMeans
 

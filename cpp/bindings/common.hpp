@@ -24,6 +24,7 @@ DoubleArray large_array(const std::vector<py::ssize_t>& shape);
 
 void bind_conv(py::module_& m);
 void bind_elm(py::module_& m);
+void bind_frames(py::module_& m);
 void bind_linalg(py::module_& m);
 
 }  // namespace rcf_bindings

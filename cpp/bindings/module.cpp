@@ -1,5 +1,5 @@
 // The _core extension module: the instruction-set queries and the tiling constants here, the
-// convolution, ELM and linear-algebra bindings from their own files.
+// convolution, ELM, frame and linear-algebra bindings from their own files.
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -58,6 +58,7 @@ PYBIND11_MODULE(_core, m) {
           "Threads a heavy call uses for n_threads (0 = every core this process may use).");
     bind_conv(m);
     bind_elm(m);
+    bind_frames(m);
     bind_linalg(m);
 
     // The instruction set is resolved at import, so a bad RANDCNN_FAST_ISA fails loudly here.

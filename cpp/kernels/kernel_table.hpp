@@ -66,6 +66,9 @@ struct KernelTable {
                   const double* b, double* c, long ldc, int accumulate);
     void (*winograd_input)(const WinogradInputArgs* args);
     void (*winograd_output)(const WinogradOutputArgs* args);
+    // acc[c] += x[p * channels + c] for p < positions and c < channels, in double, each
+    // channel's terms added in order of p (so every instruction set gives the same sums).
+    void (*sum_positions)(const float* x, long positions, long channels, double* acc);
 };
 
 // The bfloat16 GEMM for precision "bf16": it replaces KernelTable::gemm of the table with the

@@ -28,6 +28,7 @@ from numbers import Real
 
 import numpy as np
 
+from .. import _core
 from ..frontend.spectrogram import HOP as LOGMEL_HOP
 from ..input.audio import SAMPLE_RATE
 from .layers import Conv, MaxPoolTime, Network
@@ -36,11 +37,6 @@ __all__ = ["FrameGrid", "frame_grid", "to_samples"]
 
 DEFAULT_HOP = 0.1  # seconds
 DEFAULT_WINDOW = 1.0  # seconds
-# Segments up to this many positions are summed by gathers, longer ones by reduceat.
-SHORT_SEGMENT = 32
-# The longest run of positions summed in float32 before float64 takes over: keeps the relative
-# error of a frame's sum near 1e-6, like the kernels' own per-tile sums.
-BLOCK_ROWS = 4096
 
 
 @dataclass(frozen=True)
@@ -231,20 +227,6 @@ def _position_ranges(footprint: _Footprint, rows_per_sample_unit: int, n_positio
     return lo, hi
 
 
-def segment_sums(rows: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """The sums of ``rows`` (positions, channels) from each cut to the next (the last to the
-    end): ``numpy.add.reduceat``, but where every segment is short, a few whole-array gathers,
-    several times faster than reduceat's work per segment."""
-    lengths = np.diff(np.append(cuts, rows.shape[0]))
-    if lengths.max() > SHORT_SEGMENT:
-        return np.add.reduceat(rows, cuts, axis=0)
-    sums = rows[cuts]
-    for j in range(1, int(lengths.max())):
-        longer = np.flatnonzero(lengths > j)
-        sums[longer] += rows[cuts[longer] + j]
-    return sums
-
-
 class FrameMeans:
     """The frame reduction (an executor reducer): per frame, the sum of each reduced tensor's
     outputs over the positions of the frame, added chunk by chunk from the owned rows.
@@ -272,26 +254,10 @@ class FrameMeans:
 
     def add_rows(self, name: str, rows: np.ndarray, first: int) -> None:
         """Rows (positions ``first``, ``first + 1``, ...; frequency; channel) of a tensor, added
-        to every frame whose range covers them. One pass over the rows sums them between
-        consecutive frame boundaries (in float32, over at most ``BLOCK_ROWS`` rows); each
-        frame then adds up its stretch of those segments through float64 prefix sums."""
+        to every frame whose range covers them, in one native pass over the rows (running
+        float64 sums, differenced where each frame starts and ends)."""
         lo, hi = self.ranges[name]
-        n = rows.shape[0]
-        frames = slice(int(np.searchsorted(hi, first, "right")),
-                       int(np.searchsorted(lo, first + n, "left")))
-        if n == 0 or frames.start >= frames.stop:  # a chunk may own none of a deep layer
-            return
-        # Frequency first: the segment sums then run over contiguous (positions, channels).
-        rows = rows[:, 0, :] if rows.shape[1] == 1 else rows.sum(axis=1)
-        starts = np.clip(lo[frames], first, first + n) - first
-        stops = np.clip(hi[frames], first, first + n) - first
-        cuts = np.unique(np.concatenate([starts, stops, np.arange(0, n, BLOCK_ROWS)]))
-        cuts = cuts[cuts < n]  # reduceat's last segment runs to the end of the rows
-        prefix = np.zeros((cuts.size + 1, rows.shape[1]))
-        np.cumsum(segment_sums(rows, cuts), axis=0, dtype=np.float64, out=prefix[1:])
-        edges = np.append(cuts, n)  # prefix[k] sums the rows from cuts[0] to edges[k]
-        self.totals[name][frames] += (prefix[np.searchsorted(edges, stops)]
-                                      - prefix[np.searchsorted(edges, starts)])
+        _core.add_frame_sums(rows, first, lo, hi, self.totals[name])
 
     def means(self) -> dict[str, np.ndarray]:
         """Per reduced tensor, (n_frames, channels) float32 means, divided in place."""
