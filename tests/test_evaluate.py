@@ -93,7 +93,7 @@ def test_evaluate_writes_every_output_and_records_failures(tmp_path):
     # 2 archs x 2 seeds x 2 classifiers + the MFCC baseline
     assert len(saved["results"]) == 9
     report = (out / "results.md").read_text()
-    assert "MFCC (120)" in report
+    assert "MFCC (120)" in report and "Time: features " in report
     # One broken file fails in each of the 5 feature configurations: one clip, 5 records.
     assert len(saved["failures"]) == 5
     assert "1 of 25 clip(s) could not be used (5 failure record(s)" in report
@@ -102,6 +102,14 @@ def test_evaluate_writes_every_output_and_records_failures(tmp_path):
     again = evaluate(data, archs=["temporal"], seeds=[0], out_dir=tmp_path / "out2",
                      cache_dir=tmp_path / "cache", hidden_sizes=(10, 30), progress=False)
     assert again["results"][0]["accuracy"] == results["results"][0]["accuracy"]
+    # Where the time went: every feature configuration, then each classifier.
+    assert sorted(saved["timings"]["features"]) == [
+        "mfcc - seed 0", "sample_level small seed 0", "sample_level small seed 1",
+        "temporal small seed 0", "temporal small seed 1"]
+    assert all(t > 0 for t in [*saved["timings"]["features"].values(), saved["timings"]["svm"],
+                               saved["timings"]["elm"]])
+    assert again["timings"]["features"]["temporal small seed 0"] < min(
+        saved["timings"]["features"].values())  # cached
 
 
 def test_command_line_on_a_folder(tmp_path, capsys):

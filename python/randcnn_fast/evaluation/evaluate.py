@@ -174,7 +174,8 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     dict
         The results written to results.json: ``results`` (one row per configuration, seed,
         classifier and protocol), ``dataset``, ``configuration``, ``confusion``,
-        ``failures``, ``warnings``, ``provenance`` and more.
+        ``failures``, ``warnings``, ``provenance``, ``timings`` (wall seconds of each
+        feature configuration, cached ones near 0, and of all SVM and all ELM fits) and more.
 
     Raises
     ------
@@ -221,9 +222,14 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     if mfcc:
         configs.append(FeatureConfig(MFCC, size="-", seed=0, length=None))
     features, failures, warned = {}, [], {}
+    # Wall seconds of each stage, so a run says where its time went (cached features take ~0).
+    timings = {"features": {}, "svm": 0.0, "elm": 0.0}
     for config in tqdm(configs, desc="features", unit="config", disable=not progress):
+        clock = time.perf_counter()
         features[config], failed, noticed = dataset_features(
             dataset.paths, config, cache_dir=cache_dir, n_threads=n_threads, progress=progress)
+        timings["features"][f"{config.arch} {config.size} seed {config.seed}"] = (
+            time.perf_counter() - clock)
         failures += failed
         for w in noticed:  # every configuration decodes the same files: keep each once
             warned.setdefault((w["path"], w["warning"]), w)
@@ -248,10 +254,12 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
         warnings.filterwarnings("ignore", message="Solver terminated early",
                                 category=ConvergenceWarning)
         for config, classifier, protocol, seed in jobs:
+            clock = time.perf_counter()
             outcome = run_protocol(features[config][usable], clips, classifier, protocol,
                                    seed=seed, hidden_sizes=hidden_sizes,
                                    n_threads=n_threads, progress=bar, svm_max_iter=svm_max_iter,
                                    scale=scale)
+            timings[classifier] += time.perf_counter() - clock
             rows.append({"dataset": dataset.name, "features": config.arch, "size": config.size,
                          "n_features": features[config].shape[1], "seed": seed,
                          "classifier": classifier, "protocol": protocol, "scale": scale,
@@ -287,6 +295,7 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
         "svm_convergence": {"fits": svm_fits, "stopped_early": svm_stopped_early,
                             "max_iter": svm_max_iter},
         "out_dir": str(out_dir),
+        "timings": timings,
     }
     write_report(results, out_dir)
     return results

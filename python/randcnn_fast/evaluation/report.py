@@ -110,6 +110,12 @@ def markdown(results: dict) -> str:
     if results.get("warnings"):
         lines += [f"{len(results['warnings'])} clip(s) were used with a decoding warning (for "
                   f"example an MP3 whose header announced another length); see results.json.", ""]
+    timings = results.get("timings")
+    if timings:
+        features = timings["features"]
+        lines += [f"Time: features {sum(features.values()):.1f} s ({len(features)} "
+                  f"configuration(s); cached ones cost almost nothing), SVM "
+                  f"{timings['svm']:.1f} s, ELM {timings['elm']:.1f} s.", ""]
     return "\n".join(lines)
 
 
