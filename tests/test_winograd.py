@@ -52,6 +52,27 @@ def test_channels_around_tiles_and_blocks(isa, c_in, c_out):
     check(x, w, b, padding=(1, 1, 0, 0), pool=(3, 1))
 
 
+# One-vector panels (the narrow tile) for few output channels, 1-D and over the mel axis.
+@pytest.mark.parametrize("c_out", [1, 3, 7, 8, 15, 16])
+@pytest.mark.parametrize("k", [3, 7])
+def test_few_output_channels(isa, c_out, k):
+    rng = np.random.default_rng(c_out * 10 + k)
+    x, w, b = case(rng, 131, 1, 40, c_out, k, 1)
+    check(x, w, b, padding=(k // 2, k // 2, 0, 0), pool=(2, 1))
+    x, w, b = case(rng, 29, 96, 1, c_out, k, 38)
+    check(x, w, b, padding=(k // 2, k // 2, 0, 0), pool=(1, 59))
+
+
+def test_narrow_and_wide_panels_give_the_same_bits(isa):
+    rng = np.random.default_rng(3)
+    x, w, b = case(rng, 97, 1, 40, 2 * _core.isa_info()["tile"]["nr"] + 1, 7, 1)
+    n = _core.isa_info()["narrow_tile"]["nr"]
+    y_wide, s_wide = conv(x, w, b, padding=(3, 3, 0, 0), pool=(2, 1))
+    y_narrow, s_narrow = conv(x, w[:n], b[:n], padding=(3, 3, 0, 0), pool=(2, 1))
+    np.testing.assert_array_equal(y_narrow, y_wide[..., :n])
+    np.testing.assert_array_equal(s_narrow, s_wide[:n])
+
+
 @pytest.mark.parametrize("k,padding", [(3, (1, 1)), (7, (3, 3)), (5, (2, 2)), (7, (0, 0)), (3, (0, 1))])
 @pytest.mark.parametrize("pool", [1, 2, 3, 5])
 def test_same_and_valid_padding_with_pooling(isa, k, padding, pool):

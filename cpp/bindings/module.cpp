@@ -45,8 +45,10 @@ PYBIND11_MODULE(_core, m) {
         d["bf16"] = info.bf16;
         const rcf::KernelTable& kt = rcf::active_kernels();
         d["tile"] = py::dict(py::arg("mr") = kt.mr, py::arg("nr") = kt.nr);
+        d["narrow_tile"] = py::dict(py::arg("mr") = kt.narrow->mr, py::arg("nr") = kt.narrow->nr);
         return d;
-    }, "Detected, active, compiled and supported instruction sets, and the active register tile.");
+    }, "Detected, active, compiled and supported instruction sets, and the active register "
+       "tiles (the wide one and the narrow one-vector one for layers with few channels).");
     // The tiling, for tests that probe sizes below, at and above a tile.
     m.attr("CONV_TILE_POSITIONS") = rcf::kConvTilePositions;
     m.attr("CONV_KC") = rcf::kConvKc;

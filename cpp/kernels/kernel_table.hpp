@@ -66,6 +66,12 @@ struct KernelTable {
                   const double* b, double* c, long ldc, int accumulate);
     void (*winograd_input)(const WinogradInputArgs* args);
     void (*winograd_output)(const WinogradOutputArgs* args);
+    // The same instruction set with one-vector panels (nr = one register) and more rows, for
+    // layers whose few output channels would leave most of a wide panel's lanes idle; nullptr
+    // in the narrow table itself, which serves the float32 convolution only (its dgemm is
+    // nullptr). Per output the arithmetic is the same chain of multiply-adds, so both tables
+    // give identical bits.
+    const KernelTable* narrow;
 };
 
 // The bfloat16 GEMM for precision "bf16": it replaces KernelTable::gemm of the table with the
