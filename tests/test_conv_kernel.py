@@ -299,9 +299,12 @@ def test_2d_thread_count_and_sums_only(isa):
 
 
 def test_long_input_spans_many_chunks(isa):
-    # More tiles than the kernel keeps partial sums for at once (128): sums still exact.
+    # More tiles than the kernel keeps partial sums for at once: sums still exact. 2048
+    # channels fill whole panels of every width, so each tile keeps 2048 partial sums.
+    channels = 2048
+    per_chunk = max(_core.CONV_MIN_TILES_PER_CHUNK, _core.CONV_CHUNK_SUM_FLOATS // channels)
     rng = np.random.default_rng(13)
-    x, w, b = random_case(rng, 140 * TILE_ROWS + 17, 2, 5, 3)
+    x, w, b = random_case(rng, (per_chunk + 12) * TILE_ROWS + 17, 1, channels, 1)
     check_against_reference(x, w, b, pool=3)
 
 

@@ -52,6 +52,8 @@ PYBIND11_MODULE(_core, m) {
     // The tiling, for tests that probe sizes below, at and above a tile.
     m.attr("CONV_TILE_POSITIONS") = rcf::kConvTilePositions;
     m.attr("CONV_KC") = rcf::kConvKc;
+    m.attr("CONV_CHUNK_SUM_FLOATS") = rcf::kConvChunkSumFloats;
+    m.attr("CONV_MIN_TILES_PER_CHUNK") = rcf::kConvMinTilesPerChunk;
     m.attr("DENSE_TASK_ROWS") = rcf::kDenseTaskRows;
     m.attr("DENSE_KC") = rcf::kDenseKc;
     m.def("set_isa", &rcf::set_isa, py::arg("name"),

@@ -27,8 +27,6 @@ using Floats = LargeBuffer<float>;
 
 constexpr long kTilePositions = kConvTilePositions;
 constexpr long kKc = kConvKc;
-// Tiles in flight at once: bounds the partial-sum memory whatever the input length.
-constexpr long kTilesPerChunk = 128;
 
 // Weight panels and the zero-padded bias for one kernel table and algorithm.
 struct Packed {
@@ -474,9 +472,10 @@ void conv(const ConvArgs& a) {
         packed = own.get();
     }
     const long tile_positions = p.tile_rows * p.cols;
+    const long tiles_per_chunk = std::max(kConvMinTilesPerChunk, kConvChunkSumFloats / ldc);
     const long nt = p.wino_m > 0 ? p.tile_rows / p.wino_m : 0;
     const int workers =
-        static_cast<int>(std::min<long>(resolve_threads(a.n_threads), std::min(p.n_tiles, kTilesPerChunk)));
+        static_cast<int>(std::min<long>(resolve_threads(a.n_threads), std::min(p.n_tiles, tiles_per_chunk)));
     const long product_floats =
         p.wino_m > 0 ? transform.n * nt * p.cols * kt.nr * winograd_panel_block(transform.n, nt * p.cols, kt.nr, panels)
                      : 0;
@@ -490,11 +489,11 @@ void conv(const ConvArgs& a) {
                                          transformed_floats, product_floats, tile_positions,
                                          input16_size));
     Floats tile_sums =
-        Floats::zeroed(static_cast<size_t>(std::min(p.n_tiles, kTilesPerChunk) * ldc));
+        Floats::zeroed(static_cast<size_t>(std::min(p.n_tiles, tiles_per_chunk) * ldc));
 
     for (int co = 0; co < a.c_out; ++co) a.sums[co] = 0.0;
-    for (long chunk = 0; chunk < p.n_tiles; chunk += kTilesPerChunk) {
-        const long chunk_tiles = std::min(kTilesPerChunk, p.n_tiles - chunk);
+    for (long chunk = 0; chunk < p.n_tiles; chunk += tiles_per_chunk) {
+        const long chunk_tiles = std::min(tiles_per_chunk, p.n_tiles - chunk);
         parallel_for(chunk_tiles, workers, [&](long index, int worker) {
             Scratch& s = *scratch[worker];
             const long r0 = (chunk + index) * p.tile_rows;

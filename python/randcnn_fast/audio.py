@@ -384,13 +384,17 @@ def check_array(x, *, name: str) -> np.ndarray:
         )
     if arr.size == 0:
         raise AudioError(f"{name}: empty (0 samples)")
-    _check_finite(arr, name)
     # float64 values beyond float32's range become inf when cast; silence
     # numpy's overflow warning and report them as a clear error instead.
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
         out = np.array(arr, dtype=np.float32, order="C", copy=True)
-    if not np.isfinite(out).all():
-        raise AudioError(f"{name}: samples exceed the float32 range")
+        # One pass for the common case: a NaN or inf anywhere makes the sum non-finite
+        # (a sum that overflows only sends the clip to the exact checks below).
+        finite = math.isfinite(float(np.add.reduce(out)))
+    if not finite:
+        _check_finite(arr, name)
+        if not np.isfinite(out).all():
+            raise AudioError(f"{name}: samples exceed the float32 range")
     return out
 
 
