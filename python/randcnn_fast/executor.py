@@ -7,6 +7,7 @@ whole input while memory is bounded by the tile, not by the input length.
 """
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from typing import Mapping
 
@@ -59,7 +60,7 @@ class NativeRunner:
         reads it; a convolution that no layer reads is never written out, only its channel sums
         are.
         """
-        shapes = self.network.shapes(x.shape[0])
+        shapes = network_shapes(self.network, x.shape[0])
         sums = ChannelSums(self.network)
         self._forward(x, n_threads, tile_length, sums)
         means = {name: total / (shapes[name][0] * shapes[name][1])
@@ -111,16 +112,36 @@ def forward(network: Network, layers: Mapping[str, "_core.ConvLayer"], x: np.nda
     tile = TILE_FACTOR * network.default_length if tile_length is None else int(tile_length)
     if tile < 1:
         raise ValueError(f"tile_length must be a positive integer, got {tile_length!r}")
-    shapes = network.shapes(total)
+    shapes = network_shapes(network, total)
+    readers, chunks = chunk_plan(network, total, tile)
+    for owned, required in chunks:
+        run_chunk(network, layers, x[slice(*required["input"])], shapes, owned, required,
+                  Counter(readers), reducer, n_threads, precision, algorithm)
+
+
+# The plans below are pure functions of the network and the lengths, and a clip at a small size
+# runs in a few milliseconds: computed once, not on every clip. Callers never modify them.
+
+@functools.lru_cache(maxsize=64)
+def network_shapes(network: Network, length: int) -> dict:
+    """``network.shapes(length)``, kept."""
+    return network.shapes(length)
+
+
+@functools.lru_cache(maxsize=64)
+def chunk_plan(network: Network, total: int, tile: int):
+    """(readers, chunks) for an input of ``total`` rows in tiles of ``tile``: how many layers
+    read each tensor, and per chunk the (owned, required) ranges of every tensor."""
+    shapes = network_shapes(network, total)
     scales = time_scales(network)
     readers = Counter(source for layer in network.layers for source in layer.sources)
     bounds = list(range(0, total, tile)) + [total]
+    chunks = []
     for start, stop in zip(bounds[:-1], bounds[1:]):
         owned = {name: owned_range(start, stop, scales[name], shape[0], stop == total)
                  for name, shape in shapes.items()}
-        required = required_ranges(network, shapes, owned)
-        run_chunk(network, layers, x[slice(*required["input"])], shapes, owned, required,
-                  Counter(readers), reducer, n_threads, precision, algorithm)
+        chunks.append((owned, required_ranges(network, shapes, owned)))
+    return readers, tuple(chunks)
 
 
 def reduced_layers(network: Network) -> set[str]:
@@ -272,23 +293,37 @@ def run_conv(layer: Conv, native: "_core.ConvLayer", tensors, shapes, rows: Rang
     """Output rows ``rows`` of a convolution: the source rows they read, with the zeros the
     full-length map would have where those rows fall outside it."""
     source = shapes[layer.source]
-    na, nb = source_rows(layer, rows, shapes)[0][1]
-    _, _, f0, f1 = layer.paddings(source)  # frequency padding as for the whole map
-    if max(na, 0) < min(nb, source[0]):
-        x = take(tensors[layer.source], (max(na, 0), min(nb, source[0])))
-        padding = (max(0, -na), max(0, nb - source[0]), f0, f1)
+    read, zero_rows, padding, pool = conv_geometry(layer, source, rows)
+    if read is not None:
+        x = take(tensors[layer.source], read)
     else:  # rows that read only padding (an explicit pad past the end): zeros
-        x = np.zeros((nb - na, source[1], source[2]), np.float32)
-        padding = (0, 0, f0, f1)
-    pool = layer.pool_window(source)
-    out_rows = conv_length(x.shape[0], layer.kernel[0], layer.stride[0], padding[:2]) // pool[0]
-    if out_rows != rows[1] - rows[0]:
-        raise AssertionError(f"{layer.name}: chunk rows {rows} do not match the source rows read")
+        x = np.zeros((zero_rows, source[1], source[2]), np.float32)
     return native(
         x, stride=layer.stride, padding=padding,
         activation=layer.activation, pool=pool, write_output=write, n_threads=n_threads,
         precision=precision, algorithm=algorithm,
         residual=take(tensors[layer.residual], rows) if layer.residual else None)
+
+
+@functools.lru_cache(maxsize=1024)
+def conv_geometry(layer: Conv, source: tuple, rows: Range):
+    """(read, zero_rows, padding, pool) for output rows ``rows`` of ``layer`` on a source of
+    shape ``source``: the source rows read, with the zeros the full-length map would have
+    where they fall outside it as padding; or, where no row read lies inside the map (an
+    explicit pad past the end), read None and zero_rows rows of zeros to convolve instead."""
+    na, nb = source_rows(layer, rows, {layer.source: source})[0][1]
+    _, _, f0, f1 = layer.paddings(source)  # frequency padding as for the whole map
+    if max(na, 0) < min(nb, source[0]):
+        read, zero_rows = (max(na, 0), min(nb, source[0])), 0
+        padding = (max(0, -na), max(0, nb - source[0]), f0, f1)
+        n_rows = read[1] - read[0]
+    else:
+        read, zero_rows, padding, n_rows = None, nb - na, (0, 0, f0, f1), nb - na
+    pool = layer.pool_window(source)
+    out_rows = conv_length(n_rows, layer.kernel[0], layer.stride[0], padding[:2]) // pool[0]
+    if out_rows != rows[1] - rows[0]:
+        raise AssertionError(f"{layer.name}: chunk rows {rows} do not match the source rows read")
+    return read, zero_rows, padding, pool
 
 
 def make_conv_layer(w: np.ndarray, b: np.ndarray) -> "_core.ConvLayer":
