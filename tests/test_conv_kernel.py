@@ -63,12 +63,10 @@ def mr():
     return _core.isa_info()["tile"]["mr"]
 
 
-def narrow_nr():
-    return _core.isa_info()["narrow_tile"]["nr"]
-
-
-def narrow_mr():
-    return _core.isa_info()["narrow_tile"]["mr"]
+def other_tiles():
+    """The register tiles of the other panel widths (one vector, three vectors), which layers
+    with few output channels run on."""
+    return _core.isa_info()["other_tiles"]
 
 
 # Rows around one tile, a prime, an odd number and 1; channels around the register tile.
@@ -88,29 +86,33 @@ def test_output_channel_counts(isa, c_out):
     check_against_reference(x, w, b)
 
 
-# Layers with few output channels run on one-vector panels (the narrow tile): rows around its
-# register tile and a task, channels around one vector.
-@pytest.mark.parametrize("t_out", [1, 2, 11, 12, 13, 25, TILE_ROWS - 1, TILE_ROWS + 1, 2 * TILE_ROWS + 7])
+# Layers with few output channels run on panels of one or three vectors: rows around those
+# register tiles and a task, channels around their widths.
+@pytest.mark.parametrize("tile", [0, 1])
+@pytest.mark.parametrize("t_out", [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 25, TILE_ROWS - 1, TILE_ROWS + 1,
+                                   2 * TILE_ROWS + 7])
 @pytest.mark.parametrize("c_out_offset", [-2, -1, 0])
-def test_rows_and_channels_around_the_narrow_tile(isa, t_out, c_out_offset):
-    rng = np.random.default_rng(t_out * 10 - c_out_offset)
-    x, w, b = random_case(rng, t_out, 7, max(1, narrow_nr() + c_out_offset), 165)
+def test_rows_and_channels_around_the_other_tiles(isa, tile, t_out, c_out_offset):
+    rng = np.random.default_rng(t_out * 10 - c_out_offset + 1000 * tile)
+    c_out = max(1, other_tiles()[tile]["nr"] + c_out_offset)
+    x, w, b = random_case(rng, t_out, 7, c_out, 165)
     check_against_reference(x, w, b, pad=(82, 82))
     if t_out >= 3:
         check_against_reference(x, w, b, pool=3, pad=(82, 82), activation="none")
 
 
-def test_narrow_and_wide_panels_give_the_same_bits(isa):
+def test_every_panel_width_gives_the_same_bits(isa):
     # Each output channel is the same chain of multiply-adds whichever panel computes it: the
-    # first channels of a wide layer are those of a narrow layer with the same weights.
+    # first channels of a wide layer are those of narrower layers with the same weights.
     rng = np.random.default_rng(17)
     x, w, b = random_case(rng, 3 * TILE_ROWS + 5, 3, 2 * nr() + 1, 7)
-    n = narrow_nr()
     for kw in ({}, {"pool": 3, "pad": (3, 3)}, {"stride": 2}):
         y_wide, s_wide = run(x, w, b, **kw)
-        y_narrow, s_narrow = run(x, w[:n], b[:n], **kw)
-        np.testing.assert_array_equal(y_narrow, y_wide[:, :n])
-        np.testing.assert_array_equal(s_narrow, s_wide[:n])
+        for tile in other_tiles():
+            n = tile["nr"]
+            y, s = run(x, w[:n], b[:n], **kw)
+            np.testing.assert_array_equal(y, y_wide[:, :n])
+            np.testing.assert_array_equal(s, s_wide[:n])
 
 
 @pytest.mark.parametrize("rows", [1, 2, 7, 11])

@@ -52,8 +52,8 @@ def test_channels_around_tiles_and_blocks(isa, c_in, c_out):
     check(x, w, b, padding=(1, 1, 0, 0), pool=(3, 1))
 
 
-# One-vector panels (the narrow tile) for few output channels, 1-D and over the mel axis.
-@pytest.mark.parametrize("c_out", [1, 3, 7, 8, 15, 16])
+# Panels of one or three vectors for few output channels, 1-D and over the mel axis.
+@pytest.mark.parametrize("c_out", [1, 3, 7, 8, 15, 16, 23, 24, 40, 47, 48])
 @pytest.mark.parametrize("k", [3, 7])
 def test_few_output_channels(isa, c_out, k):
     rng = np.random.default_rng(c_out * 10 + k)
@@ -63,14 +63,15 @@ def test_few_output_channels(isa, c_out, k):
     check(x, w, b, padding=(k // 2, k // 2, 0, 0), pool=(1, 59))
 
 
-def test_narrow_and_wide_panels_give_the_same_bits(isa):
+def test_every_panel_width_gives_the_same_bits(isa):
     rng = np.random.default_rng(3)
     x, w, b = case(rng, 97, 1, 40, 2 * _core.isa_info()["tile"]["nr"] + 1, 7, 1)
-    n = _core.isa_info()["narrow_tile"]["nr"]
     y_wide, s_wide = conv(x, w, b, padding=(3, 3, 0, 0), pool=(2, 1))
-    y_narrow, s_narrow = conv(x, w[:n], b[:n], padding=(3, 3, 0, 0), pool=(2, 1))
-    np.testing.assert_array_equal(y_narrow, y_wide[..., :n])
-    np.testing.assert_array_equal(s_narrow, s_wide[:n])
+    for tile in _core.isa_info()["other_tiles"]:
+        n = tile["nr"]
+        y, s = conv(x, w[:n], b[:n], padding=(3, 3, 0, 0), pool=(2, 1))
+        np.testing.assert_array_equal(y, y_wide[..., :n])
+        np.testing.assert_array_equal(s, s_wide[:n])
 
 
 @pytest.mark.parametrize("k,padding", [(3, (1, 1)), (7, (3, 3)), (5, (2, 2)), (7, (0, 0)), (3, (0, 1))])

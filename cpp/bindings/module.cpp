@@ -45,10 +45,13 @@ PYBIND11_MODULE(_core, m) {
         d["bf16"] = info.bf16;
         const rcf::KernelTable& kt = rcf::active_kernels();
         d["tile"] = py::dict(py::arg("mr") = kt.mr, py::arg("nr") = kt.nr);
-        d["narrow_tile"] = py::dict(py::arg("mr") = kt.narrow->mr, py::arg("nr") = kt.narrow->nr);
+        py::list others;
+        for (const rcf::KernelTable* other : kt.alternatives)
+            others.append(py::dict(py::arg("mr") = other->mr, py::arg("nr") = other->nr));
+        d["other_tiles"] = others;
         return d;
-    }, "Detected, active, compiled and supported instruction sets, and the active register "
-       "tiles (the wide one and the narrow one-vector one for layers with few channels).");
+    }, "Detected, active, compiled and supported instruction sets, the active register tile, "
+       "and the tiles of other panel widths for layers with few channels.");
     // The tiling, for tests that probe sizes below, at and above a tile.
     m.attr("CONV_TILE_POSITIONS") = rcf::kConvTilePositions;
     m.attr("CONV_KC") = rcf::kConvKc;

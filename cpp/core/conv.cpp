@@ -163,14 +163,17 @@ Plan make_plan(const ConvArgs& a, int mr) {
     return p;
 }
 
-// The narrow table (one-vector panels) where its panels hold the output channels in under
-// three quarters of the wide ones' lanes, else the wide table: a one-vector tile loads a row
-// element for every multiply-add and runs at about three quarters of the wide tile's rate per
-// lane. The bfloat16 GEMM has wide panels only.
+// The table whose panels hold the output channels at the least cost (lanes x lane_cost),
+// where that saves over an eighth of the wide table's: a layer of 40 channels runs on 48 lanes
+// rather than 64, one of 8 on 16 rather than 32, and wide layers keep the wide tile. The
+// bfloat16 GEMM has wide panels only.
 const KernelTable& panel_table(const KernelTable& wide, const Plan& p, int c_out) {
-    if (!wide.narrow || p.bf16) return wide;
-    const long narrow_lanes = round_up(c_out, wide.narrow->nr), wide_lanes = round_up(c_out, wide.nr);
-    return 4 * narrow_lanes < 3 * wide_lanes ? *wide.narrow : wide;
+    if (p.bf16) return wide;
+    const auto cost = [c_out](const KernelTable& t) { return round_up(c_out, t.nr) * t.lane_cost; };
+    const KernelTable* best = &wide;
+    for (const KernelTable* other : wide.alternatives)
+        if (other && 8 * cost(*other) < 7 * cost(wide) && cost(*other) < cost(*best)) best = other;
+    return *best;
 }
 
 // Winograd weights: U_x = sum_dt G[x][dt] w[.][.][dt][.] for every transformed point x, packed

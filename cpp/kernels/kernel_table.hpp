@@ -66,12 +66,16 @@ struct KernelTable {
                   const double* b, double* c, long ldc, int accumulate);
     void (*winograd_input)(const WinogradInputArgs* args);
     void (*winograd_output)(const WinogradOutputArgs* args);
-    // The same instruction set with one-vector panels (nr = one register) and more rows, for
-    // layers whose few output channels would leave most of a wide panel's lanes idle; nullptr
-    // in the narrow table itself, which serves the float32 convolution only (its dgemm is
-    // nullptr). Per output the arithmetic is the same chain of multiply-adds, so both tables
-    // give identical bits.
-    const KernelTable* narrow;
+    // Cost of one panel lane per reduction step, relative between the tables of one
+    // instruction set (3 for tiles of several vectors; 4 for the one-vector tile, which loads a
+    // row element for every multiply-add and runs at about three quarters of their rate).
+    int lane_cost;
+    // The same instruction set with other panel widths, for layers whose output channels
+    // would leave many of this table's lanes idle: [0] one-vector panels with more rows
+    // (narrow), [1] three-vector panels; nullptr in those tables themselves, which serve the
+    // float32 convolution only (their dgemm is nullptr). Per output the arithmetic is the same
+    // chain of multiply-adds, so every table gives identical bits.
+    const KernelTable* alternatives[2];
 };
 
 // The bfloat16 GEMM for precision "bf16": it replaces KernelTable::gemm of the table with the
