@@ -451,7 +451,7 @@ void conv(const ConvArgs& a) {
     check(!a.residual || (a.pool_t == 1 && a.pool_f == 1), "a residual input needs pool 1 x 1");
     const KernelTable& wide = active_kernels();
     // The tiling follows the wide table whichever panels run, so the per-tile partial sums,
-    // and the result, are the same with both.
+    // and the result, are the same with every table.
     const Plan p = make_plan(a, wide.mr);
     const KernelTable& kt = panel_table(wide, p, a.c_out);
     check(p.rows_out >= 1 && p.cols_out >= 1,

@@ -198,10 +198,7 @@ def check_logmel(x) -> tuple[list[np.ndarray], list[str], bool]:
     if not clips or arr.shape[-2] == 0:
         raise ValueError(f"logmel: no frames (shape {arr.shape})")
     for name, clip in zip(names, clips):
-        # The sum is finite unless a value is NaN or inf (or the sum overflows: then check all).
-        with np.errstate(over="ignore", invalid="ignore"):
-            suspect = not np.isfinite(np.add.reduce(clip, axis=None))
-        if suspect and not np.isfinite(clip).all():
+        if not audio.all_finite(clip):
             raise audio.AudioError(f"{name}: contains non-finite log-mel values (NaN or inf)")
     return [np.ascontiguousarray(c, dtype=np.float32) for c in clips], names, single
 
