@@ -163,6 +163,18 @@ Plan make_plan(const ConvArgs& a, int mr) {
     return p;
 }
 
+// Multiply-adds of a layer's GEMMs, padded lanes included: a measure of its time. (A
+// Winograd tile of m rows makes n = m + kh - 1 rows of products.)
+long lane_macs(const ConvArgs& a, const Plan& p, long ldc) {
+    const long gemm_rows = p.wino_m > 0 ? (p.rows + p.wino_m - 1) / p.wino_m * (p.wino_m + a.kh - 1)
+                                        : p.rows;
+    return gemm_rows * p.cols * p.run * p.taps * ldc;
+}
+
+// A worker joins a layer only for this much work of its own (about 50 microseconds of one core
+// at small sizes): handing a few tiles to a sleeping thread costs more than it saves.
+constexpr long kLaneMacsPerWorker = 8L << 20;
+
 // The table whose panels hold the output channels at the least cost (lanes x lane_cost),
 // where that saves over an eighth of the wide table's: a layer of 40 channels runs on 48 lanes
 // rather than 64, one of 8 on 16 rather than 32, and wide layers keep the wide tile. The
@@ -477,8 +489,9 @@ void conv(const ConvArgs& a) {
     const long tile_positions = p.tile_rows * p.cols;
     const long tiles_per_chunk = std::max(kConvMinTilesPerChunk, kConvChunkSumFloats / ldc);
     const long nt = p.wino_m > 0 ? p.tile_rows / p.wino_m : 0;
-    const int workers =
-        static_cast<int>(std::min<long>(resolve_threads(a.n_threads), std::min(p.n_tiles, tiles_per_chunk)));
+    const int workers = static_cast<int>(std::min<long>(
+        std::min<long>(resolve_threads(a.n_threads), std::min(p.n_tiles, tiles_per_chunk)),
+        std::max<long>(1, lane_macs(a, p, ldc) / kLaneMacsPerWorker)));
     const long product_floats =
         p.wino_m > 0 ? transform.n * nt * p.cols * kt.nr * winograd_panel_block(transform.n, nt * p.cols, kt.nr, panels)
                      : 0;
