@@ -173,9 +173,15 @@ def test_sums_without_output(isa):
     np.testing.assert_allclose(sums, y.astype(np.float64).sum(axis=0), rtol=1e-5)
 
 
+# Long enough for three workers (each joins a layer for CONV_LANE_MACS_PER_WORKER multiply-adds
+# of its own); 64 output channels fill whole panels of every width.
+PER_WORKER = _core.CONV_LANE_MACS_PER_WORKER
+
+
 def test_results_do_not_depend_on_thread_count(isa):
     rng = np.random.default_rng(5)
-    x, w, b = random_case(rng, 20 * TILE_ROWS + 13, 16, 40, 3)
+    c_in, c_out, k = 16, 64, 3
+    x, w, b = random_case(rng, 3 * PER_WORKER // (c_in * k * c_out) + 13, c_in, c_out, k)
     y1, s1 = run(x, w, b, pool=3, n_threads=1)
     for n in (2, 3, 0):
         y, s = run(x, w, b, pool=3, n_threads=n)
@@ -289,7 +295,8 @@ def test_frequency_stride_and_uneven_padding(isa):
 
 def test_2d_thread_count_and_sums_only(isa):
     rng = np.random.default_rng(8)
-    x, w, b = random_2d(rng, 300, 24, 5, 21, 3, 3)
+    f, c_in, c_out = 24, 5, 64
+    x, w, b = random_2d(rng, 3 * PER_WORKER // (f * c_in * 9 * c_out) + 7, f, c_in, c_out, 3, 3)
     kw = dict(padding=(1, 1, 1, 1), pool=(4, 3), activation="elu")
     y1, s1 = run2d(x, w, b, n_threads=1, **kw)
     y2, s2 = run2d(x, w, b, n_threads=2, **kw)

@@ -110,12 +110,18 @@ def test_residual_and_sums_only(isa):
 
 
 def test_results_do_not_depend_on_thread_count(isa):
+    # Long enough for three workers: each joins for CONV_LANE_MACS_PER_WORKER multiply-adds of
+    # its own, and F(6,3) makes 8 rows of products per 6 output rows; 64 channels fill whole
+    # panels of every width.
     rng = np.random.default_rng(4)
-    x, w, b = case(rng, 2000, 1, 24, 40, 3, 1)
+    c_in, c_out = 24, 64
+    rows = 3 * _core.CONV_LANE_MACS_PER_WORKER * 6 // (8 * c_in * c_out) + 11
+    x, w, b = case(rng, rows, 1, c_in, c_out, 3, 1)
     y1, s1 = conv(x, w, b, padding=(1, 1, 0, 0), pool=(3, 1), n_threads=1)
-    y2, s2 = conv(x, w, b, padding=(1, 1, 0, 0), pool=(3, 1), n_threads=2)
-    np.testing.assert_array_equal(y1, y2)
-    np.testing.assert_array_equal(s1, s2)
+    for n in (2, 3):
+        y, s = conv(x, w, b, padding=(1, 1, 0, 0), pool=(3, 1), n_threads=n)
+        np.testing.assert_array_equal(y1, y)
+        np.testing.assert_array_equal(s1, s)
 
 
 def test_auto_takes_winograd_for_deep_layers_and_agrees_with_direct(isa):

@@ -57,6 +57,7 @@ PYBIND11_MODULE(_core, m) {
     m.attr("CONV_KC") = rcf::kConvKc;
     m.attr("CONV_CHUNK_SUM_FLOATS") = rcf::kConvChunkSumFloats;
     m.attr("CONV_MIN_TILES_PER_CHUNK") = rcf::kConvMinTilesPerChunk;
+    m.attr("CONV_LANE_MACS_PER_WORKER") = rcf::kConvLaneMacsPerWorker;
     m.attr("DENSE_TASK_ROWS") = rcf::kDenseTaskRows;
     m.attr("DENSE_KC") = rcf::kDenseKc;
     m.def("set_isa", &rcf::set_isa, py::arg("name"),

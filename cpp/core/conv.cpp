@@ -171,9 +171,7 @@ long lane_macs(const ConvArgs& a, const Plan& p, long ldc) {
     return gemm_rows * p.cols * p.run * p.taps * ldc;
 }
 
-// A worker joins a layer only for this much work of its own (about 50 microseconds of one core
-// at small sizes): handing a few tiles to a sleeping thread costs more than it saves.
-constexpr long kLaneMacsPerWorker = 8L << 20;
+
 
 // The table whose panels hold the output channels at the least cost (lanes x lane_cost),
 // where that saves over an eighth of the wide table's: a layer of 40 channels runs on 48 lanes
@@ -491,7 +489,7 @@ void conv(const ConvArgs& a) {
     const long nt = p.wino_m > 0 ? p.tile_rows / p.wino_m : 0;
     const int workers = static_cast<int>(std::min<long>(
         std::min<long>(resolve_threads(a.n_threads), std::min(p.n_tiles, tiles_per_chunk)),
-        std::max<long>(1, lane_macs(a, p, ldc) / kLaneMacsPerWorker)));
+        std::max<long>(1, lane_macs(a, p, ldc) / kConvLaneMacsPerWorker)));
     const long product_floats =
         p.wino_m > 0 ? transform.n * nt * p.cols * kt.nr * winograd_panel_block(transform.n, nt * p.cols, kt.nr, panels)
                      : 0;
