@@ -163,12 +163,16 @@ Plan make_plan(const ConvArgs& a, int mr) {
     return p;
 }
 
-// Multiply-adds of a layer's GEMMs, padded lanes included: a measure of its time. (A
-// Winograd tile of m rows makes n = m + kh - 1 rows of products.)
+// A layer's work in multiply-adds, padded lanes included: its GEMMs' (a Winograd tile of m
+// rows makes n = m + kh - 1 rows of products) and the epilogue's, which reads every output
+// and costs about kEpilogueMacs multiply-adds per value (a layer with a short reduction, such as
+// a 3-tap first layer over the waveform, is mostly epilogue).
+constexpr long kEpilogueMacs = 16;
+
 long lane_macs(const ConvArgs& a, const Plan& p, long ldc) {
     const long gemm_rows = p.wino_m > 0 ? (p.rows + p.wino_m - 1) / p.wino_m * (p.wino_m + a.kh - 1)
                                         : p.rows;
-    return gemm_rows * p.cols * p.run * p.taps * ldc;
+    return (gemm_rows * p.run * p.taps + p.rows * kEpilogueMacs) * p.cols * ldc;
 }
 
 

@@ -18,9 +18,9 @@ constexpr long kConvKc = 256;
 // workers, whatever the input length.
 constexpr long kConvChunkSumFloats = 256 * 1024;
 constexpr long kConvMinTilesPerChunk = 128;
-// A worker joins a layer only for this many multiply-adds of its own, padded lanes included
-// (about 50 microseconds of one core): handing a few tiles to a sleeping thread costs more
-// than it saves.
+// A worker joins a layer only for this much work of its own, in multiply-adds with padded
+// lanes and the epilogue's share included (about 50 microseconds of one core): handing a few
+// tiles to a sleeping thread costs more than it saves.
 constexpr long kConvLaneMacsPerWorker = 8L << 20;
 
 // Packed copies of one layer's weights, made on first use for each instruction set and
