@@ -62,6 +62,12 @@ def mr():
     return _core.isa_info()["tile"]["mr"]
 
 
+def other_tiles():
+    """The register tiles of the other panel widths (one vector, three vectors), which layers
+    with few output channels run on."""
+    return _core.isa_info()["other_tiles"]
+
+
 # Rows around one tile, a prime, an odd number and 1; channels around the register tile.
 @pytest.mark.parametrize("t_out", [1, 5, 13, TILE_ROWS - 1, TILE_ROWS, TILE_ROWS + 1, 2 * TILE_ROWS + 7])
 @pytest.mark.parametrize("c_out_offset", [-1, 0, 1])
@@ -77,6 +83,35 @@ def test_output_channel_counts(isa, c_out):
     rng = np.random.default_rng(c_out)
     x, w, b = random_case(rng, 29, 4, c_out, 3)
     check_against_reference(x, w, b)
+
+
+# Layers with few output channels run on panels of one or three vectors: rows around those
+# register tiles and a task, channels around their widths.
+@pytest.mark.parametrize("tile", [0, 1])
+@pytest.mark.parametrize("t_out", [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 25, TILE_ROWS - 1, TILE_ROWS + 1,
+                                   2 * TILE_ROWS + 7])
+@pytest.mark.parametrize("c_out_offset", [-2, -1, 0])
+def test_rows_and_channels_around_the_other_tiles(isa, tile, t_out, c_out_offset):
+    rng = np.random.default_rng(t_out * 10 - c_out_offset + 1000 * tile)
+    c_out = max(1, other_tiles()[tile]["nr"] + c_out_offset)
+    x, w, b = random_case(rng, t_out, 7, c_out, 165)
+    check_against_reference(x, w, b, pad=(82, 82))
+    if t_out >= 3:
+        check_against_reference(x, w, b, pool=3, pad=(82, 82), activation="none")
+
+
+def test_every_panel_width_gives_the_same_bits(isa):
+    # Each output channel is the same chain of multiply-adds whichever panel computes it: the
+    # first channels of a wide layer are those of narrower layers with the same weights.
+    rng = np.random.default_rng(17)
+    x, w, b = random_case(rng, 3 * TILE_ROWS + 5, 3, 2 * nr() + 1, 7)
+    for kw in ({}, {"pool": 3, "pad": (3, 3)}, {"stride": 2}):
+        y_wide, s_wide = run(x, w, b, **kw)
+        for tile in other_tiles():
+            n = tile["nr"]
+            y, s = run(x, w[:n], b[:n], **kw)
+            np.testing.assert_array_equal(y, y_wide[:, :n])
+            np.testing.assert_array_equal(s, s_wide[:n])
 
 
 @pytest.mark.parametrize("rows", [1, 2, 7, 11])
@@ -137,9 +172,15 @@ def test_sums_without_output(isa):
     np.testing.assert_allclose(sums, y.astype(np.float64).sum(axis=0), rtol=1e-5)
 
 
+# Long enough for three workers (each joins a layer for CONV_LANE_MACS_PER_WORKER multiply-adds
+# of its own); 64 output channels fill whole panels of every width.
+PER_WORKER = _core.CONV_LANE_MACS_PER_WORKER
+
+
 def test_results_do_not_depend_on_thread_count(isa):
     rng = np.random.default_rng(5)
-    x, w, b = random_case(rng, 20 * TILE_ROWS + 13, 16, 40, 3)
+    c_in, c_out, k = 16, 64, 3
+    x, w, b = random_case(rng, 3 * PER_WORKER // (c_in * k * c_out) + 13, c_in, c_out, k)
     y1, s1 = run(x, w, b, pool=3, n_threads=1)
     for n in (2, 3, 0):
         y, s = run(x, w, b, pool=3, n_threads=n)
@@ -253,7 +294,8 @@ def test_frequency_stride_and_uneven_padding(isa):
 
 def test_2d_thread_count_and_sums_only(isa):
     rng = np.random.default_rng(8)
-    x, w, b = random_2d(rng, 300, 24, 5, 21, 3, 3)
+    f, c_in, c_out = 24, 5, 64
+    x, w, b = random_2d(rng, 3 * PER_WORKER // (f * c_in * 9 * c_out) + 7, f, c_in, c_out, 3, 3)
     kw = dict(padding=(1, 1, 1, 1), pool=(4, 3), activation="elu")
     y1, s1 = run2d(x, w, b, n_threads=1, **kw)
     y2, s2 = run2d(x, w, b, n_threads=2, **kw)
@@ -265,9 +307,12 @@ def test_2d_thread_count_and_sums_only(isa):
 
 
 def test_long_input_spans_many_chunks(isa):
-    # More tiles than the kernel keeps partial sums for at once (128): sums still exact.
+    # More tiles than the kernel keeps partial sums for at once: sums still exact. 2048
+    # channels fill whole panels of every width, so each tile keeps 2048 partial sums.
+    channels = 2048
+    per_chunk = max(_core.CONV_MIN_TILES_PER_CHUNK, _core.CONV_CHUNK_SUM_FLOATS // channels)
     rng = np.random.default_rng(13)
-    x, w, b = random_case(rng, 140 * TILE_ROWS + 17, 2, 5, 3)
+    x, w, b = random_case(rng, (per_chunk + 12) * TILE_ROWS + 17, 1, channels, 1)
     check_against_reference(x, w, b, pool=3)
 
 

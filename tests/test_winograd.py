@@ -51,6 +51,28 @@ def test_channels_around_tiles_and_blocks(isa, c_in, c_out):
     check(x, w, b, padding=(1, 1, 0, 0), pool=(3, 1))
 
 
+# Panels of one or three vectors for few output channels, 1-D and over the mel axis.
+@pytest.mark.parametrize("c_out", [1, 3, 7, 8, 15, 16, 23, 24, 40, 47, 48])
+@pytest.mark.parametrize("k", [3, 7])
+def test_few_output_channels(isa, c_out, k):
+    rng = np.random.default_rng(c_out * 10 + k)
+    x, w, b = case(rng, 131, 1, 40, c_out, k, 1)
+    check(x, w, b, padding=(k // 2, k // 2, 0, 0), pool=(2, 1))
+    x, w, b = case(rng, 29, 96, 1, c_out, k, 38)
+    check(x, w, b, padding=(k // 2, k // 2, 0, 0), pool=(1, 59))
+
+
+def test_every_panel_width_gives_the_same_bits(isa):
+    rng = np.random.default_rng(3)
+    x, w, b = case(rng, 97, 1, 40, 2 * _core.isa_info()["tile"]["nr"] + 1, 7, 1)
+    y_wide, s_wide = conv(x, w, b, padding=(3, 3, 0, 0), pool=(2, 1))
+    for tile in _core.isa_info()["other_tiles"]:
+        n = tile["nr"]
+        y, s = conv(x, w[:n], b[:n], padding=(3, 3, 0, 0), pool=(2, 1))
+        np.testing.assert_array_equal(y, y_wide[..., :n])
+        np.testing.assert_array_equal(s, s_wide[:n])
+
+
 @pytest.mark.parametrize("k,padding", [(3, (1, 1)), (7, (3, 3)), (5, (2, 2)), (7, (0, 0)), (3, (0, 1))])
 @pytest.mark.parametrize("pool", [1, 2, 3, 5])
 def test_same_and_valid_padding_with_pooling(isa, k, padding, pool):
@@ -87,12 +109,18 @@ def test_residual_and_sums_only(isa):
 
 
 def test_results_do_not_depend_on_thread_count(isa):
+    # Long enough for three workers: each joins for CONV_LANE_MACS_PER_WORKER multiply-adds of
+    # its own, and F(6,3) makes 8 rows of products per 6 output rows; 64 channels fill whole
+    # panels of every width.
     rng = np.random.default_rng(4)
-    x, w, b = case(rng, 2000, 1, 24, 40, 3, 1)
+    c_in, c_out = 24, 64
+    rows = 3 * _core.CONV_LANE_MACS_PER_WORKER * 6 // (8 * c_in * c_out) + 11
+    x, w, b = case(rng, rows, 1, c_in, c_out, 3, 1)
     y1, s1 = conv(x, w, b, padding=(1, 1, 0, 0), pool=(3, 1), n_threads=1)
-    y2, s2 = conv(x, w, b, padding=(1, 1, 0, 0), pool=(3, 1), n_threads=2)
-    np.testing.assert_array_equal(y1, y2)
-    np.testing.assert_array_equal(s1, s2)
+    for n in (2, 3):
+        y, s = conv(x, w, b, padding=(1, 1, 0, 0), pool=(3, 1), n_threads=n)
+        np.testing.assert_array_equal(y1, y)
+        np.testing.assert_array_equal(s1, s)
 
 
 def test_auto_takes_winograd_for_deep_layers_and_agrees_with_direct(isa):

@@ -45,11 +45,19 @@ PYBIND11_MODULE(_core, m) {
         d["bf16"] = info.bf16;
         const rcf::KernelTable& kt = rcf::active_kernels();
         d["tile"] = py::dict(py::arg("mr") = kt.mr, py::arg("nr") = kt.nr);
+        py::list others;
+        for (const rcf::KernelTable* other : kt.alternatives)
+            others.append(py::dict(py::arg("mr") = other->mr, py::arg("nr") = other->nr));
+        d["other_tiles"] = others;
         return d;
-    }, "Detected, active, compiled and supported instruction sets, and the active register tile.");
+    }, "Detected, active, compiled and supported instruction sets, the active register tile, "
+       "and the tiles of other panel widths for layers with few channels.");
     // The tiling, for tests that probe sizes below, at and above a tile.
     m.attr("CONV_TILE_POSITIONS") = rcf::kConvTilePositions;
     m.attr("CONV_KC") = rcf::kConvKc;
+    m.attr("CONV_CHUNK_SUM_FLOATS") = rcf::kConvChunkSumFloats;
+    m.attr("CONV_MIN_TILES_PER_CHUNK") = rcf::kConvMinTilesPerChunk;
+    m.attr("CONV_LANE_MACS_PER_WORKER") = rcf::kConvLaneMacsPerWorker;
     m.attr("DENSE_TASK_ROWS") = rcf::kDenseTaskRows;
     m.attr("DENSE_KC") = rcf::kDenseKc;
     m.def("set_isa", &rcf::set_isa, py::arg("name"),

@@ -27,8 +27,6 @@ using Floats = LargeBuffer<float>;
 
 constexpr long kTilePositions = kConvTilePositions;
 constexpr long kKc = kConvKc;
-// Tiles in flight at once: bounds the partial-sum memory whatever the input length.
-constexpr long kTilesPerChunk = 128;
 
 // Weight panels and the zero-padded bias for one kernel table and algorithm.
 struct Packed {
@@ -163,6 +161,33 @@ Plan make_plan(const ConvArgs& a, int mr) {
     p.n_tiles = p.rows > 0 ? (p.rows + p.tile_rows - 1) / p.tile_rows : 0;
     p.run_even = round_up(p.run, 2);
     return p;
+}
+
+// A layer's work in multiply-adds, padded lanes included: its GEMMs' (a Winograd tile of m
+// rows makes n = m + kh - 1 rows of products) and the epilogue's, which reads every output
+// and costs about kEpilogueMacs multiply-adds per value (a layer with a short reduction, such as
+// a 3-tap first layer over the waveform, is mostly epilogue).
+constexpr long kEpilogueMacs = 16;
+
+long lane_macs(const ConvArgs& a, const Plan& p, long ldc) {
+    const long gemm_rows = p.wino_m > 0 ? (p.rows + p.wino_m - 1) / p.wino_m * (p.wino_m + a.kh - 1)
+                                        : p.rows;
+    return (gemm_rows * p.run * p.taps + p.rows * kEpilogueMacs) * p.cols * ldc;
+}
+
+
+
+// The table whose panels hold the output channels at the least cost (lanes x lane_cost),
+// where that saves over an eighth of the wide table's: a layer of 40 channels runs on 48 lanes
+// rather than 64, one of 8 on 16 rather than 32, and wide layers keep the wide tile. The
+// bfloat16 GEMM has wide panels only.
+const KernelTable& panel_table(const KernelTable& wide, const Plan& p, int c_out) {
+    if (p.bf16) return wide;
+    const auto cost = [c_out](const KernelTable& t) { return round_up(c_out, t.nr) * t.lane_cost; };
+    const KernelTable* best = &wide;
+    for (const KernelTable* other : wide.alternatives)
+        if (other && 8 * cost(*other) < 7 * cost(wide) && cost(*other) < cost(*best)) best = other;
+    return *best;
 }
 
 // Winograd weights: U_x = sum_dt G[x][dt] w[.][.][dt][.] for every transformed point x, packed
@@ -438,8 +463,11 @@ void conv(const ConvArgs& a) {
     check(a.algorithm >= kAlgoAuto && a.algorithm <= kAlgoWinograd, "unknown algorithm");
     check(a.precision == kPrecisionFp32 || a.precision == kPrecisionBf16, "unknown precision");
     check(!a.residual || (a.pool_t == 1 && a.pool_f == 1), "a residual input needs pool 1 x 1");
-    const KernelTable& kt = active_kernels();
-    const Plan p = make_plan(a, kt.mr);
+    const KernelTable& wide = active_kernels();
+    // The tiling follows the wide table whichever panels run, so the per-tile partial sums,
+    // and the result, are the same with every table.
+    const Plan p = make_plan(a, wide.mr);
+    const KernelTable& kt = panel_table(wide, p, a.c_out);
     check(p.rows_out >= 1 && p.cols_out >= 1,
           "input of " + std::to_string(a.t_in) + " x " + std::to_string(a.f_in) +
               " is too short for kernel " + std::to_string(a.kh) + " x " + std::to_string(a.kw) +
@@ -461,9 +489,11 @@ void conv(const ConvArgs& a) {
         packed = own.get();
     }
     const long tile_positions = p.tile_rows * p.cols;
+    const long tiles_per_chunk = std::max(kConvMinTilesPerChunk, kConvChunkSumFloats / ldc);
     const long nt = p.wino_m > 0 ? p.tile_rows / p.wino_m : 0;
-    const int workers =
-        static_cast<int>(std::min<long>(resolve_threads(a.n_threads), std::min(p.n_tiles, kTilesPerChunk)));
+    const int workers = static_cast<int>(std::min<long>(
+        std::min<long>(resolve_threads(a.n_threads), std::min(p.n_tiles, tiles_per_chunk)),
+        std::max<long>(1, lane_macs(a, p, ldc) / kConvLaneMacsPerWorker)));
     const long product_floats =
         p.wino_m > 0 ? transform.n * nt * p.cols * kt.nr * winograd_panel_block(transform.n, nt * p.cols, kt.nr, panels)
                      : 0;
@@ -477,11 +507,11 @@ void conv(const ConvArgs& a) {
                                          transformed_floats, product_floats, tile_positions,
                                          input16_size));
     Floats tile_sums =
-        Floats::zeroed(static_cast<size_t>(std::min(p.n_tiles, kTilesPerChunk) * ldc));
+        Floats::zeroed(static_cast<size_t>(std::min(p.n_tiles, tiles_per_chunk) * ldc));
 
     for (int co = 0; co < a.c_out; ++co) a.sums[co] = 0.0;
-    for (long chunk = 0; chunk < p.n_tiles; chunk += kTilesPerChunk) {
-        const long chunk_tiles = std::min(kTilesPerChunk, p.n_tiles - chunk);
+    for (long chunk = 0; chunk < p.n_tiles; chunk += tiles_per_chunk) {
+        const long chunk_tiles = std::min(tiles_per_chunk, p.n_tiles - chunk);
         parallel_for(chunk_tiles, workers, [&](long index, int worker) {
             Scratch& s = *scratch[worker];
             const long r0 = (chunk + index) * p.tile_rows;

@@ -13,6 +13,15 @@ namespace rcf {
 constexpr long kConvTilePositions = 96;
 // Reduction depth per microkernel call: a kConvKc x nr weight panel stays in L1.
 constexpr long kConvKc = 256;
+// Tiles in flight at once: their partial sums (ldc floats each) stay within
+// kConvChunkSumFloats, and at least kConvMinTilesPerChunk run between two waits for the
+// workers, whatever the input length.
+constexpr long kConvChunkSumFloats = 256 * 1024;
+constexpr long kConvMinTilesPerChunk = 128;
+// A worker joins a layer only for this much work of its own, in multiply-adds with padded
+// lanes and the epilogue's share included (about 50 microseconds of one core): handing a few
+// tiles to a sleeping thread costs more than it saves.
+constexpr long kConvLaneMacsPerWorker = 8L << 20;
 
 // Packed copies of one layer's weights, made on first use for each instruction set and
 // algorithm and then kept: packing costs as much as convolving a short input, and a network

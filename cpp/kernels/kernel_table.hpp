@@ -69,6 +69,16 @@ struct KernelTable {
     // acc[c] += x[p * channels + c] for p < positions and c < channels, in double, each
     // channel's terms added in order of p (so every instruction set gives the same sums).
     void (*sum_positions)(const float* x, long positions, long channels, double* acc);
+    // Cost of one panel lane per reduction step, relative between the tables of one
+    // instruction set (3 for tiles of several vectors; 4 for the one-vector tile, which loads a
+    // row element for every multiply-add and runs at about three quarters of their rate).
+    int lane_cost;
+    // The same instruction set with other panel widths, for layers whose output channels
+    // would leave many of this table's lanes idle: [0] one-vector panels with more rows
+    // (narrow), [1] three-vector panels; nullptr in those tables themselves, which serve the
+    // float32 convolution only (their dgemm is nullptr). Per output the arithmetic is the same
+    // chain of multiply-adds, so every table gives identical bits.
+    const KernelTable* alternatives[2];
 };
 
 // The bfloat16 GEMM for precision "bf16": it replaces KernelTable::gemm of the table with the

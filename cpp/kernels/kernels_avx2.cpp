@@ -4,4 +4,6 @@
 #define RCF_VEC 8
 #define RCF_MR 6
 #define RCF_NR 16
+#define RCF_NARROW_MR 12
+#define RCF_TRIPLE_MR 4
 #include "kernels/conv_kernels.inc"

@@ -4,4 +4,6 @@
 #define RCF_VEC 16
 #define RCF_MR 8
 #define RCF_NR 32
+#define RCF_NARROW_MR 12
+#define RCF_TRIPLE_MR 8
 #include "kernels/conv_kernels.inc"

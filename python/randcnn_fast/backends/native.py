@@ -7,6 +7,7 @@ whole input while memory is bounded by the tile, not by the input length.
 """
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from typing import Mapping
 
@@ -19,7 +20,7 @@ from ..network.layers import Concat, Conv, MaxPoolTime, MeanFrequency, Network, 
 __all__ = ["NativeRunner", "run_native", "run_native_frames"]
 
 # Tiles of twice the default input: every clip up to ~58 s (waveform) or 2752 frames runs as one
-# chunk, exactly as an untiled run, and longer ones keep the working set of one such tile.
+# chunk, exactly as an untiled run, and longer ones keep a working set of about twice today's.
 TILE_FACTOR = 2
 
 _Range = tuple[int, int]  # [start, stop) along time; empty when stop <= start
@@ -67,7 +68,7 @@ class NativeRunner:
                  precision: str = "fp32", algorithm: str = "auto"):
         self.network, self.precision, self.algorithm = network, precision, algorithm
         self.layers = {layer.name: _make_conv_layer(params[f"{layer.name}.weight"],
-                                                    params[f"{layer.name}.bias"])
+                                                   params[f"{layer.name}.bias"])
                        for layer in network.layers if isinstance(layer, Conv)}
 
     def embed(self, x: np.ndarray, n_threads: int, tile_length: int | None = None) -> np.ndarray:
@@ -108,7 +109,7 @@ class NativeRunner:
         >>> embedding.dtype, embedding.shape
         (dtype('float32'), (161,))
         """
-        shapes = self.network.shapes(x.shape[0])
+        shapes = _network_shapes(self.network, x.shape[0])
         sums = _ChannelSums(self.network)
         self._forward(x, n_threads, tile_length, sums)
         means = {name: total / (shapes[name][0] * shapes[name][1])
@@ -179,7 +180,7 @@ class NativeRunner:
 
     def _forward(self, x, n_threads, tile_length, reducer) -> None:
         _forward(self.network, self.layers, x, n_threads, tile_length, self.precision,
-                 self.algorithm, reducer)
+                self.algorithm, reducer)
 
 
 def run_native(network: Network, params: Mapping[str, np.ndarray], x: np.ndarray,
@@ -245,8 +246,8 @@ def run_native_frames(network: Network, params: Mapping[str, np.ndarray], x: np.
 
 
 def _forward(network: Network, layers: Mapping[str, "_core.ConvLayer"], x: np.ndarray,
-             n_threads: int, tile_length: int | None, precision: str, algorithm: str,
-             reducer) -> None:
+            n_threads: int, tile_length: int | None, precision: str, algorithm: str,
+            reducer) -> None:
     """One forward pass over the whole input in time tiles, handing each chunk's owned rows of
     every tensor in ``reducer.layers`` to the reducer (see :class:`_ChannelSums`)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
@@ -254,16 +255,36 @@ def _forward(network: Network, layers: Mapping[str, "_core.ConvLayer"], x: np.nd
     tile = TILE_FACTOR * network.default_length if tile_length is None else int(tile_length)
     if tile < 1:
         raise ValueError(f"tile_length must be a positive integer, got {tile_length!r}")
-    shapes = network.shapes(total)
+    shapes = _network_shapes(network, total)
+    readers, chunks = _chunk_plan(network, total, tile)
+    for owned, required in chunks:
+        _run_chunk(network, layers, x[slice(*required["input"])], shapes, owned, required,
+                  Counter(readers), reducer, n_threads, precision, algorithm)
+
+
+# The plans below are pure functions of the network and the lengths, and a clip at a small size
+# runs in a few milliseconds: computed once, not on every clip. Callers never modify them.
+
+@functools.lru_cache(maxsize=64)
+def _network_shapes(network: Network, length: int) -> dict:
+    """``network.shapes(length)``, kept."""
+    return network.shapes(length)
+
+
+@functools.lru_cache(maxsize=64)
+def _chunk_plan(network: Network, total: int, tile: int):
+    """(readers, chunks) for an input of ``total`` rows in tiles of ``tile``: how many layers
+    read each tensor, and per chunk the (owned, required) ranges of every tensor."""
+    shapes = _network_shapes(network, total)
     scales = time_scales(network)
     readers = Counter(source for layer in network.layers for source in layer.sources)
     bounds = list(range(0, total, tile)) + [total]
+    chunks = []
     for start, stop in zip(bounds[:-1], bounds[1:]):
         owned = {name: _owned_range(start, stop, scales[name], shape[0], stop == total)
                  for name, shape in shapes.items()}
-        required = _required_ranges(network, shapes, owned)
-        _run_chunk(network, layers, x[slice(*required["input"])], shapes, owned, required,
-                   Counter(readers), reducer, n_threads, precision, algorithm)
+        chunks.append((owned, _required_ranges(network, shapes, owned)))
+    return readers, tuple(chunks)
 
 
 def _reduced_layers(network: Network) -> set[str]:
@@ -369,7 +390,7 @@ def _required_ranges(network: Network, shapes, owned: dict[str, _Range]) -> dict
 
 
 def _run_chunk(network: Network, layers, x: np.ndarray, shapes, owned, required, readers,
-               reducer, n_threads: int, precision: str, algorithm: str) -> None:
+              reducer, n_threads: int, precision: str, algorithm: str) -> None:
     """One chunk, layer by layer: hands the owned rows of each reduced tensor to ``reducer``.
     ``x`` holds the input's required rows; ``readers`` counts the layers still to read each
     tensor."""
@@ -384,10 +405,9 @@ def _run_chunk(network: Network, layers, x: np.ndarray, shapes, owned, required,
             write = readers[layer.name] > 0 or (reduced and not from_kernel)
             if isinstance(layer, Conv):
                 y, kernel_sums = _run_conv(layer, layers[layer.name], tensors, shapes, rows, write,
-                                           n_threads, precision, algorithm)
+                                          n_threads, precision, algorithm)
             elif isinstance(layer, MeanFrequency):
-                y, kernel_sums = _mean_frequency(_take(tensors[layer.source], rows), write,
-                                                 n_threads)
+                y, kernel_sums = _mean_frequency(_take(tensors[layer.source], rows), write, n_threads)
             elif isinstance(layer, MaxPoolTime):
                 y = _max_pool_time(layer, tensors[layer.source], rows)
             elif readers[layer.name] > 0:  # Concat: its means are its sources' (taken at the end)
@@ -412,27 +432,41 @@ def _take(tensor, rows: _Range) -> np.ndarray:
 
 
 def _run_conv(layer: Conv, native: "_core.ConvLayer", tensors, shapes, rows: _Range, write: bool,
-              n_threads: int, precision: str, algorithm: str):
+             n_threads: int, precision: str, algorithm: str):
     """Output rows ``rows`` of a convolution: the source rows they read, with the zeros the
     full-length map would have where those rows fall outside it."""
     source = shapes[layer.source]
-    na, nb = _source_rows(layer, rows, shapes)[0][1]
-    _, _, f0, f1 = layer.paddings(source)  # frequency padding as for the whole map
-    if max(na, 0) < min(nb, source[0]):
-        x = _take(tensors[layer.source], (max(na, 0), min(nb, source[0])))
-        padding = (max(0, -na), max(0, nb - source[0]), f0, f1)
+    read, zero_rows, padding, pool = _conv_geometry(layer, source, rows)
+    if read is not None:
+        x = _take(tensors[layer.source], read)
     else:  # rows that read only padding (an explicit pad past the end): zeros
-        x = np.zeros((nb - na, source[1], source[2]), np.float32)
-        padding = (0, 0, f0, f1)
-    pool = layer.pool_window(source)
-    out_rows = conv_length(x.shape[0], layer.kernel[0], layer.stride[0], padding[:2]) // pool[0]
-    if out_rows != rows[1] - rows[0]:
-        raise AssertionError(f"{layer.name}: chunk rows {rows} do not match the source rows read")
+        x = np.zeros((zero_rows, source[1], source[2]), np.float32)
     return native(
         x, stride=layer.stride, padding=padding,
         activation=layer.activation, pool=pool, write_output=write, n_threads=n_threads,
         precision=precision, algorithm=algorithm,
         residual=_take(tensors[layer.residual], rows) if layer.residual else None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _conv_geometry(layer: Conv, source: tuple, rows: _Range):
+    """(read, zero_rows, padding, pool) for output rows ``rows`` of ``layer`` on a source of
+    shape ``source``: the source rows read, with the zeros the full-length map would have
+    where they fall outside it as padding; or, where no row read lies inside the map (an
+    explicit pad past the end), read None and zero_rows rows of zeros to convolve instead."""
+    na, nb = _source_rows(layer, rows, {layer.source: source})[0][1]
+    _, _, f0, f1 = layer.paddings(source)  # frequency padding as for the whole map
+    if max(na, 0) < min(nb, source[0]):
+        read, zero_rows = (max(na, 0), min(nb, source[0])), 0
+        padding = (max(0, -na), max(0, nb - source[0]), f0, f1)
+        n_rows = read[1] - read[0]
+    else:
+        read, zero_rows, padding, n_rows = None, nb - na, (0, 0, f0, f1), nb - na
+    pool = layer.pool_window(source)
+    out_rows = conv_length(n_rows, layer.kernel[0], layer.stride[0], padding[:2]) // pool[0]
+    if out_rows != rows[1] - rows[0]:
+        raise AssertionError(f"{layer.name}: chunk rows {rows} do not match the source rows read")
+    return read, zero_rows, padding, pool
 
 
 def _make_conv_layer(w: np.ndarray, b: np.ndarray) -> "_core.ConvLayer":
@@ -453,6 +487,11 @@ def _mean_frequency(x: np.ndarray, write: bool, n_threads: int):
 
 
 def _max_pool_time(layer: MaxPoolTime, tensor, rows: _Range) -> np.ndarray:
-    """'valid' max-pool over time: memory-bound and a few percent of a convolution's time."""
+    """'valid' max-pool over time: memory-bound and a few percent of a convolution's time.
+    Element-wise maxima of the window's rows (numpy's reduction over a short middle axis is
+    several times slower)."""
     x = _take(tensor, (rows[0] * layer.pool, rows[1] * layer.pool))
-    return x.reshape(-1, layer.pool, *x.shape[1:]).max(axis=1)
+    y = x[0::layer.pool].copy()
+    for i in range(1, layer.pool):
+        np.maximum(y, x[i::layer.pool], out=y)
+    return y

@@ -218,7 +218,7 @@ def check_logmel(x) -> tuple[list[np.ndarray], list[str], bool]:
     if not clips or arr.shape[-2] == 0:
         raise ValueError(f"logmel: no frames (shape {arr.shape})")
     for name, clip in zip(names, clips):
-        if not np.isfinite(clip).all():
+        if not audio.all_finite(clip):
             raise audio.AudioError(f"{name}: contains non-finite log-mel values (NaN or inf)")
     return [np.ascontiguousarray(c, dtype=np.float32) for c in clips], names, single
 

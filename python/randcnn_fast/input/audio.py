@@ -438,12 +438,12 @@ def check_array(x, *, name: str) -> np.ndarray:
         )
     if arr.size == 0:
         raise AudioError(f"{name}: empty (0 samples)")
-    _check_finite(arr, name)
     # float64 values beyond float32's range become inf when cast; silence
     # numpy's overflow warning and report them as a clear error instead.
     with np.errstate(over="ignore"):
         out = np.array(arr, dtype=np.float32, order="C", copy=True)
-    if not np.isfinite(out).all():
+    if not all_finite(out):
+        _check_finite(arr, name)  # NaN or inf in the input itself
         raise AudioError(f"{name}: samples exceed the float32 range")
     return out
 
@@ -802,6 +802,12 @@ def _as_float_array(x, name: str) -> np.ndarray:
             "int16 PCM use x.astype(np.float32) / 32768)"
         )
     return arr
+
+
+def all_finite(x: np.ndarray) -> bool:
+    """Whether the non-empty array ``x`` holds no NaN or inf: its extremes are finite (two
+    vectorised reductions, several times faster than ``np.isfinite(x).all()``)."""
+    return math.isfinite(float(x.max()) - float(x.min()))
 
 
 def _check_finite(x: np.ndarray, name: str) -> None:
