@@ -6,4 +6,4 @@
 #define RCF_NR 16
 #define RCF_NARROW_MR 12
 #define RCF_TRIPLE_MR 4
-#include "kernels/conv_kernels.inc"
+#include "kernels/microkernels.inc"

@@ -6,4 +6,4 @@
 #define RCF_NR 32
 #define RCF_NARROW_MR 12
 #define RCF_TRIPLE_MR 8
-#include "kernels/conv_kernels.inc"
+#include "kernels/microkernels.inc"

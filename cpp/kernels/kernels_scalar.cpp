@@ -6,4 +6,4 @@
 #define RCF_NR 8
 #define RCF_NARROW_MR 8
 #define RCF_TRIPLE_MR 4
-#include "kernels/conv_kernels.inc"
+#include "kernels/microkernels.inc"
