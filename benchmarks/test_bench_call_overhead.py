@@ -1,7 +1,7 @@
 """Where one small call's time goes: the network apart from everything around it.
 
-For every architecture at size small, one 29.17 s clip at 12 kHz, 2 threads, three timings in
-one session:
+For every architecture at size small, one 29.17 s clip at 12 kHz, 2 threads, three timings
+taken in turn within each of 60 rounds (medians), so that all three meet the same conditions:
 
 - ``call``: ``Embedder.embed(clip, sr=12000)``, what a user times (checks, padding, the
   log-mel front-end for spectrogram models, the network, the feature vector);
@@ -14,7 +14,9 @@ per-call overhead of the Python layer. ``--benchmark-disable`` runs each body on
 """
 from __future__ import annotations
 
+import statistics
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -55,9 +57,20 @@ def register_table(summary_table):
     summary_table("per-call overhead at size small (median milliseconds)", overhead_table)
 
 
-@pytest.mark.parametrize("part", PARTS)
+def interleaved_medians(parts: dict, rounds: int) -> dict:
+    """Median seconds of each callable, timed in turn within every round so that all of them
+    meet the same conditions (a shared machine moves single runs by a third)."""
+    times = {name: [] for name in parts}
+    for _ in range(rounds):
+        for name, fn in parts.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 @pytest.mark.parametrize("arch", list(rf.ARCHITECTURES))
-def test_call_overhead(benchmark, throughput, clip, arch, part):
+def test_call_overhead(benchmark, throughput, smoke, clip, arch):
     benchmark.group = f"overhead {arch} small"
     embedder = rf.Embedder(arch, size="small", n_threads=THREADS)
     spectrogram = embedder.network.input_kind != "waveform"
@@ -65,22 +78,12 @@ def test_call_overhead(benchmark, throughput, clip, arch, part):
         else clip[:embedder.length]
     x = peers.input_map(embedder, data)
     runner = NativeRunner(embedder.network, embedder.parameters())
-    if part == "call":
-        def fn():
-            return embedder.embed(clip, sr=12000)
-    elif part == "frontend":
-        if not spectrogram:
-            _ms.setdefault(arch, {})[part] = 0.0
-            pytest.skip("a waveform model has no front-end")
-
-        def fn():
-            return logmel(clip)
-    else:
-        def fn():
-            return runner.embed(x, THREADS)
-
     np.testing.assert_array_equal(runner.embed(x, THREADS), embedder.embed(clip, sr=12000))
-    info = throughput(fn, audio_seconds=SAMPLES / 12000, macs=embedder.describe().macs,
-                      threads=THREADS, rounds=30)
-    if info is not None:
-        _ms.setdefault(arch, {})[part] = info["seconds"] * 1e3
+    parts = {"call": lambda: embedder.embed(clip, sr=12000),
+             "network": lambda: runner.embed(x, THREADS)}
+    if spectrogram:
+        parts["frontend"] = lambda: logmel(clip)
+    medians = interleaved_medians(parts, rounds=3 if smoke else 60)
+    _ms[arch] = {"frontend": 0.0, **{name: t * 1e3 for name, t in medians.items()}}
+    throughput(parts["call"], audio_seconds=SAMPLES / 12000, macs=embedder.describe().macs,
+               threads=THREADS, rounds=30)
