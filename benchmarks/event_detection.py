@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 import randcnn_fast as rf
-from randcnn_fast.input.audio import SAMPLE_RATE, load_file
+from randcnn_fast.input.audio import SAMPLE_RATE
+from randcnn_fast.input.decode import load_file
 from randcnn_fast.evaluation.events import frame_labels, segments_from_frames
 
 NONE = 10  # the background class, after digits 0-9

@@ -25,7 +25,7 @@ import pytest
 import randcnn_fast as rf
 from randcnn_fast.backends.native import NativeRunner
 from randcnn_fast.frontend.spectrogram import logmel
-from randcnn_fast.input.audio import fix_length
+from randcnn_fast.input.clips import fix_length
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers  # noqa: E402

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 import randcnn_fast as rf
-from randcnn_fast.input.audio import load_file
+from randcnn_fast.input.decode import load_file
 
 SECONDS = 350_000 / 12000
 N_FILES = 4

@@ -38,7 +38,7 @@ import pytest
 import randcnn_fast as rf
 from randcnn_fast.frontend import spectrogram as frontend
 from randcnn_fast.network.architectures import LOGMEL_LENGTH, WAVEFORM_LENGTH, build
-from randcnn_fast.input.audio import fix_length
+from randcnn_fast.input.clips import fix_length
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers  # noqa: E402

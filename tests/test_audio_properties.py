@@ -8,14 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from randcnn_fast.input import audio
+from randcnn_fast.input import audio, decode
+from randcnn_fast.input import clips as input_clips
 finite = st.floats(-1.0, 1.0, width=32)
 clips = hnp.arrays(np.float32, st.integers(1, 400), elements=finite)
 
 
-@given(clip=clips, length=st.integers(1, 900), mode=st.sampled_from(audio.PAD_MODES))
+@given(clip=clips, length=st.integers(1, 900), mode=st.sampled_from(input_clips.PAD_MODES))
 def test_fix_length_keeps_the_start_and_reaches_the_length(clip, length, mode):
-    out = audio.fix_length(clip, length, mode, name="x")
+    out = input_clips.fix_length(clip, length, mode, name="x")
     expected = {"crop": min(len(clip), length), "none": len(clip)}.get(mode, length)
     assert out.shape == (expected,) and out.dtype == np.float32
     head = min(len(clip), length)
@@ -29,7 +30,7 @@ def test_fix_length_keeps_the_start_and_reaches_the_length(clip, length, mode):
 @given(clip=hnp.arrays(st.sampled_from([np.float16, np.float32, np.float64]), st.integers(1, 300),
                        elements=st.floats(-1, 1, width=16)))
 def test_check_array_returns_contiguous_float32(clip):
-    out = audio.check_array(clip, name="x")
+    out = input_clips.check_array(clip, name="x")
     assert out.dtype == np.float32 and out.flags.c_contiguous
     np.testing.assert_array_equal(out, clip.astype(np.float32))
 
@@ -40,13 +41,13 @@ def test_any_non_finite_sample_is_reported_with_its_position(clip, position, bad
     position %= len(clip)
     clip[position] = bad
     with pytest.raises(audio.AudioError, match=f"first at index {position}"):
-        audio.check_array(clip, name="x")
+        input_clips.check_array(clip, name="x")
 
 
 @given(shape=st.one_of(st.just(()), hnp.array_shapes(min_dims=2, max_dims=4, max_side=3)))
 def test_check_array_rejects_every_other_shape(shape):
     with pytest.raises(ValueError):
-        audio.check_array(np.zeros(shape, np.float32), name="x")
+        input_clips.check_array(np.zeros(shape, np.float32), name="x")
 
 
 @settings(max_examples=25, deadline=None)
@@ -56,7 +57,7 @@ def test_files_round_trip_through_the_loader(tmp_path_factory, clip, rate, chann
     path = tmp_path_factory.mktemp("wav") / "clip.wav"
     frames = np.stack([clip] * channels, axis=1)
     sf.write(path, frames, rate, subtype="FLOAT")
-    loaded = audio.load_file(path)
+    loaded = decode.load_file(path)
     assert loaded.dtype == np.float32 and loaded.ndim == 1 and np.isfinite(loaded).all()
     assert abs(len(loaded) - len(clip) * 12000 / rate) <= 2
     if rate == 12000:

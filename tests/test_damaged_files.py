@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 import randcnn_fast as rf
-from randcnn_fast.input import audio
+from randcnn_fast.input import audio, decode
 SR = 16000
 CONFIG = dict(arch="sample_level", size="small", length=6000, seed=0, n_threads=1)
 
@@ -40,7 +40,7 @@ def patch_wav(path: Path, *, rate: int | None = None, data_bytes: int | None = N
 def test_truncated_wav_is_used_with_a_warning(tmp_path):
     path = write_wav(tmp_path / "cut.wav")
     path.write_bytes(path.read_bytes()[:8044])  # the header declares 16,000 bytes; 8,000 remain
-    decoded = audio.decode_file(path)
+    decoded = decode.decode_file(path)
     assert decoded.frames == 4000
     assert decoded.warnings == (f"{path}: truncated: the header declares 8000 bytes of audio "
                                 "more than the file holds; the 0.250 s present are used",)
@@ -48,7 +48,7 @@ def test_truncated_wav_is_used_with_a_warning(tmp_path):
 
 def test_a_header_claiming_4_gib_of_data_is_a_warning(tmp_path):
     path = patch_wav(write_wav(tmp_path / "stream.wav"), data_bytes=0xFFFFFFF0)
-    decoded = audio.decode_file(path)
+    decoded = decode.decode_file(path)
     assert decoded.frames == 8000
     assert len(decoded.warnings) == 1 and "truncated" in decoded.warnings[0]
 
@@ -56,7 +56,7 @@ def test_a_header_claiming_4_gib_of_data_is_a_warning(tmp_path):
 def test_a_complete_wav_with_extra_chunks_is_not_truncated(tmp_path):
     path = write_wav(tmp_path / "tagged.wav")
     path.write_bytes(path.read_bytes() + b"LIST" + struct.pack("<I", 4) + b"INFO")
-    assert audio.decode_file(path).warnings == ()
+    assert decode.decode_file(path).warnings == ()
 
 
 @pytest.mark.parametrize("rate", [1, 999, 800_000])
@@ -64,14 +64,14 @@ def test_an_impossible_sample_rate_is_refused_before_decoding(tmp_path, rate):
     path = patch_wav(write_wav(tmp_path / "rate.wav"), rate=rate)
     with pytest.raises(audio.AudioError, match=f"rate.wav: damaged header: a sample rate of "
                                                f"{rate} Hz is outside 1000-768000 Hz"):
-        audio.decode_file(path)
+        decode.decode_file(path)
 
 
 def test_an_empty_file_says_0_bytes(tmp_path):
     path = tmp_path / "zero.wav"
     path.write_bytes(b"")
     with pytest.raises(audio.AudioError, match=r"zero.wav: empty file \(0 bytes\)"):
-        audio.decode_file(path)
+        decode.decode_file(path)
 
 
 def test_text_is_not_audio(tmp_path):
@@ -79,7 +79,7 @@ def test_text_is_not_audio(tmp_path):
     path.write_text("shopping list\n" * 20)
     with pytest.raises(audio.AudioError, match=r"notes.wav: not audio.*libsndfile: Format not "
                                                r"recognised"):
-        audio.decode_file(path)
+        decode.decode_file(path)
 
 
 def test_an_unreadable_file_says_permission_denied(tmp_path, monkeypatch):
@@ -87,11 +87,11 @@ def test_an_unreadable_file_says_permission_denied(tmp_path, monkeypatch):
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # root reads anything: refuse the open
         def refuse(name, *args, **kwargs):
             raise PermissionError(13, "Permission denied", name)
-        monkeypatch.setattr(audio, "open", refuse, raising=False)
+        monkeypatch.setattr(decode, "open", refuse, raising=False)
     else:
         path.chmod(0)
     with pytest.raises(audio.AudioError, match="locked.wav: permission denied"):
-        audio.decode_file(path)
+        decode.decode_file(path)
 
 
 # ---------------------------------------------------------------- one file cannot stop a corpus
@@ -132,14 +132,14 @@ def test_a_one_hertz_header_is_a_failure_and_the_shard_is_written(corpus, tmp_pa
 
 
 def test_a_memory_error_is_that_clips_failure(corpus, tmp_path, monkeypatch):
-    real = audio.decode_file
+    real = decode.decode_file
 
     def decode_file(path, **options):
         if str(path).endswith("clip2.wav"):
             raise MemoryError("Unable to allocate 44.7 GiB")
         return real(path, **options)
 
-    monkeypatch.setattr(audio, "decode_file", decode_file)
+    monkeypatch.setattr(decode, "decode_file", decode_file)
     summary = extract(corpus, tmp_path / "out")
     assert (summary.done, summary.failed) == (4, 1)
     assert summary.errors[0]["error_type"] == "MemoryError"

@@ -14,7 +14,7 @@ import soundfile as sf
 import soxr
 
 import randcnn_fast as rf
-from randcnn_fast.input import audio
+from randcnn_fast.input import audio, decode
 from cases import tone_folder
 from mp3_fixtures import decoded_frames, write_overcounting_mp3
 
@@ -47,14 +47,14 @@ def test_the_fixture_overcounts(overcounted):
 
 def test_load_file_uses_only_the_decoded_audio(overcounted):
     with pytest.warns(audio.AudioWarning, match="decoded 67392 frames .* header announced"):
-        got = audio.load_file(overcounted)
+        got = decode.load_file(overcounted)
     expected = whole_file_reference(overcounted)
     assert got.shape == expected.shape and got.dtype == np.float32 and got.flags.c_contiguous
     np.testing.assert_array_equal(got, expected)
 
 
 def test_decode_file_reports_both_lengths(overcounted):
-    decoded = audio.decode_file(overcounted)
+    decoded = decode.decode_file(overcounted)
     assert decoded.frames == decoded_frames(overcounted) == 67392
     assert decoded.announced_frames > 2 * decoded.frames
     assert decoded.seconds == pytest.approx(67392 / 22050)
@@ -154,7 +154,7 @@ def write_noise(path, sr, frames, channels, fmt, subtype, seed=0):
 
 
 def assert_streamed_equals_whole(path):
-    decoded = audio.decode_file(path)
+    decoded = decode.decode_file(path)
     assert decoded.frames == decoded_frames(path)
     np.testing.assert_array_equal(decoded.samples, whole_file_reference(path))
 
@@ -168,7 +168,7 @@ def test_streamed_decode_equals_a_whole_file_read(tmp_path, monkeypatch, ext, fm
     if length == "long":
         # Many blocks, the last one partial: blocks of 4093 frames (a prime) over 2.5 s (MP3
         # is read in one go, as long as it fits MP3_READ_BYTES).
-        monkeypatch.setattr(audio, "BLOCK_FRAMES", 4093)
+        monkeypatch.setattr(decode, "BLOCK_FRAMES", 4093)
     frames = int(0.25 * sr) if length == "short" else int(2.5 * sr)
     path = write_noise(tmp_path / f"x.{ext}", sr, frames, channels, fmt, subtype, seed=sr)
     assert_streamed_equals_whole(path)
@@ -176,7 +176,7 @@ def test_streamed_decode_equals_a_whole_file_read(tmp_path, monkeypatch, ext, fm
 
 @pytest.mark.parametrize("ext, fmt, subtype", FORMATS, ids=[f[2].lower() for f in FORMATS])
 def test_streamed_decode_past_one_full_block(tmp_path, ext, fmt, subtype):
-    path = write_noise(tmp_path / f"x.{ext}", 44100, audio.BLOCK_FRAMES + 1001, 2, fmt, subtype)
+    path = write_noise(tmp_path / f"x.{ext}", 44100, decode.BLOCK_FRAMES + 1001, 2, fmt, subtype)
     assert_streamed_equals_whole(path)
 
 
@@ -184,23 +184,23 @@ def test_an_honest_header_gives_no_warning(tmp_path):
     path = write_noise(tmp_path / "x.mp3", 44100, 44100, 2, "MP3", "MPEG_LAYER_III")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        decoded = audio.decode_file(path)
-        audio.load_file(path)
+        decoded = decode.decode_file(path)
+        decode.load_file(path)
     assert decoded.warnings == () and decoded.frames == decoded.announced_frames
 
 
 def test_a_header_announcing_too_few_frames_reserves_too_little_and_grows(tmp_path, monkeypatch):
     # A short reservation must grow without losing or inventing a sample.
     path = write_noise(tmp_path / "x.flac", 22050, 30000, 1, "FLAC", "PCM_16")
-    monkeypatch.setattr(audio, "_MAX_RESERVED_SAMPLES", 7)
-    monkeypatch.setattr(audio, "BLOCK_FRAMES", 1000)
-    np.testing.assert_array_equal(audio.decode_file(path).samples, whole_file_reference(path))
+    monkeypatch.setattr(decode, "_MAX_RESERVED_SAMPLES", 7)
+    monkeypatch.setattr(decode, "BLOCK_FRAMES", 1000)
+    np.testing.assert_array_equal(decode.decode_file(path).samples, whole_file_reference(path))
 
 
 def test_an_mp3_past_one_read_is_decoded_in_several(tmp_path, monkeypatch):
     # MPEG-1 stereo gives the same bits however reads split it; the cap makes three reads.
     path = write_noise(tmp_path / "x.mp3", 44100, 3 * 44100, 2, "MP3", "MPEG_LAYER_III")
-    monkeypatch.setattr(audio, "MP3_READ_BYTES", 8 * 44100)
+    monkeypatch.setattr(decode, "MP3_READ_BYTES", 8 * 44100)
     assert_streamed_equals_whole(path)
 
 

@@ -13,7 +13,7 @@ import soundfile as sf
 import soxr
 
 import randcnn_fast as rf
-from randcnn_fast.input import audio
+from randcnn_fast.input import audio, decode
 from randcnn_fast.network.architectures import ARCHITECTURES, FRAME_LEVEL, build
 from randcnn_fast.backends.native import run_native, time_scales
 from randcnn_fast.network.weights import make_parameters
@@ -127,24 +127,24 @@ def test_cli_embed_pad_none(tmp_path):
 
 @pytest.mark.parametrize("rate", [44100, 12000])
 def test_block_decoding_equals_one_shot_resampling(tmp_path, rate):
-    frames = noise((3 * audio.BLOCK_FRAMES + 123, 2), seed=rate)
+    frames = noise((3 * decode.BLOCK_FRAMES + 123, 2), seed=rate)
     path = tmp_path / "long.wav"
     sf.write(path, frames, rate, subtype="FLOAT")
     mono = frames.mean(axis=1, dtype=np.float64).astype(np.float32)
     expected = mono if rate == 12000 else soxr.resample(mono, rate, 12000, quality="HQ")
-    got = audio.load_file(path)
+    got = decode.load_file(path)
     assert got.dtype == np.float32 and got.flags.c_contiguous and got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
 
 
 def test_non_finite_samples_in_later_blocks_are_counted_from_the_start(tmp_path):
-    frames = noise(2 * audio.BLOCK_FRAMES + 10)
-    first = audio.BLOCK_FRAMES + 5
-    frames[[first, first + audio.BLOCK_FRAMES]] = np.nan
+    frames = noise(2 * decode.BLOCK_FRAMES + 10)
+    first = decode.BLOCK_FRAMES + 5
+    frames[[first, first + decode.BLOCK_FRAMES]] = np.nan
     path = tmp_path / "bad.wav"
     sf.write(path, frames, 16000, subtype="FLOAT")
     with pytest.raises(audio.AudioError, match=f"contains 2 non-finite .* first at index {first}"):
-        audio.load_file(path)
+        decode.load_file(path)
 
 
 # ---------------------------------------------------------------- memory bound

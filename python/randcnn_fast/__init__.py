@@ -6,7 +6,8 @@ from ._version import __version__
 from .backends.machine import isa_info
 from .features.embedder import Embedder, embed, embed_frames
 from .frontend.spectrogram import logmel, mfcc_features
-from .input.audio import AudioError, AudioWarning, decode_file
+from .input.audio import AudioError, AudioWarning
+from .input.decode import decode_file
 from .network.archfile import load_architecture
 from .network.architectures import ARCHITECTURES, SIZES, architectures
 from .network.layers import Network

@@ -20,7 +20,8 @@ from .evaluation.evaluate import RESULTS_ROOT, SVM_MAX_ITER
 from .evaluation.protocols import CLASSIFIERS, PROTOCOLS
 from .evaluation.ranking import SEEDS as RANK_SEEDS
 from .features.embedder import PRECISIONS
-from .input.audio import MIN_SECONDS, PAD_MODES
+from .input.audio import MIN_SECONDS
+from .input.clips import PAD_MODES
 from .input.manifests import AUDIO_EXTENSIONS
 from .network.archfile import is_architecture_file
 from .network.architectures import ARCHITECTURES, SIZES

@@ -13,7 +13,8 @@ import numpy as np
 
 from .._version import __version__
 from ..features.embedder import Embedder
-from ..input.audio import SAMPLE_RATE, decode_file
+from ..input.audio import SAMPLE_RATE
+from ..input.decode import decode_file
 from ..network.archfile import network_from_dict
 from .store import (ERRORS_DIR, HASH_KEY, SHARD_KEY, SHARDS_DIR, config_hash, require_pyarrow,
                     shard_name, shard_warnings, write_parquet)

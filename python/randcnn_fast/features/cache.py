@@ -24,7 +24,8 @@ from .. import _core
 from .._version import __version__
 from ..atomic import atomic_write
 from ..frontend.spectrogram import mfcc_features
-from ..input.audio import MIN_SECONDS, decode_file
+from ..input.audio import MIN_SECONDS
+from ..input.decode import decode_file
 from ..network.archfile import network_from_dict
 from .embedder import Embedder, FileEmbedding
 

@@ -15,6 +15,8 @@ from .. import _core
 from ..backends.native import NativeRunner
 from ..frontend import spectrogram as frontend
 from ..input import audio as audio_io
+from ..input import clips as clips_io
+from ..input import decode as decode_io
 from ..network.archfile import builtin_of, load_architecture
 from ..network.frames import DEFAULT_HOP, DEFAULT_WINDOW, frame_grid
 from ..network.layers import Network, NetworkSummary
@@ -200,8 +202,8 @@ class Embedder:
         self.length = self.network.default_length if length is None else length
         if isinstance(self.length, bool) or not isinstance(self.length, (int, np.integer)) or self.length < 1:
             raise ValueError(f"length must be a positive integer, got {length!r}")
-        if pad not in audio_io.PAD_MODES:
-            raise ValueError(f"unknown pad {pad!r}; choose one of {audio_io.PAD_MODES}")
+        if pad not in clips_io.PAD_MODES:
+            raise ValueError(f"unknown pad {pad!r}; choose one of {clips_io.PAD_MODES}")
         if input not in INPUTS:
             raise ValueError(f"unknown input {input!r}; choose one of {INPUTS}")
         if input == "logmel" and self.network.input_kind != "logmel":
@@ -352,7 +354,7 @@ class Embedder:
         """Embed one audio file and report what its decoding noticed.
 
         The same vector as ``embed(path)``, with the decoded duration and the warnings of
-        :func:`randcnn_fast.input.audio.decode_file` returned instead of issued, for callers that
+        :func:`randcnn_fast.input.decode.decode_file` returned instead of issued, for callers that
         record them (corpus extraction, evaluation).
 
         Parameters
@@ -483,10 +485,10 @@ class Embedder:
             raise ValueError("embed_frames runs on backend='native' (the ONNX model returns "
                              "clip means only)")
         if sr is None and _is_path_list(clips):
-            results = [self._frames_of(*audio_io.load_clips(path, sr=None, length=None, pad="none")[:2],
+            results = [self._frames_of(*clips_io.load_clips(path, sr=None, length=None, pad="none")[:2],
                                        hop, window) for path in clips]
             return [r[0] for r in results], [r[1] for r in results]
-        waves, names, single = audio_io.load_clips(clips, sr=sr, length=None, pad="none")
+        waves, names, single = clips_io.load_clips(clips, sr=sr, length=None, pad="none")
         results = [self._frames_of([wave], [name], hop, window) for wave, name in zip(waves, names)]
         if single:
             return results[0]
@@ -510,7 +512,7 @@ class Embedder:
         if self.input != "audio":
             raise ValueError("embedding files needs input='audio'; this embedder takes log-mel "
                              "frames")
-        decoded = audio_io.decode_file(path, min_seconds=self.min_seconds)
+        decoded = decode_io.decode_file(path, min_seconds=self.min_seconds)
         name = os.fspath(path)
         return self._wave_maps([decoded.samples], [name])[0], name, decoded
 
@@ -565,7 +567,7 @@ class Embedder:
                 raise ValueError("channel_axis is for audio; log-mel frames have no channels")
             frames, names, single = frontend.check_logmel(clips)
             return self._fixed_maps(frames, names), names, single
-        waves, names, single = audio_io.load_clips(clips, sr=sr, length=None, pad=self.pad,
+        waves, names, single = clips_io.load_clips(clips, sr=sr, length=None, pad=self.pad,
                                                    channel_axis=channel_axis,
                                                    min_seconds=self.min_seconds)
         return self._wave_maps(waves, names), names, single
@@ -585,7 +587,7 @@ class Embedder:
         return self._fixed([f[:, :, None] for f in frames], names)
 
     def _fixed(self, inputs, names):
-        return [audio_io.fix_length(x, self.length, self.pad, name=n) for x, n in zip(inputs, names)]
+        return [clips_io.fix_length(x, self.length, self.pad, name=n) for x, n in zip(inputs, names)]
 
     def _too_short(self, subject: str) -> str:
         """'<subject> is too short for <arch>', with the minimum and the fix."""

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import _core
-from ..input import audio
+from ..input import audio, clips
 from ..input.audio import SAMPLE_RATE
 
 __all__ = [
@@ -147,7 +147,7 @@ def logmel(y, *, preset: str = "elmarc") -> np.ndarray:
     ----------
     y : numpy.ndarray
         1-D float samples at 12 kHz (already validated and resampled, e.g. by
-        :func:`randcnn_fast.input.audio.load_clips`), shape (n_samples,).
+        :func:`randcnn_fast.input.clips.load_clips`), shape (n_samples,).
     preset : {"elmarc", "librosa"}
         How the signal is padded before framing. Frames are centred: frame ``t``
         covers samples ``t*256 - 256 .. t*256 + 255``, so the first and last frames
@@ -276,7 +276,7 @@ def mfcc_features(y, *, sr=SAMPLE_RATE, length: int | None = None, pad: str = "n
         Target length in samples at 12 kHz. None (default) uses the whole clip.
     pad : {"none", "crop", "zero", "repeat"}
         How the clip is brought to `length` (see
-        :func:`randcnn_fast.input.audio.fix_length`): "crop" only shortens longer clips,
+        :func:`randcnn_fast.input.clips.fix_length`): "crop" only shortens longer clips,
         "zero" and "repeat" also pad shorter ones. Must be "none" when `length` is
         None and something else when it is not.
 
@@ -320,12 +320,12 @@ def mfcc_features(y, *, sr=SAMPLE_RATE, length: int | None = None, pad: str = "n
     elif pad == "none":
         raise ValueError(
             f"length={length!r} needs a pad mode: one of "
-            f"{', '.join(m for m in audio.PAD_MODES if m != 'none')}"
+            f"{', '.join(m for m in clips.PAD_MODES if m != 'none')}"
         )
-    x = audio.check_array(y, name="audio")
-    x = audio.resample(x, sr)
+    x = clips.check_array(y, name="audio")
+    x = clips.resample(x, sr)
     if length is not None:
-        x = audio.fix_length(x, length, pad, name="audio")
+        x = clips.fix_length(x, length, pad, name="audio")
     if x.size < MFCC_MIN_SAMPLES:
         raise audio.AudioError(
             f"audio: too short for the MFCC baseline: {x.size} samples at "

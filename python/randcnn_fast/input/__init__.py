@@ -1,1 +1,3 @@
-"""Input: audio files and arrays decoded, checked and resampled to 12 kHz mono clips; folders and CSV manifests listed."""
+"""Input: audio files decoded exactly (decode), arrays and files brought to the network's
+clips (clips), what valid audio is (audio), and lists of files from folders and CSV manifests
+(manifests)."""
