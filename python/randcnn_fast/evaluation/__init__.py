@@ -1,1 +1,2 @@
-"""Evaluation: protocols, the experiments as one call, rankings over seeds, reports and event scoring."""
+"""Evaluation: the protocols, the experiments as one call, rankings over seeds, the reports and
+the scoring of detected events."""

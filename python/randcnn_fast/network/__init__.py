@@ -1,1 +1,2 @@
-"""Networks as data: layers, the study's architectures, architecture files, widths, random weights and the time alignment of every position."""
+"""Networks as data: layers, the study's architectures, architecture files, widths, random
+weights, and where each position of a network sits in time (frames)."""
