@@ -72,8 +72,10 @@ shopt -u nullglob
 
 STAGE="$(mktemp -d "${TMPDIR:-/tmp}/randcnn_sanitize.XXXXXX")"
 trap 'rm -rf "$STAGE"' EXIT
-mkdir -p "$STAGE/site/randcnn_fast"
-cp "$ROOT"/python/randcnn_fast/*.py "$STAGE/site/randcnn_fast/"
+mkdir -p "$STAGE/site"
+# The package's sources, every folder of it, without bytecode caches.
+cp -r "$ROOT/python/randcnn_fast" "$STAGE/site/randcnn_fast"
+find "$STAGE/site/randcnn_fast" -name __pycache__ -prune -exec rm -rf {} +
 cp "${MODULES[0]}" "$STAGE/site/randcnn_fast/"
 cp -r "$ROOT/tests" "$STAGE/tests"
 
