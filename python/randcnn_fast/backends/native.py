@@ -479,11 +479,21 @@ def _make_conv_layer(w: np.ndarray, b: np.ndarray) -> "_core.ConvLayer":
 def _mean_frequency(x: np.ndarray, write: bool, n_threads: int):
     """The mean over frequency as a (1 x F) convolution with weights 1/F per channel, so it
     runs on the same tested kernels as every other layer; returns (map or None, sums)."""
-    t, f, c = x.shape
-    w = np.zeros((c, c, 1, f), np.float32)
-    w[np.arange(c), np.arange(c)] = 1.0 / f
-    return _core.conv(x, w, np.zeros(c, np.float32), stride=(1, 1), padding=(0, 0, 0, 0),
-                      activation="none", pool=(1, 1), write_output=write, n_threads=n_threads)
+    _, f, c = x.shape
+    w, bias = _mean_frequency_weights(c, f)
+    return _core.conv(x, w, bias, stride=(1, 1), padding=(0, 0, 0, 0), activation="none",
+                      pool=(1, 1), write_output=write, n_threads=n_threads)
+
+
+@functools.lru_cache(maxsize=16)
+def _mean_frequency_weights(channels: int, freqs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weights (channels, channels, 1, freqs) and zero bias of the mean over frequency,
+    read-only: made once per shape rather than on every chunk of every clip."""
+    w = np.zeros((channels, channels, 1, freqs), np.float32)
+    w[np.arange(channels), np.arange(channels)] = 1.0 / freqs
+    bias = np.zeros(channels, np.float32)
+    w.flags.writeable = bias.flags.writeable = False
+    return w, bias
 
 
 def _max_pool_time(layer: MaxPoolTime, tensor, rows: _Range) -> np.ndarray:

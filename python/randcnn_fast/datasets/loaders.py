@@ -33,8 +33,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ..input.manifests import (AUDIO_EXTENSIONS, absolute_path, audio_files, normalise_extensions,
-                               read_csv, require_columns, require_folder)
+from ..input.manifests import (AUDIO_EXTENSIONS, absolute_path, audio_files, listed_path,
+                               normalise_extensions, read_csv, require_columns, require_folder)
 
 __all__ = [
     "Dataset",
@@ -873,7 +873,7 @@ def manifest(csv_path, *, path_column: str = "path", label_column: str = "label"
             raise ValueError(f"{where}: empty {path_column!r}")
         if not label:
             raise ValueError(f"{where}: empty {label_column!r}")
-        path = Path(os.path.abspath(base / os.path.expanduser(rel)))
+        path = listed_path(base, rel)
         if not path.is_file():
             missing.append(path)
         paths.append(str(path))

@@ -1,12 +1,12 @@
 """The clips of an extraction: a folder's audio files or a CSV manifest's rows, numbered."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
-from ..input.manifests import absolute_path, audio_files, normalise_extensions, read_csv
+from ..input.manifests import (absolute_path, audio_files, listed_path, normalise_extensions,
+                               read_csv)
 from .store import RESERVED_COLUMNS, require_pyarrow
 
 __all__ = ["read_manifest"]
@@ -46,7 +46,7 @@ def _csv_manifest(csv_path: Path) -> tuple[list[str], dict[str, list[str]]]:
         rel = (row["path"] or "").strip()
         if not rel:
             raise ValueError(f"{csv_path}:{lineno}: empty 'path'")
-        paths.append(os.path.abspath(base / os.path.expanduser(rel)))
+        paths.append(str(listed_path(base, rel)))
         for c in extra:
             values[c].append(row[c] if row[c] is not None else "")
     return paths, values

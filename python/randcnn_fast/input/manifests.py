@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["AUDIO_EXTENSIONS", "absolute_path", "require_folder", "normalise_extensions",
-           "audio_files", "read_csv", "require_columns"]
+__all__ = ["AUDIO_EXTENSIONS", "absolute_path", "listed_path", "require_folder",
+           "normalise_extensions", "audio_files", "read_csv", "require_columns"]
 
 #: File extensions recognised as audio when a folder is listed (case-insensitive).
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".au", ".aiff")
@@ -32,6 +32,30 @@ def absolute_path(path) -> Path:
     True
     """
     return Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+
+
+def listed_path(csv_folder: Path, listed: str) -> Path:
+    """A path as a CSV file lists it: ``~`` expanded, a relative one taken from the CSV's folder.
+
+    Parameters
+    ----------
+    csv_folder : pathlib.Path
+        The folder holding the CSV file.
+    listed : str
+        The path as written in the CSV.
+
+    Returns
+    -------
+    pathlib.Path
+        Absolute (symbolic links kept).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> listed_path(Path("/data/corpus"), "clips/a.wav").as_posix()
+    '/data/corpus/clips/a.wav'
+    """
+    return Path(os.path.abspath(csv_folder / os.path.expanduser(listed)))
 
 
 def require_folder(root, what: str) -> Path:
