@@ -63,3 +63,56 @@ def test_a_batch_of_small_clips_equals_one_clip_at_a_time(n_threads):
     single = rf.Embedder("sample_level", size="small", n_threads=1)
     np.testing.assert_array_equal(embedder.embed(batch, sr=12000),
                                   np.stack([single.embed(row, sr=12000) for row in batch]))
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("large", [(), ("temporal", "sample_level")])
+def test_many_configurations_in_one_pass_equal_one_at_a_time(files, tmp_path, monkeypatch,
+                                                             n_threads, large):
+    """evaluate's feature step: each file decoded once, its log-mel shared between the
+    spectrogram models (two presets), small networks on the workers, "large" ones (here made
+    so by their multiply-adds) on every thread, every failure recorded per configuration."""
+    from randcnn_fast.features.cache import MFCC, FeatureConfig, configs_features, dataset_features
+    from randcnn_fast.features.stage_clock import StageClock
+
+    if large:
+        threshold = min(rf.Embedder(a, size="small").describe().macs for a in large)
+        monkeypatch.setattr(embedder_module, "CLIP_PARALLEL_MACS", threshold)
+    configs = [FeatureConfig("sample_level", seed=1), FeatureConfig("temporal"),
+               FeatureConfig("vgg", seed=2), FeatureConfig("vgg", logmel_preset="librosa"),
+               FeatureConfig(MFCC)]
+    clock = StageClock()
+    together = configs_features(files, configs, cache_dir=tmp_path / "a", n_threads=n_threads,
+                                progress=False, clock=clock)
+    for config in configs:
+        alone = dataset_features(files, config, cache_dir=tmp_path / "b", n_threads=1,
+                                 progress=False)
+        np.testing.assert_array_equal(together[config][0], alone[0])
+        assert together[config][1] == alone[1] and together[config][2] == alone[2]
+        assert [f["path"] for f in alone[1]] == [files[3]]
+    assert sorted(clock.seconds) == ["decode", "forward sample_level small seed 1",
+                                     "forward temporal small seed 0", "forward vgg small seed 0",
+                                     "forward vgg small seed 2", "front-end"]
+    # A second pass reads the cache: nothing decoded but the unreadable file, no network run.
+    again = StageClock()
+    cached = configs_features(files, configs, cache_dir=tmp_path / "a", n_threads=n_threads,
+                              progress=False, clock=again)
+    assert sorted(again.seconds) == ["decode"]
+    for config in configs:
+        np.testing.assert_array_equal(cached[config][0], together[config][0])
+
+
+def test_one_pass_decodes_each_file_once_and_computes_each_log_mel_once(files, tmp_path,
+                                                                        monkeypatch):
+    from randcnn_fast.features import cache
+    from randcnn_fast.frontend import spectrogram
+
+    decoded, logmels = [], []
+    decode, logmel = cache.decode_file, spectrogram.logmel
+    monkeypatch.setattr(cache, "decode_file", lambda p, **k: decoded.append(p) or decode(p, **k))
+    monkeypatch.setattr(spectrogram, "logmel", lambda *a, **k: logmels.append(1) or logmel(*a, **k))
+    configs = [cache.FeatureConfig(a, seed=s) for a in ("vgg", "temporal", "sample_level")
+               for s in (0, 1)]
+    cache.configs_features(files, configs, cache_dir=tmp_path, n_threads=2, progress=False)
+    assert sorted(decoded) == sorted(files)
+    assert len(logmels) == len(files) - 1  # one per readable file, shared by four networks

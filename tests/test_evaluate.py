@@ -102,14 +102,16 @@ def test_evaluate_writes_every_output_and_records_failures(tmp_path):
     again = evaluate(data, archs=["temporal"], seeds=[0], out_dir=tmp_path / "out2",
                      cache_dir=tmp_path / "cache", hidden_sizes=(10, 30), progress=False)
     assert again["results"][0]["accuracy"] == results["results"][0]["accuracy"]
-    # Where the time went: every feature configuration, then each classifier.
-    assert sorted(saved["timings"]["features"]) == [
-        "mfcc - seed 0", "sample_level small seed 0", "sample_level small seed 1",
-        "temporal small seed 0", "temporal small seed 1"]
-    assert all(t > 0 for t in [*saved["timings"]["features"].values(), saved["timings"]["svm"],
-                               saved["timings"]["elm"]])
-    assert again["timings"]["features"]["temporal small seed 0"] < min(
-        saved["timings"]["features"].values())  # cached
+    # Where the time went: one feature step, decoding and front-ends in it, every network.
+    timings = saved["timings"]
+    assert sorted(timings["forward"]) == ["sample_level small seed 0", "sample_level small seed 1",
+                                          "temporal small seed 0", "temporal small seed 1"]
+    assert all(t > 0 for t in [*timings["forward"].values(), timings["decode"],
+                               timings["front-end"], timings["svm"], timings["elm"],
+                               timings["report"]])
+    assert timings["features"] > 0 and "Time: features " in report
+    # Cached: no network runs; only the broken file, whose failure is not cached, is decoded.
+    assert again["timings"]["forward"] == {} and again["timings"]["decode"] < timings["decode"]
 
 
 def test_command_line_on_a_folder(tmp_path, capsys):
@@ -150,7 +152,7 @@ def no_forward_pass(monkeypatch):
     def embed(*args, **kwargs):
         raise AssertionError("a forward pass ran before the dataset was checked")
 
-    monkeypatch.setattr(evaluate_module, "dataset_features", embed)
+    monkeypatch.setattr(evaluate_module, "configs_features", embed)
 
 
 def labelled(labels, folds=None, split=None):

@@ -23,7 +23,8 @@ from ..classifiers.elm import PAPER_HIDDEN_SIZES
 from ..classifiers.scaling import check_scale
 from ..datasets import demo
 from ..datasets import loaders as datasets
-from ..features.cache import MFCC, FeatureConfig, dataset_features
+from ..features.cache import MFCC, FeatureConfig, configs_features
+from ..features.stage_clock import StageClock
 from ..network.archfile import is_architecture_file, load_architecture
 from ..network.architectures import ARCHITECTURES, SIZES
 from .protocols import CLASSIFIERS, PROTOCOLS, check_dataset, run_protocol, fits_to_run
@@ -111,6 +112,13 @@ def _feature_configs(archs, sizes, seeds, *, features=None, length=None, pad="re
     return configs
 
 
+def _stage_seconds(clock: StageClock) -> dict:
+    """The feature step's thread-seconds: decode, front-end, and forward per configuration."""
+    seconds = dict(clock.seconds)
+    return {"decode": seconds.pop("decode", 0.0), "front-end": seconds.pop("front-end", 0.0),
+            "forward": {stage.removeprefix("forward "): t for stage, t in seconds.items()}}
+
+
 def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("small",),
              classifiers=CLASSIFIERS, seeds=(0,), protocols=("paper",), mfcc: bool = True,
              out_dir=None, overwrite: bool = False, cache_dir=None, length=None, pad="repeat",
@@ -147,7 +155,7 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     overwrite : bool
         Allow an ``out_dir`` that holds an earlier run's results.json.
     cache_dir : str or os.PathLike, optional
-        The feature cache (:func:`randcnn_fast.features.cache.dataset_features`).
+        The feature cache (:func:`randcnn_fast.features.cache.configs_features`).
     length, pad, backend_features, precision
         As :class:`randcnn_fast.Embedder` takes them.
     hidden_sizes : sequence of int
@@ -174,8 +182,12 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     dict
         The results written to results.json: ``results`` (one row per configuration, seed,
         classifier and protocol), ``dataset``, ``configuration``, ``confusion``,
-        ``failures``, ``warnings``, ``provenance``, ``timings`` (wall seconds of each
-        feature configuration, cached ones near 0, and of all SVM and all ELM fits) and more.
+        ``failures``, ``warnings``, ``provenance``, ``timings`` and more. ``timings``
+        says where the time went: ``features`` (wall seconds of the feature step: every file
+        decoded once, each log-mel computed once, then every network), within it the
+        thread-seconds of ``decode``, ``front-end`` and ``forward`` (per configuration;
+        cached features take none), then wall seconds of all ``svm`` and all ``elm`` fits and
+        of the ``report``'s plots.
 
     Raises
     ------
@@ -221,15 +233,17 @@ def evaluate(dataset: datasets.Dataset | None = None, *, archs=None, sizes=("sma
     _check_out_dir(out_dir, overwrite)
     if mfcc:
         configs.append(FeatureConfig(MFCC, size="-", seed=0, length=None))
+    # Where the run's time goes: the feature step's wall seconds and, within it, the
+    # thread-seconds of decoding, front-ends and each network (cached features cost ~0).
+    stages = StageClock()
+    started_features = time.perf_counter()
+    computed = configs_features(dataset.paths, configs, cache_dir=cache_dir, n_threads=n_threads,
+                                progress=progress, clock=stages)
+    timings = {"features": time.perf_counter() - started_features, **_stage_seconds(stages),
+               "svm": 0.0, "elm": 0.0}
     features, failures, warned = {}, [], {}
-    # Wall seconds of each stage, so a run says where its time went (cached features take ~0).
-    timings = {"features": {}, "svm": 0.0, "elm": 0.0}
-    for config in tqdm(configs, desc="features", unit="config", disable=not progress):
-        clock = time.perf_counter()
-        features[config], failed, noticed = dataset_features(
-            dataset.paths, config, cache_dir=cache_dir, n_threads=n_threads, progress=progress)
-        timings["features"][f"{config.arch} {config.size} seed {config.seed}"] = (
-            time.perf_counter() - clock)
+    for config in configs:
+        features[config], failed, noticed = computed[config]
         failures += failed
         for w in noticed:  # every configuration decodes the same files: keep each once
             warned.setdefault((w["path"], w["warning"]), w)

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,9 +28,10 @@ from ..frontend.spectrogram import mfcc_features
 from ..input.audio import MIN_SECONDS
 from ..input.decode import decode_file
 from ..network.archfile import network_from_dict
-from .embedder import Embedder, FileEmbedding
+from .embedder import Embedder, _attempt, _in_order
+from .stage_clock import StageClock
 
-__all__ = ["MFCC", "FeatureConfig", "dataset_features"]
+__all__ = ["MFCC", "FeatureConfig", "dataset_features", "configs_features"]
 
 #: The ``arch`` of :class:`FeatureConfig` that names the 120-d MFCC baseline.
 MFCC = "mfcc"
@@ -156,51 +158,132 @@ def dataset_features(paths, config: FeatureConfig, *, cache_dir: Path | None = N
     >>> X.shape, bool(np.isnan(X[1]).all()), [f["path"] for f in failures]
     ((2, 120), True, ['missing.wav'])
     """
+    return configs_features(paths, [config], cache_dir=cache_dir, n_threads=n_threads,
+                            progress=progress)[config]
+
+
+def configs_features(paths, configs, *, cache_dir: Path | None = None, n_threads: int = 0,
+                     progress: bool = True, clock: StageClock | None = None) -> dict:
+    """The features of every file for several configurations, in one pass over the files.
+
+    Each file is decoded once for all the configurations whose cache entry it lacks, and
+    its log-mel computed once per preset, however many networks read it. Small networks
+    (those :class:`~randcnn_fast.Embedder` runs side by side) run on the worker that
+    prepared the file, one thread each; larger ones one file at a time on every thread while
+    the workers prepare the next files. Results equal :func:`dataset_features`' one
+    configuration at a time.
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Audio files.
+    configs : sequence of FeatureConfig
+        The features to compute.
+    cache_dir, n_threads, progress
+        As for :func:`dataset_features`.
+    clock : StageClock, optional
+        Receives the thread-seconds of "decode", "front-end" and "forward <arch> <size>
+        seed <seed>" for each network.
+
+    Returns
+    -------
+    dict
+        FeatureConfig to ``(X, failures, warnings)``, as :func:`dataset_features` returns.
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile
+    >>> soundfile.write("tone.wav", np.zeros(12000, np.float32), 12000)
+    >>> configs = [FeatureConfig(MFCC), FeatureConfig("vgg", seed=1)]
+    >>> clock = StageClock()
+    >>> out = configs_features(["tone.wav"], configs, cache_dir="cache", progress=False,
+    ...                        clock=clock)
+    >>> [out[c][0].shape for c in configs], sorted(clock.seconds)
+    ([(1, 120), (1, 160)], ['decode', 'forward vgg small seed 1', 'front-end'])
+    """
     cache_dir = _default_cache_dir() if cache_dir is None else Path(cache_dir)
-    embedder = None
-    if config.arch != MFCC:
-        arch = network_from_dict(json.loads(config.network))[0] if config.network else config.arch
-        embedder = Embedder(arch, size=config.size, seed=config.seed, length=config.length,
-                            pad=config.pad, logmel_preset=config.logmel_preset,
-                            backend_features=config.backend_features, n_threads=n_threads,
-                            precision=config.precision)
-    n_features = 120 if embedder is None else embedder.n_features
-    X = np.full((len(paths), n_features), np.nan, dtype=np.float32)
-    failures, warnings = [], []
-    entries, missing = {}, []
-    for i, path in enumerate(paths):
-        entries[i] = None  # a file that cannot be keyed is not cached: decoding names its problem
-        try:
-            entries[i] = _cache_path(cache_dir, config, path)
-            X[i], noticed = _load(entries[i])
-        except (OSError, ValueError, KeyError, TypeError):  # no file, or no readable entry
-            missing.append(i)
-            continue
-        warnings += [{"path": str(path), "warning": w} for w in noticed]
-    results = (_mfcc_files([paths[i] for i in missing]) if embedder is None
-               else embedder.embed_files([paths[i] for i in missing]))
-    bar = tqdm(total=len(missing), desc=config.label, unit="clip", disable=not progress, leave=False)
-    with bar:
-        # Whatever goes wrong with one clip (MemoryError included) is that clip's failure.
-        for i, (path, result) in zip(missing, results):
-            bar.update()
-            if isinstance(result, Exception):
-                failures.append({"path": str(path), "features": config.label,
-                                 "error": str(result) or type(result).__name__})
+    clock = StageClock() if clock is None else clock
+    embedders = {config: _embedder(config, n_threads) for config in configs}
+    out = {config: (np.full((len(paths), 120 if embedder is None else embedder.n_features),
+                            np.nan, dtype=np.float32), [], [])
+           for config, embedder in embedders.items()}
+    missing: dict[int, list] = {}  # file index -> (config, cache entry or None) to compute
+    for config in configs:
+        X, _, warnings = out[config]
+        for i, path in enumerate(paths):
+            entry = None  # a file that cannot be keyed is not cached: decoding names its problem
+            try:
+                entry = _cache_path(cache_dir, config, path)
+                X[i], noticed = _load(entry)
+            except (OSError, ValueError, KeyError, TypeError):  # no file, or no readable entry
+                missing.setdefault(i, []).append((config, entry))
                 continue
-            if entries[i] is not None:
-                _save(entries[i], result.vector, result.warnings)
-            X[i] = result.vector
-            warnings += [{"path": str(path), "warning": w} for w in result.warnings]
-    return X, failures, warnings
+            warnings += [{"path": str(path), "warning": w} for w in noticed]
+    workers = _core.resolve_threads(n_threads)
+    on_worker = {config for config, embedder in embedders.items()
+                 if embedder is None or embedder._clips_at_once(2) > 1}
 
-
-def _mfcc_files(paths):
-    """(path, FileEmbedding or the exception) of the MFCC baseline, file by file."""
-    for path in paths:
+    def prepare(i):
+        """Decode file i and compute what runs on a worker: (decoded or error, maps, results)."""
         try:
-            decoded = decode_file(path, min_seconds=MIN_SECONDS)
-            yield path, FileEmbedding(mfcc_features(decoded.samples), decoded.seconds,
-                                      decoded.warnings)
-        except Exception as error:  # noqa: BLE001
-            yield path, error
+            with clock("decode"):
+                decoded = decode_file(paths[i], min_seconds=MIN_SECONDS)
+        except Exception as error:  # noqa: BLE001 - the file's failure, in every configuration
+            return error, {}, {}
+        maps = {}
+        results = {config: _attempt(_features_of, embedders[config], decoded.samples, paths[i],
+                                    maps, 1, clock, config)
+                   for config, _ in missing[i] if config in on_worker}
+        return decoded, maps, results
+
+    bar = tqdm(total=len(missing), desc="features", unit="clip", disable=not progress,
+               leave=False)
+    with bar, ThreadPoolExecutor(max_workers=workers) as pool:
+        for i, (decoded, maps, results) in _in_order(pool, prepare, sorted(missing),
+                                                    ahead=2 * workers):
+            bar.update()
+            for config, entry in missing[i]:
+                X, failures, warnings = out[config]
+                if isinstance(decoded, Exception):
+                    result = decoded
+                elif config in results:
+                    result = results[config]
+                else:
+                    result = _attempt(_features_of, embedders[config], decoded.samples,
+                                      paths[i], maps, n_threads, clock, config)
+                # Whatever goes wrong with one clip (MemoryError included) is that clip's failure.
+                if isinstance(result, Exception):
+                    failures.append({"path": str(paths[i]), "features": config.label,
+                                     "error": str(result) or type(result).__name__})
+                    continue
+                if entry is not None:
+                    _save(entry, result, decoded.warnings)
+                X[i] = result
+                warnings += [{"path": str(paths[i]), "warning": w} for w in decoded.warnings]
+    return out
+
+
+def _embedder(config: FeatureConfig, n_threads: int) -> Embedder | None:
+    """The Embedder of a CNN configuration; None for the MFCC baseline."""
+    if config.arch == MFCC:
+        return None
+    arch = network_from_dict(json.loads(config.network))[0] if config.network else config.arch
+    return Embedder(arch, size=config.size, seed=config.seed, length=config.length,
+                    pad=config.pad, logmel_preset=config.logmel_preset,
+                    backend_features=config.backend_features, n_threads=n_threads,
+                    precision=config.precision)
+
+
+def _features_of(embedder: Embedder | None, wave: np.ndarray, path, maps: dict, n_threads: int,
+                 clock: StageClock, config: FeatureConfig) -> np.ndarray:
+    """One clip's features for one configuration; ``maps`` keeps the clip's whole input maps
+    (such as its log-mel) for the other configurations that read the same."""
+    if embedder is None:
+        with clock("front-end"):
+            return mfcc_features(wave)
+    key = embedder._whole_map_key()
+    if key not in maps:
+        with clock("front-end"):
+            maps[key] = embedder._whole_map(wave)
+    with clock(f"forward {config.arch} {config.size} seed {config.seed}"):
+        return embedder._embed_whole_map(maps[key], os.fspath(path), n_threads)

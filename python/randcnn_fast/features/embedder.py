@@ -583,6 +583,17 @@ class Embedder:
             return wave.reshape(-1, 1, 1)
         return frontend.logmel(wave, preset=self.logmel_preset)[:, :, None]
 
+    def _whole_map_key(self) -> tuple:
+        """What :meth:`_whole_map` depends on besides the clip: embedders with equal keys can
+        share a clip's map (the waveform, or its log-mel of one preset)."""
+        if self.network.input_kind == "waveform":
+            return ("waveform",)
+        return ("logmel", self.logmel_preset)
+
+    def _embed_whole_map(self, whole, name: str, n_threads: int) -> np.ndarray:
+        """The embedding of a clip's whole input map (see :meth:`_whole_map`)."""
+        return self._run(self._fixed([whole], [name]), [name], True, n_threads=n_threads)
+
     def _fixed_maps(self, frames, names):
         return self._fixed([f[:, :, None] for f in frames], names)
 
