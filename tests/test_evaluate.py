@@ -93,7 +93,7 @@ def test_evaluate_writes_every_output_and_records_failures(tmp_path):
     # 2 archs x 2 seeds x 2 classifiers + the MFCC baseline
     assert len(saved["results"]) == 9
     report = (out / "results.md").read_text()
-    assert "MFCC (120)" in report and "Time: features " in report
+    assert "MFCC (120)" in report and "## where the time went" in report
     # One broken file fails in each of the 5 feature configurations: one clip, 5 records.
     assert len(saved["failures"]) == 5
     assert "1 of 25 clip(s) could not be used (5 failure record(s)" in report
@@ -109,7 +109,7 @@ def test_evaluate_writes_every_output_and_records_failures(tmp_path):
     assert all(t > 0 for t in [*timings["forward"].values(), timings["decode"],
                                timings["front-end"], timings["svm"], timings["elm"],
                                timings["report"]])
-    assert timings["features"] > 0 and "Time: features " in report
+    assert timings["features"] > 0 and "| forward | " in report and "| SVM | " in report
     # Cached: no network runs; only the broken file, whose failure is not cached, is decoded.
     assert again["timings"]["forward"] == {} and again["timings"]["decode"] < timings["decode"]
 

@@ -111,16 +111,32 @@ def markdown(results: dict) -> str:
     if results.get("warnings"):
         lines += [f"{len(results['warnings'])} clip(s) were used with a decoding warning (for "
                   f"example an MP3 whose header announced another length); see results.json.", ""]
-    timings = results.get("timings")
-    if timings:
-        forward = sum(timings["forward"].values())
-        report = f", report {timings['report']:.1f} s" if "report" in timings else ""
-        lines += [f"Time: features {timings['features']:.1f} s (thread-seconds: decode "
-                  f"{timings['decode']:.1f}, front-end {timings['front-end']:.1f}, forward "
-                  f"{forward:.1f} over {len(timings['forward'])} network(s); cached features "
-                  f"cost almost nothing), SVM {timings['svm']:.1f} s, ELM {timings['elm']:.1f} s"
-                  f"{report}.", ""]
+    if results.get("timings"):
+        lines += _time_table(results["timings"])
     return "\n".join(lines)
+
+
+def _time_table(timings: dict) -> list[str]:
+    """Lines of results.md saying where the run's time went.
+
+    The feature step's wall seconds are shared between decoding, front-ends and forward
+    passes in proportion to their thread-seconds (they run side by side on the workers).
+    """
+    forward = sum(timings["forward"].values())
+    parts = {"decode": timings["decode"], "front-end": timings["front-end"], "forward": forward}
+    busy = sum(parts.values())
+    stages = {name: timings["features"] * t / busy if busy else 0.0 for name, t in parts.items()}
+    if not busy:
+        stages["features (cached)"] = timings["features"]
+    stages.update({"SVM": timings["svm"], "ELM": timings["elm"], "report": timings.get("report", 0.0)})
+    total = sum(stages.values())
+    lines = ["## where the time went", "",
+             f"The feature step took {timings['features']:.1f} s, shared below between its parts "
+             f"by their thread-seconds ({len(timings['forward'])} network(s) run; cached "
+             "features cost almost nothing).", "",
+             "| stage | seconds | share |", "|---|---|---|"]
+    lines += [f"| {name} | {t:.1f} | {100 * t / total:.0f} % |" for name, t in stages.items()]
+    return lines + [f"| total | {total:.1f} | |", ""]
 
 
 def _csv(rows) -> str:
