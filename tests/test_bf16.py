@@ -1,6 +1,10 @@
 """precision="bf16": bfloat16 multiplies with float32 accumulation where the CPU has
-AVX512-BF16, float32 elsewhere; on every instruction set."""
+AVX512-BF16 and they pay, float32 elsewhere; on every instruction set."""
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -26,11 +30,34 @@ def conv(x, w, b, precision, algorithm="direct", *, stride=(1, 1), padding=(0, 0
                       precision=precision)
 
 
+def _cpu_has_bf16() -> bool:
+    try:
+        _core.set_bf16_mode("native")
+    except ValueError:
+        return False
+    finally:
+        _core.set_bf16_mode("auto")
+    return True
+
+
+CPU_HAS_BF16 = _cpu_has_bf16()
+
+
+@pytest.fixture(autouse=True)
+def bf16_kernels_wherever_the_cpu_has_them():
+    """The kernels are tested on every CPU that can run them, also where "auto" would not
+    take them (Intel's, on which they are slower than float32)."""
+    _core.set_bf16_mode("native" if CPU_HAS_BF16 else "auto")
+    yield
+    _core.set_bf16_mode("auto")
+
+
 def _isas_where_bf16_is(native: bool) -> list[str]:
     """The supported instruction sets on which precision "bf16" runs bfloat16 kernels (True)
-    or falls back to float32 (False)."""
+    or falls back to float32 (False), with the kernels taken wherever the CPU has them."""
     before = _core.isa_info()["active"]
     try:
+        _core.set_bf16_mode("native" if CPU_HAS_BF16 else "auto")
         found = []
         for isa in _core.isa_info()["supported"]:
             _core.set_isa(isa)
@@ -39,6 +66,7 @@ def _isas_where_bf16_is(native: bool) -> list[str]:
         return found
     finally:
         _core.set_isa(before)
+        _core.set_bf16_mode("auto")
 
 
 bf16_isa = isa_fixture(_isas_where_bf16_is(True),
@@ -144,3 +172,44 @@ def test_bf16_embeddings_stay_close_to_fp32(bf16_isa, arch):
 def test_bf16_embeddings_without_the_instructions_are_fp32s(fallback_isa, arch):
     e32, e16 = embeddings(arch)
     np.testing.assert_array_equal(e16, e32)
+
+
+def cpu_vendor() -> str:
+    with open("/proc/cpuinfo") as f:
+        return next((line.split(":")[1].strip() for line in f if line.startswith("vendor_id")), "")
+
+
+@pytest.mark.skipif(not CPU_HAS_BF16, reason="this CPU lacks AVX512-BF16: no choice to make")
+def test_auto_takes_the_bfloat16_kernels_only_where_they_beat_float32():
+    _core.set_isa("avx512")
+    _core.set_bf16_mode("auto")
+    info = _core.isa_info()
+    intel = cpu_vendor() == "GenuineIntel"
+    assert info["bf16"] is not intel and info["bf16_mode"] == "auto"
+    assert ("half its float32 FMA rate" in info["bf16_reason"]) is intel
+
+
+@pytest.mark.parametrize("arch", ["sample_level", "vgg"])
+def test_mode_fp32_makes_bf16_the_float32_computation(bf16_isa, arch):
+    e32, native = embeddings(arch)
+    _core.set_bf16_mode("fp32")
+    assert not _core.isa_info()["bf16"] and "bf16 mode fp32" in _core.isa_info()["bf16_reason"]
+    np.testing.assert_array_equal(embeddings(arch)[1], e32)
+    assert not np.array_equal(native, e32)
+
+
+def test_a_bad_mode_is_refused_in_process_and_at_import():
+    with pytest.raises(ValueError, match="'half' is not a bf16 mode"):
+        _core.set_bf16_mode("half")
+    if not CPU_HAS_BF16:
+        with pytest.raises(ValueError, match="needs a CPU with AVX512_BF16"):
+            _core.set_bf16_mode("native")
+    env = dict(os.environ, RANDCNN_FAST_BF16="half")
+    bad = subprocess.run([sys.executable, "-c", "import randcnn_fast"], env=env,
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "RANDCNN_FAST_BF16='half' is not a bf16 mode" in bad.stderr
+    env["RANDCNN_FAST_BF16"] = "fp32"
+    good = subprocess.run([sys.executable, "-c", "import randcnn_fast as rf; "
+                           "print(rf.isa_info()['bf16_mode'])"], env=env, capture_output=True,
+                          text=True, check=True)
+    assert good.stdout.strip() == "fp32"

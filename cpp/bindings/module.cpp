@@ -43,6 +43,8 @@ PYBIND11_MODULE(_core, m) {
         d["compiled"] = info.compiled;
         d["supported"] = info.supported;
         d["bf16"] = info.bf16;
+        d["bf16_mode"] = info.bf16_mode;
+        d["bf16_reason"] = info.bf16_reason;
         const rcf::KernelTable& kt = rcf::active_kernels();
         d["tile"] = py::dict(py::arg("mr") = kt.mr, py::arg("nr") = kt.nr);
         py::list others;
@@ -50,8 +52,9 @@ PYBIND11_MODULE(_core, m) {
             others.append(py::dict(py::arg("mr") = other->mr, py::arg("nr") = other->nr));
         d["other_tiles"] = others;
         return d;
-    }, "Detected, active, compiled and supported instruction sets, the active register tile, "
-       "and the tiles of other panel widths for layers with few channels.");
+    }, "Detected, active, compiled and supported instruction sets, what precision 'bf16' runs "
+       "and why, the active register tile, and the tiles of other panel widths for layers with "
+       "few channels.");
     // The tiling, for tests that probe sizes below, at and above a tile.
     m.attr("CONV_TILE_POSITIONS") = rcf::kConvTilePositions;
     m.attr("CONV_KC") = rcf::kConvKc;
@@ -62,6 +65,8 @@ PYBIND11_MODULE(_core, m) {
     m.attr("DENSE_KC") = rcf::kDenseKc;
     m.def("set_isa", &rcf::set_isa, py::arg("name"),
           "Switch the kernels to another compiled level this CPU supports.");
+    m.def("set_bf16_mode", &rcf::set_bf16_mode, py::arg("name"),
+          "How precision 'bf16' picks kernels: 'auto', 'native' or 'fp32' (RANDCNN_FAST_BF16).");
     m.def("resolve_threads", &rcf::resolve_threads, py::arg("n_threads"),
           "Threads a heavy call uses for n_threads (0 = every core this process may use).");
     bind_conv(m);
@@ -69,6 +74,8 @@ PYBIND11_MODULE(_core, m) {
     bind_frames(m);
     bind_linalg(m);
 
-    // The instruction set is resolved at import, so a bad RANDCNN_FAST_ISA fails loudly here.
+    // The instruction set and bf16 mode are resolved at import, so a bad RANDCNN_FAST_ISA or
+    // RANDCNN_FAST_BF16 fails loudly here.
     rcf::active_kernels();
+    rcf::active_bf16_kernels();
 }

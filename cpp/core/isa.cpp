@@ -33,6 +33,15 @@ bool has_avx512_bf16() {
     __builtin_cpu_init();
     return has_avx512() && __builtin_cpu_supports("avx512bf16");
 }
+// Intel's cores with AVX512_BF16 (Cooper Lake to Granite Rapids) issue VDPBF16PS at half the
+// rate of float32 FMAs, so its two multiply-adds per lane gain nothing and the rounding costs
+// (PERFORMANCE.md: 214 against 442 GFLOP/s on two threads); AMD's Zen 4 and 5 run it at the
+// FMA rate, doubling the multiply-adds.
+bool bf16_dot_pays() {
+    __builtin_cpu_init();
+    return !__builtin_cpu_is("intel");
+}
+
 const Level kLevels[] = {
     {"scalar", &kernels_scalar, &always},
     {"avx2", &kernels_avx2, &has_avx2},
@@ -42,6 +51,8 @@ const Level kLevels[] = {
 const Level kLevels[] = {
     {"scalar", &kernels_scalar, &always},
 };
+bool has_avx512_bf16() { return false; }
+bool bf16_dot_pays() { return false; }
 #endif
 
 const Level* find_level(const std::string& name) {
@@ -94,14 +105,55 @@ std::atomic<const Level*>& current() {
     return level;
 }
 
+const char* const kBf16Modes[] = {"auto", "native", "fp32"};
+enum Bf16Mode : int { kBf16Auto = 0, kBf16Native = 1, kBf16Fp32 = 2 };
+
+Bf16Mode checked_bf16_mode(const std::string& name, const char* origin) {
+    for (int mode = 0; mode < 3; ++mode) {
+        if (name != kBf16Modes[mode]) continue;
+        if (mode == kBf16Native && !has_avx512_bf16())
+            throw std::invalid_argument(std::string(origin) + "='native' needs a CPU with "
+                                        "AVX512_BF16, which this one lacks");
+        return static_cast<Bf16Mode>(mode);
+    }
+    throw std::invalid_argument(std::string(origin) + "='" + name +
+                                "' is not a bf16 mode (choose auto, native or fp32)");
+}
+
+std::atomic<Bf16Mode>& bf16_mode() {
+    static std::atomic<Bf16Mode> mode{[] {
+        const char* env = std::getenv("RANDCNN_FAST_BF16");
+        try {
+            return env && *env ? checked_bf16_mode(env, "RANDCNN_FAST_BF16") : kBf16Auto;
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error(e.what());
+        }
+    }()};
+    return mode;
+}
+
+// Why precision "bf16" runs what it runs; "" when it runs the bfloat16 kernels.
+const char* bf16_fallback_reason() {
+    const Bf16Mode mode = bf16_mode().load();
+    static const bool cpu_has_bf16 = has_avx512_bf16();
+    if (!cpu_has_bf16) return "float32 kernels: this CPU lacks AVX512_BF16";
+#if defined(RCF_HAVE_X86_KERNELS)
+    if (current().load()->table != &kernels_avx512)
+        return "float32 kernels: the active level is not avx512";
+#endif
+    if (mode == kBf16Fp32) return "float32 kernels: bf16 mode fp32";
+    if (mode == kBf16Auto && !bf16_dot_pays())
+        return "float32 kernels: this CPU's VDPBF16PS runs at half its float32 FMA rate";
+    return "";
+}
+
 }  // namespace
 
 const KernelTable& active_kernels() { return *current().load()->table(); }
 
 const Bf16Kernels* active_bf16_kernels() {
 #if defined(RCF_HAVE_X86_KERNELS)
-    static const bool cpu_has_bf16 = has_avx512_bf16();
-    if (cpu_has_bf16 && current().load()->table == &kernels_avx512) return kernels_avx512_bf16();
+    if (*bf16_fallback_reason() == '\0') return kernels_avx512_bf16();
 #endif
     return nullptr;
 }
@@ -118,6 +170,9 @@ IsaInfo isa_info() {
     info.detected = best_level().name;
     info.active = current().load()->name;
     info.bf16 = active_bf16_kernels() != nullptr;
+    info.bf16_mode = kBf16Modes[bf16_mode().load()];
+    info.bf16_reason = info.bf16 ? "AVX512_BF16 dot products (VDPBF16PS), float32 accumulation"
+                                 : bf16_fallback_reason();
     for (const Level& level : kLevels) {
         info.compiled.push_back(level.name);
         if (level.cpu_supports()) info.supported.push_back(level.name);
@@ -126,5 +181,7 @@ IsaInfo isa_info() {
 }
 
 void set_isa(const std::string& name) { current().store(&checked_level(name, "isa")); }
+
+void set_bf16_mode(const std::string& name) { bf16_mode().store(checked_bf16_mode(name, "bf16 mode")); }
 
 }  // namespace rcf

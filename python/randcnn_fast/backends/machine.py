@@ -15,7 +15,9 @@ def isa_info() -> dict:
         ``detected`` (the best instruction set this CPU runs), ``active`` (the one in use; set
         ``RANDCNN_FAST_ISA=scalar|avx2|avx512`` to override), ``compiled`` (built in),
         ``supported`` (compiled and runnable here), ``bf16`` (whether precision "bf16" runs
-        bfloat16 kernels here), the active register ``tile``, and the ONNX Runtime
+        bfloat16 kernels here), ``bf16_mode`` (``RANDCNN_FAST_BF16=auto|native|fp32``: where
+        they pay, wherever the CPU has them, never) and ``bf16_reason`` (what "bf16" runs and
+        why), the active register ``tile``, and the ONNX Runtime
         ``onnx_providers`` available (empty without onnxruntime).
 
     Examples
