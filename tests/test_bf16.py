@@ -213,3 +213,21 @@ def test_a_bad_mode_is_refused_in_process_and_at_import():
                            "print(rf.isa_info()['bf16_mode'])"], env=env, capture_output=True,
                           text=True, check=True)
     assert good.stdout.strip() == "fp32"
+
+
+@pytest.mark.parametrize("c_out, kw, by_bf16", [
+    (16, 40, False),  # one 16-lane float32 panel holds it: bf16's 32 lanes gain nothing
+    (17, 40, True),
+    (32, 31, False),  # a reduction of 31: too short to repay rounding the input
+    (32, 32, True),
+])
+def test_auto_uses_the_bfloat16_kernels_on_the_layers_they_pay_for(bf16_isa, c_out, kw, by_bf16):
+    _core.set_bf16_mode("auto")
+    if not _core.isa_info()["bf16"]:
+        pytest.skip(_core.isa_info()["bf16_reason"])
+    x, w, b = case(np.random.default_rng(3), 50, kw, 1, c_out, 1, kw)
+    y32, _ = conv(x, w, b, "fp32")
+    y16, _ = conv(x, w, b, "bf16")
+    assert np.array_equal(y16, y32) is not by_bf16
+    _core.set_bf16_mode("native")
+    assert not np.array_equal(conv(x, w, b, "bf16")[0], y32)  # every layer in mode native

@@ -182,6 +182,8 @@ IsaInfo isa_info() {
 
 void set_isa(const std::string& name) { current().store(&checked_level(name, "isa")); }
 
+bool bf16_by_layer() { return bf16_mode().load() == kBf16Auto; }
+
 void set_bf16_mode(const std::string& name) { bf16_mode().store(checked_bf16_mode(name, "bf16 mode")); }
 
 }  // namespace rcf

@@ -33,6 +33,9 @@ const Bf16Kernels* active_bf16_kernels();
 // "fp32" never. Throws std::invalid_argument for another name, or "native" on a CPU without.
 void set_bf16_mode(const std::string& name);
 
+// Whether each layer decides whether the bfloat16 kernels pay for it (mode "auto").
+bool bf16_by_layer();
+
 // The RandomState normal draw's steps built for the active level, or nullptr where the portable
 // build serves (every level but AVX-512).
 const RandomStateDrawKernels* active_randomstate_draw_kernels();
