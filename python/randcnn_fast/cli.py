@@ -125,8 +125,9 @@ SCALE_HELP = ("none: features as the networks give them (the paper's); standard:
               "variance, fitted on each training part only")
 RANK_HELP = ("rank architectures over seeds (default 5): mean, 95%% interval, paired test "
              "against the best")
-PRECISION_HELP = ("bf16: bfloat16 multiplies, about 2x faster where the CPU has AVX512-BF16, "
-                  "features within about 1 %% of fp32's")
+PRECISION_HELP = ("bf16: bfloat16 multiplies on the layers where the CPU's AVX512-BF16 beats "
+                  "its float32 rate (AMD; Intel's run fp32: see isa_info), features within "
+                  "about 1 %% of fp32's")
 
 
 def _evaluate_options(args) -> dict:
