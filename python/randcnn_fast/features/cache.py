@@ -2,11 +2,11 @@
 
 A clip's features are stored under a key made of everything they depend on (the feature
 configuration, the package version and native build, the file's absolute path, size and
-modification time),
-each written to a temporary name and renamed into place, so an interrupted run loses nothing
-and never leaves a half-written entry. An entry keeps the warnings of the clip's decoding with
-its features, so a cached run reports them as a fresh one does. A clip that cannot be read is
-recorded, not fatal.
+modification time), each written to a temporary name and renamed into place, so an interrupted
+run loses nothing and never leaves a half-written entry. An entry keeps the warnings of the
+clip's decoding with its features, so a cached run reports them as a fresh one does. A clip that
+cannot be read is recorded, not fatal. Several configurations are computed in one pass over the
+files, each file decoded once and each of its log-mels computed once.
 """
 from __future__ import annotations
 
