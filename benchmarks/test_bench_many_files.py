@@ -141,3 +141,6 @@ def test_many_files_small(request, smoke, paths, arch):
         _rates[arch] = {name: SECONDS * len(paths) / statistics.median(t)
                         for name, t in times.items()}
         _chosen[arch] = str(embedder._arrangement)
+        # A long run (all 3,000 files) shows each row as it ends (with -s), not only at the end.
+        print(f"\n{arch} ({_chosen[arch]}): " + ", ".join(
+            f"{name} {rate:,.0f}" for name, rate in _rates[arch].items()), flush=True)

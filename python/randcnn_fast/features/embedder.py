@@ -67,7 +67,7 @@ class FileEmbedding:
 CLIP_PARALLEL_MACS = 5 * 10**9
 
 #: Files of a turn when :meth:`Embedder.embed_files` times its arrangements: each embeds two
-#: turns (of a 100th of the list, if more, so that a busy machine's noise averages out), then
+#: turns (of a 25th of the list, if more, so that a busy machine's noise averages out), then
 #: the faster one the rest; only for a list of at least 8 turns. Which is faster depends on more
 #: than size: how well the network's layers share two threads, how much of a file's time is
 #: decoding and log-mel (overlapped with the network one at a time, run by each clip's own
@@ -404,10 +404,10 @@ class Embedder:
         Small ones (under :data:`CLIP_PARALLEL_MACS` multiply-adds per clip, such as every
         architecture at size "small") may instead embed several files side by side, one thread
         each, since one short forward pass may not keep several cores busy: on a list of
-        files long enough, each way embeds two turns of :data:`TRIAL_FILES` (or a 100th of the
+        files long enough, each way embeds two turns of :data:`TRIAL_FILES` (or a 25th of the
         list), timed, and the faster one the rest, and this embedder keeps that choice (side by
-        side until one is made).
-        Either way the vectors are those of :meth:`embed_file`, bit for bit.
+        side until one is made). Either way the vectors are those of :meth:`embed_file`, bit for
+        bit.
 
         Parameters
         ----------
@@ -442,7 +442,7 @@ class Embedder:
         if arrangement is None and len(paths) >= 8 * TRIAL_FILES:
             # Turns in the order A B B A, so that a load that rises or falls meanwhile weighs on
             # both alike. The trial's files are embedded like the others, not thrown away.
-            turn = max(TRIAL_FILES, len(paths) // 100)
+            turn = max(TRIAL_FILES, len(paths) // 25)
             seconds = dict.fromkeys(ARRANGEMENTS, 0.0)
             for name in ARRANGEMENTS + ARRANGEMENTS[::-1]:
                 began = time.perf_counter()
