@@ -21,6 +21,17 @@ _rows: list[tuple] = []
 _tables: dict[str, Callable[[], list[str]]] = {}  # title -> lines, built at the end
 
 
+def pytest_addoption(parser):
+    group = parser.getgroup("randcnn_fast benchmarks")
+    group.addoption("--many-files", type=int, default=600,
+                    help="FSDD files per run in test_bench_many_files (at most 3000)")
+    group.addoption("--many-rounds", type=int, default=3,
+                    help="interleaved rounds in test_bench_many_files")
+    group.addoption("--many-as-it-runs", action="store_true",
+                    help="test_bench_many_files times randcnn_fast only as it runs, not with "
+                         "each arrangement forced (a shorter run)")
+
+
 @pytest.fixture(scope="session")
 def smoke(request) -> bool:
     """True when pytest-benchmark is disabled: run every body once on small workloads."""

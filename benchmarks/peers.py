@@ -304,6 +304,25 @@ class OnnxPeer:
         return self.session.run(None, {self.input_name: np.ascontiguousarray(batch)})[0][0]
 
 
+def user_input_map(embedder, path) -> np.ndarray:
+    """A file's (time, freq, 1) map as a user of a peer would make it: ``soundfile.read``, the
+    mean of the channels, soxr's HQ resampling to 12 kHz, the log-mel for a spectrogram model
+    (the network's defined input), repeat-padded to the embedder's length. Lighter than
+    randcnn_fast's decoding, which also checks the file (truncation, NaN, header lengths)."""
+    import soundfile
+    import soxr
+
+    from randcnn_fast.frontend.spectrogram import logmel
+    from randcnn_fast.input.clips import fix_length
+
+    samples, sr = soundfile.read(path, dtype="float32", always_2d=True)
+    clip = samples.mean(axis=1)
+    if sr != 12000:
+        clip = soxr.resample(clip, sr, 12000, quality="HQ")
+    data = clip if embedder.network.input_kind == "waveform" else logmel(clip)
+    return input_map(embedder, fix_length(data, embedder.length, "repeat", name=str(path)))
+
+
 def input_map(embedder, data: np.ndarray) -> np.ndarray:
     """The (time, freq, 1) map the three implementations take: a waveform (samples,) or
     log-mel frames (frames, 96) already at the embedder's length."""

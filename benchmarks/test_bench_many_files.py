@@ -1,67 +1,146 @@
 """Many short files at size small: the feature step of an evaluation or a ranking.
 
 FSDD's recordings (``../shared/data/fsdd``, 0.14-2.3 s each, repeat-padded to the paper's
-29.17 s) embedded from their paths on 2 threads: randcnn_fast as it runs (clips side by side,
-one thread each, decoding overlapped), randcnn_fast one clip at a time on both threads, and
-ONNX Runtime on the same input maps (decoded and brought to length by randcnn_fast, outside
-nothing: the peer pays for its decoding as we do, one clip per call on 2 intra-op threads).
-Figures are audio-seconds per second of embedded (padded) input; ``--benchmark-disable`` runs
-each row once on 20 files.
+29.17 s) embedded from their paths on 2 threads, decoding included, every arrangement timed in
+turn within each round (medians), so that all of them meet the same conditions on a shared
+machine:
+
+- ``randcnn_fast``: ``Embedder.embed(paths)`` as it runs;
+- ``one at a time`` and ``side by side``: the same with its arrangement forced (one clip on both
+  threads with the next file decoded meanwhile; clips side by side, one thread each);
+- ``onnxruntime``: ONNX Runtime on 2 intra-op threads, one clip per call, the next file
+  prepared on a reader thread meanwhile;
+- ``onnxruntime side by side``: two sessions of one thread, each preparing and running its own
+  clips.
+
+The peers prepare a file as their users would (:func:`peers.user_input_map`: ``soundfile.read``,
+soxr, the log-mel, repeat-padding), and their embeddings are checked against randcnn_fast's
+before timing. Batching several clips into one ONNX Runtime call was slower than either
+arrangement at this size in a probe on the Zen 5 host (the spectrogram models; the waveform
+graphs take one clip a call). The table names the arrangement randcnn_fast chose.
+Figures are audio-seconds per second of embedded (padded) input. ``--many-files N`` (default
+600, at most FSDD's 3,000) and ``--many-rounds R`` (default 3) size the run, and
+``--many-as-it-runs`` leaves out the forced arrangements; ``--benchmark-disable`` runs each
+arrangement once on 20 files.
 """
 from __future__ import annotations
 
 import csv
+import statistics
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import randcnn_fast as rf
-from randcnn_fast.features import embedder as embedder_module
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import peers  # noqa: E402
 
 FSDD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fsdd"
 THREADS = 2
 SECONDS = 350_000 / 12000
-ARCHS = list(rf.ARCHITECTURES)
-IMPLS = ["randcnn_fast", "randcnn_fast one at a time", "onnxruntime",
-         "onnxruntime side by side"]
+OURS = ["randcnn_fast", "one at a time", "side by side"]
+PEERS = ["onnxruntime", "onnxruntime side by side"]
+_rates: dict[str, dict[str, float]] = {}
+_chosen: dict[str, str] = {}  # the arrangement randcnn_fast chose, per architecture
+_files = 0  # files per run, for the table's title
 
 
 @pytest.fixture(scope="module")
-def paths(smoke):
+def paths(request, smoke):
     if not (FSDD / "labels.csv").is_file():
         pytest.skip(f"shared FSDD recordings not found at {FSDD}")
     with open(FSDD / "labels.csv", newline="") as f:
         rows = [str(FSDD / row["path"]) for row in csv.DictReader(f)]
-    return rows[:20] if smoke else rows[:600]
+    return rows[:20] if smoke else rows[:request.config.getoption("many_files")]
 
 
-@pytest.mark.parametrize("impl", IMPLS)
-@pytest.mark.parametrize("arch", ARCHS)
-def test_many_files_small(benchmark, throughput, monkeypatch, paths, arch, impl):
-    benchmark.group = f"many files {arch} small"
-    embedder = rf.Embedder(arch, size="small", n_threads=THREADS)
-    if impl == "randcnn_fast one at a time":
-        monkeypatch.setattr(embedder_module, "CLIP_PARALLEL_MACS", 0)
-    if impl.startswith("onnxruntime"):
-        pytest.importorskip("onnxruntime", reason="the peer needs onnx and onnxruntime")
-        side_by_side = impl.endswith("side by side")
-        peer = peers.OnnxPeer(embedder, n_threads=1 if side_by_side else THREADS)
+def rates_table() -> list[str]:
+    names = OURS + PEERS
+    lines = [f"| arch (small, {_files} files) | chosen | " + " | ".join(names)
+             + " | randcnn_fast vs best peer |", "|---|---|" + "---:|" * (len(names) + 1)]
+    for arch, rate in _rates.items():
+        best = max(rate.get(name, 0.0) for name in PEERS)
+        lines.append(f"| {arch} | {_chosen[arch]} | "
+                     + " | ".join(f"{rate[n]:,.0f}" if n in rate else "-" for n in names)
+                     + (f" | {rate['randcnn_fast'] / best:.2f}x |" if best else " | - |"))
+    return lines if _rates else []
 
-        def one(path):
-            return peer.embed(embedder._prepare_file(path)[0])
 
-        def fn():
-            if not side_by_side:
-                return [one(p) for p in paths]
-            with ThreadPoolExecutor(max_workers=THREADS) as pool:
-                return list(pool.map(one, paths))
-    else:
-        def fn():
+@pytest.fixture(scope="module", autouse=True)
+def register_table(summary_table):
+    summary_table("many files at size small (audio-s/s, medians of interleaved rounds)",
+                  rates_table)
+
+
+def ours(embedder, arrangement: str):
+    """``embedder.embed`` on a list of paths, with its arrangement forced or not."""
+    forced = {"one at a time": "one_at_a_time", "side by side": "side_by_side"}.get(arrangement)
+
+    def run(paths):
+        if forced is None:
             return embedder.embed(paths)
+        saved = embedder._arrangement
+        embedder._arrangement = forced
+        try:
+            return embedder.embed(paths)
+        finally:
+            embedder._arrangement = saved
+    return run
 
-    macs = embedder.describe().macs * len(paths)
-    throughput(fn, audio_seconds=SECONDS * len(paths), macs=macs, threads=THREADS, rounds=3)
+
+def onnx(embedder, side_by_side: bool):
+    """ONNX Runtime on the files, as its user would arrange it (see the module docstring)."""
+    peer = peers.OnnxPeer(embedder, n_threads=1 if side_by_side else THREADS)
+
+    def one(path):
+        return peer.embed(peers.user_input_map(embedder, path))
+
+    def run(paths):
+        if side_by_side:
+            with ThreadPoolExecutor(max_workers=THREADS) as pool:
+                return np.stack(list(pool.map(one, paths)))
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            maps = reader.map(lambda p: peers.user_input_map(embedder, p), paths)
+            return np.stack([peer.embed(x) for x in maps])
+    return run
+
+
+@pytest.mark.parametrize("arch", list(rf.ARCHITECTURES))
+def test_many_files_small(request, smoke, paths, arch):
+    global _files
+    embedder = rf.Embedder(arch, size="small", n_threads=THREADS)
+    forced = not request.config.getoption("many_as_it_runs")
+    runs = {name: ours(embedder, name) for name in (OURS if forced else OURS[:1])}
+    try:
+        import onnxruntime  # noqa: F401
+        runs.update({name: onnx(embedder, name.endswith("side by side")) for name in PEERS})
+    except ImportError:
+        pass  # the table shows '-' for the peers
+    expected = ours(embedder, "one at a time")(paths[:8])
+    for name, run in runs.items():
+        got = run(paths[:8])
+        if name in OURS:
+            np.testing.assert_array_equal(got, expected)
+        else:
+            # As test_bench_peers checks the peers: 1e-4 relative, near-zero entries absolute.
+            np.testing.assert_allclose(got, expected, rtol=1e-4,
+                                       atol=1e-5 * np.abs(expected).max())
+    rounds = 1 if smoke else request.config.getoption("many_rounds")
+    times = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run(paths)
+            times[name].append(time.perf_counter() - start)
+    if not smoke:
+        _files = len(paths)
+        _rates[arch] = {name: SECONDS * len(paths) / statistics.median(t)
+                        for name, t in times.items()}
+        _chosen[arch] = str(embedder._arrangement)
+        # A long run (all 3,000 files) shows each row as it ends (with -s), not only at the end.
+        print(f"\n{arch} ({_chosen[arch]}): " + ", ".join(
+            f"{name} {rate:,.0f}" for name, rate in _rates[arch].items()), flush=True)

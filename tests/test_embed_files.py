@@ -8,6 +8,8 @@ import soundfile as sf
 
 import randcnn_fast as rf
 from randcnn_fast.features import embedder as embedder_module
+
+
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """Seven clips of different lengths and rates, the fourth one not audio."""
@@ -26,12 +28,13 @@ def files(tmp_path_factory):
 
 @pytest.mark.parametrize("arch", ["sample_level", "vgg"])
 @pytest.mark.parametrize("n_threads", [1, 2, 3])
-@pytest.mark.parametrize("side_by_side", [True, False])
-def test_files_in_order_equal_one_at_a_time(files, arch, n_threads, side_by_side, monkeypatch):
-    if not side_by_side:
-        monkeypatch.setattr(embedder_module, "CLIP_PARALLEL_MACS", 0)
+@pytest.mark.parametrize("arrangement", [None, *embedder_module.ARRANGEMENTS])
+def test_files_in_order_equal_one_at_a_time(files, arch, n_threads, arrangement, monkeypatch):
+    # None: not chosen yet, so turns of one file each way (A B B A), then the faster way.
+    monkeypatch.setattr(embedder_module, "TRIAL_FILES", 1)
+    files = files + files[::-1]  # 14 files: 8 turns' worth
     embedder = rf.Embedder(arch, size="small", n_threads=n_threads)
-    assert embedder._clips_at_once(len(files)) == (n_threads if side_by_side else 1)
+    embedder._arrangement = arrangement
     single = rf.Embedder(arch, size="small", n_threads=1)
     results = list(embedder.embed_files(files))
     assert [path for path, _ in results] == files
@@ -40,6 +43,19 @@ def test_files_in_order_equal_one_at_a_time(files, arch, n_threads, side_by_side
             assert isinstance(result, rf.AudioError) and "not audio" in str(result)
         else:
             np.testing.assert_array_equal(result.vector, single.embed_file(path).vector)
+    if n_threads > 1:
+        assert embedder._arrangement in embedder_module.ARRANGEMENTS  # kept for the next list
+    else:
+        assert embedder._arrangement == arrangement  # one thread: nothing to arrange
+
+
+def test_a_short_list_runs_side_by_side_until_a_choice_is_made(files, monkeypatch):
+    embedder = rf.Embedder("sample_level", size="small", n_threads=2)
+    chosen = []
+    monkeypatch.setattr(embedder, "_arranged", lambda name, paths, workers: chosen.append(name)
+                        or iter(()))
+    list(embedder.embed_files(files))  # 7 files: fewer than 8 turns' worth
+    assert chosen == ["side_by_side"] and embedder._arrangement is None
 
 
 def test_a_list_of_paths_raises_the_first_bad_files_error(files):
@@ -51,8 +67,10 @@ def test_a_list_of_paths_raises_the_first_bad_files_error(files):
     np.testing.assert_array_equal(batch, np.stack([single.embed(p) for p in good]))
 
 
-def test_big_networks_run_one_clip_at_a_time():
+def test_big_networks_run_one_clip_at_a_time(monkeypatch):
     assert rf.Embedder("sample_level", size="paper", n_threads=2)._clips_at_once(10) == 1
+    monkeypatch.setattr(embedder_module, "CLIP_PARALLEL_MACS", 0)
+    assert rf.Embedder("sample_level", size="small", n_threads=2)._clips_at_once(10) == 1
     assert rf.Embedder("sample_level", size="small", n_threads=0)._clips_at_once(1) == 1
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 import warnings
 from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -60,10 +61,22 @@ class FileEmbedding:
     warnings: tuple[str, ...] = ()
 
 
-#: Below this many multiply-adds per clip, :meth:`Embedder.embed_files` runs clips side by
-#: side on one thread each: such a network's layers are too short (a few ms at size "small")
-#: to share between threads, while whole clips share perfectly.
+#: Below this many multiply-adds per clip, :meth:`Embedder.embed_files` may run clips side by
+#: side on one thread each: such a network's layers are short (a few ms at size "small") to
+#: share between threads, while whole clips share perfectly. Above it, always one at a time.
 CLIP_PARALLEL_MACS = 5 * 10**9
+
+#: Files of a turn when :meth:`Embedder.embed_files` times its arrangements: each embeds two
+#: turns (of a 25th of the list, if more, so that a busy machine's noise averages out), then
+#: the faster one the rest; only for a list of at least 8 turns. Which is faster depends on more
+#: than size: how well the network's layers share two threads, how much of a file's time is
+#: decoding and log-mel (overlapped with the network one at a time, run by each clip's own
+#: thread side by side, where its Python work contends for the GIL), and what else the machine
+#: runs.
+TRIAL_FILES = 8
+
+#: The two ways :meth:`Embedder.embed_files` runs small networks (see there).
+ARRANGEMENTS = ("side_by_side", "one_at_a_time")
 
 
 def _attempt(fn: Callable, *args):
@@ -226,6 +239,8 @@ class Embedder:
             raise ValueError(f"precision={precision!r} needs backend='native'")
         self.backend, self.device, self.precision = backend, device, precision
         self._macs_per_clip = None
+        # embed_files' arrangement for small networks, once timed (one of ARRANGEMENTS).
+        self._arrangement = None
         # The one runner of the network: native (shared by every Embedder of the same network,
         # seed and precision, so weights are packed once per process) or ONNX Runtime.
         if backend == "onnx":
@@ -385,11 +400,14 @@ class Embedder:
     def embed_files(self, paths) -> Iterator[tuple[str, FileEmbedding | Exception]]:
         """Embed audio files one after another, yielding each as soon as it is ready.
 
-        Small networks (under :data:`CLIP_PARALLEL_MACS` multiply-adds per clip, such as every
-        architecture at size "small") embed several files side by side, one thread each, since
-        one short forward pass cannot keep several cores busy; larger ones run one file at a
-        time on every thread while the next file is decoded. Either way the vectors are those
-        of :meth:`embed_file`, bit for bit.
+        Large networks run one file at a time on every thread while the next file is decoded.
+        Small ones (under :data:`CLIP_PARALLEL_MACS` multiply-adds per clip, such as every
+        architecture at size "small") may instead embed several files side by side, one thread
+        each, since one short forward pass may not keep several cores busy: on a list of
+        files long enough, each way embeds two turns of :data:`TRIAL_FILES` (or a 25th of the
+        list), timed, and the faster one the rest, and this embedder keeps that choice (side by
+        side until one is made). Either way the vectors are those of :meth:`embed_file`, bit for
+        bit.
 
         Parameters
         ----------
@@ -416,12 +434,35 @@ class Embedder:
         missing.wav AudioError
         """
         paths = [os.fspath(p) for p in paths]
-        side_by_side = self._clips_at_once(len(paths))
-        if side_by_side > 1:
-            with ThreadPoolExecutor(max_workers=side_by_side) as pool:
-                yield from _in_order(pool, lambda p: _attempt(self._embed_file_on, p, 1), paths,
-                                     ahead=2 * side_by_side)
+        workers = self._clips_at_once(len(paths))
+        if workers == 1:
+            yield from self._one_at_a_time(paths)
             return
+        arrangement, start = self._arrangement, 0
+        if arrangement is None and len(paths) >= 8 * TRIAL_FILES:
+            # Turns in the order A B B A, so that a load that rises or falls meanwhile weighs on
+            # both alike. The trial's files are embedded like the others, not thrown away.
+            turn = max(TRIAL_FILES, len(paths) // 25)
+            seconds = dict.fromkeys(ARRANGEMENTS, 0.0)
+            for name in ARRANGEMENTS + ARRANGEMENTS[::-1]:
+                began = time.perf_counter()
+                yield from self._arranged(name, paths[start:start + turn], workers)
+                seconds[name] += time.perf_counter() - began
+                start += turn
+            arrangement = self._arrangement = min(seconds, key=seconds.get)
+        yield from self._arranged(arrangement or "side_by_side", paths[start:], workers)
+
+    def _arranged(self, arrangement: str, paths, workers: int):
+        """embed_files' results for ``paths`` in one of the :data:`ARRANGEMENTS`."""
+        if arrangement == "one_at_a_time":
+            yield from self._one_at_a_time(paths)
+            return
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            yield from _in_order(pool, lambda p: _attempt(self._embed_file_on, p, 1), paths,
+                                 ahead=2 * workers)
+
+    def _one_at_a_time(self, paths):
+        """Each file on every thread, the next one decoded meanwhile on a reader thread."""
         with ThreadPoolExecutor(max_workers=1) as reader:
             for path, prepared in _in_order(reader, lambda p: _attempt(self._prepare_file, p),
                                             paths, ahead=1):

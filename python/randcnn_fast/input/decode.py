@@ -245,15 +245,17 @@ def load_file(path: str | os.PathLike, *, min_seconds: float = 0.0) -> np.ndarra
 def _decode_mono(f: soundfile.SoundFile, file_bytes: int) -> tuple[np.ndarray, int, int, int]:
     """Decode an open file block by block into a mono float32 clip at 12 kHz.
 
-    Each block is mixed to mono and, when the file's rate differs, fed to one soxr stream
-    (identical to resampling the whole signal at once), so memory holds the 12 kHz result and
-    one block. Decoding stops when a read returns no frame, and only the frames each read
+    Each block is mixed to mono and, when the file's rate differs, resampled: a file of one
+    block in one call, a longer one block by block through one soxr stream (both identical to
+    resampling the whole signal at once), so memory holds the 12 kHz result and one block. Decoding stops when a read returns no frame, and only the frames each read
     returned are used. Returns (clip, frames read, non-finite samples, index of the first of
     them); after a non-finite sample the rest is only counted.
     """
     sr = f.samplerate
-    stream = None if sr == SAMPLE_RATE else soxr.ResampleStream(
-        sr, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+    # A file whose audio comes in one read (every short one) is resampled in one call, which
+    # gives the samples of a stream (tested) at a quarter less cost; longer ones stream. `held`
+    # keeps that one block until the next read says whether more follow.
+    held = stream = None
     out = np.empty(_reserved_samples(f, file_bytes), np.float32)
     if f.seekable():
         # soundfile.read seeks to the start before reading, which restarts libmpg123's decoder;
@@ -278,10 +280,21 @@ def _decode_mono(f: soundfile.SoundFile, file_bytes: int) -> tuple[np.ndarray, i
             first_bad = frames + first
         bad += count
         frames += len(mono)
-        if not bad:
-            out, used = _append(out, used, mono if stream is None else stream.resample_chunk(mono))
-    if stream is not None and not bad:
+        if bad:
+            continue
+        if sr == SAMPLE_RATE:
+            out, used = _append(out, used, mono)
+        elif held is None and stream is None:
+            held = mono
+        else:
+            if stream is None:
+                stream = soxr.ResampleStream(sr, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
+                out, used = _append(out, used, stream.resample_chunk(held))
+            out, used = _append(out, used, stream.resample_chunk(mono))
+    if not bad and stream is not None:
         out, used = _append(out, used, stream.resample_chunk(np.zeros(0, np.float32), last=True))
+    elif not bad and held is not None:
+        out, used = _append(out, used, soxr.resample(held, sr, SAMPLE_RATE, quality="HQ"))
     # Give back what an over-announced length reserved (the buffer is ours alone: no views).
     out.resize(used, refcheck=False)
     return out, frames, bad, first_bad
