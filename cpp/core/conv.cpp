@@ -103,12 +103,37 @@ void panel_product(const ConvPlan& p, const KernelTable& kt, Scratch& s, long po
     }
 }
 
+// Direct convolution of one task with output positions in the vector lanes (p.lanes): the
+// window's runs are transposed so that one element of consecutive positions' runs is
+// contiguous, then multiplied by the same weight panels, kKc elements at a time as gemm does.
+void lanes_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
+                const PackedPanels& packed, long ldc, const float* window, long n_rows,
+                Scratch& s) {
+    const long step = static_cast<long>(a.stride_t) * p.row_floats;
+    const long xt_ld = lanes_row_floats(a, p, kt);
+    const long available = (n_rows - 1) * step + p.run;  // the floats this task's runs read
+    float* xt = s.transformed.data();
+    for (long r = 0; r < step; ++r)
+        for (long q = 0; q < xt_ld; ++q) {
+            const long e = q * step + r;
+            xt[r * xt_ld + q] = e < available ? window[e] : 0.0f;
+        }
+    LanesGemmArgs g{xt, xt_ld, step, 0, 0, n_rows * p.cols, a.c_out, packed.panels.data(),
+                    p.run * kt.nr, kt.nr, s.c.data(), ldc, 0};
+    for (g.k0 = 0; g.k0 < p.run; g.k0 += kKc) {
+        g.kc = std::min(kKc, p.run - g.k0);
+        g.accumulate = g.k0 > 0;
+        kt.lanes_gemm(&g);
+    }
+}
+
 // Direct convolution of one task into s.c [tile_rows * cols][ldc].
 void direct_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
                  const PackedPanels& packed, long panels, long ldc, const float* window,
                  long n_rows, Scratch& s) {
     const long n_positions = n_rows * p.cols;
     auto position_start = [&](long i) {
+        if (p.cols == 1) return i * a.stride_t * p.row_floats;  // 1-D: no division per position
         return (i / p.cols) * a.stride_t * p.row_floats + (i % p.cols) * a.stride_f * a.c_in;
     };
     const float* input = window;
@@ -160,6 +185,7 @@ void winograd_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
         const long block_panels = std::min(block, panels - j0);
         for (int x = 0; x < n; ++x) {
             point_rows(p, s, v, v16, positions, [&](long i) {
+                if (p.cols == 1) return (x * nt + i) * p.row_floats;  // 1-D: no division
                 return (x * nt + i / p.cols) * p.row_floats + (i % p.cols) * a.stride_f * a.c_in;
             });
             for (long j = j0; j < j0 + block_panels; ++j) {
@@ -231,7 +257,7 @@ int parse_activation(const std::string& name) {
 }
 
 ConvAlgorithm parse_algorithm(const std::string& name) {
-    static const char* const names[] = {"auto", "direct", "winograd"};
+    static const char* const names[] = {"auto", "direct", "winograd", "lanes"};
     return static_cast<ConvAlgorithm>(parse_name(name, names, "algorithm"));
 }
 
@@ -249,14 +275,15 @@ void conv(const ConvArgs& a) {
     check(a.pad_t0 >= 0 && a.pad_t1 >= 0 && a.pad_f0 >= 0 && a.pad_f1 >= 0,
           "padding must be >= 0");
     check(a.activation >= kActNone && a.activation <= kActElu, "unknown activation");
-    check(a.algorithm >= kAlgoAuto && a.algorithm <= kAlgoWinograd, "unknown algorithm");
+    check(a.algorithm >= kAlgoAuto && a.algorithm <= kAlgoLanes, "unknown algorithm");
     check(a.precision == kPrecisionFp32 || a.precision == kPrecisionBf16, "unknown precision");
     check(!a.residual || (a.pool_t == 1 && a.pool_f == 1), "a residual input needs pool 1 x 1");
     const KernelTable& wide = active_kernels();
     // The tiling follows the wide table whichever panels run, so the per-tile partial sums,
     // and the result, are the same with every table.
-    const ConvPlan p = make_conv_plan(a, wide.mr);
+    ConvPlan p = make_conv_plan(a, wide.mr);
     const KernelTable& kt = panel_table(wide, p, a.c_out);
+    p.lanes = wants_lanes(a, p, kt);
     check(p.rows_out >= 1 && p.cols_out >= 1,
           "input of " + std::to_string(a.t_in) + " x " + std::to_string(a.f_in) +
               " is too short for kernel " + std::to_string(a.kh) + " x " + std::to_string(a.kw) +
@@ -264,6 +291,8 @@ void conv(const ConvArgs& a) {
               " and pool " + std::to_string(a.pool_t) + " x " + std::to_string(a.pool_f));
     check(a.algorithm != kAlgoWinograd || p.wino_m > 0,
           "Winograd needs stride 1 over time and a kernel of 3, 5 or 7 taps");
+    check(a.algorithm != kAlgoLanes || p.lanes,
+          "lanes needs a 1-D layer over one input channel, in float32");
 
     const long ldc = round_up(a.c_out, kt.nr);
     const long panels = ldc / kt.nr;
@@ -287,9 +316,11 @@ void conv(const ConvArgs& a) {
         p.wino_m > 0 ? transform.n * nt * p.cols * kt.nr *
                            winograd_panel_block(transform.n, nt * p.cols, kt.nr, panels)
                      : 0;
-    const long transformed_floats = p.wino_m > 0 ? transform.n * nt * p.row_floats
-                                    : p.gather   ? tile_positions * p.run
-                                                 : 0;
+    const long transformed_floats =
+        p.wino_m > 0 ? transform.n * nt * p.row_floats
+        : p.gather   ? tile_positions * p.run
+        : p.lanes    ? static_cast<long>(a.stride_t) * p.row_floats * lanes_row_floats(a, p, kt)
+                     : 0;
     const long input16_size =
         !p.bf16 ? 0 : std::max(transformed_floats, p.window_rows * p.row_floats);
     std::vector<std::unique_ptr<Scratch>> scratch;
@@ -312,6 +343,8 @@ void conv(const ConvArgs& a) {
             const float* window = input_window(a, p, r0 * a.stride_t - a.pad_t0, s);
             if (p.wino_m > 0)
                 winograd_tile(a, p, kt, transform, *packed, panels, ldc, window, s);
+            else if (p.lanes)
+                lanes_tile(a, p, kt, *packed, ldc, window, n_rows, s);
             else
                 direct_tile(a, p, kt, *packed, panels, ldc, window, n_rows, s);
             float* sums = tile_sums.data() + index * ldc;

@@ -23,7 +23,8 @@ constexpr long kWinogradPositions = 64;
 
 bool wants_winograd(const ConvArgs& a, long run, long rows) {
     const int m = winograd_output_tile(a.kh);
-    if (a.algorithm == kAlgoDirect || a.stride_t != 1 || m == 0) return false;
+    if (a.algorithm == kAlgoDirect || a.algorithm == kAlgoLanes || a.stride_t != 1 || m == 0)
+        return false;
     if (a.algorithm == kAlgoWinograd) return true;
     return run >= kWinogradMinRun && rows >= 2L * m;
 }
@@ -85,6 +86,28 @@ ConvPlan make_conv_plan(const ConvArgs& a, int mr) {
     p.n_tiles = p.rows > 0 ? (p.rows + p.tile_rows - 1) / p.tile_rows : 0;
     p.run_even = round_up(p.run, 2);
     return p;
+}
+
+// A float moved one at a time, as the lanes tile's transposes do, costs about a cycle: the
+// multiply-adds of 32 lanes, in the lane_cost units of a several-vector tile (3).
+constexpr long kLanesMoveCost = 32 * 3;
+
+bool wants_lanes(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt) {
+    if (p.bf16 || p.wino_m > 0 || p.gather || p.taps != 1 || p.cols != 1 || p.row_floats != 1 ||
+        a.algorithm == kAlgoDirect)
+        return false;
+    if (a.algorithm == kAlgoLanes) return true;
+    // Per position: the lanes tile loads a vector of positions for every few multiply-adds,
+    // as the several-vector panels do (lane cost 3), and moves its step of input and its
+    // channels of output one float at a time; it must save an eighth of the panels' cost.
+    const long channels = round_up(a.c_out, kt.lanes_channels);
+    const long lanes = p.run * channels * 3 + (a.stride_t + channels) * kLanesMoveCost;
+    return 8 * lanes < 7 * p.run * round_up(a.c_out, kt.nr) * kt.lane_cost;
+}
+
+long lanes_row_floats(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt) {
+    const long step = static_cast<long>(a.stride_t) * p.row_floats;
+    return round_up(p.tile_rows * p.cols, kt.lanes_block) + (p.run - 1) / step + 1;
 }
 
 // A layer's work in multiply-adds, padded lanes included: its GEMMs' (a Winograd tile of m

@@ -51,6 +51,29 @@ struct WinogradOutputArgs {
     long ldc;
 };
 
+// Output positions in the vector lanes rather than channels, for one-input-channel layers whose
+// few output channels would leave many of a panel's lanes idle. Over the run's elements
+// [k0, k0 + kc): c[i*ldc + n] (+)= sum_k x(i, k) * w(k, n) for positions i < positions and
+// channels n < channels, where w(k, n) = panels[(n / nr) * panel_stride + k*nr + n % nr] (the
+// direct convolution's panels) and x(i, k) = xt[(k % step) * xt_ld + i + k / step] is element k
+// of position i's run (the task's input, step floats apart per position, transposed so that
+// consecutive positions are consecutive floats). Each output is the same chain of multiply-adds
+// as KernelTable::gemm's, so both give identical bits.
+struct LanesGemmArgs {
+    const float* xt;
+    long xt_ld;      // floats per row of xt: positions rounded up to whole blocks + k / step
+    long step;
+    long k0, kc;
+    long positions;
+    int channels;
+    const float* panels;
+    long panel_stride;
+    int nr;
+    float* c;
+    long ldc;
+    int accumulate;  // 0 overwrites c
+};
+
 struct KernelTable {
     const char* name;
     int mr;  // rows (time steps) of one microkernel call
@@ -73,6 +96,10 @@ struct KernelTable {
     // instruction set (3 for tiles of several vectors; 4 for the one-vector tile, which loads a
     // row element for every multiply-add and runs at about three quarters of their rate).
     int lane_cost;
+    // Positions in the lanes (LanesGemmArgs), on any table's panels.
+    void (*lanes_gemm)(const LanesGemmArgs* args);
+    int lanes_block;     // positions per block of lanes_gemm (its xt rows are read this far)
+    int lanes_channels;  // channels per pass of lanes_gemm (its cost is channels rounded to it)
     // The same instruction set with other panel widths, for layers whose output channels
     // would leave many of this table's lanes idle: [0] one-vector panels with more rows
     // (narrow), [1] three-vector panels; nullptr in those tables themselves, which serve the
