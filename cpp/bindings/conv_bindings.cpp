@@ -113,6 +113,55 @@ py::tuple run_layer(const rcf::ConvLayer& layer, const FloatArray& x, std::array
     return run(a, write_output, residual, [&layer](const rcf::ConvArgs& args) { layer(args); });
 }
 
+py::tuple run_siblings(const std::vector<const rcf::ConvLayer*>& layers,
+                       const std::vector<FloatArray>& xs,
+                       const std::vector<std::array<int, 4>>& paddings, std::array<int, 2> stride,
+                       const std::string& activation, std::array<int, 2> pool, bool write_output,
+                       int n_threads, const std::string& algorithm,
+                       const std::string& precision) {
+    if (layers.empty() || xs.size() != layers.size() || paddings.size() != layers.size())
+        throw std::invalid_argument("conv_siblings: one input and one padding per layer");
+    std::vector<rcf::ConvArgs> calls;
+    long channels = 0;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        rcf::ConvArgs a = layers[i]->bind(
+            conv_args(xs[i], stride, paddings[i], activation, pool, n_threads, algorithm, precision));
+        if (a.c_in != layers[i]->c_in())
+            throw std::invalid_argument("conv_siblings: layer " + std::to_string(i) + " has " +
+                                        std::to_string(layers[i]->c_in()) +
+                                        " input channels but its x has " + std::to_string(a.c_in));
+        const rcf::ConvShape shape = rcf::conv_output_shape(a), first = rcf::conv_output_shape(
+            calls.empty() ? a : calls[0]);
+        if (shape.rows != first.rows || shape.cols != first.cols)
+            throw std::invalid_argument("conv_siblings: the layers' outputs differ in shape");
+        channels += a.c_out;
+        calls.push_back(a);
+    }
+    const rcf::ConvShape shape = rcf::conv_output_shape(calls[0]);
+    py::object out = py::none();
+    if (write_output && shape.rows > 0 && shape.cols > 0) {
+        FloatArray y({shape.rows, shape.cols, channels});
+        long offset = 0;
+        for (rcf::ConvArgs& a : calls) {
+            a.out = y.mutable_data() + offset;
+            a.out_ld = channels;
+            offset += a.c_out;
+        }
+        out = y;
+    }
+    py::list sums;
+    for (rcf::ConvArgs& a : calls) {
+        py::array_t<double> s(a.c_out);
+        a.sums = s.mutable_data();
+        sums.append(s);
+    }
+    {
+        py::gil_scoped_release release;
+        rcf::conv_siblings(calls);
+    }
+    return py::make_tuple(out, sums);
+}
+
 }  // namespace
 
 void bind_conv(py::module_& m) {
@@ -147,6 +196,17 @@ The result does not depend on n_threads (0 = all cores).)doc");
              py::arg("residual").noconvert() = py::none(), py::arg("algorithm") = "auto",
              py::arg("precision") = "fp32");
 
+    m.def("conv_siblings", &run_siblings, py::arg("layers"), py::arg("xs").noconvert(),
+          py::arg("paddings"), py::arg("stride"), py::arg("activation"), py::arg("pool"),
+          py::arg("write_output"), py::arg("n_threads"), py::arg("algorithm") = "auto",
+          py::arg("precision") = "fp32",
+          R"doc(Sibling ConvLayers (filters of several widths over one map) in one parallel pass.
+
+layers[i] runs on xs[i] with paddings[i]; stride, activation, pool and the rest are shared, as
+ConvLayer's. Every layer's output must have the same (time, freq) shape. Returns (y, sums): y
+float32 (t_pool, f_pool, sum of the layers' c_out), their outputs side by side along channels
+(None when write_output is False), and one float64 sums array per layer. Each layer's results
+are those of calling it alone.)doc");
 }
 
 }  // namespace rcf_bindings

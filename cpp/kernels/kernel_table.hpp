@@ -23,7 +23,8 @@ struct EpilogueArgs {
     const float* bias;   // [ldc], zero padded
     int activation;      // Activation
     const float* residual;  // [rows_out][cols_out][channels] added after the activation, or nullptr
-    float* out;          // [rows_out][cols_out][channels] or nullptr when the map is not needed
+    float* out;          // [rows_out][cols_out][out_ld] or nullptr when the map is not needed
+    long out_ld;         // floats between out's positions (>= channels: a slice of a wider map)
     float* sums;         // [ldc] running per-channel sums, added to
 };
 
