@@ -105,7 +105,7 @@ void panel_product(const ConvPlan& p, const KernelTable& kt, Scratch& s, long po
 
 // Direct convolution of one task with output positions in the vector lanes (p.lanes): the
 // window's runs are transposed so that one element of consecutive positions' runs is
-// contiguous, then multiplied by the same weight panels, kKc elements at a time as gemm does.
+// contiguous, then multiplied by the same weight panels, in blocks of kKc elements as gemm is.
 void lanes_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
                 const PackedPanels& packed, long ldc, const float* window, long n_rows,
                 Scratch& s) {
@@ -118,13 +118,9 @@ void lanes_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
             const long e = q * step + r;
             xt[r * xt_ld + q] = e < available ? window[e] : 0.0f;
         }
-    LanesGemmArgs g{xt, xt_ld, step, 0, 0, n_rows * p.cols, a.c_out, packed.panels.data(),
-                    p.run * kt.nr, kt.nr, s.c.data(), ldc, 0};
-    for (g.k0 = 0; g.k0 < p.run; g.k0 += kKc) {
-        g.kc = std::min(kKc, p.run - g.k0);
-        g.accumulate = g.k0 > 0;
-        kt.lanes_gemm(&g);
-    }
+    LanesGemmArgs g{xt,      xt_ld,         step,  p.run,      kKc, n_rows * p.cols,
+                    a.c_out, packed.panels.data(), p.run * kt.nr, kt.nr, s.c.data(), ldc};
+    kt.lanes_gemm(&g);
 }
 
 // Direct convolution of one task into s.c [tile_rows * cols][ldc].

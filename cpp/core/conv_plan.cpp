@@ -88,9 +88,11 @@ ConvPlan make_conv_plan(const ConvArgs& a, int mr) {
     return p;
 }
 
-// A float moved one at a time, as the lanes tile's transposes do, costs about a cycle: the
-// multiply-adds of 32 lanes, in the lane_cost units of a several-vector tile (3).
-constexpr long kLanesMoveCost = 32 * 3;
+// A float the lanes tile moves one at a time (its input's transpose, its output back to
+// channels last) costs about as much as 80 lane multiply-adds of a several-vector panel, in
+// their lane_cost units: fitted to the waveform and temporal layers on a Zen 5 host, where it
+// puts the break-even between 64 and 128 taps for 20 channels at stride 32.
+constexpr long kLanesMoveCost = 80 * 3;
 
 bool wants_lanes(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt) {
     if (p.bf16 || p.wino_m > 0 || p.gather || p.taps != 1 || p.cols != 1 || p.row_floats != 1 ||
@@ -99,10 +101,10 @@ bool wants_lanes(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt) {
     if (a.algorithm == kAlgoLanes) return true;
     // Per position: the lanes tile loads a vector of positions for every few multiply-adds,
     // as the several-vector panels do (lane cost 3), and moves its step of input and its
-    // channels of output one float at a time; it must save an eighth of the panels' cost.
+    // channels of output one float at a time; it must save a sixteenth of the panels' cost.
     const long channels = round_up(a.c_out, kt.lanes_channels);
-    const long lanes = p.run * channels * 3 + (a.stride_t + channels) * kLanesMoveCost;
-    return 8 * lanes < 7 * p.run * round_up(a.c_out, kt.nr) * kt.lane_cost;
+    const long lanes = p.run * channels * 3 + (a.stride_t + channels) * kLanesMoveCost / 3;
+    return 16 * lanes < 15 * p.run * round_up(a.c_out, kt.nr) * kt.lane_cost;
 }
 
 long lanes_row_floats(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt) {

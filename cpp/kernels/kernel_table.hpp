@@ -53,18 +53,19 @@ struct WinogradOutputArgs {
 };
 
 // Output positions in the vector lanes rather than channels, for one-input-channel layers whose
-// few output channels would leave many of a panel's lanes idle. Over the run's elements
-// [k0, k0 + kc): c[i*ldc + n] (+)= sum_k x(i, k) * w(k, n) for positions i < positions and
-// channels n < channels, where w(k, n) = panels[(n / nr) * panel_stride + k*nr + n % nr] (the
-// direct convolution's panels) and x(i, k) = xt[(k % step) * xt_ld + i + k / step] is element k
-// of position i's run (the task's input, step floats apart per position, transposed so that
-// consecutive positions are consecutive floats). Each output is the same chain of multiply-adds
-// as KernelTable::gemm's, so both give identical bits.
+// few output channels would leave many of a panel's lanes idle: c[i*ldc + n] = sum_k x(i, k) *
+// w(k, n) over the run's elements k < run, for positions i < positions and channels
+// n < channels, where w(k, n) = panels[(n / nr) * panel_stride + k*nr + n % nr] (the direct
+// convolution's panels) and x(i, k) = xt[(k % step) * xt_ld + i + k / step] is element k of
+// position i's run (the task's input, step floats apart per position, transposed so that
+// consecutive positions are consecutive floats). The sum goes in blocks of kc elements, each
+// block's multiply-adds from zero and then added to the blocks before: the arithmetic of gemm
+// called per block with accumulate, so both give identical bits.
 struct LanesGemmArgs {
     const float* xt;
-    long xt_ld;      // floats per row of xt: positions rounded up to whole blocks + k / step
+    long xt_ld;  // floats per row of xt: positions rounded up to whole blocks + run / step
     long step;
-    long k0, kc;
+    long run, kc;
     long positions;
     int channels;
     const float* panels;
@@ -72,7 +73,6 @@ struct LanesGemmArgs {
     int nr;
     float* c;
     long ldc;
-    int accumulate;  // 0 overwrites c
 };
 
 struct KernelTable {
