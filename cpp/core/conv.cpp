@@ -266,6 +266,12 @@ ConvPrecision parse_precision(const std::string& name) {
 
 namespace {
 
+// Workers for `tasks` tasks of `work` lane multiply-adds in all, on up to `threads` threads.
+int conv_workers(int threads, long tasks, long work) {
+    return static_cast<int>(std::min<long>(std::min<long>(threads, tasks),
+                                           std::max<long>(1, work / kConvLaneMacsPerWorker)));
+}
+
 // One checked and planned call: its packed weights, and per worker the scratch its tasks use.
 class PreparedConv {
   public:
@@ -386,9 +392,7 @@ class PreparedConv {
 
     // The whole call on up to `threads` workers, chunk by chunk.
     void run(int threads) {
-        const int workers = static_cast<int>(std::min<long>(
-            std::min<long>(threads, chunk_tiles()),
-            std::max<long>(1, work() / kConvLaneMacsPerWorker)));
+        const int workers = conv_workers(threads, chunk_tiles(), work());
         allocate(workers);
         for (long chunk = 0; chunk < p.n_tiles; chunk += tiles_per_chunk) {
             const long count = std::min(tiles_per_chunk, p.n_tiles - chunk);
@@ -434,10 +438,7 @@ void conv_siblings(const std::vector<ConvArgs>& calls) {
         for (const auto& call : prepared) call->run(threads);
         return;
     }
-    // Rounded to the nearest worker: siblings hand their helper one wake-up for all of them.
-    const int workers = static_cast<int>(
-        std::min<long>(std::min<long>(threads, first.back()),
-                       std::max<long>(1, (work + kConvLaneMacsPerWorker / 2) / kConvLaneMacsPerWorker)));
+    const int workers = conv_workers(threads, first.back(), work);
     for (const auto& call : prepared) call->allocate(workers);
     parallel_for(first.back(), workers, [&](long tile, int worker) {
         const size_t j = std::upper_bound(first.begin(), first.end(), tile) - first.begin() - 1;
