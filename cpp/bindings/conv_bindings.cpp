@@ -9,6 +9,7 @@
 
 #include "bindings/common.hpp"
 #include "core/conv.hpp"
+#include "core/max_pool.hpp"
 
 namespace rcf_bindings {
 namespace {
@@ -162,6 +163,20 @@ py::tuple run_siblings(const std::vector<const rcf::ConvLayer*>& layers,
     return py::make_tuple(out, sums);
 }
 
+FloatArray max_pool_time(const FloatArray& x, int pool) {
+    if (x.ndim() != 3) throw std::invalid_argument("max_pool_time: x must be 3-D (time, freq, channels)");
+    if (pool < 1) throw std::invalid_argument("max_pool_time: pool must be >= 1");
+    const long rows_out = static_cast<long>(x.shape(0)) / pool;
+    FloatArray y({rows_out, static_cast<long>(x.shape(1)), static_cast<long>(x.shape(2))});
+    const long row_floats = static_cast<long>(x.shape(1) * x.shape(2));
+    float* out = y.mutable_data();
+    {
+        py::gil_scoped_release release;
+        rcf::max_pool_time(x.data(), rows_out, row_floats, pool, out);
+    }
+    return y;
+}
+
 }  // namespace
 
 void bind_conv(py::module_& m) {
@@ -195,6 +210,11 @@ The result does not depend on n_threads (0 = all cores).)doc");
              py::arg("write_output"), py::arg("n_threads"),
              py::arg("residual").noconvert() = py::none(), py::arg("algorithm") = "auto",
              py::arg("precision") = "fp32");
+
+    m.def("max_pool_time", &max_pool_time, py::arg("x").noconvert(), py::arg("pool"),
+          R"doc('Valid' max-pool over time: y[r] = max of x[r * pool + i] over i < pool.
+
+x: float32 (t, f, c), C-contiguous. Returns float32 (t // pool, f, c).)doc");
 
     m.def("conv_siblings", &run_siblings, py::arg("layers"), py::arg("xs").noconvert(),
           py::arg("paddings"), py::arg("stride"), py::arg("activation"), py::arg("pool"),

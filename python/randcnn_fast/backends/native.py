@@ -568,11 +568,7 @@ def _mean_frequency_weights(channels: int, freqs: int) -> tuple[np.ndarray, np.n
 
 
 def _max_pool_time(layer: MaxPoolTime, tensor, rows: _Range) -> np.ndarray:
-    """'valid' max-pool over time: memory-bound and a few percent of a convolution's time.
-    Element-wise maxima of the window's rows (numpy's reduction over a short middle axis is
-    several times slower)."""
-    x = _take(tensor, (rows[0] * layer.pool, rows[1] * layer.pool))
-    y = x[0::layer.pool].copy()
-    for i in range(1, layer.pool):
-        np.maximum(y, x[i::layer.pool], out=y)
-    return y
+    """'valid' max-pool over time, in one native pass (numpy's strided maxima took a twentieth
+    of a small frame-level network's call)."""
+    return _core.max_pool_time(_take(tensor, (rows[0] * layer.pool, rows[1] * layer.pool)),
+                               layer.pool)
