@@ -147,6 +147,53 @@ def test_large_kernel_stride_like_frame_level(isa):
     check_against_reference(x, w, b, stride=32, pad=reference.same_padding(4000, 512, 32))
 
 
+# One input channel and few output channels: output positions go in the vector lanes
+# (KernelTable::lanes_gemm) rather than channels; algorithm "lanes" forces that path. Rows
+# around its blocks of positions, channels around its groups of four and the panels, runs
+# around the reduction block.
+def run_lanes(x, w, b, *, stride=1, pad=(0, 0), activation="relu", pool=1, algorithm="lanes"):
+    y, sums = _core.conv(x[:, None, :], w[..., None], b, stride=(stride, 1),
+                         padding=(*pad, 0, 0), activation=activation, pool=(pool, 1),
+                         write_output=True, n_threads=1, algorithm=algorithm)
+    return y[:, 0, :], sums
+
+
+@pytest.mark.parametrize("t_out", [1, 5, 13, 47, TILE_ROWS - 1, TILE_ROWS, TILE_ROWS + 1,
+                                   2 * TILE_ROWS + 7])
+@pytest.mark.parametrize("c_out", [1, 3, 6, 20, 23, 40, 49])
+def test_positions_in_lanes(isa, t_out, c_out):
+    rng = np.random.default_rng(t_out * 100 + c_out)
+    for k, stride in ((1, 1), (3, 3), (165, 1), (KC + 1, 3), (512, 32)):
+        x, w, b = random_case(rng, (t_out - 1) * stride + k, 1, c_out, k)
+        for kw in ({}, {"pool": 2 if t_out > 1 else 1, "activation": "none",
+                        "pad": reference.same_padding(len(x), k, stride)}):
+            y, sums = run_lanes(x, w, b, stride=stride, **kw)
+            assert_close(y, sums, reference.conv1d(x, w, b, stride=stride, **kw), k)
+
+
+@pytest.mark.parametrize("t_out", [1, 7, TILE_ROWS + 1, 3 * TILE_ROWS + 11])
+@pytest.mark.parametrize("c_out,k", [(1, 600), (6, 97), (20, 512), (23, 3), (40, 512)])
+def test_positions_in_lanes_give_the_channel_panels_bits(isa, t_out, c_out, k):
+    # Each output is the same chain of multiply-adds in either layout.
+    rng = np.random.default_rng(t_out + c_out)
+    x, w, b = random_case(rng, t_out + k - 1, 1, c_out, k)
+    for kw in ({}, {"pool": 3, "pad": (k // 2, k // 2)}, {"stride": 32}):
+        y, sums = run_lanes(x, w, b, **kw)
+        for algorithm in ("direct", "auto"):
+            y2, sums2 = run_lanes(x, w, b, algorithm=algorithm, **kw)
+            np.testing.assert_array_equal(y, y2)
+            np.testing.assert_array_equal(sums, sums2)
+
+
+def test_lanes_where_it_does_not_apply_is_an_error():
+    x = np.zeros((10, 1, 2), np.float32)
+    w = np.zeros((3, 2, 3, 1), np.float32)
+    with pytest.raises(ValueError, match="lanes needs"):
+        _core.conv(x, w, np.zeros(3, np.float32), stride=(1, 1), padding=(0, 0, 0, 0),
+                   activation="relu", pool=(1, 1), write_output=True, n_threads=1,
+                   algorithm="lanes")
+
+
 @pytest.mark.parametrize("pool", [1, 2, 3, 4, 5, 97])
 @pytest.mark.parametrize("activation", ["relu", "none"])
 def test_pool_and_activation(isa, pool, activation):

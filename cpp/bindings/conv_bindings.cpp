@@ -9,6 +9,7 @@
 
 #include "bindings/common.hpp"
 #include "core/conv.hpp"
+#include "core/max_pool.hpp"
 
 namespace rcf_bindings {
 namespace {
@@ -113,6 +114,69 @@ py::tuple run_layer(const rcf::ConvLayer& layer, const FloatArray& x, std::array
     return run(a, write_output, residual, [&layer](const rcf::ConvArgs& args) { layer(args); });
 }
 
+py::tuple run_siblings(const std::vector<const rcf::ConvLayer*>& layers,
+                       const std::vector<FloatArray>& xs,
+                       const std::vector<std::array<int, 4>>& paddings, std::array<int, 2> stride,
+                       const std::string& activation, std::array<int, 2> pool, bool write_output,
+                       int n_threads, const std::string& algorithm,
+                       const std::string& precision) {
+    if (layers.empty() || xs.size() != layers.size() || paddings.size() != layers.size())
+        throw std::invalid_argument("conv_siblings: one input and one padding per layer");
+    std::vector<rcf::ConvArgs> calls;
+    long channels = 0;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        rcf::ConvArgs a = layers[i]->bind(
+            conv_args(xs[i], stride, paddings[i], activation, pool, n_threads, algorithm, precision));
+        if (a.c_in != layers[i]->c_in())
+            throw std::invalid_argument("conv_siblings: layer " + std::to_string(i) + " has " +
+                                        std::to_string(layers[i]->c_in()) +
+                                        " input channels but its x has " + std::to_string(a.c_in));
+        const rcf::ConvShape shape = rcf::conv_output_shape(a), first = rcf::conv_output_shape(
+            calls.empty() ? a : calls[0]);
+        if (shape.rows != first.rows || shape.cols != first.cols)
+            throw std::invalid_argument("conv_siblings: the layers' outputs differ in shape");
+        channels += a.c_out;
+        calls.push_back(a);
+    }
+    const rcf::ConvShape shape = rcf::conv_output_shape(calls[0]);
+    py::object out = py::none();
+    if (write_output && shape.rows > 0 && shape.cols > 0) {
+        FloatArray y({shape.rows, shape.cols, channels});
+        long offset = 0;
+        for (rcf::ConvArgs& a : calls) {
+            a.out = y.mutable_data() + offset;
+            a.out_ld = channels;
+            offset += a.c_out;
+        }
+        out = y;
+    }
+    py::list sums;
+    for (rcf::ConvArgs& a : calls) {
+        py::array_t<double> s(a.c_out);
+        a.sums = s.mutable_data();
+        sums.append(s);
+    }
+    {
+        py::gil_scoped_release release;
+        rcf::conv_siblings(calls);
+    }
+    return py::make_tuple(out, sums);
+}
+
+FloatArray max_pool_time(const FloatArray& x, int pool) {
+    if (x.ndim() != 3) throw std::invalid_argument("max_pool_time: x must be 3-D (time, freq, channels)");
+    if (pool < 1) throw std::invalid_argument("max_pool_time: pool must be >= 1");
+    const long rows_out = static_cast<long>(x.shape(0)) / pool;
+    FloatArray y({rows_out, static_cast<long>(x.shape(1)), static_cast<long>(x.shape(2))});
+    const long row_floats = static_cast<long>(x.shape(1) * x.shape(2));
+    float* out = y.mutable_data();
+    {
+        py::gil_scoped_release release;
+        rcf::max_pool_time(x.data(), rows_out, row_floats, pool, out);
+    }
+    return y;
+}
+
 }  // namespace
 
 void bind_conv(py::module_& m) {
@@ -127,8 +191,10 @@ x: float32 (t, f, c_in); w: float32 (c_out, c_in, kh, kw); b: float32 (c_out,).
 stride: (time, freq); padding: (time before, time after, freq before, freq after);
 activation: "none", "relu" or "elu"; pool: 'valid' max-pool window = stride (time, freq).
 residual: optional float32 map of the output's shape added after the activation (pool 1 x 1).
-algorithm: "auto" (Winograd over time where it applies and pays, else direct), "direct" or
-"winograd" (an error where it does not apply: stride 1 over time and 3, 5 or 7 taps).
+algorithm: "auto" (Winograd over time where it applies and pays, else direct), "direct",
+"winograd" (an error where it does not apply: stride 1 over time and 3, 5 or 7 taps) or "lanes"
+(direct with output positions in the vector lanes; an error where it does not apply: a 1-D layer
+over one input channel, float32). All but "winograd" give the same bits.
 precision: "fp32", or "bf16": inputs and weights rounded to bfloat16, float32 accumulation,
 where isa_info()["bf16"] is True; elsewhere "bf16" computes in float32.
 Returns (y, sums): y float32 (t_pool, f_pool, c_out) or None when write_output is False;
@@ -145,6 +211,22 @@ The result does not depend on n_threads (0 = all cores).)doc");
              py::arg("residual").noconvert() = py::none(), py::arg("algorithm") = "auto",
              py::arg("precision") = "fp32");
 
+    m.def("max_pool_time", &max_pool_time, py::arg("x").noconvert(), py::arg("pool"),
+          R"doc('Valid' max-pool over time: y[r] = max of x[r * pool + i] over i < pool.
+
+x: float32 (t, f, c), C-contiguous. Returns float32 (t // pool, f, c).)doc");
+
+    m.def("conv_siblings", &run_siblings, py::arg("layers"), py::arg("xs").noconvert(),
+          py::arg("paddings"), py::arg("stride"), py::arg("activation"), py::arg("pool"),
+          py::arg("write_output"), py::arg("n_threads"), py::arg("algorithm") = "auto",
+          py::arg("precision") = "fp32",
+          R"doc(Sibling ConvLayers (filters of several widths over one map) in one parallel pass.
+
+layers[i] runs on xs[i] with paddings[i]; stride, activation, pool and the rest are shared, as
+ConvLayer's. Every layer's output must have the same (time, freq) shape. Returns (y, sums): y
+float32 (t_pool, f_pool, sum of the layers' c_out), their outputs side by side along channels
+(None when write_output is False), and one float64 sums array per layer. Each layer's results
+are those of calling it alone.)doc");
 }
 
 }  // namespace rcf_bindings

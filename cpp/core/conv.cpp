@@ -103,12 +103,33 @@ void panel_product(const ConvPlan& p, const KernelTable& kt, Scratch& s, long po
     }
 }
 
+// Direct convolution of one task with output positions in the vector lanes (p.lanes): the
+// window's runs are transposed so that one element of consecutive positions' runs is
+// contiguous, then multiplied by the same weight panels, in blocks of kKc elements as gemm is.
+void lanes_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
+                const PackedPanels& packed, long ldc, const float* window, long n_rows,
+                Scratch& s) {
+    const long step = static_cast<long>(a.stride_t) * p.row_floats;
+    const long xt_ld = lanes_row_floats(a, p, kt);
+    const long available = (n_rows - 1) * step + p.run;  // the floats this task's runs read
+    float* xt = s.transformed.data();
+    for (long r = 0; r < step; ++r)
+        for (long q = 0; q < xt_ld; ++q) {
+            const long e = q * step + r;
+            xt[r * xt_ld + q] = e < available ? window[e] : 0.0f;
+        }
+    LanesGemmArgs g{xt,      xt_ld,         step,  p.run,      kKc, n_rows * p.cols,
+                    a.c_out, packed.panels.data(), p.run * kt.nr, kt.nr, s.c.data(), ldc};
+    kt.lanes_gemm(&g);
+}
+
 // Direct convolution of one task into s.c [tile_rows * cols][ldc].
 void direct_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
                  const PackedPanels& packed, long panels, long ldc, const float* window,
                  long n_rows, Scratch& s) {
     const long n_positions = n_rows * p.cols;
     auto position_start = [&](long i) {
+        if (p.cols == 1) return i * a.stride_t * p.row_floats;  // 1-D: no division per position
         return (i / p.cols) * a.stride_t * p.row_floats + (i % p.cols) * a.stride_f * a.c_in;
     };
     const float* input = window;
@@ -160,6 +181,7 @@ void winograd_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
         const long block_panels = std::min(block, panels - j0);
         for (int x = 0; x < n; ++x) {
             point_rows(p, s, v, v16, positions, [&](long i) {
+                if (p.cols == 1) return (x * nt + i) * p.row_floats;  // 1-D: no division
                 return (x * nt + i / p.cols) * p.row_floats + (i % p.cols) * a.stride_f * a.c_in;
             });
             for (long j = j0; j < j0 + block_panels; ++j) {
@@ -190,15 +212,17 @@ ConvLayer::ConvLayer(const float* w, const float* b, int c_out, int c_in, int kh
     : w_(w, w + static_cast<size_t>(c_out) * c_in * kh * kw), b_(b, b + c_out), c_out_(c_out),
       c_in_(c_in), kh_(kh), kw_(kw), packed_(new PackedWeights) {}
 
-void ConvLayer::operator()(ConvArgs args) const {
+ConvArgs ConvLayer::bind(ConvArgs args) const {
     args.w = w_.data();
     args.bias = b_.data();
     args.c_out = c_out_;
     args.kh = kh_;
     args.kw = kw_;
     args.packed = packed_.get();
-    conv(args);
+    return args;
 }
+
+void ConvLayer::operator()(const ConvArgs& args) const { conv(bind(args)); }
 
 ConvShape conv_output_shape(const ConvArgs& a) {
     const auto positive = [](int v) { return v > 0 ? v : 1; };  // conv() rejects the others
@@ -231,7 +255,7 @@ int parse_activation(const std::string& name) {
 }
 
 ConvAlgorithm parse_algorithm(const std::string& name) {
-    static const char* const names[] = {"auto", "direct", "winograd"};
+    static const char* const names[] = {"auto", "direct", "winograd", "lanes"};
     return static_cast<ConvAlgorithm>(parse_name(name, names, "algorithm"));
 }
 
@@ -240,103 +264,187 @@ ConvPrecision parse_precision(const std::string& name) {
     return static_cast<ConvPrecision>(parse_name(name, names, "precision"));
 }
 
-void conv(const ConvArgs& a) {
-    check(a.x && a.w && a.bias && a.sums, "null pointer");
-    check(a.t_in >= 1 && a.f_in >= 1 && a.c_in >= 1 && a.c_out >= 1, "empty input or no channels");
-    check(a.kh >= 1 && a.kw >= 1 && a.stride_t >= 1 && a.stride_f >= 1 && a.pool_t >= 1 &&
-              a.pool_f >= 1,
-          "kernel, stride and pool must be >= 1");
-    check(a.pad_t0 >= 0 && a.pad_t1 >= 0 && a.pad_f0 >= 0 && a.pad_f1 >= 0,
-          "padding must be >= 0");
-    check(a.activation >= kActNone && a.activation <= kActElu, "unknown activation");
-    check(a.algorithm >= kAlgoAuto && a.algorithm <= kAlgoWinograd, "unknown algorithm");
-    check(a.precision == kPrecisionFp32 || a.precision == kPrecisionBf16, "unknown precision");
-    check(!a.residual || (a.pool_t == 1 && a.pool_f == 1), "a residual input needs pool 1 x 1");
-    const KernelTable& wide = active_kernels();
-    // The tiling follows the wide table whichever panels run, so the per-tile partial sums,
-    // and the result, are the same with every table.
-    const ConvPlan p = make_conv_plan(a, wide.mr);
-    const KernelTable& kt = panel_table(wide, p, a.c_out);
-    check(p.rows_out >= 1 && p.cols_out >= 1,
-          "input of " + std::to_string(a.t_in) + " x " + std::to_string(a.f_in) +
-              " is too short for kernel " + std::to_string(a.kh) + " x " + std::to_string(a.kw) +
-              ", stride " + std::to_string(a.stride_t) + " x " + std::to_string(a.stride_f) +
-              " and pool " + std::to_string(a.pool_t) + " x " + std::to_string(a.pool_f));
-    check(a.algorithm != kAlgoWinograd || p.wino_m > 0,
-          "Winograd needs stride 1 over time and a kernel of 3, 5 or 7 taps");
+namespace {
 
-    const long ldc = round_up(a.c_out, kt.nr);
-    const long panels = ldc / kt.nr;
+// Workers for `tasks` tasks of `work` lane multiply-adds in all, on up to `threads` threads.
+int conv_workers(int threads, long tasks, long work) {
+    return static_cast<int>(std::min<long>(std::min<long>(threads, tasks),
+                                           std::max<long>(1, work / kConvLaneMacsPerWorker)));
+}
+
+// One checked and planned call: its packed weights, and per worker the scratch its tasks use.
+class PreparedConv {
+  public:
+    explicit PreparedConv(const ConvArgs& args) : a(args) {
+        check(a.x && a.w && a.bias && a.sums, "null pointer");
+        check(a.t_in >= 1 && a.f_in >= 1 && a.c_in >= 1 && a.c_out >= 1,
+              "empty input or no channels");
+        check(a.kh >= 1 && a.kw >= 1 && a.stride_t >= 1 && a.stride_f >= 1 && a.pool_t >= 1 &&
+                  a.pool_f >= 1,
+              "kernel, stride and pool must be >= 1");
+        check(a.pad_t0 >= 0 && a.pad_t1 >= 0 && a.pad_f0 >= 0 && a.pad_f1 >= 0,
+              "padding must be >= 0");
+        check(a.activation >= kActNone && a.activation <= kActElu, "unknown activation");
+        check(a.algorithm >= kAlgoAuto && a.algorithm <= kAlgoLanes, "unknown algorithm");
+        check(a.precision == kPrecisionFp32 || a.precision == kPrecisionBf16, "unknown precision");
+        check(!a.residual || (a.pool_t == 1 && a.pool_f == 1),
+              "a residual input needs pool 1 x 1");
+        check(a.out_ld == 0 || a.out_ld >= a.c_out, "out_ld must be 0 or at least c_out");
+        if (a.out_ld == 0) a.out_ld = a.c_out;
+        const KernelTable& wide = active_kernels();
+        // The tiling follows the wide table whichever panels run, so the per-tile partial sums,
+        // and the result, are the same with every table.
+        p = make_conv_plan(a, wide.mr);
+        kt = &panel_table(wide, p, a.c_out);
+        p.lanes = wants_lanes(a, p, *kt);
+        check(p.rows_out >= 1 && p.cols_out >= 1,
+              "input of " + std::to_string(a.t_in) + " x " + std::to_string(a.f_in) +
+                  " is too short for kernel " + std::to_string(a.kh) + " x " +
+                  std::to_string(a.kw) + ", stride " + std::to_string(a.stride_t) + " x " +
+                  std::to_string(a.stride_f) + " and pool " + std::to_string(a.pool_t) + " x " +
+                  std::to_string(a.pool_f));
+        check(a.algorithm != kAlgoWinograd || p.wino_m > 0,
+              "Winograd needs stride 1 over time and a kernel of 3, 5 or 7 taps");
+        check(a.algorithm != kAlgoLanes || p.lanes,
+              "lanes needs a 1-D layer over one input channel, in float32");
+
+        ldc = round_up(a.c_out, kt->nr);
+        panels = ldc / kt->nr;
+        if (p.wino_m > 0) transform = winograd_transform(p.wino_m, a.kh);
+        if (a.packed) {
+            packed = cached_panels(*a.packed, a, *kt, p, transform);
+        } else {
+            own = pack_conv_weights(a, *kt, p, transform);
+            packed = own.get();
+        }
+        tiles_per_chunk = std::max(kConvMinTilesPerChunk, kConvChunkSumFloats / ldc);
+        for (int co = 0; co < a.c_out; ++co) a.sums[co] = 0.0;
+    }
+
+    long tiles() const { return p.n_tiles; }
+    // Tiles run between two waits for the workers.
+    long chunk_tiles() const { return std::min(p.n_tiles, tiles_per_chunk); }
+    long work() const { return lane_macs(a, p, ldc); }
+
+    // Scratch for `workers` workers.
+    void allocate(int workers) {
+        const long tile_positions = p.tile_rows * p.cols;
+        const long nt = p.wino_m > 0 ? p.tile_rows / p.wino_m : 0;
+        const long product_floats =
+            p.wino_m > 0 ? transform.n * nt * p.cols * kt->nr *
+                               winograd_panel_block(transform.n, nt * p.cols, kt->nr, panels)
+                         : 0;
+        const long transformed_floats =
+            p.wino_m > 0 ? transform.n * nt * p.row_floats
+            : p.gather   ? tile_positions * p.run
+            : p.lanes    ? static_cast<long>(a.stride_t) * p.row_floats * lanes_row_floats(a, p, *kt)
+                         : 0;
+        const long input16_size =
+            !p.bf16 ? 0 : std::max(transformed_floats, p.window_rows * p.row_floats);
+        for (int i = static_cast<int>(scratch.size()); i < workers; ++i)
+            scratch.emplace_back(new Scratch(p.window_rows * p.row_floats, tile_positions * ldc,
+                                             transformed_floats, product_floats, tile_positions,
+                                             input16_size));
+        tile_sums.reset(new Floats(Floats::zeroed(static_cast<size_t>(chunk_tiles() * ldc))));
+    }
+
+    // Tile `index` of the chunk starting at tile `chunk`, on `worker`'s scratch.
+    void run_tile(long chunk, long index, int worker) {
+        Scratch& s = *scratch[worker];
+        const long r0 = (chunk + index) * p.tile_rows;
+        const long n_rows = std::min(p.tile_rows, p.rows - r0);
+        // Input rows from r0 * stride - pad feed this tile; outside [0, t_in), and in the
+        // frequency margins, they are zero padding.
+        const float* window = input_window(a, p, r0 * a.stride_t - a.pad_t0, s);
+        if (p.wino_m > 0)
+            winograd_tile(a, p, *kt, transform, *packed, panels, ldc, window, s);
+        else if (p.lanes)
+            lanes_tile(a, p, *kt, *packed, ldc, window, n_rows, s);
+        else
+            direct_tile(a, p, *kt, *packed, panels, ldc, window, n_rows, s);
+        float* sums = tile_sums->data() + index * ldc;
+        std::memset(sums, 0, sizeof(float) * ldc);
+        EpilogueArgs e;
+        e.c = s.c.data();
+        e.ldc = ldc;
+        e.rows_out = n_rows / a.pool_t;
+        e.cols_in = p.cols;
+        e.cols_out = p.cols_out;
+        e.pool_t = a.pool_t;
+        e.pool_f = a.pool_f;
+        e.channels = a.c_out;
+        e.bias = packed->bias.data();
+        e.activation = a.activation;
+        const long first_position = (r0 / a.pool_t) * p.cols_out;
+        e.residual = a.residual ? a.residual + first_position * a.c_out : nullptr;
+        e.out = a.out ? a.out + first_position * a.out_ld : nullptr;
+        e.out_ld = a.out_ld;
+        e.sums = sums;
+        kt->epilogue(&e);
+    }
+
+    // Adds the first `count` tiles' sums, in order and in double, so the sums do not depend on
+    // the thread count.
+    void add_tile_sums(long count) {
+        for (long index = 0; index < count; ++index)
+            for (int co = 0; co < a.c_out; ++co) a.sums[co] += (*tile_sums)[index * ldc + co];
+    }
+
+    // The whole call on up to `threads` workers, chunk by chunk.
+    void run(int threads) {
+        const int workers = conv_workers(threads, chunk_tiles(), work());
+        allocate(workers);
+        for (long chunk = 0; chunk < p.n_tiles; chunk += tiles_per_chunk) {
+            const long count = std::min(tiles_per_chunk, p.n_tiles - chunk);
+            parallel_for(count, workers, [&](long index, int worker) { run_tile(chunk, index, worker); });
+            add_tile_sums(count);
+        }
+    }
+
+  private:
+    ConvArgs a;
+    ConvPlan p;
+    const KernelTable* kt;
+    long ldc, panels, tiles_per_chunk;
     WinogradTransform transform;
-    if (p.wino_m > 0) transform = winograd_transform(p.wino_m, a.kh);
     std::unique_ptr<PackedPanels> own;
     const PackedPanels* packed;
-    if (a.packed) {
-        packed = cached_panels(*a.packed, a, kt, p, transform);
-    } else {
-        own = pack_conv_weights(a, kt, p, transform);
-        packed = own.get();
-    }
-    const long tile_positions = p.tile_rows * p.cols;
-    const long tiles_per_chunk = std::max(kConvMinTilesPerChunk, kConvChunkSumFloats / ldc);
-    const long nt = p.wino_m > 0 ? p.tile_rows / p.wino_m : 0;
-    const int workers = static_cast<int>(std::min<long>(
-        std::min<long>(resolve_threads(a.n_threads), std::min(p.n_tiles, tiles_per_chunk)),
-        std::max<long>(1, lane_macs(a, p, ldc) / kConvLaneMacsPerWorker)));
-    const long product_floats =
-        p.wino_m > 0 ? transform.n * nt * p.cols * kt.nr *
-                           winograd_panel_block(transform.n, nt * p.cols, kt.nr, panels)
-                     : 0;
-    const long transformed_floats = p.wino_m > 0 ? transform.n * nt * p.row_floats
-                                    : p.gather   ? tile_positions * p.run
-                                                 : 0;
-    const long input16_size =
-        !p.bf16 ? 0 : std::max(transformed_floats, p.window_rows * p.row_floats);
     std::vector<std::unique_ptr<Scratch>> scratch;
-    for (int i = 0; i < workers; ++i)
-        scratch.emplace_back(new Scratch(p.window_rows * p.row_floats, tile_positions * ldc,
-                                         transformed_floats, product_floats, tile_positions,
-                                         input16_size));
-    Floats tile_sums =
-        Floats::zeroed(static_cast<size_t>(std::min(p.n_tiles, tiles_per_chunk) * ldc));
+    std::unique_ptr<Floats> tile_sums;  // per tile of a chunk, [ldc] each
+};
 
-    for (int co = 0; co < a.c_out; ++co) a.sums[co] = 0.0;
-    for (long chunk = 0; chunk < p.n_tiles; chunk += tiles_per_chunk) {
-        const long chunk_tiles = std::min(tiles_per_chunk, p.n_tiles - chunk);
-        parallel_for(chunk_tiles, workers, [&](long index, int worker) {
-            Scratch& s = *scratch[worker];
-            const long r0 = (chunk + index) * p.tile_rows;
-            const long n_rows = std::min(p.tile_rows, p.rows - r0);
-            // Input rows from r0 * stride - pad feed this tile; outside [0, t_in), and in the
-            // frequency margins, they are zero padding.
-            const float* window = input_window(a, p, r0 * a.stride_t - a.pad_t0, s);
-            if (p.wino_m > 0)
-                winograd_tile(a, p, kt, transform, *packed, panels, ldc, window, s);
-            else
-                direct_tile(a, p, kt, *packed, panels, ldc, window, n_rows, s);
-            float* sums = tile_sums.data() + index * ldc;
-            std::memset(sums, 0, sizeof(float) * ldc);
-            EpilogueArgs e;
-            e.c = s.c.data();
-            e.ldc = ldc;
-            e.rows_out = n_rows / a.pool_t;
-            e.cols_in = p.cols;
-            e.cols_out = p.cols_out;
-            e.pool_t = a.pool_t;
-            e.pool_f = a.pool_f;
-            e.channels = a.c_out;
-            e.bias = packed->bias.data();
-            e.activation = a.activation;
-            const long first_output = (r0 / a.pool_t) * p.cols_out * a.c_out;
-            e.residual = a.residual ? a.residual + first_output : nullptr;
-            e.out = a.out ? a.out + first_output : nullptr;
-            e.sums = sums;
-            kt.epilogue(&e);
-        });
-        // Tiles are added in order, in double, so the sums do not depend on the thread count.
-        for (long index = 0; index < chunk_tiles; ++index)
-            for (int co = 0; co < a.c_out; ++co) a.sums[co] += tile_sums.data()[index * ldc + co];
+}  // namespace
+
+void conv(const ConvArgs& a) {
+    PreparedConv call(a);
+    call.run(resolve_threads(a.n_threads));
+}
+
+void conv_siblings(const std::vector<ConvArgs>& calls) {
+    if (calls.empty()) return;
+    std::vector<std::unique_ptr<PreparedConv>> prepared;
+    for (const ConvArgs& a : calls) prepared.emplace_back(new PreparedConv(a));
+    const int threads = resolve_threads(calls[0].n_threads);
+    // Tile t of the pass is tile t - first[j] of call j.
+    std::vector<long> first{0};
+    long work = 0;
+    bool one_chunk_each = true;
+    for (const auto& call : prepared) {
+        first.push_back(first.back() + call->tiles());
+        work += call->work();
+        one_chunk_each = one_chunk_each && call->tiles() == call->chunk_tiles();
     }
+    if (!one_chunk_each) {  // a long input: each call fills the workers by itself
+        for (const auto& call : prepared) call->run(threads);
+        return;
+    }
+    const int workers = conv_workers(threads, first.back(), work);
+    for (const auto& call : prepared) call->allocate(workers);
+    parallel_for(first.back(), workers, [&](long tile, int worker) {
+        const size_t j = std::upper_bound(first.begin(), first.end(), tile) - first.begin() - 1;
+        prepared[j]->run_tile(0, tile - first[j], worker);
+    });
+    for (const auto& call : prepared) call->add_tile_sums(call->tiles());
 }
 
 }  // namespace rcf

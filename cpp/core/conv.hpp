@@ -38,8 +38,12 @@ class PackedWeights {
 };
 
 // How the convolution is computed. Auto takes Winograd minimal filtering over time where it
-// applies and pays (stride 1 over time, 3, 5 or 7 taps, a deep enough reduction), else direct.
-enum ConvAlgorithm : int { kAlgoAuto = 0, kAlgoDirect = 1, kAlgoWinograd = 2 };
+// applies and pays (stride 1 over time, 3, 5 or 7 taps, a deep enough reduction), else direct:
+// output channels in the vector lanes, or output positions (lanes) where that applies and pays
+// (a 1-D layer over one input channel with few output channels). Direct, Winograd and Lanes
+// force one (the last two are errors where they do not apply); every choice but Winograd gives
+// the same bits.
+enum ConvAlgorithm : int { kAlgoAuto = 0, kAlgoDirect = 1, kAlgoWinograd = 2, kAlgoLanes = 3 };
 
 // The multiply precision. Bf16 rounds inputs and weights to bfloat16 and accumulates in float32
 // where the CPU has bfloat16 dot products (active_bf16_kernels()); elsewhere it computes in
@@ -68,7 +72,9 @@ struct ConvArgs {
     int pool_t, pool_f;  // 'valid' max-pool window (= stride) over time and frequency; 1 = none
     const float* residual;  // [t_pool][f_pool][c_out] added after the activation, or nullptr;
                             // only without pooling (the pooled map is then the conv map)
-    float* out;          // [t_pool][f_pool][c_out], or nullptr when only the sums are needed
+    float* out;          // [t_pool][f_pool][out_ld], or nullptr when only the sums are needed
+    long out_ld;         // floats between out's positions: c_out, or more when out is the
+                         // slice of a concatenation (0 = c_out)
     double* sums;        // [c_out]: per-channel sums of the pooled, activated outputs
     int n_threads;       // 0 = all cores
     int algorithm;       // ConvAlgorithm
@@ -89,6 +95,11 @@ ConvShape conv_output_shape(const ConvArgs& args);
 // short to give one pooled output. The result does not depend on n_threads.
 void conv(const ConvArgs& args);
 
+// conv() of each of `calls` (sibling layers, such as filters of several widths over one input,
+// too small each to keep every thread busy), their tasks in one parallel pass where each
+// fits in one; the results are each conv()'s. n_threads is calls[0]'s.
+void conv_siblings(const std::vector<ConvArgs>& calls);
+
 // One layer's weights (copied) with their packed forms, kept for repeated calls: a network
 // packs each layer once per process rather than on every clip. Safe to share between threads.
 class ConvLayer {
@@ -99,8 +110,10 @@ class ConvLayer {
     int c_in() const { return c_in_; }
     int kh() const { return kh_; }
     int kw() const { return kw_; }
-    // conv(args) with this layer's weights, bias, shape and packed cache filled in.
-    void operator()(ConvArgs args) const;
+    // args with this layer's weights, bias, shape and packed cache filled in.
+    ConvArgs bind(ConvArgs args) const;
+    // conv(bind(args)).
+    void operator()(const ConvArgs& args) const;
 
   private:
     std::vector<float> w_, b_;

@@ -23,7 +23,8 @@ constexpr long kWinogradPositions = 64;
 
 bool wants_winograd(const ConvArgs& a, long run, long rows) {
     const int m = winograd_output_tile(a.kh);
-    if (a.algorithm == kAlgoDirect || a.stride_t != 1 || m == 0) return false;
+    if (a.algorithm == kAlgoDirect || a.algorithm == kAlgoLanes || a.stride_t != 1 || m == 0)
+        return false;
     if (a.algorithm == kAlgoWinograd) return true;
     return run >= kWinogradMinRun && rows >= 2L * m;
 }
@@ -97,6 +98,30 @@ ConvPlan make_conv_plan(const ConvArgs& a, int mr) {
     if (p.bf16 && bf16_by_layer() && !bf16_pays(a, p)) p.bf16 = nullptr;
     p.run_even = round_up(p.run, 2);
     return p;
+}
+
+// A float the lanes tile moves one at a time (its input's transpose, its output back to
+// channels last) costs about as much as 80 lane multiply-adds of a several-vector panel, in
+// their lane_cost units: fitted to the waveform and temporal layers on a Zen 5 host, where it
+// puts the break-even between 64 and 128 taps for 20 channels at stride 32.
+constexpr long kLanesMoveCost = 80 * 3;
+
+bool wants_lanes(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt) {
+    if (p.bf16 || p.wino_m > 0 || p.gather || p.taps != 1 || p.cols != 1 || p.row_floats != 1 ||
+        a.algorithm == kAlgoDirect)
+        return false;
+    if (a.algorithm == kAlgoLanes) return true;
+    // Per position: the lanes tile loads a vector of positions for every few multiply-adds,
+    // as the several-vector panels do (lane cost 3), and moves its step of input and its
+    // channels of output one float at a time; it must save a sixteenth of the panels' cost.
+    const long channels = round_up(a.c_out, kt.lanes_channels);
+    const long lanes = p.run * channels * 3 + (a.stride_t + channels) * kLanesMoveCost / 3;
+    return 16 * lanes < 15 * p.run * round_up(a.c_out, kt.nr) * kt.lane_cost;
+}
+
+long lanes_row_floats(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt) {
+    const long step = static_cast<long>(a.stride_t) * p.row_floats;
+    return round_up(p.tile_rows * p.cols, kt.lanes_block) + (p.run - 1) / step + 1;
 }
 
 // A layer's work in multiply-adds, padded lanes included: its GEMMs' (a Winograd tile of m

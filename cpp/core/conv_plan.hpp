@@ -23,6 +23,7 @@ struct ConvPlan {
     bool gather;              // direct: taps copied into one patch per position
     const Bf16Kernels* bf16;  // bfloat16 GEMM, or nullptr for float32
     long run_even;            // run rounded up to whole bfloat16 pairs (bf16 only)
+    bool lanes;               // direct: positions in the vector lanes (set by wants_lanes)
 };
 
 // The plan of a call whose microkernel computes `mr` rows at a time.
@@ -31,6 +32,15 @@ ConvPlan make_conv_plan(const ConvArgs& a, int mr);
 // The table (of `wide` and its alternatives) whose panels hold `c_out` channels at the least
 // cost; see conv_plan.cpp.
 const KernelTable& panel_table(const KernelTable& wide, const ConvPlan& p, int c_out);
+
+// Whether the direct convolution planned as `p` on table `kt` should put output positions in the
+// vector lanes (KernelTable::lanes_gemm): one input channel, and few enough output channels that
+// the panels would leave many lanes idle.
+bool wants_lanes(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt);
+
+// Floats per row of a lanes task's transposed input: its positions in whole blocks and the
+// run's reach past them.
+long lanes_row_floats(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt);
 
 // A layer's work in multiply-adds, padded lanes and the epilogue included.
 long lane_macs(const ConvArgs& a, const ConvPlan& p, long ldc);

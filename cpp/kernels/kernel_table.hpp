@@ -23,7 +23,8 @@ struct EpilogueArgs {
     const float* bias;   // [ldc], zero padded
     int activation;      // Activation
     const float* residual;  // [rows_out][cols_out][channels] added after the activation, or nullptr
-    float* out;          // [rows_out][cols_out][channels] or nullptr when the map is not needed
+    float* out;          // [rows_out][cols_out][out_ld] or nullptr when the map is not needed
+    long out_ld;         // floats between out's positions (>= channels: a slice of a wider map)
     float* sums;         // [ldc] running per-channel sums, added to
 };
 
@@ -51,6 +52,29 @@ struct WinogradOutputArgs {
     long ldc;
 };
 
+// Output positions in the vector lanes rather than channels, for one-input-channel layers whose
+// few output channels would leave many of a panel's lanes idle: c[i*ldc + n] = sum_k x(i, k) *
+// w(k, n) over the run's elements k < run, for positions i < positions and channels
+// n < channels, where w(k, n) = panels[(n / nr) * panel_stride + k*nr + n % nr] (the direct
+// convolution's panels) and x(i, k) = xt[(k % step) * xt_ld + i + k / step] is element k of
+// position i's run (the task's input, step floats apart per position, transposed so that
+// consecutive positions are consecutive floats). The sum goes in blocks of kc elements, each
+// block's multiply-adds from zero and then added to the blocks before: the arithmetic of gemm
+// called per block with accumulate, so both give identical bits.
+struct LanesGemmArgs {
+    const float* xt;
+    long xt_ld;  // floats per row of xt: positions rounded up to whole blocks + run / step
+    long step;
+    long run, kc;
+    long positions;
+    int channels;
+    const float* panels;
+    long panel_stride;
+    int nr;
+    float* c;
+    long ldc;
+};
+
 struct KernelTable {
     const char* name;
     int mr;  // rows (time steps) of one microkernel call
@@ -73,6 +97,10 @@ struct KernelTable {
     // instruction set (3 for tiles of several vectors; 4 for the one-vector tile, which loads a
     // row element for every multiply-add and runs at about three quarters of their rate).
     int lane_cost;
+    // Positions in the lanes (LanesGemmArgs), on any table's panels.
+    void (*lanes_gemm)(const LanesGemmArgs* args);
+    int lanes_block;     // positions per block of lanes_gemm (its xt rows are read this far)
+    int lanes_channels;  // channels per pass of lanes_gemm (its cost is channels rounded to it)
     // The same instruction set with other panel widths, for layers whose output channels
     // would leave many of this table's lanes idle: [0] one-vector panels with more rows
     // (narrow), [1] three-vector panels; nullptr in those tables themselves, which serve the

@@ -6,4 +6,5 @@
 #define RCF_NR 16
 #define RCF_NARROW_MR 12
 #define RCF_TRIPLE_MR 4
+#define RCF_LANES_PV 3
 #include "kernels/microkernels.inc"

@@ -6,4 +6,5 @@
 #define RCF_NR 32
 #define RCF_NARROW_MR 12
 #define RCF_TRIPLE_MR 8
+#define RCF_LANES_PV 6
 #include "kernels/microkernels.inc"

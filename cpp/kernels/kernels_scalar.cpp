@@ -6,4 +6,5 @@
 #define RCF_NR 8
 #define RCF_NARROW_MR 8
 #define RCF_TRIPLE_MR 4
+#define RCF_LANES_PV 3
 #include "kernels/microkernels.inc"
