@@ -28,7 +28,8 @@ from ..frontend.spectrogram import mfcc_features
 from ..input.audio import MIN_SECONDS
 from ..input.decode import decode_file
 from ..network.archfile import network_from_dict
-from .embedder import Embedder, _attempt, _in_order
+from .embedder import Embedder
+from .ordered import attempt, in_order
 from .stage_clock import StageClock
 
 __all__ = ["MFCC", "FeatureConfig", "dataset_features", "configs_features"]
@@ -231,7 +232,7 @@ def configs_features(paths, configs, *, cache_dir: Path | None = None, n_threads
         except Exception as error:  # noqa: BLE001 - the file's failure, in every configuration
             return error, {}, {}
         maps = {}
-        results = {config: _attempt(_features_of, embedders[config], decoded.samples, paths[i],
+        results = {config: attempt(_features_of, embedders[config], decoded.samples, paths[i],
                                     maps, 1, clock, config)
                    for config, _ in missing[i] if config in on_worker}
         return decoded, maps, results
@@ -239,7 +240,7 @@ def configs_features(paths, configs, *, cache_dir: Path | None = None, n_threads
     bar = tqdm(total=len(missing), desc="features", unit="clip", disable=not progress,
                leave=False)
     with bar, ThreadPoolExecutor(max_workers=workers) as pool:
-        for i, (decoded, maps, results) in _in_order(pool, prepare, sorted(missing),
+        for i, (decoded, maps, results) in in_order(pool, prepare, sorted(missing),
                                                     ahead=2 * workers):
             bar.update()
             for config, entry in missing[i]:
@@ -249,7 +250,7 @@ def configs_features(paths, configs, *, cache_dir: Path | None = None, n_threads
                 elif config in results:
                     result = results[config]
                 else:
-                    result = _attempt(_features_of, embedders[config], decoded.samples,
+                    result = attempt(_features_of, embedders[config], decoded.samples,
                                       paths[i], maps, n_threads, clock, config)
                 # Whatever goes wrong with one clip (MemoryError included) is that clip's failure.
                 if isinstance(result, Exception):

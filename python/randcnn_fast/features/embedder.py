@@ -5,10 +5,10 @@ import functools
 import os
 import time
 import warnings
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from ..network.archfile import builtin_of, load_architecture
 from ..network.frames import DEFAULT_HOP, DEFAULT_WINDOW, frame_grid
 from ..network.layers import Network, NetworkSummary
 from ..network.weights import check_seed, make_parameters
+from .ordered import attempt, in_order
 
 __all__ = ["Embedder", "FileEmbedding", "embed", "embed_frames", "PRECISIONS"]
 
@@ -79,28 +80,6 @@ TRIAL_FILES = 8
 ARRANGEMENTS = ("side_by_side", "one_at_a_time")
 
 
-def _attempt(fn: Callable, *args):
-    """fn(*args), or the exception it raised (one file's failure is its own result)."""
-    try:
-        return fn(*args)
-    except Exception as error:  # noqa: BLE001
-        return error
-
-
-def _in_order(pool: ThreadPoolExecutor, fn: Callable, items, *, ahead: int):
-    """Yield (item, fn(item)) in the order of ``items``, with at most ``ahead`` submitted and not
-    yet yielded, so memory holds a bounded number of results."""
-    items = iter(items)
-    pending = deque((item, pool.submit(fn, item)) for _, item in zip(range(ahead), items))
-    while pending:
-        item, future = pending.popleft()
-        following = next(items, _END)
-        if following is not _END:
-            pending.append((following, pool.submit(fn, following)))
-        yield item, future.result()
-
-
-_END = object()
 
 
 def _is_path_list(value) -> bool:
@@ -458,16 +437,16 @@ class Embedder:
             yield from self._one_at_a_time(paths)
             return
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            yield from _in_order(pool, lambda p: _attempt(self._embed_file_on, p, 1), paths,
+            yield from in_order(pool, lambda p: attempt(self._embed_file_on, p, 1), paths,
                                  ahead=2 * workers)
 
     def _one_at_a_time(self, paths):
         """Each file on every thread, the next one decoded meanwhile on a reader thread."""
         with ThreadPoolExecutor(max_workers=1) as reader:
-            for path, prepared in _in_order(reader, lambda p: _attempt(self._prepare_file, p),
+            for path, prepared in in_order(reader, lambda p: attempt(self._prepare_file, p),
                                             paths, ahead=1):
                 yield path, (prepared if isinstance(prepared, Exception)
-                             else _attempt(self._finish_file, prepared, self.n_threads))
+                             else attempt(self._finish_file, prepared, self.n_threads))
 
     def embed_frames(self, clips, *, sr: float | None = None, hop: float = DEFAULT_HOP,
                      window: float = DEFAULT_WINDOW):
