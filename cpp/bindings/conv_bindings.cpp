@@ -123,6 +123,7 @@ py::tuple run_siblings(const std::vector<const rcf::ConvLayer*>& layers,
     if (layers.empty() || xs.size() != layers.size() || paddings.size() != layers.size())
         throw std::invalid_argument("conv_siblings: one input and one padding per layer");
     std::vector<rcf::ConvArgs> calls;
+    rcf::ConvShape shape{};  // the first layer's output; every other must match it
     long channels = 0;
     for (size_t i = 0; i < layers.size(); ++i) {
         rcf::ConvArgs a = layers[i]->bind(
@@ -131,14 +132,13 @@ py::tuple run_siblings(const std::vector<const rcf::ConvLayer*>& layers,
             throw std::invalid_argument("conv_siblings: layer " + std::to_string(i) + " has " +
                                         std::to_string(layers[i]->c_in()) +
                                         " input channels but its x has " + std::to_string(a.c_in));
-        const rcf::ConvShape shape = rcf::conv_output_shape(a), first = rcf::conv_output_shape(
-            calls.empty() ? a : calls[0]);
-        if (shape.rows != first.rows || shape.cols != first.cols)
+        const rcf::ConvShape own = rcf::conv_output_shape(a);
+        if (!calls.empty() && (own.rows != shape.rows || own.cols != shape.cols))
             throw std::invalid_argument("conv_siblings: the layers' outputs differ in shape");
+        if (calls.empty()) shape = own;
         channels += a.c_out;
         calls.push_back(a);
     }
-    const rcf::ConvShape shape = rcf::conv_output_shape(calls[0]);
     py::object out = py::none();
     if (write_output && shape.rows > 0 && shape.cols > 0) {
         FloatArray y({shape.rows, shape.cols, channels});

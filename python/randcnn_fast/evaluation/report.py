@@ -128,7 +128,8 @@ def _time_table(timings: dict) -> list[str]:
     stages = {name: timings["features"] * t / busy if busy else 0.0 for name, t in parts.items()}
     if not busy:
         stages["features (cached)"] = timings["features"]
-    stages.update({"SVM": timings["svm"], "ELM": timings["elm"], "report": timings.get("report", 0.0)})
+    stages.update({"SVM": timings["svm"], "ELM": timings["elm"],
+                   "report": timings.get("report", 0.0)})
     total = sum(stages.values())
     lines = ["## where the time went", "",
              f"The feature step took {timings['features']:.1f} s, shared below between its parts "

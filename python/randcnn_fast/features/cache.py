@@ -100,13 +100,21 @@ _OPTIONAL_KEYS = ("features", "network")  # left out of a cache key while unset
 
 
 def _cache_path(cache_dir: Path, config: FeatureConfig, path: str) -> Path:
+    return _entry_path(cache_dir, config, _file_identity(path))
+
+
+def _file_identity(path: str) -> dict:
+    """The part of a cache key that names the file (read once per file, whatever the number
+    of configurations); OSError for a file that cannot be stat'ed."""
     stat = os.stat(path)
+    return {"path": os.path.abspath(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def _entry_path(cache_dir: Path, config: FeatureConfig, identity: dict) -> Path:
     described = {k: v for k, v in asdict(config).items()
                  if not (k in _OPTIONAL_KEYS and v in (None, ""))}
     key = json.dumps({"format": CACHE_FORMAT, "version": __version__, "native": _native_build(),
-                      "config": described,
-                      "path": os.path.abspath(path),
-                      "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}, sort_keys=True)
+                      "config": described, **identity}, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()
     return cache_dir / digest[:2] / f"{digest}.npz"
 
@@ -117,9 +125,15 @@ def _save(path: Path, value: np.ndarray, warnings: tuple[str, ...]) -> None:
         np.savez(f, features=value, warnings=np.array(warnings, dtype=str))
 
 
-def _load(path: Path) -> tuple[np.ndarray, tuple[str, ...]]:
-    with np.load(path) as entry:
-        return entry["features"], tuple(str(w) for w in entry["warnings"])
+def _load(path: Path | None) -> tuple[np.ndarray, tuple[str, ...]] | None:
+    """An entry's (features, warnings); None for no entry, or none readable."""
+    if path is None:
+        return None
+    try:
+        with np.load(path) as entry:
+            return entry["features"], tuple(str(w) for w in entry["warnings"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def dataset_features(paths, config: FeatureConfig, *, cache_dir: Path | None = None,
@@ -209,16 +223,19 @@ def configs_features(paths, configs, *, cache_dir: Path | None = None, n_threads
                             np.nan, dtype=np.float32), [], [])
            for config, embedder in embedders.items()}
     missing: dict[int, list] = {}  # file index -> (config, cache entry or None) to compute
-    for config in configs:
-        X, _, warnings = out[config]
-        for i, path in enumerate(paths):
-            entry = None  # a file that cannot be keyed is not cached: decoding names its problem
-            try:
-                entry = _cache_path(cache_dir, config, path)
-                X[i], noticed = _load(entry)
-            except (OSError, ValueError, KeyError, TypeError):  # no file, or no readable entry
+    for i, path in enumerate(paths):
+        try:
+            identity = _file_identity(path)
+        except (OSError, ValueError, TypeError):
+            identity = None  # a file that cannot be keyed is not cached: decoding names its problem
+        for config in configs:
+            X, _, warnings = out[config]
+            entry = None if identity is None else _entry_path(cache_dir, config, identity)
+            cached = _load(entry)
+            if cached is None:
                 missing.setdefault(i, []).append((config, entry))
                 continue
+            X[i], noticed = cached
             warnings += [{"path": str(path), "warning": w} for w in noticed]
     workers = _core.resolve_threads(n_threads)
     on_worker = {config for config, embedder in embedders.items()

@@ -80,8 +80,6 @@ TRIAL_FILES = 8
 ARRANGEMENTS = ("side_by_side", "one_at_a_time")
 
 
-
-
 def _is_path_list(value) -> bool:
     return (isinstance(value, (list, tuple)) and len(value) > 0
             and all(isinstance(item, (str, os.PathLike)) for item in value))

@@ -247,8 +247,9 @@ def _decode_mono(f: soundfile.SoundFile, file_bytes: int) -> tuple[np.ndarray, i
 
     Each block is mixed to mono and, when the file's rate differs, resampled: a file of one
     block in one call, a longer one block by block through one soxr stream (both identical to
-    resampling the whole signal at once), so memory holds the 12 kHz result and one block. Decoding stops when a read returns no frame, and only the frames each read
-    returned are used. Returns (clip, frames read, non-finite samples, index of the first of
+    resampling the whole signal at once), so memory holds the 12 kHz result and one block.
+    Decoding stops when a read returns no frame, and only the frames each read returned are
+    used. Returns (clip, frames read, non-finite samples, index of the first of
     them); after a non-finite sample the rest is only counted.
     """
     sr = f.samplerate
