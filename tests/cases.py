@@ -32,3 +32,23 @@ def tone_folder(root: Path, clips_per_class: int = 5) -> Path:
             clip = 0.3 * np.sin(2 * np.pi * freq * (1 + 0.05 * i) * t) + 0.01 * rng.standard_normal(6000)
             sf.write(root / label / f"{i}.wav", clip, 12000)
     return root
+
+
+def assert_same_bits_without(monkeypatch, arch: str, module, plan: str) -> None:
+    """Embeddings (a clip of one chunk and one of several) and frames of ``arch`` at size small
+    are bit for bit the same when ``module.plan`` (an executor shortcut keyed by the network,
+    such as sibling groups) finds nothing to do."""
+    import randcnn_fast as rf
+
+    embedder = rf.Embedder(arch, size="small", n_threads=2, pad="none")
+    rng = np.random.default_rng(5)
+    clips = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (350_000, 1_050_007)]
+
+    def run():
+        return ([embedder.embed(c, sr=12000) for c in clips]
+                + [embedder.embed_frames(clips[0], sr=12000, hop=1.0, window=2.0)[0]])
+
+    with_plan = run()
+    monkeypatch.setattr(module, plan, lambda network: {})
+    for got, expected in zip(run(), with_plan):
+        np.testing.assert_array_equal(got, expected)

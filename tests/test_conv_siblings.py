@@ -10,6 +10,8 @@ import randcnn_fast as rf
 from randcnn_fast import _core
 from randcnn_fast.backends import native
 
+from cases import assert_same_bits_without
+
 KERNELS = (165, 128, 64, 32, 1)  # temporal's widths, and one tap
 CHANNELS = (6, 14, 30, 62, 3)
 
@@ -74,15 +76,4 @@ def test_siblings_of_different_output_shapes_are_an_error():
 def test_networks_give_the_same_bits_with_and_without_siblings(isa, arch, monkeypatch):
     # Clips of one chunk (siblings in one pass) and of several (in one chunk's halo they run
     # one by one), embeddings and frames.
-    embedder = rf.Embedder(arch, size="small", n_threads=2, pad="none")
-    rng = np.random.default_rng(5)
-    clips = [(0.1 * rng.standard_normal(n)).astype(np.float32) for n in (350_000, 1_050_007)]
-
-    def run():
-        return ([embedder.embed(c, sr=12000) for c in clips]
-                + [embedder.embed_frames(clips[0], sr=12000, hop=1.0, window=2.0)[0]])
-
-    with_siblings = run()
-    monkeypatch.setattr(native, "_sibling_groups", lambda network: {})
-    for got, expected in zip(run(), with_siblings):
-        np.testing.assert_array_equal(got, expected)
+    assert_same_bits_without(monkeypatch, arch, native, "_sibling_groups")

@@ -14,16 +14,11 @@
 namespace rcf_bindings {
 namespace {
 
-// The arguments shared by conv and ConvLayer, checked; weights are filled in by the caller.
-rcf::ConvArgs conv_args(const FloatArray& x, std::array<int, 2> stride, std::array<int, 4> padding,
+// A call's arguments other than its input and weights, checked.
+rcf::ConvArgs call_args(std::array<int, 2> stride, std::array<int, 4> padding,
                         const std::string& activation, std::array<int, 2> pool, int n_threads,
                         const std::string& algorithm, const std::string& precision) {
-    if (x.ndim() != 3) throw std::invalid_argument("conv: x must be 3-D (time, freq, channels)");
     rcf::ConvArgs a{};
-    a.x = x.data();
-    a.t_in = static_cast<long>(x.shape(0));
-    a.f_in = static_cast<int>(x.shape(1));
-    a.c_in = static_cast<int>(x.shape(2));
     a.stride_t = stride[0];
     a.stride_f = stride[1];
     a.pad_t0 = padding[0];
@@ -36,6 +31,20 @@ rcf::ConvArgs conv_args(const FloatArray& x, std::array<int, 2> stride, std::arr
     a.n_threads = check_threads(n_threads);
     a.algorithm = rcf::parse_algorithm(algorithm);
     a.precision = rcf::parse_precision(precision);
+    return a;
+}
+
+// The arguments shared by conv and ConvLayer, checked; weights are filled in by the caller.
+rcf::ConvArgs conv_args(const FloatArray& x, std::array<int, 2> stride, std::array<int, 4> padding,
+                        const std::string& activation, std::array<int, 2> pool, int n_threads,
+                        const std::string& algorithm, const std::string& precision) {
+    if (x.ndim() != 3) throw std::invalid_argument("conv: x must be 3-D (time, freq, channels)");
+    rcf::ConvArgs a =
+        call_args(stride, padding, activation, pool, n_threads, algorithm, precision);
+    a.x = x.data();
+    a.t_in = static_cast<long>(x.shape(0));
+    a.f_in = static_cast<int>(x.shape(1));
+    a.c_in = static_cast<int>(x.shape(2));
     return a;
 }
 
@@ -163,6 +172,41 @@ py::tuple run_siblings(const std::vector<const rcf::ConvLayer*>& layers,
     return py::make_tuple(out, sums);
 }
 
+py::tuple run_pair(const rcf::ConvLayer& producer, const FloatArray& x, std::array<int, 2> stride,
+                   std::array<int, 4> padding, const std::string& activation,
+                   std::array<int, 2> pool, const rcf::ConvLayer& consumer, long offset,
+                   long rows, std::array<int, 2> consumer_stride,
+                   std::array<int, 4> consumer_padding, const std::string& consumer_activation,
+                   std::array<int, 2> consumer_pool, bool write_output, int n_threads,
+                   const std::string& algorithm, const std::string& precision) {
+    rcf::ConvArgs p = producer.bind(
+        conv_args(x, stride, padding, activation, pool, n_threads, algorithm, precision));
+    if (p.c_in != producer.c_in())
+        throw std::invalid_argument("conv_pair: the producer has " +
+                                    std::to_string(producer.c_in()) +
+                                    " input channels but x has " + std::to_string(p.c_in));
+    const rcf::ConvShape map = rcf::conv_output_shape(p);
+    if (map.cols != 1 || consumer.c_in() != producer.c_out() || consumer.kw() != 1)
+        throw std::invalid_argument(
+            "conv_pair: the consumer must read the producer's channels over time only");
+    if (offset < 0 || rows < 1 || offset + rows > map.rows)
+        throw std::invalid_argument("conv_pair: rows [" + std::to_string(offset) + ", " +
+                                    std::to_string(offset + rows) +
+                                    ") lie outside the producer's " + std::to_string(map.rows));
+    rcf::ConvArgs c = call_args(consumer_stride, consumer_padding, consumer_activation,
+                                consumer_pool, n_threads, algorithm, precision);
+    c.t_in = rows;
+    c.f_in = 1;
+    c.c_in = consumer.c_in();
+    c = consumer.bind(c);
+    py::array_t<double> producer_sums(p.c_out);
+    p.sums = producer_sums.mutable_data();
+    py::tuple result = run(c, write_output, std::nullopt, [&](const rcf::ConvArgs& args) {
+        rcf::conv_pair(p, args, offset);
+    });
+    return py::make_tuple(result[0], producer_sums, result[1]);
+}
+
 FloatArray max_pool_time(const FloatArray& x, int pool) {
     if (x.ndim() != 3) throw std::invalid_argument("max_pool_time: x must be 3-D (time, freq, channels)");
     if (pool < 1) throw std::invalid_argument("max_pool_time: pool must be >= 1");
@@ -215,6 +259,24 @@ The result does not depend on n_threads (0 = all cores).)doc");
           R"doc('Valid' max-pool over time: y[r] = max of x[r * pool + i] over i < pool.
 
 x: float32 (t, f, c), C-contiguous. Returns float32 (t // pool, f, c).)doc");
+
+    m.attr("PAIR_MAX_REDUCTION") = rcf::kPairMaxReduction;
+    m.def("conv_pair", &run_pair, py::arg("producer"), py::arg("x").noconvert(),
+          py::arg("stride"), py::arg("padding"), py::arg("activation"), py::arg("pool"),
+          py::arg("consumer"), py::arg("offset"), py::arg("rows"), py::arg("consumer_stride"),
+          py::arg("consumer_padding"), py::arg("consumer_activation"), py::arg("consumer_pool"),
+          py::arg("write_output"), py::arg("n_threads"), py::arg("algorithm") = "auto",
+          py::arg("precision") = "fp32",
+          R"doc(A ConvLayer over time and the ConvLayer that alone reads its map, in one pass.
+
+producer runs on x with stride, padding, activation and pool, as ConvLayer; its map (one
+frequency position) is not returned. consumer runs on that map's rows [offset, offset + rows)
+with the consumer_ arguments. Where the producer is a direct convolution, each of the consumer's
+tasks computes the producer rows it reads in cache instead of the map going through memory
+(a direct convolution over time with a reduction of at most PAIR_MAX_REDUCTION multiply-adds
+an output; any other producer writes its map as conv does).
+Returns (y, producer_sums, consumer_sums): y the consumer's output (None when write_output is
+False) and the float64 channel sums of both, all bit for bit those of the two calls.)doc");
 
     m.def("conv_siblings", &run_siblings, py::arg("layers"), py::arg("xs").noconvert(),
           py::arg("paddings"), py::arg("stride"), py::arg("activation"), py::arg("pool"),

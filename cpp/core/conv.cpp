@@ -275,8 +275,10 @@ int conv_workers(int threads, long tasks, long work) {
 // One checked and planned call: its packed weights, and per worker the scratch its tasks use.
 class PreparedConv {
   public:
-    explicit PreparedConv(const ConvArgs& args) : a(args) {
-        check(a.x && a.w && a.bias && a.sums, "null pointer");
+    // input_from_producer: the caller hands every task its input window (conv_pair), so a.x
+    // is not read.
+    explicit PreparedConv(const ConvArgs& args, bool input_from_producer = false) : a(args) {
+        check((a.x || input_from_producer) && a.w && a.bias && a.sums, "null pointer");
         check(a.t_in >= 1 && a.f_in >= 1 && a.c_in >= 1 && a.c_out >= 1,
               "empty input or no channels");
         check(a.kh >= 1 && a.kw >= 1 && a.stride_t >= 1 && a.stride_f >= 1 && a.pool_t >= 1 &&
@@ -348,46 +350,41 @@ class PreparedConv {
         tile_sums.reset(new Floats(Floats::zeroed(static_cast<size_t>(chunk_tiles() * ldc))));
     }
 
-    // Tile `index` of the chunk starting at tile `chunk`, on `worker`'s scratch.
-    void run_tile(long chunk, long index, int worker) {
+    // Tile `index` of the chunk starting at tile `chunk`, on `worker`'s scratch, reading its
+    // input rows from x, or from `window` when one is given (conv_pair).
+    void run_tile(long chunk, long index, int worker, const float* window = nullptr) {
         Scratch& s = *scratch[worker];
         const long r0 = (chunk + index) * p.tile_rows;
         const long n_rows = std::min(p.tile_rows, p.rows - r0);
         // Input rows from r0 * stride - pad feed this tile; outside [0, t_in), and in the
         // frequency margins, they are zero padding.
-        const float* window = input_window(a, p, r0 * a.stride_t - a.pad_t0, s);
-        if (p.wino_m > 0)
-            winograd_tile(a, p, *kt, transform, *packed, panels, ldc, window, s);
-        else if (p.lanes)
-            lanes_tile(a, p, *kt, *packed, ldc, window, n_rows, s);
-        else
-            direct_tile(a, p, *kt, *packed, panels, ldc, window, n_rows, s);
+        if (!window) window = input_window(a, p, r0 * a.stride_t - a.pad_t0, s);
         float* sums = tile_sums->data() + index * ldc;
         std::memset(sums, 0, sizeof(float) * ldc);
-        EpilogueArgs e;
-        e.c = s.c.data();
-        e.ldc = ldc;
-        e.rows_out = n_rows / a.pool_t;
-        e.cols_in = p.cols;
-        e.cols_out = p.cols_out;
-        e.pool_t = a.pool_t;
-        e.pool_f = a.pool_f;
-        e.channels = a.c_out;
-        e.bias = packed->bias.data();
-        e.activation = a.activation;
-        const long first_position = (r0 / a.pool_t) * p.cols_out;
-        e.residual = a.residual ? a.residual + first_position * a.c_out : nullptr;
-        e.out = a.out ? a.out + first_position * a.out_ld : nullptr;
-        e.out_ld = a.out_ld;
-        e.sums = sums;
-        kt->epilogue(&e);
+        compute_rows(r0, n_rows, window, s,
+                     a.out ? a.out + (r0 / a.pool_t) * p.cols_out * a.out_ld : nullptr, sums);
+    }
+
+    // Pooled output rows [first, first + count) into out (row `first` at out, out_ld floats
+    // apart), their channel sums added to sums [ldc], in pieces of at most a tile, each reading
+    // its own input window from x. Direct convolution only: every output is the same chain of
+    // multiply-adds wherever a piece starts, so the values are those of run_tile's tiles.
+    void compute_pooled_rows(long first, long count, int worker, float* out, float* sums) {
+        Scratch& s = *scratch[worker];
+        const long piece = p.tile_rows / a.pool_t;
+        for (long r = first; r < first + count; r += piece) {
+            const long r0 = r * a.pool_t, n_rows = std::min(piece, first + count - r) * a.pool_t;
+            compute_rows(r0, n_rows, input_window(a, p, r0 * a.stride_t - a.pad_t0, s), s,
+                         out + (r - first) * p.cols_out * a.out_ld, sums);
+        }
     }
 
     // Adds the first `count` tiles' sums, in order and in double, so the sums do not depend on
     // the thread count.
-    void add_tile_sums(long count) {
+    void add_tile_sums(long count) { add_sums(tile_sums->data(), count); }
+    void add_sums(const float* per_tile, long count) {
         for (long index = 0; index < count; ++index)
-            for (int co = 0; co < a.c_out; ++co) a.sums[co] += (*tile_sums)[index * ldc + co];
+            for (int co = 0; co < a.c_out; ++co) a.sums[co] += per_tile[index * ldc + co];
     }
 
     // The whole call on up to `threads` workers, chunk by chunk.
@@ -401,7 +398,41 @@ class PreparedConv {
         }
     }
 
+    const ConvArgs& args() const { return a; }
+    const ConvPlan& plan() const { return p; }
+    long panel_floats() const { return ldc; }
+
   private:
+    // Conv rows [r0, r0 + n_rows) (r0 a multiple of pool_t) from `window`, the input rows from
+    // r0 * stride - pad: pooled, biased and activated into out (the first pooled row, or
+    // nullptr), with their channel sums added to sums.
+    void compute_rows(long r0, long n_rows, const float* window, Scratch& s, float* out,
+                      float* sums) {
+        if (p.wino_m > 0)
+            winograd_tile(a, p, *kt, transform, *packed, panels, ldc, window, s);
+        else if (p.lanes)
+            lanes_tile(a, p, *kt, *packed, ldc, window, n_rows, s);
+        else
+            direct_tile(a, p, *kt, *packed, panels, ldc, window, n_rows, s);
+        EpilogueArgs e;
+        e.c = s.c.data();
+        e.ldc = ldc;
+        e.rows_out = n_rows / a.pool_t;
+        e.cols_in = p.cols;
+        e.cols_out = p.cols_out;
+        e.pool_t = a.pool_t;
+        e.pool_f = a.pool_f;
+        e.channels = a.c_out;
+        e.bias = packed->bias.data();
+        e.activation = a.activation;
+        const long first_position = (r0 / a.pool_t) * p.cols_out;
+        e.residual = a.residual ? a.residual + first_position * a.c_out : nullptr;
+        e.out = out;
+        e.out_ld = a.out_ld;
+        e.sums = sums;
+        kt->epilogue(&e);
+    }
+
     ConvArgs a;
     ConvPlan p;
     const KernelTable* kt;
@@ -411,6 +442,110 @@ class PreparedConv {
     const PackedPanels* packed;
     std::vector<std::unique_ptr<Scratch>> scratch;
     std::unique_ptr<Floats> tile_sums;  // per tile of a chunk, [ldc] each
+};
+
+// A producer and the consumer that alone reads its map, fused (conv_pair): each consumer task
+// computes the producer rows its input window reads into its worker's own buffer, so the
+// producer's map never goes out to memory and back. Every producer tile is computed whole by
+// one task, the one whose stretch of the producer's rows holds the tile's first row, so its
+// channel sums are the same float sums conv() makes; rows a task reads beyond its own tiles
+// are computed again there, for their values only.
+class ConvPair {
+  public:
+    ConvPair(const ConvArgs& producer, const ConvArgs& consumer, long offset)
+        : prod(producer), cons(consumer, true), offset(offset), rows(prod.plan().rows_out),
+          tile(prod.plan().tile_rows / producer.pool_t) {
+        const ConvArgs& c = cons.args();
+        check(c.f_in == 1 && c.kw == 1 && c.pad_f0 + c.pad_f1 == 0 && c.c_in == producer.c_out,
+              "conv_pair: the consumer must read the producer's channels over time only");
+        check(offset >= 0 && offset + c.t_in <= rows,
+              "conv_pair: the consumer's rows lie outside the producer's output");
+    }
+
+    // Whether a producer planned as `p` fuses: a direct convolution (its outputs do not depend
+    // on where a task starts) over time only, within kPairMaxReduction.
+    static bool fuses(const ConvArgs& producer, const ConvPlan& p) {
+        return p.wino_m == 0 && p.cols == 1 && !producer.residual &&
+               p.run * p.taps <= kPairMaxReduction;
+    }
+
+    void run(int threads) {
+        const int workers =
+            conv_workers(threads, cons.chunk_tiles(), prod.work() + cons.work());
+        prod.allocate(workers);
+        cons.allocate(workers);
+        const long ldc = prod.panel_floats();
+        Floats tile_sums = Floats::zeroed(static_cast<size_t>(prod.tiles() * ldc));
+        Floats discarded = Floats::zeroed(static_cast<size_t>(workers * ldc));
+        std::vector<std::vector<float>> regions(workers);
+        for (long chunk = 0; chunk < cons.tiles(); chunk += cons.chunk_tiles()) {
+            const long count = std::min(cons.chunk_tiles(), cons.tiles() - chunk);
+            parallel_for(count, workers, [&](long index, int worker) {
+                const float* window =
+                    produce(chunk + index, worker, regions[worker], tile_sums.data(),
+                            discarded.data() + worker * ldc);
+                cons.run_tile(chunk, index, worker, window);
+            });
+            cons.add_tile_sums(count);
+        }
+        prod.add_sums(tile_sums.data(), prod.tiles());
+    }
+
+  private:
+    // The producer rows from which consumer tile g owns the producer tiles that start there:
+    // consecutive stretches, from 0 to the end of the producer's rows.
+    long stretch_start(long g) const {
+        if (g == 0) return 0;
+        if (g >= cons.tiles()) return rows;
+        const ConvArgs& c = cons.args();
+        return std::min(rows, offset + g * cons.plan().tile_rows * c.stride_t);
+    }
+
+    // Consumer tile g's input window (its rows of the producer's map, zero where the consumer
+    // pads), computed in `region`; the tiles it owns add their sums to tile_sums.
+    const float* produce(long g, int worker, std::vector<float>& region, float* tile_sums,
+                         float* discarded) {
+        const ConvArgs& c = cons.args();
+        const long channels = prod.args().c_out, ldc = prod.panel_floats();
+        const long win_lo = offset + g * cons.plan().tile_rows * c.stride_t - c.pad_t0;
+        const long win_hi = win_lo + cons.plan().window_rows;
+        const long valid_lo = offset, valid_hi = offset + c.t_in;
+        const long first_tile = (stretch_start(g) + tile - 1) / tile;
+        const long end_tile = (stretch_start(g + 1) + tile - 1) / tile;
+        const long own_lo = first_tile * tile, own_hi = std::min(end_tile * tile, rows);
+        const bool owns = end_tile > first_tile;
+        const long lo = owns ? std::min(win_lo, own_lo) : win_lo;
+        const long hi = owns ? std::max(win_hi, own_hi) : win_hi;
+        if (region.size() < static_cast<size_t>((hi - lo) * channels))
+            region.resize(static_cast<size_t>((hi - lo) * channels));
+        auto at = [&](long row) { return region.data() + (row - lo) * channels; };
+        for (long u = first_tile; u < end_tile; ++u)
+            prod.compute_pooled_rows(u * tile, std::min(tile, rows - u * tile), worker,
+                                     at(u * tile), tile_sums + u * ldc);
+        // The window's rows that no owned tile gave: their values only.
+        const long a = std::max(win_lo, valid_lo), b = std::min(win_hi, valid_hi);
+        auto values_only = [&](long from, long to) {
+            if (from < to) prod.compute_pooled_rows(from, to - from, worker, at(from), discarded);
+        };
+        if (owns) {
+            values_only(a, std::min(b, own_lo));
+            values_only(std::max(a, own_hi), b);
+        } else {
+            values_only(a, b);
+        }
+        // Zeros where the consumer reads padding; owned rows there have given their sums.
+        auto zero = [&](long from, long to) {
+            if (from < to) std::memset(at(from), 0, sizeof(float) * (to - from) * channels);
+        };
+        zero(win_lo, std::min(win_hi, valid_lo));
+        zero(std::max(win_lo, valid_hi), win_hi);
+        return at(win_lo);
+    }
+
+    PreparedConv prod, cons;
+    const long offset;  // the producer row that is the consumer's input row 0
+    const long rows;    // the producer's pooled output rows
+    const long tile;    // pooled producer rows per producer tile
 };
 
 }  // namespace
@@ -445,6 +580,26 @@ void conv_siblings(const std::vector<ConvArgs>& calls) {
         prepared[j]->run_tile(0, tile - first[j], worker);
     });
     for (const auto& call : prepared) call->add_tile_sums(call->tiles());
+}
+
+void conv_pair(ConvArgs producer, ConvArgs consumer, long offset) {
+    producer.out = nullptr;
+    const ConvPlan plan = make_conv_plan(producer, active_kernels().mr);
+    if (ConvPair::fuses(producer, plan)) {
+        ConvPair(producer, consumer, offset).run(resolve_threads(consumer.n_threads));
+        return;
+    }
+    // Otherwise the map goes through memory, as two conv() calls.
+    const ConvShape shape = conv_output_shape(producer);
+    const long row_floats = shape.cols * producer.c_out;
+    check(offset >= 0 && offset + consumer.t_in <= shape.rows,
+          "conv_pair: the consumer's rows lie outside the producer's output");
+    Floats map(static_cast<size_t>(std::max<long>(1, shape.rows * row_floats)));
+    producer.out = map.data();
+    producer.out_ld = producer.c_out;
+    conv(producer);
+    consumer.x = map.data() + offset * row_floats;
+    conv(consumer);
 }
 
 }  // namespace rcf

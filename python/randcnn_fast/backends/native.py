@@ -395,8 +395,8 @@ def _run_chunk(network: Network, layers, x: np.ndarray, shapes, owned, required,
     ``x`` holds the input's required rows; ``readers`` counts the layers still to read each
     tensor."""
     tensors = {"input": (x, required["input"][0])}  # name -> (rows, time index of row 0)
-    siblings = _sibling_groups(network)
-    done = {}  # layer name -> (map or None, sums) computed with its siblings
+    siblings, pairs = _sibling_groups(network), _fused_pairs(network)
+    done = {}  # layer name -> (map or None, sums) computed with its siblings or its reader
     for layer in network.layers:
         rows = required[layer.name]
         reduced = layer.name in reducer.layers
@@ -405,6 +405,9 @@ def _run_chunk(network: Network, layers, x: np.ndarray, shapes, owned, required,
             done.update(_run_siblings(siblings[layer.name], layers, tensors, shapes, owned,
                                       required, readers, reducer, n_threads, precision,
                                       algorithm))
+        elif layer.name in pairs:
+            done.update(_run_pair(layer, pairs[layer.name], layers, tensors, shapes, owned,
+                                  required, readers, reducer, n_threads, precision, algorithm))
         if rows[0] < rows[1]:
             exact = rows == owned[layer.name]  # then the kernel's sums are the owned rows'
             from_kernel = reduced and exact and not reducer.wants_map(layer.name)
@@ -494,6 +497,58 @@ def _run_siblings(group, layers, tensors, shapes, owned, required, readers, redu
     if write:
         done[concat] = (y, None)
     return done
+
+
+@functools.lru_cache(maxsize=64)
+def _fused_pairs(network: Network) -> dict:
+    """Convolutions over time whose map only the next convolution reads and whose reduction is
+    short enough to fuse (``_core.PAIR_MAX_REDUCTION``: sample_level's first layer, 3 taps over
+    one channel, and the second), paired from the first layer on: producer name -> consumer.
+    Neither has a residual input or belongs to a run of siblings."""
+    readers = Counter(source for layer in network.layers for source in layer.sources)
+    in_siblings = {c.name for convs, _ in _sibling_groups(network).values() for c in convs}
+    channels = {name: shape[2] for name, shape in network.shapes(network.default_length).items()}
+    pairs, used = {}, set()
+    for a, b in zip(network.layers, network.layers[1:]):
+        if (isinstance(a, Conv) and isinstance(b, Conv) and b.source == a.name
+                and a.kernel[0] * a.kernel[1] * channels[a.source] <= _core.PAIR_MAX_REDUCTION
+                and readers[a.name] == 1 and a.dims == b.dims == 1
+                and a.residual is None and b.residual is None
+                and not {a.name, b.name} & (in_siblings | used)):
+            pairs[a.name] = b
+            used.update((a.name, b.name))
+    return pairs
+
+
+def _run_pair(producer: Conv, consumer: Conv, layers, tensors, shapes, owned, required, readers,
+              reducer, n_threads: int, precision: str, algorithm: str) -> dict:
+    """A chunk's producer and consumer in one native pass (``_core.conv_pair``: the producer's
+    map stays in cache), where the producer's channel sums come from the kernel; {} otherwise,
+    and they run one by one. Returns layer name -> (map or None, sums) for both."""
+    rows, consumer_rows = required[producer.name], required[consumer.name]
+    if rows[0] >= rows[1] or consumer_rows[0] >= consumer_rows[1]:
+        return {}
+    if producer.name in reducer.layers and (rows != owned[producer.name]
+                                            or reducer.wants_map(producer.name)):
+        return {}  # sums over rows other than the owned ones: from the map
+    read, _, padding, pool = _conv_geometry(producer, shapes[producer.source], rows)
+    consumer_read, _, consumer_padding, consumer_pool = _conv_geometry(
+        consumer, shapes[producer.name], consumer_rows)
+    if read is None or consumer_read is None:
+        return {}
+    reduced = consumer.name in reducer.layers
+    from_kernel = (reduced and consumer_rows == owned[consumer.name]
+                   and not reducer.wants_map(consumer.name))
+    y, producer_sums, consumer_sums = _core.conv_pair(
+        layers[producer.name], _take(tensors[producer.source], read), stride=producer.stride,
+        padding=padding, activation=producer.activation, pool=pool,
+        consumer=layers[consumer.name], offset=consumer_read[0] - rows[0],
+        rows=consumer_read[1] - consumer_read[0], consumer_stride=consumer.stride,
+        consumer_padding=consumer_padding, consumer_activation=consumer.activation,
+        consumer_pool=consumer_pool,
+        write_output=readers[consumer.name] > 0 or (reduced and not from_kernel),
+        n_threads=n_threads, algorithm=algorithm, precision=precision)
+    return {producer.name: (None, producer_sums), consumer.name: (y, consumer_sums)}
 
 
 def _take(tensor, rows: _Range) -> np.ndarray:
