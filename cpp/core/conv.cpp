@@ -123,6 +123,20 @@ void lanes_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
     kt.lanes_gemm(&g);
 }
 
+// Copies a run of n floats (a gathered tap, shorter than conv_plan's kGatherRun): whole blocks
+// of 4 floats at a constant size, then the rest one by one, all inline, where a call to memcpy
+// per tap (vgg's 3-float runs) cost more than the copy.
+inline void copy_short_run(float* dst, const float* src, long n) {
+    long e = 0;
+    for (; e + 4 <= n; e += 4) std::memcpy(dst + e, src + e, 4 * sizeof(float));
+    switch (n - e) {
+        case 3: dst[e + 2] = src[e + 2]; [[fallthrough]];
+        case 2: dst[e + 1] = src[e + 1]; [[fallthrough]];
+        case 1: dst[e] = src[e]; break;
+        default: break;
+    }
+}
+
 // Direct convolution of one task into s.c [tile_rows * cols][ldc].
 void direct_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
                  const PackedPanels& packed, long panels, long ldc, const float* window,
@@ -137,11 +151,14 @@ void direct_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
     if (p.gather) {
         const long tap_run = p.run / a.kh;
         float* patches = s.transformed.data();
-        for (long i = 0; i < n_positions; ++i)
-            for (int tap = 0; tap < a.kh; ++tap)
-                std::memcpy(patches + i * p.run + tap * tap_run,
-                            window + position_start(i) + tap * p.row_floats,
-                            sizeof(float) * tap_run);
+        float* patch = patches;
+        for (long r = 0; r < n_rows; ++r)  // positions in order, row by row: no division
+            for (long q = 0; q < p.cols; ++q) {
+                const float* taps =
+                    window + r * a.stride_t * p.row_floats + q * a.stride_f * a.c_in;
+                for (int tap = 0; tap < a.kh; ++tap, patch += tap_run)
+                    copy_short_run(patch, taps + tap * p.row_floats, tap_run);
+            }
         input = patches;
         input_floats = n_positions * p.run;
     }
