@@ -107,21 +107,31 @@ ConvPlan make_conv_plan(const ConvArgs& a, int mr) {
 constexpr long kLanesMoveCost = 80 * 3;
 
 bool wants_lanes(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt) {
-    if (p.bf16 || p.wino_m > 0 || p.gather || p.taps != 1 || p.cols != 1 || p.row_floats != 1 ||
-        a.algorithm == kAlgoDirect)
+    // Winograd's transformed rows hold a row's positions as its input does; positions along
+    // time would need them transposed.
+    if (p.bf16 || a.c_in != 1 || a.stride_f != 1 || a.algorithm == kAlgoDirect ||
+        (p.wino_m > 0 && p.cols == 1))
         return false;
     if (a.algorithm == kAlgoLanes) return true;
-    // Per position: the lanes tile loads a vector of positions for every few multiply-adds,
-    // as the several-vector panels do (lane cost 3), and moves its step of input and its
-    // channels of output one float at a time; it must save a sixteenth of the panels' cost.
+    // Per row of positions: the lanes tile loads a vector of positions for every few
+    // multiply-adds, as the several-vector panels do (lane cost 3), over the row's positions
+    // rounded up to whole vectors (positions along time fill every lane), and moves its
+    // transposed input and its channels of output one float at a time; it must save a
+    // sixteenth of the panels' cost.
+    const long positions = p.cols > 1 ? p.cols : 1;
+    const long lanes = p.cols > 1 ? round_up(p.cols, kt.lanes_vector) : 1;
+    const long moved = lanes_transposed_row_floats(a, p) > 0 ? a.stride_t * p.row_floats : 0;
+    const long reduction = p.run * p.taps;
     const long channels = round_up(a.c_out, kt.lanes_channels);
-    const long lanes = p.run * channels * 3 + (a.stride_t + channels) * kLanesMoveCost / 3;
-    return 16 * lanes < 15 * p.run * round_up(a.c_out, kt.nr) * kt.lane_cost;
+    const long lanes_cost =
+        reduction * channels * 3 * lanes + positions * (moved + channels) * kLanesMoveCost / 3;
+    return 16 * lanes_cost < 15 * positions * reduction * round_up(a.c_out, kt.nr) * kt.lane_cost;
 }
 
-long lanes_row_floats(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt) {
+long lanes_transposed_row_floats(const ConvArgs& a, const ConvPlan& p) {
     const long step = static_cast<long>(a.stride_t) * p.row_floats;
-    return round_up(p.tile_rows * p.cols, kt.lanes_block) + (p.run - 1) / step + 1;
+    if (p.cols > 1 || step == 1) return 0;
+    return p.tile_rows + (p.run - 1) / step + 1;
 }
 
 // A layer's work in multiply-adds, padded lanes included: its GEMMs' (a Winograd tile of m
