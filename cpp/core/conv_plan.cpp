@@ -100,11 +100,16 @@ ConvPlan make_conv_plan(const ConvArgs& a, int mr) {
     return p;
 }
 
-// A float the lanes tile moves one at a time (its input's transpose, its output back to
-// channels last) costs about as much as 80 lane multiply-adds of a several-vector panel, in
+// A float the lanes tile moves one at a time along time (its input's transpose, its output back
+// to channels last) costs about as much as 80 lane multiply-adds of a several-vector panel, in
 // their lane_cost units: fitted to the waveform and temporal layers on a Zen 5 host, where it
 // puts the break-even between 64 and 128 taps for 20 channels at stride 32.
 constexpr long kLanesMoveCost = 80 * 3;
+// Over frequency the input is read in place and the output goes back from whole rows of
+// positions at about 20 units a float: fitted to one-tap layers 20 to 86 bands wide, 4 to 32
+// channels, on the same host (AVX-512 and AVX2), where lanes pay up to 12 channels (20 on
+// three-vector panels) and stop paying at 16.
+constexpr long kLanesStoreCost = 20;
 
 bool wants_lanes(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt) {
     // Winograd's transformed rows hold a row's positions as its input does; positions along
@@ -115,16 +120,17 @@ bool wants_lanes(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt) {
     if (a.algorithm == kAlgoLanes) return true;
     // Per row of positions: the lanes tile loads a vector of positions for every few
     // multiply-adds, as the several-vector panels do (lane cost 3), over the row's positions
-    // rounded up to whole vectors (positions along time fill every lane), and moves its
-    // transposed input and its channels of output one float at a time; it must save a
-    // sixteenth of the panels' cost.
-    const long positions = p.cols > 1 ? p.cols : 1;
-    const long lanes = p.cols > 1 ? round_up(p.cols, kt.lanes_vector) : 1;
-    const long moved = lanes_transposed_row_floats(a, p) > 0 ? a.stride_t * p.row_floats : 0;
+    // rounded up to whole vectors (positions along time fill every lane), and moves its input
+    // step and its channels of output; it must save a sixteenth of the panels' cost.
     const long reduction = p.run * p.taps;
     const long channels = round_up(a.c_out, kt.lanes_channels);
-    const long lanes_cost =
-        reduction * channels * 3 * lanes + positions * (moved + channels) * kLanesMoveCost / 3;
+    const bool along_time = p.cols == 1;
+    const long positions = along_time ? 1 : p.cols;
+    const long lanes = along_time ? 1 : round_up(p.cols, kt.lanes_vector);
+    const long moves = along_time
+                           ? (a.stride_t * p.row_floats + channels) * kLanesMoveCost / 3
+                           : positions * channels * kLanesStoreCost;
+    const long lanes_cost = reduction * channels * 3 * lanes + moves;
     return 16 * lanes_cost < 15 * positions * reduction * round_up(a.c_out, kt.nr) * kt.lane_cost;
 }
 
