@@ -108,7 +108,7 @@ void panel_product(const ConvPlan& p, const KernelTable& kt, Scratch& s, long po
 LanesGemmArgs lanes_args(const ConvPlan& p, const KernelTable& kt, const float* input, long rows,
                          long row_stride, const float* panels, int channels, float* c, long ldc) {
     LanesGemmArgs g;
-    g.xt = input;
+    g.input = input;
     g.rows = rows;
     g.cols = p.cols;
     g.row_stride = row_stride;
@@ -157,7 +157,7 @@ void lanes_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
                 const long e = q * step + r;
                 xt[r * xt_ld + q] = e < available ? window[e] : 0.0f;
             }
-        g.xt = xt;
+        g.input = xt;
         g.step = step;
         g.inner = xt_ld;
         g.outer = 1;

@@ -107,8 +107,8 @@ ConvPlan make_conv_plan(const ConvArgs& a, int mr) {
 constexpr long kLanesMoveCost = 80 * 3;
 // Over frequency the input is read in place and the output goes back from whole rows of
 // positions at about 20 units a float: fitted to one-tap layers 20 to 86 bands wide, 4 to 32
-// channels, on the same host (AVX-512 and AVX2), where lanes pay up to 12 channels (20 on
-// three-vector panels) and stop paying at 16.
+// channels, on the same host, where with AVX-512 lanes pay up to 12 channels (and at 20, against
+// 32-lane panels) and stop paying at 16, with AVX2 up to 4.
 constexpr long kLanesStoreCost = 20;
 
 bool wants_lanes(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt) {

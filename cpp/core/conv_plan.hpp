@@ -33,9 +33,9 @@ ConvPlan make_conv_plan(const ConvArgs& a, int mr);
 // cost; see conv_plan.cpp.
 const KernelTable& panel_table(const KernelTable& wide, const ConvPlan& p, int c_out);
 
-// Whether the direct convolution planned as `p` on table `kt` should put output positions in the
-// vector lanes (KernelTable::lanes_gemm): one input channel, stride 1 over frequency, and few
-// enough output channels that the panels would leave many lanes idle.
+// Whether the convolution planned as `p` on table `kt` should put output positions in the
+// vector lanes (KernelTable::lanes_gemm; Winograd's products too): one input channel, stride 1
+// over frequency, and few enough output channels that the panels would leave many lanes idle.
 bool wants_lanes(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt);
 
 // Floats per row of a lanes task's transposed input (positions along time, stride_t *

@@ -57,13 +57,13 @@ struct WinogradOutputArgs {
 // and the run's elements k < run of x(i, t, k) * w(t, k, n), for positions i = r*cols + j
 // (rows r < rows of cols positions each) and channels n < channels, where
 // w(t, k, n) = panels[(n / nr) * panel_stride + (t*run + k)*nr + n % nr] (the direct
-// convolution's panels) and x(i, t, k) = xt[r*row_stride + j + t*tap_stride + (k % step)*inner +
-// (k / step)*outer]: consecutive positions of a row are consecutive floats, and so fill the
+// convolution's panels) and x(i, t, k) = input[r*row_stride + j + t*tap_stride + (k % step)*inner
+// + (k / step)*outer]: consecutive positions of a row are consecutive floats, and so fill the
 // lanes. The sum goes tap by tap in blocks of kc elements, each block's multiply-adds from zero
 // and then added to the blocks before: the arithmetic of gemm called per tap and block with
 // accumulate, so both give identical bits. Positions are read only where they exist (masked).
 struct LanesGemmArgs {
-    const float* xt;
+    const float* input;
     long rows, cols, row_stride;
     int taps;
     long tap_stride;
