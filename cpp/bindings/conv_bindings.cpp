@@ -237,8 +237,8 @@ activation: "none", "relu" or "elu"; pool: 'valid' max-pool window = stride (tim
 residual: optional float32 map of the output's shape added after the activation (pool 1 x 1).
 algorithm: "auto" (Winograd over time where it applies and pays, else direct), "direct",
 "winograd" (an error where it does not apply: stride 1 over time and 3, 5 or 7 taps) or "lanes"
-(direct with output positions in the vector lanes; an error where it does not apply: a 1-D layer
-over one input channel, float32). All but "winograd" give the same bits.
+(direct with output positions in the vector lanes; an error where it does not apply: one input
+channel and stride 1 over frequency, float32). All but "winograd" give the same bits.
 precision: "fp32", or "bf16": inputs and weights rounded to bfloat16, float32 accumulation,
 where isa_info()["bf16"] is True; elsewhere "bf16" computes in float32.
 Returns (y, sums): y float32 (t_pool, f_pool, c_out) or None when write_output is False;

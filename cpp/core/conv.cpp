@@ -103,23 +103,65 @@ void panel_product(const ConvPlan& p, const KernelTable& kt, Scratch& s, long po
     }
 }
 
-// Direct convolution of one task with output positions in the vector lanes (p.lanes): the
-// window's runs are transposed so that one element of consecutive positions' runs is
-// contiguous, then multiplied by the same weight panels, in blocks of kKc elements as gemm is.
+// lanes_gemm's arguments for `rows` rows of the plan's positions (row_stride floats apart in
+// `input`, each a run per tap, k floats on for element k) by `channels` channels of `panels`.
+LanesGemmArgs lanes_args(const ConvPlan& p, const KernelTable& kt, const float* input, long rows,
+                         long row_stride, const float* panels, int channels, float* c, long ldc) {
+    LanesGemmArgs g;
+    g.input = input;
+    g.rows = rows;
+    g.cols = p.cols;
+    g.row_stride = row_stride;
+    g.taps = p.taps;
+    g.tap_stride = p.tap_stride;
+    g.step = p.run;
+    g.inner = 1;
+    g.outer = 0;
+    g.run = p.run;
+    g.kc = kKc;
+    g.channels = channels;
+    g.panels = panels;
+    g.panel_stride = p.taps * p.run * kt.nr;
+    g.nr = kt.nr;
+    g.c = c;
+    g.ldc = ldc;
+    return g;
+}
+
+// Direct convolution of one task with output positions in the vector lanes (p.lanes), on the
+// same weight panels, tap by tap in blocks of kKc elements as gemm is. Over one input channel
+// and at stride 1 over frequency, a row's positions are consecutive floats of the window, read
+// in place. A task of one position per row (a 1-D layer, or a kernel as wide as the input) has
+// its positions along time instead: its runs step floats apart, transposed when step > 1 so
+// that one element of consecutive positions' runs is contiguous.
 void lanes_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
                 const PackedPanels& packed, long ldc, const float* window, long n_rows,
                 Scratch& s) {
-    const long step = static_cast<long>(a.stride_t) * p.row_floats;
-    const long xt_ld = lanes_row_floats(a, p, kt);
-    const long available = (n_rows - 1) * step + p.run;  // the floats this task's runs read
-    float* xt = s.transformed.data();
-    for (long r = 0; r < step; ++r)
-        for (long q = 0; q < xt_ld; ++q) {
-            const long e = q * step + r;
-            xt[r * xt_ld + q] = e < available ? window[e] : 0.0f;
-        }
-    LanesGemmArgs g{xt,      xt_ld,         step,  p.run,      kKc, n_rows * p.cols,
-                    a.c_out, packed.panels.data(), p.run * kt.nr, kt.nr, s.c.data(), ldc};
+    const long step = a.stride_t * p.row_floats;
+    LanesGemmArgs g =
+        lanes_args(p, kt, window, n_rows, step, packed.panels.data(), a.c_out, s.c.data(), ldc);
+    if (p.gather) {  // a position's taps are one run: kw floats of each of kh rows
+        g.step = a.kw;
+        g.outer = p.row_floats;
+    }
+    if (p.cols == 1) {
+        g.rows = 1;
+        g.cols = n_rows;
+    }
+    const long xt_ld = lanes_transposed_row_floats(a, p);
+    if (xt_ld > 0) {
+        const long available = (n_rows - 1) * step + p.run;  // the floats this task's runs read
+        float* xt = s.transformed.data();
+        for (long r = 0; r < step; ++r)
+            for (long q = 0; q < xt_ld; ++q) {
+                const long e = q * step + r;
+                xt[r * xt_ld + q] = e < available ? window[e] : 0.0f;
+            }
+        g.input = xt;
+        g.step = step;
+        g.inner = xt_ld;
+        g.outer = 1;
+    }
     kt.lanes_gemm(&g);
 }
 
@@ -177,6 +219,21 @@ void direct_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
         }
 }
 
+// Winograd products of transformed point x (its rows vx, nt of cols positions each) by weight
+// panels j0 .. j0 + block_panels with positions in the lanes (p.lanes): the panel products'
+// arithmetic, into the same [panel][positions][nr] layout.
+void winograd_lanes(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
+                    const PackedPanels& packed, int x, const float* vx, long nt, long panels,
+                    long j0, long block_panels, float* products) {
+    for (long j = j0; j < j0 + block_panels; ++j) {
+        LanesGemmArgs g = lanes_args(
+            p, kt, vx, nt, p.row_floats, packed.panels.data() + (x * panels + j) * p.run * kt.nr,
+            static_cast<int>(std::min<long>(kt.nr, a.c_out - j * kt.nr)),
+            products + (j - j0) * nt * p.cols * kt.nr, kt.nr);
+        kt.lanes_gemm(&g);
+    }
+}
+
 // Winograd convolution of one task (always tile_rows rows; the window is zero past the input)
 // into s.c: transform the input rows, one GEMM per transformed point and weight panel, then
 // transform the panel's products back to output rows.
@@ -197,6 +254,11 @@ void winograd_tile(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt,
     for (long j0 = 0; j0 < panels; j0 += block) {
         const long block_panels = std::min(block, panels - j0);
         for (int x = 0; x < n; ++x) {
+            if (p.lanes) {
+                winograd_lanes(a, p, kt, packed, x, v + x * nt * p.row_floats, nt, panels, j0,
+                               block_panels, products + x * point_stride);
+                continue;
+            }
             point_rows(p, s, v, v16, positions, [&](long i) {
                 if (p.cols == 1) return (x * nt + i) * p.row_floats;  // 1-D: no division
                 return (x * nt + i / p.cols) * p.row_floats + (i % p.cols) * a.stride_f * a.c_in;
@@ -325,7 +387,7 @@ class PreparedConv {
         check(a.algorithm != kAlgoWinograd || p.wino_m > 0,
               "Winograd needs stride 1 over time and a kernel of 3, 5 or 7 taps");
         check(a.algorithm != kAlgoLanes || p.lanes,
-              "lanes needs a 1-D layer over one input channel, in float32");
+              "lanes needs one input channel and stride 1 over frequency, in float32");
 
         ldc = round_up(a.c_out, kt->nr);
         panels = ldc / kt->nr;
@@ -356,7 +418,7 @@ class PreparedConv {
         const long transformed_floats =
             p.wino_m > 0 ? transform.n * nt * p.row_floats
             : p.gather   ? tile_positions * p.run
-            : p.lanes    ? static_cast<long>(a.stride_t) * p.row_floats * lanes_row_floats(a, p, *kt)
+            : p.lanes    ? a.stride_t * p.row_floats * lanes_transposed_row_floats(a, p)
                          : 0;
         const long input16_size =
             !p.bf16 ? 0 : std::max(transformed_floats, p.window_rows * p.row_floats);

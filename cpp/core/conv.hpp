@@ -40,9 +40,9 @@ class PackedWeights {
 // How the convolution is computed. Auto takes Winograd minimal filtering over time where it
 // applies and pays (stride 1 over time, 3, 5 or 7 taps, a deep enough reduction), else direct:
 // output channels in the vector lanes, or output positions (lanes) where that applies and pays
-// (a 1-D layer over one input channel with few output channels). Direct, Winograd and Lanes
-// force one (the last two are errors where they do not apply); every choice but Winograd gives
-// the same bits.
+// (a layer over one input channel with few output channels; Winograd's products take lanes the
+// same way, with Winograd's bits). Direct, Winograd and Lanes force one (the last two are errors
+// where they do not apply; Lanes is direct); every choice but Winograd gives the same bits.
 enum ConvAlgorithm : int { kAlgoAuto = 0, kAlgoDirect = 1, kAlgoWinograd = 2, kAlgoLanes = 3 };
 
 // The multiply precision. Bf16 rounds inputs and weights to bfloat16 and accumulates in float32

@@ -100,28 +100,44 @@ ConvPlan make_conv_plan(const ConvArgs& a, int mr) {
     return p;
 }
 
-// A float the lanes tile moves one at a time (its input's transpose, its output back to
-// channels last) costs about as much as 80 lane multiply-adds of a several-vector panel, in
+// A float the lanes tile moves one at a time along time (its input's transpose, its output back
+// to channels last) costs about as much as 80 lane multiply-adds of a several-vector panel, in
 // their lane_cost units: fitted to the waveform and temporal layers on a Zen 5 host, where it
 // puts the break-even between 64 and 128 taps for 20 channels at stride 32.
 constexpr long kLanesMoveCost = 80 * 3;
+// Over frequency the input is read in place and the output goes back from whole rows of
+// positions at about 20 units a float: fitted to one-tap layers 20 to 86 bands wide, 4 to 32
+// channels, on the same host, where with AVX-512 lanes pay up to 12 channels (and at 20, against
+// 32-lane panels) and stop paying at 16, with AVX2 up to 4.
+constexpr long kLanesStoreCost = 20;
 
 bool wants_lanes(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt) {
-    if (p.bf16 || p.wino_m > 0 || p.gather || p.taps != 1 || p.cols != 1 || p.row_floats != 1 ||
-        a.algorithm == kAlgoDirect)
+    // Winograd's transformed rows hold a row's positions as its input does; positions along
+    // time would need them transposed.
+    if (p.bf16 || a.c_in != 1 || a.stride_f != 1 || a.algorithm == kAlgoDirect ||
+        (p.wino_m > 0 && p.cols == 1))
         return false;
     if (a.algorithm == kAlgoLanes) return true;
-    // Per position: the lanes tile loads a vector of positions for every few multiply-adds,
-    // as the several-vector panels do (lane cost 3), and moves its step of input and its
-    // channels of output one float at a time; it must save a sixteenth of the panels' cost.
+    // Per row of positions: the lanes tile loads a vector of positions for every few
+    // multiply-adds, as the several-vector panels do (lane cost 3), over the row's positions
+    // rounded up to whole vectors (positions along time fill every lane), and moves its input
+    // step and its channels of output; it must save a sixteenth of the panels' cost.
+    const long reduction = p.run * p.taps;
     const long channels = round_up(a.c_out, kt.lanes_channels);
-    const long lanes = p.run * channels * 3 + (a.stride_t + channels) * kLanesMoveCost / 3;
-    return 16 * lanes < 15 * p.run * round_up(a.c_out, kt.nr) * kt.lane_cost;
+    const bool along_time = p.cols == 1;
+    const long positions = along_time ? 1 : p.cols;
+    const long lanes = along_time ? 1 : round_up(p.cols, kt.lanes_vector);
+    const long moves = along_time
+                           ? (a.stride_t * p.row_floats + channels) * kLanesMoveCost / 3
+                           : positions * channels * kLanesStoreCost;
+    const long lanes_cost = reduction * channels * 3 * lanes + moves;
+    return 16 * lanes_cost < 15 * positions * reduction * round_up(a.c_out, kt.nr) * kt.lane_cost;
 }
 
-long lanes_row_floats(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt) {
+long lanes_transposed_row_floats(const ConvArgs& a, const ConvPlan& p) {
     const long step = static_cast<long>(a.stride_t) * p.row_floats;
-    return round_up(p.tile_rows * p.cols, kt.lanes_block) + (p.run - 1) / step + 1;
+    if (p.cols > 1 || step == 1) return 0;
+    return p.tile_rows + (p.run - 1) / step + 1;
 }
 
 // A layer's work in multiply-adds, padded lanes included: its GEMMs' (a Winograd tile of m

@@ -33,14 +33,15 @@ ConvPlan make_conv_plan(const ConvArgs& a, int mr);
 // cost; see conv_plan.cpp.
 const KernelTable& panel_table(const KernelTable& wide, const ConvPlan& p, int c_out);
 
-// Whether the direct convolution planned as `p` on table `kt` should put output positions in the
-// vector lanes (KernelTable::lanes_gemm): one input channel, and few enough output channels that
-// the panels would leave many lanes idle.
+// Whether the convolution planned as `p` on table `kt` should put output positions in the
+// vector lanes (KernelTable::lanes_gemm; Winograd's products too): one input channel, stride 1
+// over frequency, and few enough output channels that the panels would leave many lanes idle.
 bool wants_lanes(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt);
 
-// Floats per row of a lanes task's transposed input: its positions in whole blocks and the
-// run's reach past them.
-long lanes_row_floats(const ConvArgs& a, const ConvPlan& p, const KernelTable& kt);
+// Floats per row of a lanes task's transposed input (positions along time, stride_t *
+// row_floats rows): its positions and the run's reach past them; 0 where the task reads its
+// window in place.
+long lanes_transposed_row_floats(const ConvArgs& a, const ConvPlan& p);
 
 // A layer's work in multiply-adds, padded lanes and the epilogue included.
 long lane_macs(const ConvArgs& a, const ConvPlan& p, long ldc);

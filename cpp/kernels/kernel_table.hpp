@@ -53,20 +53,22 @@ struct WinogradOutputArgs {
 };
 
 // Output positions in the vector lanes rather than channels, for one-input-channel layers whose
-// few output channels would leave many of a panel's lanes idle: c[i*ldc + n] = sum_k x(i, k) *
-// w(k, n) over the run's elements k < run, for positions i < positions and channels
-// n < channels, where w(k, n) = panels[(n / nr) * panel_stride + k*nr + n % nr] (the direct
-// convolution's panels) and x(i, k) = xt[(k % step) * xt_ld + i + k / step] is element k of
-// position i's run (the task's input, step floats apart per position, transposed so that
-// consecutive positions are consecutive floats). The sum goes in blocks of kc elements, each
-// block's multiply-adds from zero and then added to the blocks before: the arithmetic of gemm
-// called per block with accumulate, so both give identical bits.
+// few output channels would leave many of a panel's lanes idle: c[i*ldc + n] = sum over taps t
+// and the run's elements k < run of x(i, t, k) * w(t, k, n), for positions i = r*cols + j
+// (rows r < rows of cols positions each) and channels n < channels, where
+// w(t, k, n) = panels[(n / nr) * panel_stride + (t*run + k)*nr + n % nr] (the direct
+// convolution's panels) and x(i, t, k) = input[r*row_stride + j + t*tap_stride + (k % step)*inner
+// + (k / step)*outer]: consecutive positions of a row are consecutive floats, and so fill the
+// lanes. The sum goes tap by tap in blocks of kc elements, each block's multiply-adds from zero
+// and then added to the blocks before: the arithmetic of gemm called per tap and block with
+// accumulate, so both give identical bits. Positions are read only where they exist (masked).
 struct LanesGemmArgs {
-    const float* xt;
-    long xt_ld;  // floats per row of xt: positions rounded up to whole blocks + run / step
-    long step;
+    const float* input;
+    long rows, cols, row_stride;
+    int taps;
+    long tap_stride;
+    long step, inner, outer;  // where element k of a tap's run lies
     long run, kc;
-    long positions;
     int channels;
     const float* panels;
     long panel_stride;
@@ -99,7 +101,7 @@ struct KernelTable {
     int lane_cost;
     // Positions in the lanes (LanesGemmArgs), on any table's panels.
     void (*lanes_gemm)(const LanesGemmArgs* args);
-    int lanes_block;     // positions per block of lanes_gemm (its xt rows are read this far)
+    int lanes_vector;    // positions per vector of lanes_gemm (each row's start a vector)
     int lanes_channels;  // channels per pass of lanes_gemm (its cost is channels rounded to it)
     // The same instruction set with other panel widths, for layers whose output channels
     // would leave many of this table's lanes idle: [0] one-vector panels with more rows
