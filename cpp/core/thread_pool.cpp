@@ -2,6 +2,7 @@
 #include "core/thread_pool.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <memory>
@@ -12,11 +13,38 @@
 #if defined(__linux__)
 #include <sched.h>
 #endif
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "core/per_process.hpp"
 
 namespace rcf {
 namespace {
+
+// How long a helper that finished its tasks, and a caller waiting for its helpers, keep polling
+// before they sleep on the condition variable. A small network's layers follow each other a
+// few tens of microseconds apart, about what waking a sleeping thread takes. Measured on Zen 5,
+// 2 threads, one small clip: 30 us made the networks 1.02-1.15x faster on a quiet machine and
+// 1-7 % slower beside another busy process; 100 us gained 1.03-1.18x but lost 4-16 %.
+constexpr std::chrono::microseconds kSpin{30};
+
+// Polls `ready` for up to kSpin; true as soon as it holds.
+template <typename Ready>
+bool spin_until(Ready ready) {
+    const auto end = std::chrono::steady_clock::now() + kSpin;
+    do {
+        for (int i = 0; i < 64; ++i) {
+            if (ready()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+            _mm_pause();
+#else
+            std::this_thread::yield();
+#endif
+        }
+    } while (std::chrono::steady_clock::now() < end);
+    return ready();
+}
 
 class Pool {
   public:
@@ -36,6 +64,7 @@ class Pool {
         }
         wake_.notify_all();
         work(0);
+        spin_until([this] { return helpers_running_.load(std::memory_order_acquire) == 0; });
         std::unique_lock<std::mutex> lock(mutex_);
         done_.wait(lock, [this] { return helpers_running_ == 0; });
         fn_ = nullptr;
@@ -54,6 +83,7 @@ class Pool {
     void helper_loop(int index) {
         long seen = 0;
         for (;;) {
+            spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
             {
                 std::unique_lock<std::mutex> lock(mutex_);
                 wake_.wait(lock, [&] { return generation_ != seen; });
@@ -85,9 +115,10 @@ class Pool {
     const std::function<void(long, int)>* fn_ = nullptr;
     long n_tasks_ = 0;
     std::atomic<long> next_task_{0};
+    // Written under mutex_; atomic so that spinning threads may read them without it.
     int helpers_wanted_ = 0;
-    int helpers_running_ = 0;
-    long generation_ = 0;
+    std::atomic<int> helpers_running_{0};
+    std::atomic<long> generation_{0};
     std::exception_ptr error_;
 };
 
