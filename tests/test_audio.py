@@ -219,10 +219,18 @@ def test_check_array_float64_becomes_float32_copy():
     np.testing.assert_allclose(y, x, rtol=1e-6)
 
 
-def test_check_array_returns_new_buffer():
+def test_check_array_never_lets_later_processing_change_the_callers_data():
+    # A float32 clip is not copied but comes back read-only; any other is a new array.
     x = np.ones(10, np.float32)
     y = input_clips.check_array(x, name="audio")
-    y[0] = 5
+    assert np.shares_memory(x, y)
+    with pytest.raises(ValueError, match="read-only"):
+        y[0] = 5
+    for other in (x.astype(np.float64), x[::2]):
+        z = input_clips.check_array(other, name="audio")
+        assert not np.shares_memory(other, z) and z.flags.c_contiguous
+        z[0] = 5
+        assert other[0] == 1
     assert x[0] == 1
 
 
@@ -481,9 +489,13 @@ def test_load_clips_empty_batch():
         input_clips.load_clips(np.zeros((0, 10), np.float32), sr=SR, length=10, pad="crop")
 
 
-def test_load_clips_does_not_alias_input():
+def test_load_clips_cannot_change_the_input():
+    # A clip that needs no conversion is a read-only view; a resampled one is new.
     x = np.ones(20, np.float32)
     clips, _, _ = input_clips.load_clips(x, sr=SR, length=30, pad="crop", min_seconds=0)
+    with pytest.raises(ValueError, match="read-only"):
+        clips[0][:] = 0
+    clips, _, _ = input_clips.load_clips(x, sr=SR * 2, length=30, pad="crop", min_seconds=0)
     clips[0][:] = 0
     assert (x == 1).all()
 
