@@ -9,8 +9,8 @@
 # Environment:
 #     PYTHON       interpreter to use (default: python3, or python when python3 is absent)
 #     BUILD_DIR    CMake build folder (default: build/sanitize in the repository)
-#     TESTS        test files to run (default: the kernel tests: direct, siblings, pairs, max-pool,
-#                  Winograd, bf16, linalg, the ELM layer and normal stream)
+#     TESTS        test files to run (default: the kernel tests: direct, siblings, pairs, pooled
+#                  output, max-pool, Winograd, bf16, linalg, the ELM layer and normal stream)
 #     JOBS         parallel compile jobs (default: number of CPUs)
 #
 # The module is configured with CMake directly (not pip), in Debug mode so the compiler keeps
@@ -30,7 +30,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-$(command -v python3 || command -v python)}"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build/sanitize}"
-TESTS="${TESTS:-tests/test_conv_kernel.py tests/test_conv_siblings.py tests/test_conv_pair.py tests/test_max_pool.py tests/test_winograd.py tests/test_bf16.py tests/test_linalg_kernels.py tests/test_elm_native.py}"
+TESTS="${TESTS:-tests/test_conv_kernel.py tests/test_conv_siblings.py tests/test_conv_pair.py tests/test_conv_out_pool.py tests/test_max_pool.py tests/test_winograd.py tests/test_bf16.py tests/test_linalg_kernels.py tests/test_elm_native.py}"
 JOBS="${JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}"
 
 die() { echo "sanitize.sh: $*" >&2; exit 1; }

@@ -65,7 +65,9 @@ py::tuple run(rcf::ConvArgs a, bool write_output, const std::optional<FloatArray
     }
     py::object out = py::none();
     if (write_output && shape.rows > 0 && shape.cols > 0) {
-        FloatArray y({shape.rows, shape.cols, static_cast<long>(a.c_out)});
+        // A pooled output (out_pool_t) keeps whole windows only.
+        FloatArray y({shape.rows / std::max(1, a.out_pool_t), shape.cols,
+                      static_cast<long>(a.c_out)});
         a.out = y.mutable_data();
         out = y;
     }
@@ -112,8 +114,10 @@ py::tuple run_layer(const rcf::ConvLayer& layer, const FloatArray& x, std::array
                     std::array<int, 4> padding, const std::string& activation,
                     std::array<int, 2> pool, bool write_output, int n_threads,
                     const std::optional<FloatArray>& residual, const std::string& algorithm,
-                    const std::string& precision) {
+                    const std::string& precision, int out_pool) {
     rcf::ConvArgs a = conv_args(x, stride, padding, activation, pool, n_threads, algorithm, precision);
+    if (out_pool < 1) throw std::invalid_argument("conv: out_pool must be >= 1");
+    a.out_pool_t = out_pool;
     if (a.c_in != layer.c_in())
         throw std::invalid_argument("conv: the layer has " + std::to_string(layer.c_in()) +
                                     " input channels but x has " + std::to_string(a.c_in));
@@ -253,7 +257,9 @@ The result does not depend on n_threads (0 = all cores).)doc");
              py::arg("padding"), py::arg("activation"), py::arg("pool"),
              py::arg("write_output"), py::arg("n_threads"),
              py::arg("residual").noconvert() = py::none(), py::arg("algorithm") = "auto",
-             py::arg("precision") = "fp32");
+             py::arg("precision") = "fp32", py::arg("out_pool") = 1,
+             "out_pool > 1: y is the output max-pooled over time in windows of out_pool rows "
+             "('valid'), as max_pool_time of the whole output; the sums stay the output's.");
 
     m.def("max_pool_time", &max_pool_time, py::arg("x").noconvert(), py::arg("pool"),
           R"doc('Valid' max-pool over time: y[r] = max of x[r * pool + i] over i < pool.

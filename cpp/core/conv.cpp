@@ -16,6 +16,7 @@
 #include "core/conv_plan.hpp"
 #include "core/isa.hpp"
 #include "core/large_buffer.hpp"
+#include "core/max_pool.hpp"
 #include "core/sizes.hpp"
 #include "core/thread_pool.hpp"
 #include "core/winograd.hpp"
@@ -371,7 +372,9 @@ class PreparedConv {
         check(!a.residual || (a.pool_t == 1 && a.pool_f == 1),
               "a residual input needs pool 1 x 1");
         check(a.out_ld == 0 || a.out_ld >= a.c_out, "out_ld must be 0 or at least c_out");
+        check(a.out_pool_t >= 0, "out_pool_t must be >= 0");
         if (a.out_ld == 0) a.out_ld = a.c_out;
+        if (a.out_pool_t == 0) a.out_pool_t = 1;
         const KernelTable& wide = active_kernels();
         // The tiling follows the wide table whichever panels run, so the per-tile partial sums,
         // and the result, are the same with every table.
@@ -441,7 +444,9 @@ class PreparedConv {
         float* sums = tile_sums->data() + index * ldc;
         std::memset(sums, 0, sizeof(float) * ldc);
         compute_rows(r0, n_rows, window, s,
-                     a.out ? a.out + (r0 / a.pool_t) * p.cols_out * a.out_ld : nullptr, sums);
+                     a.out ? a.out + (r0 / a.pool_t / a.out_pool_t) * p.cols_out * a.out_ld
+                           : nullptr,
+                     sums);
     }
 
     // Pooled output rows [first, first + count) into out (row `first` at out, out_ld floats
@@ -472,11 +477,17 @@ class PreparedConv {
         allocate(workers);
         for (long chunk = 0; chunk < p.n_tiles; chunk += tiles_per_chunk) {
             const long count = std::min(tiles_per_chunk, p.n_tiles - chunk);
-            parallel_for(count, workers, [&](long index, int worker) { run_tile(chunk, index, worker); });
+            parallel_for(count, workers,
+                         [&](long index, int worker) { run_tile(chunk, index, worker); });
             add_tile_sums(count);
         }
     }
 
+    // Whether each tile's pooled rows hold whole out_pool_t windows, so that tiles can store
+    // the pooled map themselves.
+    bool tiles_hold_out_pool_windows() const {
+        return (p.tile_rows / a.pool_t) % a.out_pool_t == 0;
+    }
     const ConvArgs& args() const { return a; }
     const ConvPlan& plan() const { return p; }
     long panel_floats() const { return ldc; }
@@ -508,6 +519,7 @@ class PreparedConv {
         e.residual = a.residual ? a.residual + first_position * a.c_out : nullptr;
         e.out = out;
         e.out_ld = a.out_ld;
+        e.out_pool_t = a.out_pool_t;
         e.sums = sums;
         kt->epilogue(&e);
     }
@@ -631,6 +643,25 @@ class ConvPair {
 
 void conv(const ConvArgs& a) {
     PreparedConv call(a);
+    if (a.out && call.args().out_pool_t > 1 && !call.tiles_hold_out_pool_windows()) {
+        // Windows straddle tiles: the whole map, then the pool.
+        const ConvShape shape = conv_output_shape(a);
+        const long row_floats = shape.cols * a.c_out;
+        Floats map(static_cast<size_t>(std::max<long>(1, shape.rows * row_floats)));
+        ConvArgs whole = a;
+        whole.out = map.data();
+        whole.out_ld = a.c_out;
+        whole.out_pool_t = 1;
+        conv(whole);
+        const long pooled_rows = shape.rows / a.out_pool_t;
+        std::vector<float> pooled(static_cast<size_t>(pooled_rows * row_floats));
+        max_pool_time(map.data(), pooled_rows, row_floats, a.out_pool_t, pooled.data());
+        const long ld = a.out_ld ? a.out_ld : a.c_out;
+        for (long position = 0; position < pooled_rows * shape.cols; ++position)
+            std::memcpy(a.out + position * ld, pooled.data() + position * a.c_out,
+                        sizeof(float) * a.c_out);
+        return;
+    }
     call.run(resolve_threads(a.n_threads));
 }
 

@@ -75,6 +75,10 @@ struct ConvArgs {
     float* out;          // [t_pool][f_pool][out_ld], or nullptr when only the sums are needed
     long out_ld;         // floats between out's positions: c_out, or more when out is the
                          // slice of a concatenation (0 = c_out)
+    int out_pool_t;      // > 1: out is the map max-pooled over time in windows of this many
+                         // rows ('valid': [t_pool / out_pool_t][f_pool][out_ld]), as a
+                         // max-pool layer that alone reads it would make; sums stay the
+                         // map's. 0 or 1: none
     double* sums;        // [c_out]: per-channel sums of the pooled, activated outputs
     int n_threads;       // 0 = all cores
     int algorithm;       // ConvAlgorithm

@@ -25,6 +25,8 @@ struct EpilogueArgs {
     const float* residual;  // [rows_out][cols_out][channels] added after the activation, or nullptr
     float* out;          // [rows_out][cols_out][out_ld] or nullptr when the map is not needed
     long out_ld;         // floats between out's positions (>= channels: a slice of a wider map)
+    int out_pool_t;      // > 1: out holds the max of each out_pool_t consecutive rows instead
+                         // ([rows_out / out_pool_t][cols_out][out_ld]); the sums are unchanged
     float* sums;         // [ldc] running per-channel sums, added to
 };
 

@@ -396,6 +396,7 @@ def _run_chunk(network: Network, layers, x: np.ndarray, shapes, owned, required,
     tensor."""
     tensors = {"input": (x, required["input"][0])}  # name -> (rows, time index of row 0)
     siblings, pairs = _sibling_groups(network), _fused_pairs(network)
+    pooled = _pooled_convs(network)
     done = {}  # layer name -> (map or None, sums) computed with its siblings or its reader
     for layer in network.layers:
         rows = required[layer.name]
@@ -408,6 +409,9 @@ def _run_chunk(network: Network, layers, x: np.ndarray, shapes, owned, required,
         elif layer.name in pairs:
             done.update(_run_pair(layer, pairs[layer.name], layers, tensors, shapes, owned,
                                   required, readers, reducer, n_threads, precision, algorithm))
+        elif layer.name in pooled:
+            done.update(_run_pooled(layer, pooled[layer.name], layers, tensors, shapes, owned,
+                                    required, reducer, n_threads, precision, algorithm))
         if rows[0] < rows[1]:
             exact = rows == owned[layer.name]  # then the kernel's sums are the owned rows'
             from_kernel = reduced and exact and not reducer.wants_map(layer.name)
@@ -549,6 +553,44 @@ def _run_pair(producer: Conv, consumer: Conv, layers, tensors, shapes, owned, re
         write_output=readers[consumer.name] > 0 or (reduced and not from_kernel),
         n_threads=n_threads, algorithm=algorithm, precision=precision)
     return {producer.name: (None, producer_sums), consumer.name: (y, consumer_sums)}
+
+
+@functools.lru_cache(maxsize=64)
+def _pooled_convs(network: Network) -> dict:
+    """Convolutions read by nothing but a max-pool over time (frame_level's second back-end
+    layer), outside runs of siblings and fused pairs: conv name -> the pool, which the
+    convolution's epilogue can make instead of writing its own map."""
+    readers = Counter(source for layer in network.layers for source in layer.sources)
+    taken = {c.name for convs, _ in _sibling_groups(network).values() for c in convs}
+    taken.update(name for a, b in _fused_pairs(network).items() for name in (a, b.name))
+    convs = {layer.name for layer in network.layers if isinstance(layer, Conv)}
+    return {layer.source: layer for layer in network.layers
+            if isinstance(layer, MaxPoolTime) and layer.source in convs
+            and readers[layer.source] == 1 and layer.source not in taken}
+
+
+def _run_pooled(conv: Conv, pool: MaxPoolTime, layers, tensors, shapes, owned, required,
+                reducer, n_threads: int, precision: str, algorithm: str) -> dict:
+    """A chunk's convolution writing its max-pooled map straight from the epilogue, where its
+    channel sums come from the kernel and its rows are the pool's windows (the last one may
+    hold a row the pool drops); {} otherwise. Returns layer name -> (map or None, sums) for
+    both."""
+    rows, pooled_rows = required[conv.name], required[pool.name]
+    first, windows = divmod(rows[0], pool.pool)[0], (rows[1] - rows[0]) // pool.pool
+    if rows[0] % pool.pool or (first, first + windows) != pooled_rows or not windows:
+        return {}
+    if conv.name in reducer.layers and (rows != owned[conv.name]
+                                        or reducer.wants_map(conv.name)):
+        return {}  # sums over rows other than the owned ones: from the map
+    read, _, padding, conv_pool = _conv_geometry(conv, shapes[conv.source], rows)
+    if read is None:
+        return {}
+    y, sums = layers[conv.name](
+        _take(tensors[conv.source], read), stride=conv.stride, padding=padding,
+        activation=conv.activation, pool=conv_pool, write_output=True, n_threads=n_threads,
+        precision=precision, algorithm=algorithm, out_pool=pool.pool,
+        residual=_take(tensors[conv.residual], rows) if conv.residual else None)
+    return {conv.name: (None, sums), pool.name: (y, None)}
 
 
 def _take(tensor, rows: _Range) -> np.ndarray:
