@@ -481,8 +481,7 @@ def _run_siblings(group, layers, tensors, shapes, owned, required, readers, redu
     rows = required[convs[0].name]
     if rows[0] >= rows[1] or any(required[c.name] != rows for c in convs):
         return {}
-    if any(c.name in reducer.layers and (rows != owned[c.name] or reducer.wants_map(c.name))
-           for c in convs):
+    if not all(_kernel_sums_serve(c.name, rows, owned, reducer) for c in convs):
         return {}  # sums over rows other than the owned ones: from the maps, one by one
     write = concat is not None and readers[concat] > 0
     if write and required[concat] != rows:
@@ -532,8 +531,7 @@ def _run_pair(producer: Conv, consumer: Conv, layers, tensors, shapes, owned, re
     rows, consumer_rows = required[producer.name], required[consumer.name]
     if rows[0] >= rows[1] or consumer_rows[0] >= consumer_rows[1]:
         return {}
-    if producer.name in reducer.layers and (rows != owned[producer.name]
-                                            or reducer.wants_map(producer.name)):
+    if not _kernel_sums_serve(producer.name, rows, owned, reducer):
         return {}  # sums over rows other than the owned ones: from the map
     read, _, padding, pool = _conv_geometry(producer, shapes[producer.source], rows)
     consumer_read, _, consumer_padding, consumer_pool = _conv_geometry(
@@ -576,11 +574,10 @@ def _run_pooled(conv: Conv, pool: MaxPoolTime, layers, tensors, shapes, owned, r
     hold a row the pool drops); {} otherwise. Returns layer name -> (map or None, sums) for
     both."""
     rows, pooled_rows = required[conv.name], required[pool.name]
-    first, windows = divmod(rows[0], pool.pool)[0], (rows[1] - rows[0]) // pool.pool
+    first, windows = rows[0] // pool.pool, (rows[1] - rows[0]) // pool.pool
     if rows[0] % pool.pool or (first, first + windows) != pooled_rows or not windows:
         return {}
-    if conv.name in reducer.layers and (rows != owned[conv.name]
-                                        or reducer.wants_map(conv.name)):
+    if not _kernel_sums_serve(conv.name, rows, owned, reducer):
         return {}  # sums over rows other than the owned ones: from the map
     read, _, padding, conv_pool = _conv_geometry(conv, shapes[conv.source], rows)
     if read is None:
@@ -591,6 +588,12 @@ def _run_pooled(conv: Conv, pool: MaxPoolTime, layers, tensors, shapes, owned, r
         precision=precision, algorithm=algorithm, out_pool=pool.pool,
         residual=_take(tensors[conv.residual], rows) if conv.residual else None)
     return {conv.name: (None, sums), pool.name: (y, None)}
+
+
+def _kernel_sums_serve(name: str, rows: _Range, owned, reducer) -> bool:
+    """Whether a layer computed over ``rows`` in this chunk needs no map for the reducer:
+    it is not reduced, or the kernel's channel sums over exactly its owned rows serve."""
+    return name not in reducer.layers or (rows == owned[name] and not reducer.wants_map(name))
 
 
 def _take(tensor, rows: _Range) -> np.ndarray:
