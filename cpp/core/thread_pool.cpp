@@ -58,12 +58,20 @@ class Pool {
             n_tasks_ = n_tasks;
             next_task_.store(0);
             helpers_wanted_ = n_workers - 1;
-            helpers_running_ = n_workers - 1;
+            helpers_running_ = 0;
+            closed_ = false;
             error_ = nullptr;
             ++generation_;
         }
         wake_.notify_all();
         work(0);
+        // Every task is taken. A helper that has not joined yet no longer will, so the caller
+        // waits only for helpers still running a task, never for a sleeping one to wake up
+        // (on a busy host that wake-up can take longer than a small layer's whole job).
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            closed_ = true;
+        }
         spin_until([this] { return helpers_running_.load(std::memory_order_acquire) == 0; });
         std::unique_lock<std::mutex> lock(mutex_);
         done_.wait(lock, [this] { return helpers_running_ == 0; });
@@ -88,7 +96,8 @@ class Pool {
                 std::unique_lock<std::mutex> lock(mutex_);
                 wake_.wait(lock, [&] { return generation_ != seen; });
                 seen = generation_;
-                if (index > helpers_wanted_) continue;
+                if (index > helpers_wanted_ || closed_) continue;
+                ++helpers_running_;
             }
             work(index);
             std::lock_guard<std::mutex> lock(mutex_);
@@ -116,6 +125,9 @@ class Pool {
     long n_tasks_ = 0;
     std::atomic<long> next_task_{0};
     // Written under mutex_; atomic so that spinning threads may read them without it.
+    // helpers_running_ counts the helpers that joined the job; closed_ is set once every
+    // task is taken, after which none joins.
+    bool closed_ = false;
     int helpers_wanted_ = 0;
     std::atomic<int> helpers_running_{0};
     std::atomic<long> generation_{0};
