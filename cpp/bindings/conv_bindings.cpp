@@ -189,14 +189,6 @@ py::tuple run_pair(const rcf::ConvLayer& producer, const FloatArray& x, std::arr
         throw std::invalid_argument("conv_pair: the producer has " +
                                     std::to_string(producer.c_in()) +
                                     " input channels but x has " + std::to_string(p.c_in));
-    const rcf::ConvShape map = rcf::conv_output_shape(p);
-    if (map.cols != 1 || consumer.c_in() != producer.c_out() || consumer.kw() != 1)
-        throw std::invalid_argument(
-            "conv_pair: the consumer must read the producer's channels over time only");
-    if (offset < 0 || rows < 1 || offset + rows > map.rows)
-        throw std::invalid_argument("conv_pair: rows [" + std::to_string(offset) + ", " +
-                                    std::to_string(offset + rows) +
-                                    ") lie outside the producer's " + std::to_string(map.rows));
     rcf::ConvArgs c = call_args(consumer_stride, consumer_padding, consumer_activation,
                                 consumer_pool, n_threads, algorithm, precision);
     c.t_in = rows;

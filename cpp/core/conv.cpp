@@ -545,13 +545,7 @@ class ConvPair {
   public:
     ConvPair(const ConvArgs& producer, const ConvArgs& consumer, long offset)
         : prod(producer), cons(consumer, true), offset(offset), rows(prod.plan().rows_out),
-          tile(prod.plan().tile_rows / producer.pool_t) {
-        const ConvArgs& c = cons.args();
-        check(c.f_in == 1 && c.kw == 1 && c.pad_f0 + c.pad_f1 == 0 && c.c_in == producer.c_out,
-              "conv_pair: the consumer must read the producer's channels over time only");
-        check(offset >= 0 && offset + c.t_in <= rows,
-              "conv_pair: the consumer's rows lie outside the producer's output");
-    }
+          tile(prod.plan().tile_rows / producer.pool_t) {}
 
     // Whether a producer planned as `p` fuses: a direct convolution (its outputs do not depend
     // on where a task starts) over time only, within kPairMaxReduction.
@@ -694,16 +688,21 @@ void conv_siblings(const std::vector<ConvArgs>& calls) {
 
 void conv_pair(ConvArgs producer, ConvArgs consumer, long offset) {
     producer.out = nullptr;
+    const ConvShape shape = conv_output_shape(producer);
+    check(shape.cols == 1 && consumer.f_in == 1 && consumer.kw == 1 &&
+              consumer.pad_f0 + consumer.pad_f1 == 0 && consumer.c_in == producer.c_out,
+          "conv_pair: the consumer must read the producer's channels over time only");
+    check(offset >= 0 && consumer.t_in >= 1 && offset + consumer.t_in <= shape.rows,
+          "conv_pair: rows [" + std::to_string(offset) + ", " +
+              std::to_string(offset + consumer.t_in) + ") lie outside the producer's " +
+              std::to_string(shape.rows));
     const ConvPlan plan = make_conv_plan(producer, active_kernels().mr);
     if (ConvPair::fuses(producer, plan)) {
         ConvPair(producer, consumer, offset).run(resolve_threads(consumer.n_threads));
         return;
     }
     // Otherwise the map goes through memory, as two conv() calls.
-    const ConvShape shape = conv_output_shape(producer);
     const long row_floats = shape.cols * producer.c_out;
-    check(offset >= 0 && offset + consumer.t_in <= shape.rows,
-          "conv_pair: the consumer's rows lie outside the producer's output");
     Floats map(static_cast<size_t>(std::max<long>(1, shape.rows * row_floats)));
     producer.out = map.data();
     producer.out_ld = producer.c_out;

@@ -413,9 +413,8 @@ def _run_chunk(network: Network, layers, x: np.ndarray, shapes, owned, required,
             done.update(_run_pooled(layer, pooled[layer.name], layers, tensors, shapes, owned,
                                     required, reducer, n_threads, precision, algorithm))
         if rows[0] < rows[1]:
-            exact = rows == owned[layer.name]  # then the kernel's sums are the owned rows'
-            from_kernel = reduced and exact and not reducer.wants_map(layer.name)
-            write = readers[layer.name] > 0 or (reduced and not from_kernel)
+            from_kernel = _kernel_sums_serve(layer.name, rows, owned, reducer)
+            write = readers[layer.name] > 0 or not from_kernel
             if layer.name in done:
                 y, kernel_sums = done.pop(layer.name)
             elif isinstance(layer, Conv):
@@ -538,9 +537,6 @@ def _run_pair(producer: Conv, consumer: Conv, layers, tensors, shapes, owned, re
         consumer, shapes[producer.name], consumer_rows)
     if read is None or consumer_read is None:
         return {}
-    reduced = consumer.name in reducer.layers
-    from_kernel = (reduced and consumer_rows == owned[consumer.name]
-                   and not reducer.wants_map(consumer.name))
     y, producer_sums, consumer_sums = _core.conv_pair(
         layers[producer.name], _take(tensors[producer.source], read), stride=producer.stride,
         padding=padding, activation=producer.activation, pool=pool,
@@ -548,7 +544,8 @@ def _run_pair(producer: Conv, consumer: Conv, layers, tensors, shapes, owned, re
         rows=consumer_read[1] - consumer_read[0], consumer_stride=consumer.stride,
         consumer_padding=consumer_padding, consumer_activation=consumer.activation,
         consumer_pool=consumer_pool,
-        write_output=readers[consumer.name] > 0 or (reduced and not from_kernel),
+        write_output=(readers[consumer.name] > 0
+                      or not _kernel_sums_serve(consumer.name, consumer_rows, owned, reducer)),
         n_threads=n_threads, algorithm=algorithm, precision=precision)
     return {producer.name: (None, producer_sums), consumer.name: (y, consumer_sums)}
 
