@@ -180,6 +180,26 @@ def test_streamed_decode_past_one_full_block(tmp_path, ext, fmt, subtype):
     assert_streamed_equals_whole(path)
 
 
+@pytest.mark.parametrize("channels", [1, 2])
+def test_mono_mix_is_the_float64_mean_bit_for_bit(tmp_path, channels):
+    # One channel skips the mean but must give its bits: -0.0 becomes +0.0, extremes stay.
+    data = 0.3 * np.random.default_rng(5).standard_normal((5000, channels)).astype(np.float32)
+    data[::3] = -0.0
+    data[1], data[2] = 3e38, -3e38
+    path = tmp_path / "x.wav"
+    sf.write(path, data, 12000, subtype="FLOAT")
+    expected = data.mean(axis=1, dtype=np.float64).astype(np.float32)
+    assert decode.decode_file(path).samples.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1])
+def test_a_file_of_about_one_block_decodes_whole(tmp_path, monkeypatch, extra):
+    # The last read is short, exactly full (one more read finds the end) or one frame over.
+    monkeypatch.setattr(decode, "BLOCK_FRAMES", 1000)
+    path = write_noise(tmp_path / "x.wav", 8000, 1000 + extra, 1, "WAV", "PCM_16")
+    assert_streamed_equals_whole(path)
+
+
 def test_an_honest_header_gives_no_warning(tmp_path):
     path = write_noise(tmp_path / "x.mp3", 44100, 44100, 2, "MP3", "MPEG_LAYER_III")
     with warnings.catch_warnings():

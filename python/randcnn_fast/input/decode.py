@@ -13,8 +13,8 @@ import numpy as np
 import soundfile
 import soxr
 
-from .audio import (SAMPLE_RATE, AudioError, AudioWarning, check_duration, non_finite,
-                    non_finite_error, reject_directory, require_samples)
+from .audio import (SAMPLE_RATE, AudioError, AudioWarning, all_finite, check_duration,
+                    non_finite, non_finite_error, reject_directory, require_samples)
 
 __all__ = ["DecodedFile", "decode_file", "load_file"]
 
@@ -131,12 +131,12 @@ def decode_file(path: str | os.PathLike, *, min_seconds: float = 0.0) -> Decoded
             f"audio file path must be a str or os.PathLike, got {type(path).__name__}"
         )
     name = os.fspath(path)
-    file_bytes = _check_readable(name)
+    file_bytes, wav_missing = _check_readable(name)
     try:
         with soundfile.SoundFile(name) as f:
             sr, announced = f.samplerate, f.frames
             _check_sample_rate(name, sr)
-            missing = _wav_missing_bytes(name, file_bytes) if f.format in ("WAV", "WAVEX") else 0
+            missing = wav_missing if f.format in ("WAV", "WAVEX") else 0
             clip, frames, bad, first_bad = _decode_mono(f, file_bytes)
     # SoundFileError covers unrecognised/corrupt files; soundfile raises
     # TypeError for headerless formats (e.g. .raw) it cannot open without
@@ -160,24 +160,25 @@ def decode_file(path: str | os.PathLike, *, min_seconds: float = 0.0) -> Decoded
     return DecodedFile(clip, sr, frames, announced, tuple(notes))
 
 
-def _check_readable(name: str) -> int:
-    """The file's size in bytes, after the checks libsndfile would only report vaguely."""
+def _check_readable(name: str) -> tuple[int, int]:
+    """The file's size in bytes and, for a RIFF/WAVE file, how many bytes of audio its header
+    declares beyond the end of the file (see :func:`_wav_missing_bytes`), after the checks
+    libsndfile would only report vaguely. One open serves both."""
     # libsndfile calls a missing, unreadable or empty file a "System error" or an unknown
     # format; name each.
     reject_directory(name)
-    if not os.path.isfile(name):
-        raise AudioError(f"{name}: no such file")
     try:
-        with open(name, "rb"):
-            pass
+        with open(name, "rb") as fh:
+            file_bytes = os.fstat(fh.fileno()).st_size
+            if file_bytes == 0:
+                raise AudioError(f"{name}: empty file (0 bytes)")
+            return file_bytes, _wav_missing_bytes(fh, file_bytes)
+    except FileNotFoundError as exc:
+        raise AudioError(f"{name}: no such file") from exc
     except PermissionError as exc:
         raise AudioError(f"{name}: permission denied (cannot open it for reading)") from exc
     except OSError as exc:
         raise AudioError(f"{name}: cannot open: {exc.strerror or exc}") from exc
-    file_bytes = os.path.getsize(name)
-    if file_bytes == 0:
-        raise AudioError(f"{name}: empty file (0 bytes)")
-    return file_bytes
 
 
 def _check_sample_rate(name: str, sr: int) -> None:
@@ -193,21 +194,20 @@ def _libsndfile_reason(exc: Exception) -> str:
     return text.rsplit("': ", 1)[-1].strip() or text
 
 
-def _wav_missing_bytes(name: str, file_bytes: int) -> int:
-    """How many bytes of audio a RIFF/WAVE file's header declares beyond the end of the file
-    (0 for a complete file, or any other format).
+def _wav_missing_bytes(fh, file_bytes: int) -> int:
+    """How many bytes of audio the RIFF/WAVE file open in ``fh`` (at its start) declares beyond
+    the end of the file (0 for a complete file, or any other format).
 
     libsndfile quietly clamps the frame count to what the file holds, so a truncated WAV
     decodes without complaint; the header's own figure is what tells."""
-    with open(name, "rb") as fh:
-        head = fh.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return 0
-        while len(chunk := fh.read(8)) == 8:
-            size = int.from_bytes(chunk[4:], "little")
-            if chunk[:4] == b"data":
-                return max(0, size - (file_bytes - fh.tell()))
-            fh.seek(size + (size & 1), os.SEEK_CUR)  # chunks are padded to even sizes
+    head = fh.read(12)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return 0
+    while len(chunk := fh.read(8)) == 8:
+        size = int.from_bytes(chunk[4:], "little")
+        if chunk[:4] == b"data":
+            return max(0, size - (file_bytes - fh.tell()))
+        fh.seek(size + (size & 1), os.SEEK_CUR)  # chunks are padded to even sizes
     return 0
 
 
@@ -272,16 +272,19 @@ def _decode_mono(f: soundfile.SoundFile, file_bytes: int) -> tuple[np.ndarray, i
         block = f.read(dtype="float32", always_2d=True, out=buffer)
         if len(block) == 0:
             break
-        # Average in float64 so the channel sum cannot overflow float32 and turn
-        # huge-but-finite samples into inf; any NaN/inf in a channel survives the
-        # mean, so checking the mono mix catches bad samples in every channel.
-        mono = block.mean(axis=1, dtype=np.float64).astype(np.float32)
-        count, first = non_finite(mono)
-        if count and not bad:
-            first_bad = frames + first
-        bad += count
+        mono = _mix_to_mono(block)
+        if not all_finite(mono):
+            count, first = non_finite(mono)
+            if not bad:
+                first_bad = frames + first
+            bad += count
         frames += len(mono)
+        # A short read that completes the announced length is the end: libsndfile returns no
+        # frame past it, so the read that would confirm it is saved.
+        end = len(block) < len(buffer) and frames == f.frames
         if bad:
+            if end:
+                break
             continue
         if sr == SAMPLE_RATE:
             out, used = _append(out, used, mono)
@@ -292,6 +295,8 @@ def _decode_mono(f: soundfile.SoundFile, file_bytes: int) -> tuple[np.ndarray, i
                 stream = soxr.ResampleStream(sr, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
                 out, used = _append(out, used, stream.resample_chunk(held))
             out, used = _append(out, used, stream.resample_chunk(mono))
+        if end:
+            break
     if not bad and stream is not None:
         out, used = _append(out, used, stream.resample_chunk(np.zeros(0, np.float32), last=True))
     elif not bad and held is not None:
@@ -299,6 +304,17 @@ def _decode_mono(f: soundfile.SoundFile, file_bytes: int) -> tuple[np.ndarray, i
     # Give back what an over-announced length reserved (the buffer is ours alone: no views).
     out.resize(used, refcheck=False)
     return out, frames, bad, first_bad
+
+
+def _mix_to_mono(block: np.ndarray) -> np.ndarray:
+    """The mean of a (frames, channels) float32 block's channels, float32."""
+    if block.shape[1] == 1:
+        # What the mean below gives for one channel, bit for bit: adding +0 turns -0 into +0.
+        return block[:, 0] + np.float32(0.0)
+    # Average in float64 so the channel sum cannot overflow float32 and turn huge-but-finite
+    # samples into inf; any NaN/inf in a channel survives the mean, so checking the mono mix
+    # catches bad samples in every channel.
+    return block.mean(axis=1, dtype=np.float64).astype(np.float32)
 
 
 def _frames_per_read(f: soundfile.SoundFile) -> int:

@@ -1,0 +1,313 @@
+"""Files embedded side by side in worker processes.
+
+For a network so small that a file's Python work (decoding, the log-mel, the executor's calls)
+takes about as long as its forward pass, threads side by side take turns at the GIL; worker
+processes do not. Each worker builds the same network with the same seed on the same kernels
+(instruction set and bf16 mode) and runs one file at a time on one thread, so its vectors are
+those of :meth:`randcnn_fast.Embedder.embed_file`, bit for bit.
+
+The parent talks to each worker over its stdin and stdout: length-prefixed pickles, a request
+``(index, path, working folder)`` and a reply ``(index, FileEmbedding or Exception)``. A
+worker's own stdout is moved to stderr, so nothing printed can corrupt the replies; a worker
+ends when its stdin closes, which also happens when the parent dies.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+import traceback
+import weakref
+from collections import deque
+from typing import Iterator
+
+__all__ = ["FileProcesses", "WorkerError"]
+
+#: Requests each worker holds: the file it embeds and the next, so it never waits for the parent.
+IN_FLIGHT = 2
+#: How many files past the next one to yield may be under way or waiting to be yielded, per
+#: worker: a file that takes long holds back the rest of the list by at most this many results.
+AHEAD_PER_WORKER = 8
+#: Seconds a new worker may take to import and build its network before it counts as failed.
+START_SECONDS = 120.0
+#: Seconds a closing worker may take to exit before it is killed.
+EXIT_SECONDS = 5.0
+
+_HEADER = struct.Struct("<Q")
+_WORKER_MAIN = "from randcnn_fast.features.file_processes import serve; serve()"
+_EOF = None  # what _receive returns at the end of the stream
+
+
+class WorkerError(RuntimeError):
+    """A worker process could not start, or exited while it was embedding a file.
+
+    Examples
+    --------
+    >>> str(WorkerError("a.wav: the worker process embedding this file exited with code -9"))
+    'a.wav: the worker process embedding this file exited with code -9'
+    """
+
+
+def _send(stream, message) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def _receive(stream):
+    """The next message, or ``_EOF`` when the stream ends (a message cut short included)."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return _EOF
+    (size,) = _HEADER.unpack(header)
+    data = stream.read(size)
+    return pickle.loads(data) if len(data) == size else _EOF
+
+
+class _Worker:
+    """One worker process, the requests it has not answered yet, and a thread that passes its
+    replies to the pool's queue as ``(worker, message)``."""
+
+    def __init__(self, recipe: dict, replies: queue.Queue):
+        self.process = subprocess.Popen([sys.executable, "-c", _WORKER_MAIN],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.pending: deque = deque()  # (index, path), in the order sent
+        self.ready = False
+        _send(self.process.stdin, recipe)
+        threading.Thread(target=self._read, args=(replies,), daemon=True).start()
+
+    def _read(self, replies: queue.Queue) -> None:
+        while (message := _receive(self.process.stdout)) is not _EOF:
+            replies.put((self, message))
+        self.process.stdout.close()
+        replies.put((self, _EOF))
+
+    def send(self, index: int, path: str) -> None:
+        self.pending.append((index, path))
+        try:
+            # With the parent's working folder, so a relative path names the same file.
+            _send(self.process.stdin, (index, path, os.getcwd()))
+        except OSError:
+            pass  # the worker is gone: its end of stream, still to come, hands this file on
+
+    def close(self) -> None:
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass  # already gone
+        try:
+            self.process.wait(EXIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class FileProcesses:
+    """Worker processes that embed files for one embedder's recipe.
+
+    Parameters
+    ----------
+    recipe : dict
+        Keyword arguments of :class:`randcnn_fast.Embedder` (``n_threads`` aside: each worker
+        uses one thread), plus ``"isa"`` and ``"bf16_mode"``: the parent's kernels.
+    n_workers : int
+        Processes to run.
+
+    Attributes
+    ----------
+    n_workers : int
+        Worker processes running (0 once closed).
+
+    Raises
+    ------
+    WorkerError
+        If a worker cannot start or build the network (its error in the message).
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile
+    >>> from randcnn_fast import Embedder
+    >>> soundfile.write("a.wav", np.zeros(12000, np.float32), 12000)
+    >>> pool = FileProcesses(Embedder("temporal", size="small")._recipe(), 2)
+    >>> [(path, result.vector.shape) for path, result in pool.embed(["a.wav", "a.wav"])]
+    [('a.wav', (112,)), ('a.wav', (112,))]
+    >>> pool.close(); pool.n_workers
+    0
+    """
+
+    def __init__(self, recipe: dict, n_workers: int):
+        self._recipe = recipe
+        self._replies: queue.Queue = queue.Queue()
+        self._workers: list[_Worker] = []
+        # Closes the workers when the pool is dropped or the interpreter exits.
+        self._finalizer = weakref.finalize(self, _close_workers, self._workers)
+        try:
+            for _ in range(n_workers):
+                self._workers.append(_Worker(recipe, self._replies))
+            for _ in range(n_workers):
+                self._await_ready()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def n_workers(self) -> int:
+        """Worker processes running."""
+        return len(self._workers)
+
+    def embed(self, paths) -> Iterator[tuple[str, object]]:
+        """Embed files in the workers, yielding each result in the order given.
+
+        A file whose worker dies while embedding it gets a :class:`WorkerError`; the worker is
+        replaced and the files it held are sent again. Stopping early (or an error here) closes
+        the workers, since replies still owed would otherwise reach the next call.
+
+        Parameters
+        ----------
+        paths : iterable of str
+            Audio files.
+
+        Yields
+        ------
+        (str, FileEmbedding or Exception)
+            Each path with what :meth:`randcnn_fast.Embedder.embed_file` returned for it, or
+            the error it raised.
+
+        Raises
+        ------
+        WorkerError
+            If a replacement worker cannot start.
+
+        Examples
+        --------
+        >>> from randcnn_fast import Embedder
+        >>> pool = FileProcesses(Embedder("temporal", size="small")._recipe(), 1)
+        >>> [type(result).__name__ for _, result in pool.embed(["missing.wav"])]
+        ['AudioError']
+        >>> pool.close()
+        """
+        paths = list(paths)
+        done: dict[int, object] = {}
+        sent = yielded = 0
+        finished = False
+
+        def feed():
+            nonlocal sent
+            for worker in self._workers:
+                while (len(worker.pending) < IN_FLIGHT and sent < len(paths)
+                       and sent - yielded < AHEAD_PER_WORKER * len(self._workers)):
+                    worker.send(sent, paths[sent])
+                    sent += 1
+
+        try:
+            feed()
+            while yielded < len(paths):
+                if yielded in done:
+                    yield paths[yielded], done.pop(yielded)
+                    yielded += 1
+                    feed()
+                    continue
+                worker, message = self._replies.get()
+                if message is _EOF or message[0] == "failed":
+                    self._replace(worker, message, done)
+                elif message[0] == "ready":
+                    worker.ready = True
+                else:  # a worker answers its requests in the order sent
+                    index, _ = worker.pending.popleft()
+                    done[index] = message[1]
+                feed()
+            finished = True
+        finally:
+            if not finished:
+                self.close()
+
+    def close(self) -> None:
+        """End every worker; calling it again does nothing.
+
+        Examples
+        --------
+        >>> from randcnn_fast import Embedder
+        >>> pool = FileProcesses(Embedder("temporal", size="small")._recipe(), 1)
+        >>> pool.close(); pool.close(); pool.n_workers
+        0
+        """
+        self._finalizer()
+
+    def _await_ready(self) -> None:
+        """Wait for one worker to report that its network is built (before any request)."""
+        try:
+            worker, message = self._replies.get(timeout=START_SECONDS)
+        except queue.Empty:
+            raise WorkerError(f"a worker process did not start within {START_SECONDS:.0f} s") from None
+        if message is _EOF or message[0] != "ready":
+            raise WorkerError(f"a worker process could not start: {_failure(worker, message)}")
+        worker.ready = True
+
+    def _replace(self, worker: _Worker, message, done: dict) -> None:
+        """A worker failed or died: its current file gets the error, a new worker the files it
+        held. One that never started stops the whole call: its successor would fail alike."""
+        if worker not in self._workers:
+            return  # already replaced: its "failed" came before its end of stream
+        if not worker.ready:
+            raise WorkerError(f"a worker process could not start: {_failure(worker, message)}")
+        if worker.pending:
+            index, path = worker.pending.popleft()
+            done[index] = WorkerError(f"{path}: the worker process embedding this file "
+                                      f"{_failure(worker, message)}")
+        self._workers.remove(worker)
+        worker.close()
+        new = _Worker(self._recipe, self._replies)
+        self._workers.append(new)
+        for index, path in worker.pending:
+            new.send(index, path)
+
+
+def _close_workers(workers: list) -> None:
+    while workers:
+        workers.pop().close()
+
+
+def _failure(worker: _Worker, message) -> str:
+    """What happened to a worker: the error it reported, or how its process ended."""
+    if message is not _EOF:
+        return message[1]
+    return f"exited with code {worker.process.wait()}"
+
+
+def _picklable(result, path: str):
+    """``result``, or a WorkerError with its text when it cannot cross to the parent."""
+    try:
+        pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        return result
+    except Exception:  # noqa: BLE001
+        return WorkerError(f"{path}: {type(result).__name__}: {result}")
+
+
+def serve() -> None:
+    """A worker's life: build the embedder from the recipe, then answer requests until stdin
+    closes."""
+    requests, replies = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything else written to stdout goes to stderr, never into the replies
+    recipe = _receive(requests)
+    try:
+        from randcnn_fast import _core
+        from randcnn_fast.features.embedder import Embedder
+        from randcnn_fast.features.ordered import attempt
+
+        _core.set_isa(recipe.pop("isa"))
+        _core.set_bf16_mode(recipe.pop("bf16_mode"))
+        embedder = Embedder(**recipe, n_threads=1)
+    except Exception as error:  # noqa: BLE001
+        _send(replies, ("failed", "".join(traceback.format_exception_only(error)).strip()))
+        return
+    _send(replies, ("ready", None))
+    while (request := _receive(requests)) is not _EOF:
+        index, path, folder = request
+        if folder != os.getcwd():
+            os.chdir(folder)
+        result = attempt(embedder._embed_file_on, path, 1)
+        _send(replies, (index, _picklable(result, path)))
