@@ -176,3 +176,17 @@ def test_relative_paths_name_the_files_of_the_callers_working_folder(files, tmp_
             assert str(getattr(result, "vector", result)) == str(getattr(expected, "vector", expected))
     finally:
         pool.close()
+
+
+def test_a_chunk_whose_worker_died_is_sent_again_file_by_file(files):
+    pool = FileProcesses(rf.Embedder("temporal", size="small")._recipe(), 2)
+    try:
+        victim = pool._workers[0].process
+        victim.kill()
+        victim.wait()
+        paths = [files[i % 3] for i in range(40)]  # chunks of 8: the dead worker held two
+        results = list(pool.embed(paths))
+        # It died before embedding any of them, so one file at a time, each succeeds.
+        assert_like_one_at_a_time(results, paths, "temporal")
+    finally:
+        pool.close()

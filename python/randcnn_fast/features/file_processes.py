@@ -7,9 +7,10 @@ processes do not. Each worker builds the same network with the same seed on the 
 those of :meth:`randcnn_fast.Embedder.embed_file`, bit for bit.
 
 The parent talks to each worker over its stdin and stdout: length-prefixed pickles, a request
-``(index, path, working folder)`` and a reply ``(index, FileEmbedding or Exception)``. A
-worker's own stdout is moved to stderr, so nothing printed can corrupt the replies; a worker
-ends when its stdin closes, which also happens when the parent dies.
+``(first index, paths, working folder)`` for a chunk of consecutive files and a reply
+``(first index, results)``, each result a FileEmbedding or the Exception raised. A worker's
+own stdout is moved to stderr, so nothing printed can corrupt the replies; a worker ends when
+its stdin closes, which also happens when the parent dies.
 """
 from __future__ import annotations
 
@@ -27,11 +28,14 @@ from typing import Iterator
 
 __all__ = ["FileProcesses", "WorkerError"]
 
-#: Requests each worker holds: the file it embeds and the next, so it never waits for the parent.
+#: Files a request carries at most: the parent's work per file (a pickle, a queue hand-off, a
+#: reply) then costs an eighth as much, on the cores the workers need.
+CHUNK_FILES = 8
+#: Requests each worker holds: the chunk it embeds and the next, so it never waits for the parent.
 IN_FLIGHT = 2
-#: How many files past the next one to yield may be under way or waiting to be yielded, per
-#: worker: a file that takes long holds back the rest of the list by at most this many results.
-AHEAD_PER_WORKER = 8
+#: How many chunks past the next file to yield may be under way or waiting to be yielded, per
+#: worker: a file that takes long holds back the rest of the list by a bounded number of results.
+AHEAD_CHUNKS_PER_WORKER = 4
 #: Seconds a new worker may take to import and build its network before it counts as failed.
 START_SECONDS = 120.0
 #: Seconds a closing worker may take to exit before it is killed.
@@ -75,7 +79,7 @@ class _Worker:
     def __init__(self, recipe: dict, replies: queue.Queue):
         self.process = subprocess.Popen([sys.executable, "-c", _WORKER_MAIN],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.pending: deque = deque()  # (index, path), in the order sent
+        self.pending: deque = deque()  # (first index, paths) of each chunk, in the order sent
         self.ready = False
         _send(self.process.stdin, recipe)
         threading.Thread(target=self._read, args=(replies,), daemon=True).start()
@@ -86,13 +90,13 @@ class _Worker:
         self.process.stdout.close()
         replies.put((self, _EOF))
 
-    def send(self, index: int, path: str) -> None:
-        self.pending.append((index, path))
+    def send(self, first: int, paths: list) -> None:
+        self.pending.append((first, paths))
         try:
             # With the parent's working folder, so a relative path names the same file.
-            _send(self.process.stdin, (index, path, os.getcwd()))
+            _send(self.process.stdin, (first, paths, os.getcwd()))
         except OSError:
-            pass  # the worker is gone: its end of stream, still to come, hands this file on
+            pass  # the worker is gone: its end of stream, still to come, hands these files on
 
     def close(self) -> None:
         try:
@@ -194,14 +198,17 @@ class FileProcesses:
         done: dict[int, object] = {}
         sent = yielded = 0
         finished = False
+        # Chunks small enough that every worker has two of a short list.
+        chunk = max(1, min(CHUNK_FILES, len(paths) // (IN_FLIGHT * max(1, self.n_workers))))
 
         def feed():
             nonlocal sent
+            ahead = AHEAD_CHUNKS_PER_WORKER * chunk * len(self._workers)
             for worker in self._workers:
                 while (len(worker.pending) < IN_FLIGHT and sent < len(paths)
-                       and sent - yielded < AHEAD_PER_WORKER * len(self._workers)):
-                    worker.send(sent, paths[sent])
-                    sent += 1
+                       and sent - yielded < ahead):
+                    worker.send(sent, paths[sent:sent + chunk])
+                    sent += len(worker.pending[-1][1])
 
         try:
             feed()
@@ -217,8 +224,8 @@ class FileProcesses:
                 elif message[0] == "ready":
                     worker.ready = True
                 else:  # a worker answers its requests in the order sent
-                    index, _ = worker.pending.popleft()
-                    done[index] = message[1]
+                    first, _ = worker.pending.popleft()
+                    done.update(enumerate(message[1], first))
                 feed()
             finished = True
         finally:
@@ -248,22 +255,28 @@ class FileProcesses:
         worker.ready = True
 
     def _replace(self, worker: _Worker, message, done: dict) -> None:
-        """A worker failed or died: its current file gets the error, a new worker the files it
-        held. One that never started stops the whole call: its successor would fail alike."""
+        """A worker failed or died: a new worker takes the files it held. Those of the chunk
+        it was embedding are sent again one per request, and a worker that dies on a chunk of
+        one file gives that file the error. One that never started stops the whole call: its
+        successor would fail alike."""
         if worker not in self._workers:
             return  # already replaced: its "failed" came before its end of stream
         if not worker.ready:
             raise WorkerError(f"a worker process could not start: {_failure(worker, message)}")
-        if worker.pending:
-            index, path = worker.pending.popleft()
-            done[index] = WorkerError(f"{path}: the worker process embedding this file "
+        held = list(worker.pending)
+        if held and len(held[0][1]) == 1:
+            first, (path,) = held.pop(0)
+            done[first] = WorkerError(f"{path}: the worker process embedding this file "
                                       f"{_failure(worker, message)}")
+        elif held:
+            first, paths = held.pop(0)
+            held[:0] = [(first + i, [path]) for i, path in enumerate(paths)]
         self._workers.remove(worker)
         worker.close()
         new = _Worker(self._recipe, self._replies)
         self._workers.append(new)
-        for index, path in worker.pending:
-            new.send(index, path)
+        for first, paths in held:
+            new.send(first, paths)
 
 
 def _close_workers(workers: list) -> None:
@@ -306,8 +319,8 @@ def serve() -> None:
         return
     _send(replies, ("ready", None))
     while (request := _receive(requests)) is not _EOF:
-        index, path, folder = request
+        first, paths, folder = request
         if folder != os.getcwd():
             os.chdir(folder)
-        result = attempt(embedder._embed_file_on, path, 1)
-        _send(replies, (index, _picklable(result, path)))
+        _send(replies, (first, [_picklable(attempt(embedder._embed_file_on, path, 1), path)
+                                for path in paths]))
