@@ -190,3 +190,16 @@ def test_a_chunk_whose_worker_died_is_sent_again_file_by_file(files):
         assert_like_one_at_a_time(results, paths, "temporal")
     finally:
         pool.close()
+
+
+def test_a_caller_that_stops_after_the_last_file_keeps_the_workers(files, in_processes):
+    embedder = rf.Embedder("temporal", size="small", n_threads=2)
+    try:
+        results = embedder.embed_files(files)
+        for _ in files:  # every result taken, the generator not run to its end
+            next(results)
+        workers = embedder._processes
+        results.close()
+        assert embedder._processes is workers and workers.n_workers == 2
+    finally:
+        embedder.close()

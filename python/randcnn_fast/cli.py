@@ -16,9 +16,8 @@ import sys
 from ._version import __version__
 from .classifiers.scaling import SCALES
 from .datasets import loaders as datasets
-from .evaluation.evaluate import RESULTS_ROOT, SVM_MAX_ITER
-from .evaluation.protocols import CLASSIFIERS, PROTOCOLS
-from .evaluation.ranking import SEEDS as RANK_SEEDS
+from .evaluation.choices import CLASSIFIERS, PROTOCOLS, RESULTS_ROOT, SVM_MAX_ITER
+from .evaluation.choices import SEEDS as RANK_SEEDS
 from .features.embedder import PRECISIONS
 from .input.audio import MIN_SECONDS
 from .input.clips import PAD_MODES

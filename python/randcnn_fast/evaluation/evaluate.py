@@ -27,17 +27,11 @@ from ..features.cache import MFCC, FeatureConfig, configs_features
 from ..features.stage_clock import StageClock
 from ..network.archfile import is_architecture_file, load_architecture
 from ..network.architectures import ARCHITECTURES, SIZES
+from .choices import RESULTS_ROOT, SVM_MAX_ITER
 from .protocols import CLASSIFIERS, PROTOCOLS, check_dataset, run_protocol, fits_to_run
 from .report import write_report
 
 __all__ = ["evaluate"]
-
-# libsvm iterations per SVM fit: a bound on the fits that would run for minutes (linear SVMs on
-# large unscaled features); fits that converge stop well before it.
-SVM_MAX_ITER = 1_000_000
-
-#: Where runs without an out_dir write, each into a folder named for the run.
-RESULTS_ROOT = "randcnn_fast_results"
 
 
 def _demo_dataset() -> datasets.Dataset:

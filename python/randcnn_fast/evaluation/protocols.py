@@ -17,11 +17,10 @@ from ..classifiers import svm
 from ..classifiers.elm import ELMClassifier, PAPER_HIDDEN_SIZES, hidden_size_predictions
 from ..classifiers.scaling import check_scale, split_features
 from ..datasets.loaders import Dataset
+from .choices import CLASSIFIERS, PROTOCOLS
 
 __all__ = ["PROTOCOLS", "CLASSIFIERS", "Outcome", "run_protocol", "check_dataset"]
 
-PROTOCOLS = ("paper", "nested")
-CLASSIFIERS = ("svm", "elm")
 
 
 @dataclass

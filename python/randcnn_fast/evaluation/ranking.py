@@ -28,6 +28,7 @@ from scipy import stats
 
 from ..atomic import atomic_write
 from ..features.cache import MFCC
+from .choices import SEEDS
 from .protocols import CLASSIFIERS
 from .report import _text
 
@@ -36,7 +37,6 @@ __all__ = ["SEEDS", "rank", "ranking_entries", "ranking_markdown", "paired_p"]
 TEST = "paired t-test over seeds, two-sided"
 INTERVAL = "95 % Student t interval over seeds"
 LEVEL = 0.05  # p below this: distinguishable from the best
-SEEDS = (0, 1, 2, 3, 4)
 SAME = 1e-12  # accuracy differences closer than this are float rounding of equal counts
 CSV_FIELDS = ("rank", "features", "size", "classifier", "protocol", "scale", "n_features", "mean",
               "ci_low", "ci_high", "n_seeds", "p_vs_best", "best")

@@ -167,8 +167,9 @@ class FileProcesses:
         """Embed files in the workers, yielding each result in the order given.
 
         A file whose worker dies while embedding it gets a :class:`WorkerError`; the worker is
-        replaced and the files it held are sent again. Stopping early (or an error here) closes
-        the workers, since replies still owed would otherwise reach the next call.
+        replaced and the files it held are sent again. Stopping before the last file (or an
+        error here) closes the workers, since replies still owed would otherwise reach the next
+        call.
 
         Parameters
         ----------
@@ -197,7 +198,6 @@ class FileProcesses:
         paths = list(paths)
         done: dict[int, object] = {}
         sent = yielded = 0
-        finished = False
         # Chunks small enough that every worker has two of a short list.
         chunk = max(1, min(CHUNK_FILES, len(paths) // (IN_FLIGHT * max(1, self.n_workers))))
 
@@ -227,9 +227,11 @@ class FileProcesses:
                     first, _ = worker.pending.popleft()
                     done.update(enumerate(message[1], first))
                 feed()
-            finished = True
         finally:
-            if not finished:
+            # Replies still owed (a caller that stopped early, or an error here) would reach
+            # the next call: end the workers instead. A caller that stops after the last file
+            # owes nothing.
+            if any(worker.pending for worker in self._workers):
                 self.close()
 
     def close(self) -> None:
