@@ -203,3 +203,16 @@ def test_a_caller_that_stops_after_the_last_file_keeps_the_workers(files, in_pro
         assert embedder._processes is workers and workers.n_workers == 2
     finally:
         embedder.close()
+
+
+def test_a_worker_that_imports_another_randcnn_fast_refuses_to_start(monkeypatch):
+    from randcnn_fast.features import file_processes
+    monkeypatch.setattr(file_processes, "__file__", "/elsewhere/randcnn_fast/file_processes.py")
+    with pytest.raises(WorkerError, match="could not start: ImportError: .*/elsewhere/"):
+        FileProcesses(rf.Embedder("temporal", size="small")._recipe(), 1)
+
+
+def test_no_interpreter_to_start_is_a_worker_error(monkeypatch):
+    monkeypatch.setattr("sys.executable", "/no/such/python")
+    with pytest.raises(WorkerError, match="could not start"):
+        FileProcesses(rf.Embedder("temporal", size="small")._recipe(), 2)

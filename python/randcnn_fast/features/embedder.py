@@ -401,8 +401,11 @@ class Embedder:
         each, since one short forward pass may not keep several cores busy: on a list of
         files long enough, each way embeds two turns of :data:`TRIAL_FILES` (or a 25th of the
         list), timed, and the faster one the rest, and this embedder keeps that choice (side by
-        side until one is made). Either way the vectors are those of :meth:`embed_file`, bit for
-        bit.
+        side until one is made). The smallest networks (under :data:`PROCESS_MACS`, such as 7x96
+        and temporal at size "small") embed a list of at least :data:`PROCESS_MIN_FILES` files in
+        worker processes instead, one per thread, which this embedder keeps for later lists
+        until :meth:`close`: their files' Python work would otherwise take turns at the GIL.
+        Every way, the vectors are those of :meth:`embed_file`, bit for bit.
 
         Parameters
         ----------

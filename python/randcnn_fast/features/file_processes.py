@@ -42,7 +42,11 @@ START_SECONDS = 120.0
 EXIT_SECONDS = 5.0
 
 _HEADER = struct.Struct("<Q")
-_WORKER_MAIN = "from randcnn_fast.features.file_processes import serve; serve()"
+# The worker imports the parent's randcnn_fast: the folder holding the package comes first on its
+# path (an installed package's site-packages, or the script's folder it was found in).
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_WORKER_MAIN = ("import sys; sys.path.insert(0, sys.argv[1]); "
+                "from randcnn_fast.features.file_processes import serve; serve()")
 _EOF = None  # what _receive returns at the end of the stream
 
 
@@ -77,11 +81,17 @@ class _Worker:
     replies to the pool's queue as ``(worker, message)``."""
 
     def __init__(self, recipe: dict, replies: queue.Queue):
-        self.process = subprocess.Popen([sys.executable, "-c", _WORKER_MAIN],
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            self.process = subprocess.Popen([sys.executable, "-c", _WORKER_MAIN, _PACKAGE_ROOT],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        except OSError as error:  # no interpreter to start (an embedded Python), no resources
+            raise WorkerError(f"a worker process could not start: {error}") from error
         self.pending: deque = deque()  # (first index, paths) of each chunk, in the order sent
         self.ready = False
-        _send(self.process.stdin, recipe)
+        try:
+            _send(self.process.stdin, recipe)
+        except OSError:
+            pass  # it died at once: its end of stream says so
         threading.Thread(target=self._read, args=(replies,), daemon=True).start()
 
     def _read(self, replies: queue.Queue) -> None:
@@ -144,14 +154,15 @@ class FileProcesses:
     """
 
     def __init__(self, recipe: dict, n_workers: int):
-        self._recipe = recipe
+        # The module file too: a worker that imported another randcnn_fast refuses to start.
+        self._recipe = {**recipe, "module": os.path.abspath(__file__)}
         self._replies: queue.Queue = queue.Queue()
         self._workers: list[_Worker] = []
         # Closes the workers when the pool is dropped or the interpreter exits.
         self._finalizer = weakref.finalize(self, _close_workers, self._workers)
         try:
             for _ in range(n_workers):
-                self._workers.append(_Worker(recipe, self._replies))
+                self._workers.append(_Worker(self._recipe, self._replies))
             for _ in range(n_workers):
                 self._await_ready()
         except BaseException:
@@ -309,6 +320,10 @@ def serve() -> None:
     os.dup2(2, 1)  # anything else written to stdout goes to stderr, never into the replies
     recipe = _receive(requests)
     try:
+        parents = recipe.pop("module")
+        if os.path.abspath(__file__) != parents:
+            raise ImportError(f"the worker imported {os.path.abspath(__file__)}, the parent "
+                              f"{parents}")
         from randcnn_fast import _core
         from randcnn_fast.features.embedder import Embedder
         from randcnn_fast.features.ordered import attempt
