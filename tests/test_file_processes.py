@@ -101,19 +101,19 @@ def test_long_lists_of_tiny_networks_choose_processes_and_others_do_not(monkeypa
 
 def test_a_worker_that_dies_costs_only_the_file_it_held(files):
     embedder = rf.Embedder("temporal", size="small")
-    pool = FileProcesses(embedder._recipe(), 2)
+    pool = FileProcesses(embedder._file_job(), 2)
     try:
         victim = pool._workers[0].process
         victim.kill()
         victim.wait()
         paths = [files[0], files[1], files[2], files[4]]
-        results = list(pool.embed(paths))
+        results = list(pool.run(paths))
         # Worker 0 was sent the first two files: the first is the one it "held".
         assert isinstance(results[0][1], WorkerError)
         assert files[0] in str(results[0][1]) and "exited with code" in str(results[0][1])
         assert_like_one_at_a_time(results[1:], paths[1:], "temporal")
         assert pool.n_workers == 2 and victim.poll() is not None
-        assert_like_one_at_a_time(list(pool.embed(paths)), paths, "temporal")
+        assert_like_one_at_a_time(list(pool.run(paths)), paths, "temporal")
     finally:
         pool.close()
 
@@ -134,11 +134,11 @@ def test_stopping_early_closes_the_workers_and_the_next_list_starts_new_ones(fil
 
 
 def test_a_worker_that_cannot_start_hands_the_list_to_threads(files, in_processes, monkeypatch):
-    recipe = embedder_module.Embedder._recipe
-    monkeypatch.setattr(embedder_module.Embedder, "_recipe",
-                        lambda self: {**recipe(self), "isa": "no_such_isa"})
+    job = embedder_module.Embedder._file_job
+    monkeypatch.setattr(embedder_module.Embedder, "_file_job",
+                        lambda self: embedder_module._FileJob({**job(self).kwargs, "pad": "sideways"}))
     embedder = rf.Embedder("temporal", size="small", n_threads=2)
-    with pytest.warns(RuntimeWarning, match="(?s)continuing on threads.*ValueError: isa='no_such_isa'"):
+    with pytest.warns(RuntimeWarning, match="continuing on threads.*ValueError: unknown pad"):
         results = list(embedder.embed_files(files))
     assert_like_one_at_a_time(results, files, "temporal")
     assert embedder._processes is None and embedder._processes_failed
@@ -158,19 +158,19 @@ def test_a_second_caller_runs_on_threads_while_the_workers_are_busy(files, in_pr
         embedder.close()
 
 
-def test_pool_refuses_a_recipe_it_cannot_build():
+def test_pool_refuses_a_job_that_cannot_start():
+    job = embedder_module._FileJob({"arch": "temporal", "size": "small", "pad": "sideways"})
     with pytest.raises(WorkerError, match="could not start.*unknown pad"):
-        FileProcesses({"arch": "temporal", "size": "small", "pad": "sideways",
-                       "isa": _core.isa_info()["active"], "bf16_mode": "auto"}, 1)
+        FileProcesses(job, 1)
 
 
 def test_relative_paths_name_the_files_of_the_callers_working_folder(files, tmp_path,
                                                                       monkeypatch):
-    pool = FileProcesses(rf.Embedder("temporal", size="small")._recipe(), 1)
+    pool = FileProcesses(rf.Embedder("temporal", size="small")._file_job(), 1)
     try:
         for folder in (tmp_path, files[0].rsplit("/", 1)[0]):  # changed after the start
             monkeypatch.chdir(folder)
-            (_, result), = pool.embed(["clip0.wav"])
+            (_, result), = pool.run(["clip0.wav"])
             expected = attempt(rf.Embedder("temporal", size="small").embed_file, "clip0.wav")
             assert type(result) is type(expected)
             assert str(getattr(result, "vector", result)) == str(getattr(expected, "vector", expected))
@@ -179,13 +179,13 @@ def test_relative_paths_name_the_files_of_the_callers_working_folder(files, tmp_
 
 
 def test_a_chunk_whose_worker_died_is_sent_again_file_by_file(files):
-    pool = FileProcesses(rf.Embedder("temporal", size="small")._recipe(), 2)
+    pool = FileProcesses(rf.Embedder("temporal", size="small")._file_job(), 2)
     try:
         victim = pool._workers[0].process
         victim.kill()
         victim.wait()
         paths = [files[i % 3] for i in range(40)]  # chunks of 8: the dead worker held two
-        results = list(pool.embed(paths))
+        results = list(pool.run(paths))
         # It died before embedding any of them, so one file at a time, each succeeds.
         assert_like_one_at_a_time(results, paths, "temporal")
     finally:
@@ -209,10 +209,10 @@ def test_a_worker_that_imports_another_randcnn_fast_refuses_to_start(monkeypatch
     from randcnn_fast.features import file_processes
     monkeypatch.setattr(file_processes, "__file__", "/elsewhere/randcnn_fast/file_processes.py")
     with pytest.raises(WorkerError, match="could not start: ImportError: .*/elsewhere/"):
-        FileProcesses(rf.Embedder("temporal", size="small")._recipe(), 1)
+        FileProcesses(rf.Embedder("temporal", size="small")._file_job(), 1)
 
 
 def test_no_interpreter_to_start_is_a_worker_error(monkeypatch):
     monkeypatch.setattr("sys.executable", "/no/such/python")
     with pytest.raises(WorkerError, match="could not start"):
-        FileProcesses(rf.Embedder("temporal", size="small")._recipe(), 2)
+        FileProcesses(rf.Embedder("temporal", size="small")._file_job(), 2)

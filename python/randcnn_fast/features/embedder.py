@@ -480,8 +480,8 @@ class Embedder:
         try:
             if self._processes is None or self._processes.n_workers != workers:
                 self._close_processes()
-                self._processes = FileProcesses(self._recipe(), workers)
-            for item in self._processes.embed(paths):
+                self._processes = FileProcesses(self._file_job(), workers)
+            for item in self._processes.run(paths):
                 yield item
                 done += 1
         except WorkerError as error:
@@ -496,14 +496,13 @@ class Embedder:
                 self._processes = None  # closed by a call stopped early
             self._processes_lock.release()
 
-    def _recipe(self) -> dict:
-        """What a worker process needs to build this embedder (see FileProcesses)."""
-        info = _core.isa_info()
-        return {"arch": self.network, "size": self.size, "seed": self.seed,
-                "length": self.length, "pad": self.pad, "logmel_preset": self.logmel_preset,
-                "backend_features": self.backend_features, "precision": self.precision,
-                "min_seconds": self.min_seconds, "isa": info["active"],
-                "bf16_mode": info["bf16_mode"]}
+    def _file_job(self) -> "_FileJob":
+        """What a worker process runs for embed_files (see FileProcesses)."""
+        return _FileJob({"arch": self.network, "size": self.size, "seed": self.seed,
+                         "length": self.length, "pad": self.pad,
+                         "logmel_preset": self.logmel_preset,
+                         "backend_features": self.backend_features,
+                         "precision": self.precision, "min_seconds": self.min_seconds})
 
     def _close_processes(self) -> None:
         if self._processes is not None:
@@ -716,6 +715,21 @@ class Embedder:
         return (f"Embedder(arch={self.arch!r}, size={self.size!r}, seed={self.seed}, "
                 f"length={self.length}, pad={self.pad!r}, n_threads={self.n_threads}, "
                 f"precision={self.precision!r}, n_features={self.n_features}, {where})")
+
+
+class _FileJob:
+    """A worker process's part of :meth:`Embedder.embed_files`: build the embedder once, then
+    embed files one at a time on one thread."""
+
+    def __init__(self, kwargs: dict):
+        self.kwargs = kwargs
+        self.embedder = None
+
+    def start(self) -> None:
+        self.embedder = Embedder(**self.kwargs, n_threads=1)
+
+    def __call__(self, path) -> FileEmbedding:
+        return self.embedder._embed_file_on(path, 1)
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,16 +1,17 @@
-"""Files embedded side by side in worker processes.
+"""Files worked on side by side in worker processes.
 
-For a network so small that a file's Python work (decoding, the log-mel, the executor's calls)
-takes about as long as its forward pass, threads side by side take turns at the GIL; worker
-processes do not. Each worker builds the same network with the same seed on the same kernels
-(instruction set and bf16 mode) and runs one file at a time on one thread, so its vectors are
-those of :meth:`randcnn_fast.Embedder.embed_file`, bit for bit.
+For networks so small that a file's Python work (decoding, the log-mel, the executor's calls)
+takes about as long as their forward passes, threads side by side take turns at the GIL;
+worker processes do not. A pool runs one *job* on many files: a picklable object that the
+worker builds once (``job.start()``, such as building an embedder) and then calls on each item
+(``job(item)``), with the parent's kernels (instruction set and bf16 mode) and one thread, so
+that its results are those of the same call in the parent, bit for bit.
 
 The parent talks to each worker over its stdin and stdout: length-prefixed pickles, a request
-``(first index, paths, working folder)`` for a chunk of consecutive files and a reply
-``(first index, results)``, each result a FileEmbedding or the Exception raised. A worker's
-own stdout is moved to stderr, so nothing printed can corrupt the replies; a worker ends when
-its stdin closes, which also happens when the parent dies.
+``(first index, items, working folder)`` for a chunk of consecutive items and a reply
+``(first index, results)``, each result what the job returned or the Exception it raised. A
+worker's own stdout is moved to stderr, so nothing printed can corrupt the replies; a worker
+ends when its stdin closes, which also happens when the parent dies.
 """
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ _EOF = None  # what _receive returns at the end of the stream
 
 
 class WorkerError(RuntimeError):
-    """A worker process could not start, or exited while it was embedding a file.
+    """A worker process could not start, or exited while it was working on a file.
 
     Examples
     --------
@@ -86,7 +87,7 @@ class _Worker:
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         except OSError as error:  # no interpreter to start (an embedded Python), no resources
             raise WorkerError(f"a worker process could not start: {error}") from error
-        self.pending: deque = deque()  # (first index, paths) of each chunk, in the order sent
+        self.pending: deque = deque()  # (first index, items) of each chunk, in the order sent
         self.ready = False
         try:
             _send(self.process.stdin, recipe)
@@ -100,11 +101,11 @@ class _Worker:
         self.process.stdout.close()
         replies.put((self, _EOF))
 
-    def send(self, first: int, paths: list) -> None:
-        self.pending.append((first, paths))
+    def send(self, first: int, items: list) -> None:
+        self.pending.append((first, items))
         try:
             # With the parent's working folder, so a relative path names the same file.
-            _send(self.process.stdin, (first, paths, os.getcwd()))
+            _send(self.process.stdin, (first, items, os.getcwd()))
         except OSError:
             pass  # the worker is gone: its end of stream, still to come, hands these files on
 
@@ -121,13 +122,14 @@ class _Worker:
 
 
 class FileProcesses:
-    """Worker processes that embed files for one embedder's recipe.
+    """Worker processes that run one job on many files.
 
     Parameters
     ----------
-    recipe : dict
-        Keyword arguments of :class:`randcnn_fast.Embedder` (``n_threads`` aside: each worker
-        uses one thread), plus ``"isa"`` and ``"bf16_mode"``: the parent's kernels.
+    job : object
+        Picklable, with ``job.start()``, called once in each worker (to build an embedder, for
+        instance), and ``job(item)``, called on each item there. Its class must be importable
+        in a fresh interpreter.
     n_workers : int
         Processes to run.
 
@@ -139,23 +141,27 @@ class FileProcesses:
     Raises
     ------
     WorkerError
-        If a worker cannot start or build the network (its error in the message).
+        If a worker cannot start or run ``job.start()`` (its error in the message).
 
     Examples
     --------
     >>> import numpy as np, soundfile
     >>> from randcnn_fast import Embedder
     >>> soundfile.write("a.wav", np.zeros(12000, np.float32), 12000)
-    >>> pool = FileProcesses(Embedder("temporal", size="small")._recipe(), 2)
-    >>> [(path, result.vector.shape) for path, result in pool.embed(["a.wav", "a.wav"])]
+    >>> pool = FileProcesses(Embedder("temporal", size="small")._file_job(), 2)
+    >>> [(path, result.vector.shape) for path, result in pool.run(["a.wav", "a.wav"])]
     [('a.wav', (112,)), ('a.wav', (112,))]
     >>> pool.close(); pool.n_workers
     0
     """
 
-    def __init__(self, recipe: dict, n_workers: int):
+    def __init__(self, job, n_workers: int):
+        from .. import _core
+
+        info = _core.isa_info()
         # The module file too: a worker that imported another randcnn_fast refuses to start.
-        self._recipe = {**recipe, "module": os.path.abspath(__file__)}
+        self._recipe = {"job": job, "isa": info["active"], "bf16_mode": info["bf16_mode"],
+                        "module": os.path.abspath(__file__)}
         self._replies: queue.Queue = queue.Queue()
         self._workers: list[_Worker] = []
         # Closes the workers when the pool is dropped or the interpreter exits.
@@ -174,58 +180,57 @@ class FileProcesses:
         """Worker processes running."""
         return len(self._workers)
 
-    def embed(self, paths) -> Iterator[tuple[str, object]]:
-        """Embed files in the workers, yielding each result in the order given.
+    def run(self, items) -> Iterator[tuple[object, object]]:
+        """Run the job on each item in the workers, yielding the results in the order given.
 
-        A file whose worker dies while embedding it gets a :class:`WorkerError`; the worker is
-        replaced and the files it held are sent again. Stopping before the last file (or an
-        error here) closes the workers, since replies still owed would otherwise reach the next
-        call.
+        An item whose worker dies while working on it gets a :class:`WorkerError`; the worker
+        is replaced and the items it held are sent again. Stopping before the last item (or an
+        error here) closes the workers, since replies still owed would otherwise reach the
+        next call.
 
         Parameters
         ----------
-        paths : iterable of str
-            Audio files.
+        items : iterable
+            Files: each a path, or a tuple whose first element is one (errors name it).
 
         Yields
         ------
-        (str, FileEmbedding or Exception)
-            Each path with what :meth:`randcnn_fast.Embedder.embed_file` returned for it, or
-            the error it raised.
+        (item, object)
+            Each item with what ``job(item)`` returned, or the Exception it raised.
 
         Raises
         ------
         WorkerError
-            If a replacement worker cannot start.
+            If a worker cannot start (a first one, or one replacing a worker that died).
 
         Examples
         --------
         >>> from randcnn_fast import Embedder
-        >>> pool = FileProcesses(Embedder("temporal", size="small")._recipe(), 1)
-        >>> [type(result).__name__ for _, result in pool.embed(["missing.wav"])]
+        >>> pool = FileProcesses(Embedder("temporal", size="small")._file_job(), 1)
+        >>> [type(result).__name__ for _, result in pool.run(["missing.wav"])]
         ['AudioError']
         >>> pool.close()
         """
-        paths = list(paths)
+        items = list(items)
         done: dict[int, object] = {}
         sent = yielded = 0
         # Chunks small enough that every worker has two of a short list.
-        chunk = max(1, min(CHUNK_FILES, len(paths) // (IN_FLIGHT * max(1, self.n_workers))))
+        chunk = max(1, min(CHUNK_FILES, len(items) // (IN_FLIGHT * max(1, self.n_workers))))
 
         def feed():
             nonlocal sent
             ahead = AHEAD_CHUNKS_PER_WORKER * chunk * len(self._workers)
             for worker in self._workers:
-                while (len(worker.pending) < IN_FLIGHT and sent < len(paths)
+                while (len(worker.pending) < IN_FLIGHT and sent < len(items)
                        and sent - yielded < ahead):
-                    worker.send(sent, paths[sent:sent + chunk])
+                    worker.send(sent, items[sent:sent + chunk])
                     sent += len(worker.pending[-1][1])
 
         try:
             feed()
-            while yielded < len(paths):
+            while yielded < len(items):
                 if yielded in done:
-                    yield paths[yielded], done.pop(yielded)
+                    yield items[yielded], done.pop(yielded)
                     yielded += 1
                     feed()
                     continue
@@ -251,14 +256,14 @@ class FileProcesses:
         Examples
         --------
         >>> from randcnn_fast import Embedder
-        >>> pool = FileProcesses(Embedder("temporal", size="small")._recipe(), 1)
+        >>> pool = FileProcesses(Embedder("temporal", size="small")._file_job(), 1)
         >>> pool.close(); pool.close(); pool.n_workers
         0
         """
         self._finalizer()
 
     def _await_ready(self) -> None:
-        """Wait for one worker to report that its network is built (before any request)."""
+        """Wait for one worker to report that its job has started (before any request)."""
         try:
             worker, message = self._replies.get(timeout=START_SECONDS)
         except queue.Empty:
@@ -268,9 +273,9 @@ class FileProcesses:
         worker.ready = True
 
     def _replace(self, worker: _Worker, message, done: dict) -> None:
-        """A worker failed or died: a new worker takes the files it held. Those of the chunk
-        it was embedding are sent again one per request, and a worker that dies on a chunk of
-        one file gives that file the error. One that never started stops the whole call: its
+        """A worker failed or died: a new worker takes the items it held. Those of the chunk
+        it was working on are sent again one per request, and a worker that dies on a chunk of
+        one item gives that item the error. One that never started stops the whole call: its
         successor would fail alike."""
         if worker not in self._workers:
             return  # already replaced: its "failed" came before its end of stream
@@ -278,18 +283,18 @@ class FileProcesses:
             raise WorkerError(f"a worker process could not start: {_failure(worker, message)}")
         held = list(worker.pending)
         if held and len(held[0][1]) == 1:
-            first, (path,) = held.pop(0)
-            done[first] = WorkerError(f"{path}: the worker process embedding this file "
-                                      f"{_failure(worker, message)}")
+            first, (item,) = held.pop(0)
+            done[first] = WorkerError(f"{_file_of(item)}: the worker process working on this "
+                                      f"file {_failure(worker, message)}")
         elif held:
-            first, paths = held.pop(0)
-            held[:0] = [(first + i, [path]) for i, path in enumerate(paths)]
+            first, items = held.pop(0)
+            held[:0] = [(first + i, [item]) for i, item in enumerate(items)]
         self._workers.remove(worker)
         worker.close()
         new = _Worker(self._recipe, self._replies)
         self._workers.append(new)
-        for first, paths in held:
-            new.send(first, paths)
+        for first, items in held:
+            new.send(first, items)
 
 
 def _close_workers(workers: list) -> None:
@@ -304,40 +309,43 @@ def _failure(worker: _Worker, message) -> str:
     return f"exited with code {worker.process.wait()}"
 
 
-def _picklable(result, path: str):
+def _file_of(item) -> str:
+    """The file an item names: the item itself, or a tuple's first element."""
+    return item[0] if isinstance(item, tuple) else item
+
+
+def _picklable(result, item):
     """``result``, or a WorkerError with its text when it cannot cross to the parent."""
     try:
         pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
         return result
     except Exception:  # noqa: BLE001
-        return WorkerError(f"{path}: {type(result).__name__}: {result}")
+        return WorkerError(f"{_file_of(item)}: {type(result).__name__}: {result}")
 
 
 def serve() -> None:
-    """A worker's life: build the embedder from the recipe, then answer requests until stdin
-    closes."""
+    """A worker's life: start the job of the recipe, then answer requests until stdin closes."""
     requests, replies = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything else written to stdout goes to stderr, never into the replies
-    recipe = _receive(requests)
     try:
-        parents = recipe.pop("module")
+        recipe = _receive(requests)  # imports the job's module
+        parents = recipe["module"]
         if os.path.abspath(__file__) != parents:
             raise ImportError(f"the worker imported {os.path.abspath(__file__)}, the parent "
                               f"{parents}")
         from randcnn_fast import _core
-        from randcnn_fast.features.embedder import Embedder
         from randcnn_fast.features.ordered import attempt
 
-        _core.set_isa(recipe.pop("isa"))
-        _core.set_bf16_mode(recipe.pop("bf16_mode"))
-        embedder = Embedder(**recipe, n_threads=1)
+        _core.set_isa(recipe["isa"])
+        _core.set_bf16_mode(recipe["bf16_mode"])
+        job = recipe["job"]
+        job.start()
     except Exception as error:  # noqa: BLE001
         _send(replies, ("failed", "".join(traceback.format_exception_only(error)).strip()))
         return
     _send(replies, ("ready", None))
     while (request := _receive(requests)) is not _EOF:
-        first, paths, folder = request
+        first, items, folder = request
         if folder != os.getcwd():
             os.chdir(folder)
-        _send(replies, (first, [_picklable(attempt(embedder._embed_file_on, path, 1), path)
-                                for path in paths]))
+        _send(replies, (first, [_picklable(attempt(job, item), item) for item in items]))
