@@ -324,10 +324,10 @@ def test_missing_pyarrow_message(monkeypatch, corpus, tmp_path):
 def test_embed_shard_reuses_one_embedder(full_run, corpus_paths, reference, tmp_path):
     from randcnn_fast.extraction import worker as module
     config = json.loads((full_run[0] / "config.json").read_text())["config"]
-    first = module._embedder_for(config, 1)
+    first = module.embedder_for(config, 1)
     result = module.embed_shard(1, [(5, corpus_paths[5]), (4, corpus_paths[4])], config,
                                 tmp_path, n_threads=1)
-    assert module._embedder_for(config, 1) is first
+    assert module.embedder_for(config, 1) is first
     assert (result["shard"], result["done"], result["failed"]) == (1, 2, 0)
     table = pq.read_table(tmp_path / "shards" / "part-00001.parquet")
     assert table.column("clip_id").to_pylist() == [4, 5]

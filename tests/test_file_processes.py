@@ -103,6 +103,7 @@ def test_a_worker_that_dies_costs_only_the_file_it_held(files):
     embedder = rf.Embedder("temporal", size="small")
     pool = FileProcesses(embedder._file_job(), 2)
     try:
+        pool.wait_ready()  # dying after its start: a file's failure, not the pool's
         victim = pool._workers[0].process
         victim.kill()
         victim.wait()
@@ -160,8 +161,10 @@ def test_a_second_caller_runs_on_threads_while_the_workers_are_busy(files, in_pr
 
 def test_pool_refuses_a_job_that_cannot_start():
     job = embedder_module._FileJob({"arch": "temporal", "size": "small", "pad": "sideways"})
+    pool = FileProcesses(job, 1)
     with pytest.raises(WorkerError, match="could not start.*unknown pad"):
-        FileProcesses(job, 1)
+        pool.wait_ready()
+    pool.close()
 
 
 def test_relative_paths_name_the_files_of_the_callers_working_folder(files, tmp_path,
@@ -181,6 +184,7 @@ def test_relative_paths_name_the_files_of_the_callers_working_folder(files, tmp_
 def test_a_chunk_whose_worker_died_is_sent_again_file_by_file(files):
     pool = FileProcesses(rf.Embedder("temporal", size="small")._file_job(), 2)
     try:
+        pool.wait_ready()
         victim = pool._workers[0].process
         victim.kill()
         victim.wait()
@@ -208,8 +212,10 @@ def test_a_caller_that_stops_after_the_last_file_keeps_the_workers(files, in_pro
 def test_a_worker_that_imports_another_randcnn_fast_refuses_to_start(monkeypatch):
     from randcnn_fast.features import file_processes
     monkeypatch.setattr(file_processes, "__file__", "/elsewhere/randcnn_fast/file_processes.py")
+    pool = FileProcesses(rf.Embedder("temporal", size="small")._file_job(), 1)
     with pytest.raises(WorkerError, match="could not start: ImportError: .*/elsewhere/"):
-        FileProcesses(rf.Embedder("temporal", size="small")._file_job(), 1)
+        list(pool.run(["a.wav"]))
+    pool.close()
 
 
 def test_no_interpreter_to_start_is_a_worker_error(monkeypatch):

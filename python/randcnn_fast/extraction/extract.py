@@ -42,8 +42,10 @@ the two leaves a clip in both parts, where the embeddings part wins.
 
 Scale-out: ``workers=N`` runs shards on a local Dask cluster, ``scheduler="tcp://host:8786"`` on
 an existing one (``pip install 'dask[distributed]'``; workers need this package and the same
-file system paths). Every shard goes through :func:`embed_shard`, the function the local path
-runs, so results are identical.
+file system paths). A Dask worker runs each shard through :func:`embed_shard`; the local path
+streams every shard's clips through one embedder call (so that its worker processes or threads
+go on with the next shard's files while a shard is written) and writes each shard with the
+same function, so results are identical.
 
 pyarrow (and pandas for :func:`load_embeddings`) are imported when needed:
 ``pip install 'randcnn_fast[extract]'``.
@@ -72,7 +74,7 @@ from .reader import load_embeddings
 from .store import (CONFIG_FILE, ERRORS_DIR, FORMAT_VERSION, MANIFEST_FILE, SHARDS_DIR,
                     config_hash, remove_run, remove_temporary_files, require_pyarrow, shard_done,
                     shard_name, shard_record, write_json, write_parquet)
-from .worker import embed_shard, remember_embedder
+from .worker import embed_shard, embed_shards, embedder_for, remember_embedder
 
 __all__ = ["ExtractSummary", "extract", "embed_shard", "load_embeddings", "FORMAT_VERSION"]
 
@@ -352,7 +354,6 @@ def extract(source, out_dir, *, arch="sample_level", size: str = "paper", seed: 
     (0, 3)
     """
     started = time.perf_counter()
-    require_pyarrow()  # fail early, with what to install
     shard_size = _check_positive_int(shard_size, "shard_size")
     n_threads = check_threads(n_threads)
     if workers is not None and scheduler is not None:
@@ -370,9 +371,14 @@ def extract(source, out_dir, *, arch="sample_level", size: str = "paper", seed: 
     digest = config_hash(config)
     remember_embedder(config, n_threads, embedder)  # the local path reuses it
     paths, extra = read_manifest(source, extensions)
+    out = Path(os.path.abspath(os.path.expanduser(os.fspath(out_dir))))
+    if workers is None and scheduler is None and hop is None and not (out / SHARDS_DIR).is_dir():
+        # A new run that will embed every file: worker processes, if its embedder uses them,
+        # start now and get ready during the set-up below.
+        embedder_for(config, n_threads)._start_processes(len(paths))
+    require_pyarrow()  # before anything is written, with what to install
     manifest = manifest_table(paths, extra)
 
-    out = Path(os.path.abspath(os.path.expanduser(os.fspath(out_dir))))
     out.mkdir(parents=True, exist_ok=True)
     summary = ExtractSummary(out_dir=str(out), n_clips=len(paths), config_hash=digest)
     with run_lock(out) as writable:
@@ -447,8 +453,7 @@ def _run_local(todo, config, out: Path, n_threads: int, advance) -> list[dict]:
     def on_clip(seconds):
         advance(1, seconds or 0.0)
 
-    return [embed_shard(i, rows, config, str(out), n_threads=n_threads, on_clip=on_clip)
-            for i, rows in todo]
+    return embed_shards(todo, config, str(out), n_threads=n_threads, on_clip=on_clip)
 
 
 def _run_dask(todo, config, out: Path, n_threads: int, workers, scheduler, advance) -> list[dict]:

@@ -1,10 +1,12 @@
 """The unit of work of an extraction: embed one shard's clips and write its two parts.
 
-The local run and Dask workers run the same function, :func:`embed_shard`, so the files do
-not depend on where a shard was computed.
+Dask workers run :func:`embed_shard` per shard; the local run, :func:`embed_shards` over all of
+them. Both write each shard with :func:`record_shard`, so the files do not depend on where a
+shard was computed.
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +33,7 @@ def remember_embedder(config: dict, n_threads: int, embedder: Embedder) -> None:
         _EMBEDDERS.setdefault((config_hash(config), n_threads), embedder)
 
 
-def _embedder_for(config: dict, n_threads: int) -> Embedder:
+def embedder_for(config: dict, n_threads: int) -> Embedder:
     """The Embedder for ``config``, built once per process (each Dask worker keeps its own)."""
     version = __version__
     if config["randcnn_fast"] != version:
@@ -102,21 +104,44 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
     >>> result["done"], result["failed"], sorted(p.name for p in Path("again").iterdir())
     (2, 0, ['errors', 'shards'])
     """
-    pa, pq = require_pyarrow()
-    out_dir = Path(out_dir)
-    size, n_features = config["shard_size"], config["n_features"]
-    rows = [(int(c), str(p)) for c, p in rows]
+    rows = shard_rows(shard_index, rows, config)
+    embedder = embedder_for(config, n_threads)
+    results = (result for _, result in _clip_rows(embedder, [p for _, p in rows], config))
+    return record_shard(shard_index, rows, results, config, out_dir, on_clip=on_clip)
+
+
+def shard_rows(shard_index: int, rows, config: dict) -> list[tuple[int, str]]:
+    """``rows`` as sorted ``(clip_id, path)``, after checking they belong to the shard."""
+    size = config["shard_size"]
+    rows = sorted((int(c), str(p)) for c, p in rows)
     lo, hi = shard_index * size, (shard_index + 1) * size
     outside = [c for c, _ in rows if not lo <= c < hi]
     if outside:
         raise ValueError(f"shard {shard_index} holds clip_ids [{lo}, {hi}); got {outside[:5]}")
-    embedder = _embedder_for(config, n_threads)
+    return rows
 
+
+def embed_shards(todo, config: dict, out_dir, *, n_threads: int = 0, on_clip=None) -> list[dict]:
+    """:func:`embed_shard` for several shards ``(shard_index, rows)`` in one process, their
+    clips in one stream through the embedder, so that its workers go on with the next shard's
+    files while one shard is written."""
+    todo = [(i, shard_rows(i, rows, config)) for i, rows in todo]
+    embedder = embedder_for(config, n_threads)
+    paths = [path for _, rows in todo for _, path in rows]
+    results = (result for _, result in _clip_rows(embedder, paths, config))
+    return [record_shard(i, rows, itertools.islice(results, len(rows)), config, out_dir,
+                         on_clip=on_clip) for i, rows in todo]
+
+
+def record_shard(shard_index: int, rows, results, config: dict, out_dir, *, on_clip=None) -> dict:
+    """Write a shard's two parts from its sorted ``rows`` and their ``results`` (in the same
+    order: a _ClipRows or the exception the clip raised); what :func:`embed_shard` returns."""
+    pa, pq = require_pyarrow()
+    out_dir = Path(out_dir)
+    n_features = config["n_features"]
     embedded, errors = [], []
-    rows = sorted(rows)
     # Whatever goes wrong with one clip (MemoryError included) is that clip's failure.
-    for (clip_id, path), (_, result) in zip(rows, _clip_rows(embedder, [p for _, p in rows],
-                                                             config)):
+    for (clip_id, path), result in zip(rows, results):
         if not isinstance(result, Exception) and not np.isfinite(result.vectors).all():
             result = ValueError(f"{path}: the embedding is not finite")
         if isinstance(result, Exception):

@@ -478,9 +478,7 @@ class Embedder:
             return
         done = 0
         try:
-            if self._processes is None or self._processes.n_workers != workers:
-                self._close_processes()
-                self._processes = FileProcesses(self._file_job(), workers)
+            self._ensure_processes(workers)
             for item in self._processes.run(paths):
                 yield item
                 done += 1
@@ -495,6 +493,26 @@ class Embedder:
             if self._processes is not None and self._processes.n_workers == 0:
                 self._processes = None  # closed by a call stopped early
             self._processes_lock.release()
+
+    def _start_processes(self, n_files: int) -> None:
+        """Start the worker processes embed_files will use for a list of this many files, if
+        any, so that they get ready while the caller prepares (extract's set-up)."""
+        workers = self._clips_at_once(n_files)
+        if (workers < 2 or self._arrangement not in (None, "processes")
+                or not self._wants_processes(n_files)):
+            return
+        with self._processes_lock:
+            try:
+                self._ensure_processes(workers)
+            except WorkerError:
+                pass  # embed_files meets it again, and warns
+
+    def _ensure_processes(self, workers: int) -> None:
+        """Have ``workers`` worker processes (started, not necessarily ready); the caller
+        holds the lock."""
+        if self._processes is None or self._processes.n_workers != workers:
+            self._close_processes()
+            self._processes = FileProcesses(self._file_job(), workers)
 
     def _file_job(self) -> "_FileJob":
         """What a worker process runs for embed_files (see FileProcesses)."""

@@ -141,7 +141,8 @@ class FileProcesses:
     Raises
     ------
     WorkerError
-        If a worker cannot start or run ``job.start()`` (its error in the message).
+        If a worker process cannot be started at all. One that starts but fails to run
+        ``job.start()`` raises it from :meth:`run` (its error in the message).
 
     Examples
     --------
@@ -166,11 +167,11 @@ class FileProcesses:
         self._workers: list[_Worker] = []
         # Closes the workers when the pool is dropped or the interpreter exits.
         self._finalizer = weakref.finalize(self, _close_workers, self._workers)
+        # The workers start in the background: the caller may go on with other work (a run's
+        # set-up) meanwhile, and run() waits for them.
         try:
             for _ in range(n_workers):
                 self._workers.append(_Worker(self._recipe, self._replies))
-            for _ in range(n_workers):
-                self._await_ready()
         except BaseException:
             self.close()
             raise
@@ -234,7 +235,7 @@ class FileProcesses:
                     yielded += 1
                     feed()
                     continue
-                worker, message = self._replies.get()
+                worker, message = self._next_reply()
                 if message is _EOF or message[0] == "failed":
                     self._replace(worker, message, done)
                 elif message[0] == "ready":
@@ -262,15 +263,37 @@ class FileProcesses:
         """
         self._finalizer()
 
-    def _await_ready(self) -> None:
-        """Wait for one worker to report that its job has started (before any request)."""
+    def wait_ready(self) -> None:
+        """Wait until every worker has started its job; call it between runs, not during one.
+
+        Raises
+        ------
+        WorkerError
+            If a worker could not start (its error in the message), or took more than
+            :data:`START_SECONDS`.
+
+        Examples
+        --------
+        >>> from randcnn_fast import Embedder
+        >>> pool = FileProcesses(Embedder("temporal", size="small")._file_job(), 2)
+        >>> pool.wait_ready(); pool.n_workers
+        2
+        >>> pool.close()
+        """
+        while any(not worker.ready for worker in self._workers):
+            worker, message = self._next_reply()
+            if message is not _EOF and message[0] == "ready":
+                worker.ready = True
+            elif not worker.ready:
+                raise WorkerError(f"a worker process could not start: {_failure(worker, message)}")
+
+    def _next_reply(self) -> tuple:
+        """The next ``(worker, message)``; a worker still starting has START_SECONDS."""
+        starting = any(not worker.ready for worker in self._workers)
         try:
-            worker, message = self._replies.get(timeout=START_SECONDS)
+            return self._replies.get(timeout=START_SECONDS if starting else None)
         except queue.Empty:
             raise WorkerError(f"a worker process did not start within {START_SECONDS:.0f} s") from None
-        if message is _EOF or message[0] != "ready":
-            raise WorkerError(f"a worker process could not start: {_failure(worker, message)}")
-        worker.ready = True
 
     def _replace(self, worker: _Worker, message, done: dict) -> None:
         """A worker failed or died: a new worker takes the items it held. Those of the chunk
