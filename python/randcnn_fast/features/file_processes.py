@@ -110,10 +110,17 @@ class _Worker:
             pass  # the worker is gone: its end of stream, still to come, hands these files on
 
     def close(self) -> None:
+        self.ask_to_exit()
+        self.reap()
+
+    def ask_to_exit(self) -> None:
         try:
             self.process.stdin.close()
         except OSError:
             pass  # already gone
+
+    def reap(self) -> None:
+        """Wait for the process to exit, killing it after EXIT_SECONDS."""
         try:
             self.process.wait(EXIT_SECONDS)
         except subprocess.TimeoutExpired:
@@ -321,8 +328,11 @@ class FileProcesses:
 
 
 def _close_workers(workers: list) -> None:
+    """End every worker: all are asked first, so that they exit together."""
+    for worker in workers:
+        worker.ask_to_exit()
     while workers:
-        workers.pop().close()
+        workers.pop().reap()
 
 
 def _failure(worker: _Worker, message) -> str:
