@@ -85,8 +85,8 @@ ARRANGEMENTS = ("side_by_side", "one_at_a_time")
 #: files (:data:`PROCESS_MIN_FILES`) in worker processes, one file each at a time: the forward
 #: pass then lasts about as long as the file's decoding, log-mel and calls from Python, which
 #: threads side by side would take in turns at the GIL. On FSDD at size small (Zen 5, 2 cores)
-#: processes ran 7x96 (147 million) and temporal (9 million) 1.05-1.5x faster than threads, and
-#: the networks of 200-1,500 million 0.95-1.05x (frame_level's 529 million 0.75x).
+#: processes ran 7x96 (147 million) about 1.2x and temporal (9 million) 1.5-1.8x faster than
+#: threads, and the networks of 200-1,500 million 0.95-1.05x (frame_level's 529 million 0.75x).
 PROCESS_MACS = 2 * 10**8
 #: Files a list needs before its workers' start (about 0.2 s) pays: about the time temporal
 #: takes for 256 files on threads. A pool already running serves shorter lists too.
