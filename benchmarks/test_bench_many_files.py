@@ -22,6 +22,10 @@ soxr, the log-mel, repeat-padding), and their embeddings are checked against ran
 before timing. Batching several clips into one ONNX Runtime call was slower than either
 arrangement at this size in a probe on the Zen 5 host (the spectrogram models; the waveform
 graphs take one clip a call). The table names the arrangement randcnn_fast chose.
+A last test times ``evaluate``'s feature step on the same files (every architecture at size
+small and the MFCC baseline, one seed, an empty cache: ``features.cache.configs_features``)
+against the peers' best arrangement for each architecture in this run, summed over the ten
+(each peer pass decoding its files, as separate runs would; the MFCC baseline on our side only).
 Figures are audio-seconds per second of embedded (padded) input. ``--many-files N`` (default
 600, at most FSDD's 3,000) and ``--many-rounds R`` (default 3) size the run, and
 ``--many-as-it-runs`` leaves out the forced arrangements; ``--benchmark-disable`` runs each
@@ -51,6 +55,7 @@ PEERS = ["onnxruntime", "onnxruntime side by side"]
 _rates: dict[str, dict[str, float]] = {}
 _chosen: dict[str, str] = {}  # the arrangement randcnn_fast chose, per architecture
 _files = 0  # files per run, for the table's title
+_feature_step: dict[str, float] = {}  # seconds of the feature step and of the peers' passes
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +82,20 @@ def rates_table() -> list[str]:
     return lines if _rates else []
 
 
+def feature_step_table() -> list[str]:
+    if not _feature_step:
+        return []
+    ours, peers_ = _feature_step["randcnn_fast"], _feature_step["peers"]
+    return ["| files | feature step (s) | peers' best, ten passes (s) | feature step vs peers |",
+            "|---:|---:|---:|---:|",
+            f"| {_files} | {ours:.1f} | {peers_:.1f} | {peers_ / ours:.2f}x |"]
+
+
 @pytest.fixture(scope="module", autouse=True)
 def register_table(summary_table):
     summary_table("many files at size small (audio-s/s, medians of interleaved rounds)",
                   rates_table)
+    summary_table("evaluate's feature step at size small, one seed", feature_step_table)
 
 
 def ours(embedder, arrangement: str):
@@ -174,3 +189,22 @@ def test_many_files_small(request, smoke, paths, arch, tmp_path):
         # A long run (all 3,000 files) shows each row as it ends (with -s), not only at the end.
         print(f"\n{arch} ({_chosen[arch]}): " + ", ".join(
             f"{name} {rate:,.0f}" for name, rate in _rates[arch].items()), flush=True)
+
+
+def test_feature_step_small(smoke, paths, tmp_path):
+    from randcnn_fast.features.cache import MFCC, FeatureConfig, configs_features
+
+    configs = [FeatureConfig(MFCC)] + [FeatureConfig(arch, size="small", seed=0)
+                                       for arch in rf.ARCHITECTURES]
+    start = time.perf_counter()
+    out = configs_features(paths, configs, cache_dir=tmp_path / "cache", n_threads=THREADS,
+                           progress=False)
+    seconds = time.perf_counter() - start
+    assert all(not failures for _, failures, _ in out.values())
+    best = {arch: max(rate.get(name, 0.0) for name in PEERS) for arch, rate in _rates.items()}
+    if smoke or set(best) != set(rf.ARCHITECTURES) or not all(best.values()):
+        return  # the peers' rates come from the tests above, all of them with ONNX Runtime
+    _feature_step.update(randcnn_fast=seconds,
+                         peers=sum(SECONDS * len(paths) / rate for rate in best.values()))
+    print(f"\nfeature step {seconds:.1f} s; the peers' best passes {_feature_step['peers']:.1f} s",
+          flush=True)
