@@ -222,3 +222,11 @@ def test_no_interpreter_to_start_is_a_worker_error(monkeypatch):
     monkeypatch.setattr("sys.executable", "/no/such/python")
     with pytest.raises(WorkerError, match="could not start"):
         FileProcesses(rf.Embedder("temporal", size="small")._file_job(), 2)
+
+
+def test_a_closed_pool_refuses_work_rather_than_waiting_for_ever(files):
+    pool = FileProcesses(rf.Embedder("temporal", size="small")._file_job(), 1)
+    pool.close()
+    assert list(pool.run([])) == []
+    with pytest.raises(WorkerError, match="closed"):
+        list(pool.run(files[:1]))

@@ -209,7 +209,8 @@ class FileProcesses:
         Raises
         ------
         WorkerError
-            If a worker cannot start (a first one, or one replacing a worker that died).
+            If a worker cannot start (a first one, or one replacing a worker that died), or
+            the pool is closed.
 
         Examples
         --------
@@ -220,6 +221,8 @@ class FileProcesses:
         >>> pool.close()
         """
         items = list(items)
+        if items and not self._workers:
+            raise WorkerError("the worker processes are closed; start a new FileProcesses")
         done: dict[int, object] = {}
         sent = yielded = 0
         # Chunks small enough that every worker has two of a short list.
