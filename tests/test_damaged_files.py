@@ -228,3 +228,22 @@ def test_a_one_sample_file_is_too_short_unless_asked_for(corpus, tmp_path):
     assert summary.failed == 1 and "too short" in summary.errors[0]["error"]
     accepted = extract(corpus, tmp_path / "accepted", min_seconds=0)
     assert (accepted.done, accepted.failed) == (5, 0)
+
+
+@pytest.mark.parametrize("damage", ["empty", "cut short", "not a zip"])
+def test_a_damaged_feature_cache_entry_is_computed_again(corpus, tmp_path, damage):
+    # A disk fault (or a crash the entries' fsyncs did not cover) must cost a recomputation,
+    # never the run.
+    from randcnn_fast.features.cache import FeatureConfig, dataset_features
+
+    paths = [str(p) for p in sorted(corpus.glob("*.wav"))]
+    config = FeatureConfig("mfcc")
+    X, failures, _ = dataset_features(paths, config, cache_dir=tmp_path, progress=False)
+    entries = sorted(tmp_path.rglob("*.npz"))
+    assert len(entries) == len(paths) and not failures
+    data = entries[0].read_bytes()
+    entries[0].write_bytes({"empty": b"", "cut short": data[:len(data) // 2],
+                            "not a zip": b"\x00" * len(data)}[damage])
+    again, failures, _ = dataset_features(paths, config, cache_dir=tmp_path, progress=False)
+    np.testing.assert_array_equal(again, X)
+    assert not failures and entries[0].read_bytes() == data  # written anew

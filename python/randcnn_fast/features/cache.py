@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import os
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -132,7 +133,8 @@ def _load(path: Path | None) -> tuple[np.ndarray, tuple[str, ...]] | None:
     try:
         with np.load(path) as entry:
             return entry["features"], tuple(str(w) for w in entry["warnings"])
-    except (OSError, ValueError, KeyError, TypeError):
+    # An empty file raises EOFError and a cut-short one BadZipFile: damaged entries, recomputed.
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
         return None
 
 
