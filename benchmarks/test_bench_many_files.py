@@ -34,6 +34,7 @@ arrangement once on 20 files.
 from __future__ import annotations
 
 import csv
+import itertools
 import statistics
 import sys
 import time
@@ -121,7 +122,7 @@ def command(embedder, folder: Path):
     from randcnn_fast.extraction.extract import extract
     from randcnn_fast.extraction.reader import load_embeddings
 
-    runs = iter(range(10**6))
+    runs = itertools.count()
 
     def run(paths):
         out = folder / f"run{next(runs)}"

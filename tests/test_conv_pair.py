@@ -116,6 +116,9 @@ def test_rows_outside_the_map_and_2d_producers_are_errors():
         one_pass(producer, consumer, np.zeros((30, 2, 1), np.float32), p, c, 0, 28, 1)
     with pytest.raises(ValueError, match="over time only"):
         one_pass(producer, layer(rng, 4, 3, 3)[0], x, p, c, 0, 28, 1)
+    # Checked before anything is planned from it (a pool of 0 divided by zero there).
+    with pytest.raises(ValueError, match="pool must be >= 1"):
+        one_pass(producer, consumer, x, {**p, "pool": (0, 1)}, c, 0, 28, 1)
 
 
 def test_sample_level_gives_the_same_bits_with_and_without_the_pair(isa, monkeypatch):

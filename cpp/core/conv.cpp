@@ -352,27 +352,33 @@ int conv_workers(int threads, long tasks, long work) {
                                            std::max<long>(1, work / kConvLaneMacsPerWorker)));
 }
 
+// Everything a call's arguments must satisfy before anything is planned from them.
+// input_from_producer: the caller hands every task its input window (conv_pair), so a.x
+// is not read.
+void check_conv_args(const ConvArgs& a, bool input_from_producer) {
+    check((a.x || input_from_producer) && a.w && a.bias && a.sums, "null pointer");
+    check(a.t_in >= 1 && a.f_in >= 1 && a.c_in >= 1 && a.c_out >= 1,
+          "empty input or no channels");
+    check(a.kh >= 1 && a.kw >= 1 && a.stride_t >= 1 && a.stride_f >= 1 && a.pool_t >= 1 &&
+              a.pool_f >= 1,
+          "kernel, stride and pool must be >= 1");
+    check(a.pad_t0 >= 0 && a.pad_t1 >= 0 && a.pad_f0 >= 0 && a.pad_f1 >= 0,
+          "padding must be >= 0");
+    check(a.activation >= kActNone && a.activation <= kActElu, "unknown activation");
+    check(a.algorithm >= kAlgoAuto && a.algorithm <= kAlgoLanes, "unknown algorithm");
+    check(a.precision == kPrecisionFp32 || a.precision == kPrecisionBf16, "unknown precision");
+    check(!a.residual || (a.pool_t == 1 && a.pool_f == 1), "a residual input needs pool 1 x 1");
+    check(a.out_ld == 0 || a.out_ld >= a.c_out, "out_ld must be 0 or at least c_out");
+    check(a.out_pool_t >= 0, "out_pool_t must be >= 0");
+}
+
 // One checked and planned call: its packed weights, and per worker the scratch its tasks use.
 class PreparedConv {
   public:
     // input_from_producer: the caller hands every task its input window (conv_pair), so a.x
     // is not read.
     explicit PreparedConv(const ConvArgs& args, bool input_from_producer = false) : a(args) {
-        check((a.x || input_from_producer) && a.w && a.bias && a.sums, "null pointer");
-        check(a.t_in >= 1 && a.f_in >= 1 && a.c_in >= 1 && a.c_out >= 1,
-              "empty input or no channels");
-        check(a.kh >= 1 && a.kw >= 1 && a.stride_t >= 1 && a.stride_f >= 1 && a.pool_t >= 1 &&
-                  a.pool_f >= 1,
-              "kernel, stride and pool must be >= 1");
-        check(a.pad_t0 >= 0 && a.pad_t1 >= 0 && a.pad_f0 >= 0 && a.pad_f1 >= 0,
-              "padding must be >= 0");
-        check(a.activation >= kActNone && a.activation <= kActElu, "unknown activation");
-        check(a.algorithm >= kAlgoAuto && a.algorithm <= kAlgoLanes, "unknown algorithm");
-        check(a.precision == kPrecisionFp32 || a.precision == kPrecisionBf16, "unknown precision");
-        check(!a.residual || (a.pool_t == 1 && a.pool_f == 1),
-              "a residual input needs pool 1 x 1");
-        check(a.out_ld == 0 || a.out_ld >= a.c_out, "out_ld must be 0 or at least c_out");
-        check(a.out_pool_t >= 0, "out_pool_t must be >= 0");
+        check_conv_args(a, input_from_producer);
         if (a.out_ld == 0) a.out_ld = a.c_out;
         if (a.out_pool_t == 0) a.out_pool_t = 1;
         const KernelTable& wide = active_kernels();
@@ -687,6 +693,9 @@ void conv_siblings(const std::vector<ConvArgs>& calls) {
 }
 
 void conv_pair(ConvArgs producer, ConvArgs consumer, long offset) {
+    // Checked before the shapes and the plan below are derived from them (a pool of 0 would
+    // divide by zero there).
+    check_conv_args(producer, false);
     producer.out = nullptr;
     const ConvShape shape = conv_output_shape(producer);
     check(shape.cols == 1 && consumer.f_in == 1 && consumer.kw == 1 &&

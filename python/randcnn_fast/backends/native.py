@@ -272,12 +272,24 @@ def _network_shapes(network: Network, length: int) -> dict:
 
 
 @functools.lru_cache(maxsize=64)
+def _reader_counts(network: Network) -> Counter:
+    """How many layers read each tensor (callers that count down take a copy)."""
+    return Counter(source for layer in network.layers for source in layer.sources)
+
+
+@functools.lru_cache(maxsize=64)
+def _sibling_members(network: Network) -> frozenset:
+    """The names of every convolution in a run of siblings (see _sibling_groups)."""
+    return frozenset(c.name for convs, _ in _sibling_groups(network).values() for c in convs)
+
+
+@functools.lru_cache(maxsize=64)
 def _chunk_plan(network: Network, total: int, tile: int):
     """(readers, chunks) for an input of ``total`` rows in tiles of ``tile``: how many layers
     read each tensor, and per chunk the (owned, required) ranges of every tensor."""
     shapes = _network_shapes(network, total)
     scales = time_scales(network)
-    readers = Counter(source for layer in network.layers for source in layer.sources)
+    readers = _reader_counts(network)
     bounds = list(range(0, total, tile)) + [total]
     chunks = []
     for start, stop in zip(bounds[:-1], bounds[1:]):
@@ -446,7 +458,7 @@ def _sibling_groups(network: Network) -> dict:
     map), each read by nothing but the concatenation that follows them, if one does. Keyed by
     the run's first layer: (its layers, the concatenation or None)."""
     concats = {layer.sources: layer.name for layer in network.layers if isinstance(layer, Concat)}
-    readers = Counter(source for layer in network.layers for source in layer.sources)
+    readers = _reader_counts(network)
     groups, run = {}, []
 
     def close():
@@ -507,9 +519,10 @@ def _fused_pairs(network: Network) -> dict:
     short enough to fuse (``_core.PAIR_MAX_REDUCTION``: sample_level's first layer, 3 taps over
     one channel, and the second), paired from the first layer on: producer name -> consumer.
     Neither has a residual input or belongs to a run of siblings."""
-    readers = Counter(source for layer in network.layers for source in layer.sources)
-    in_siblings = {c.name for convs, _ in _sibling_groups(network).values() for c in convs}
-    channels = {name: shape[2] for name, shape in network.shapes(network.default_length).items()}
+    readers = _reader_counts(network)
+    in_siblings = _sibling_members(network)
+    channels = {name: shape[2]
+                for name, shape in _network_shapes(network, network.default_length).items()}
     pairs, used = {}, set()
     for a, b in zip(network.layers, network.layers[1:]):
         if (isinstance(a, Conv) and isinstance(b, Conv) and b.source == a.name
@@ -555,8 +568,8 @@ def _pooled_convs(network: Network) -> dict:
     """Convolutions read by nothing but a max-pool over time (frame_level's second back-end
     layer), outside runs of siblings and fused pairs: conv name -> the pool, which the
     convolution's epilogue can make instead of writing its own map."""
-    readers = Counter(source for layer in network.layers for source in layer.sources)
-    taken = {c.name for convs, _ in _sibling_groups(network).values() for c in convs}
+    readers = _reader_counts(network)
+    taken = set(_sibling_members(network))
     taken.update(name for a, b in _fused_pairs(network).items() for name in (a, b.name))
     convs = {layer.name for layer in network.layers if isinstance(layer, Conv)}
     return {layer.source: layer for layer in network.layers
@@ -576,14 +589,10 @@ def _run_pooled(conv: Conv, pool: MaxPoolTime, layers, tensors, shapes, owned, r
         return {}
     if not _kernel_sums_serve(conv.name, rows, owned, reducer):
         return {}  # sums over rows other than the owned ones: from the map
-    read, _, padding, conv_pool = _conv_geometry(conv, shapes[conv.source], rows)
-    if read is None:
-        return {}
-    y, sums = layers[conv.name](
-        _take(tensors[conv.source], read), stride=conv.stride, padding=padding,
-        activation=conv.activation, pool=conv_pool, write_output=True, n_threads=n_threads,
-        precision=precision, algorithm=algorithm, out_pool=pool.pool,
-        residual=_take(tensors[conv.residual], rows) if conv.residual else None)
+    if _conv_geometry(conv, shapes[conv.source], rows)[0] is None:
+        return {}  # rows that read only padding: the convolution on its own
+    y, sums = _run_conv(conv, layers[conv.name], tensors, shapes, rows, True, n_threads,
+                        precision, algorithm, out_pool=pool.pool)
     return {conv.name: (None, sums), pool.name: (y, None)}
 
 
@@ -600,9 +609,10 @@ def _take(tensor, rows: _Range) -> np.ndarray:
 
 
 def _run_conv(layer: Conv, native: "_core.ConvLayer", tensors, shapes, rows: _Range, write: bool,
-             n_threads: int, precision: str, algorithm: str):
+             n_threads: int, precision: str, algorithm: str, out_pool: int = 1):
     """Output rows ``rows`` of a convolution: the source rows they read, with the zeros the
-    full-length map would have where those rows fall outside it."""
+    full-length map would have where those rows fall outside it; with ``out_pool`` > 1 the map
+    written is max-pooled over time by that factor (see _run_pooled)."""
     source = shapes[layer.source]
     read, zero_rows, padding, pool = _conv_geometry(layer, source, rows)
     if read is not None:
@@ -612,7 +622,7 @@ def _run_conv(layer: Conv, native: "_core.ConvLayer", tensors, shapes, rows: _Ra
     return native(
         x, stride=layer.stride, padding=padding,
         activation=layer.activation, pool=pool, write_output=write, n_threads=n_threads,
-        precision=precision, algorithm=algorithm,
+        precision=precision, algorithm=algorithm, out_pool=out_pool,
         residual=_take(tensors[layer.residual], rows) if layer.residual else None)
 
 

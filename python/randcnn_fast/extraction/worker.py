@@ -104,10 +104,8 @@ def embed_shard(shard_index: int, rows, config: dict, out_dir, *, n_threads: int
     >>> result["done"], result["failed"], sorted(p.name for p in Path("again").iterdir())
     (2, 0, ['errors', 'shards'])
     """
-    rows = shard_rows(shard_index, rows, config)
-    embedder = embedder_for(config, n_threads)
-    results = (result for _, result in _clip_rows(embedder, [p for _, p in rows], config))
-    return record_shard(shard_index, rows, results, config, out_dir, on_clip=on_clip)
+    return embed_shards([(shard_index, rows)], config, out_dir, n_threads=n_threads,
+                        on_clip=on_clip)[0]
 
 
 def shard_rows(shard_index: int, rows, config: dict) -> list[tuple[int, str]]:

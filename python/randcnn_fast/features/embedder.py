@@ -436,7 +436,7 @@ class Embedder:
         if workers == 1:
             yield from self._one_at_a_time(paths)
             return
-        if self._arrangement in (None, "processes") and self._wants_processes(len(paths)):
+        if self._wants_processes(len(paths)):
             self._arrangement = "processes"
             yield from self._in_processes(paths, workers)
             return
@@ -466,8 +466,10 @@ class Embedder:
                                  ahead=2 * workers)
 
     def _wants_processes(self, n_files: int) -> bool:
-        """Whether a list of this many files runs in worker processes (see PROCESS_MACS)."""
-        return (self._macs() < PROCESS_MACS and not self._processes_failed
+        """Whether a list of this many files runs in worker processes (see PROCESS_MACS): not
+        once a timed arrangement was chosen or forced, nor after the processes failed."""
+        return (self._arrangement in (None, "processes") and self._macs() < PROCESS_MACS
+                and not self._processes_failed
                 and (n_files >= PROCESS_MIN_FILES or self._processes is not None))
 
     def _in_processes(self, paths, workers: int):
@@ -498,8 +500,7 @@ class Embedder:
         """Start the worker processes embed_files will use for a list of this many files, if
         any, so that they get ready while the caller prepares (extract's set-up)."""
         workers = self._clips_at_once(n_files)
-        if (workers < 2 or self._arrangement not in (None, "processes")
-                or not self._wants_processes(n_files)):
+        if workers < 2 or not self._wants_processes(n_files):
             return
         with self._processes_lock:
             try:

@@ -279,23 +279,20 @@ def _decode_mono(f: soundfile.SoundFile, file_bytes: int) -> tuple[np.ndarray, i
                 first_bad = frames + first
             bad += count
         frames += len(mono)
+        if not bad:  # after a non-finite sample the rest is only counted
+            if sr == SAMPLE_RATE:
+                out, used = _append(out, used, mono)
+            elif held is None and stream is None:
+                held = mono
+            else:
+                if stream is None:
+                    stream = soxr.ResampleStream(sr, SAMPLE_RATE, 1, dtype="float32",
+                                                 quality="HQ")
+                    out, used = _append(out, used, stream.resample_chunk(held))
+                out, used = _append(out, used, stream.resample_chunk(mono))
         # A short read that completes the announced length is the end: libsndfile returns no
         # frame past it, so the read that would confirm it is saved.
-        end = len(block) < len(buffer) and frames == f.frames
-        if bad:
-            if end:
-                break
-            continue
-        if sr == SAMPLE_RATE:
-            out, used = _append(out, used, mono)
-        elif held is None and stream is None:
-            held = mono
-        else:
-            if stream is None:
-                stream = soxr.ResampleStream(sr, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
-                out, used = _append(out, used, stream.resample_chunk(held))
-            out, used = _append(out, used, stream.resample_chunk(mono))
-        if end:
+        if len(block) < len(buffer) and frames == f.frames:
             break
     if not bad and stream is not None:
         out, used = _append(out, used, stream.resample_chunk(np.zeros(0, np.float32), last=True))
